@@ -1,0 +1,68 @@
+"""Application errors, each with its HTTP status and a stable code; `aiadmin.http` maps them to responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    status = 500
+    code = "internal"
+
+    def __init__(self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.details = details or {}
+
+
+class BadRequest(AppError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(AppError):
+    status = 405
+    code = "method_not_allowed"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+
+
+class Gone(AppError):
+    status = 410
+    code = "gone"
+
+
+class UpstreamError(AppError):
+    """YCLIENTS (or another dependency) failed or answered something we cannot use."""
+
+    status = 502
+    code = "upstream_error"
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    code = "unavailable"
+
+
+class ConfigurationError(ServiceUnavailable):
+    code = "misconfigured"

@@ -1,0 +1,50 @@
+"""Real health checks: settings present (booleans only), a Firestore round trip, the task queue reachable."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from aiadmin.firestore_db import get_db
+from aiadmin.settings import REQUIRED_SETTINGS, Settings
+from aiadmin.task_queue import get_task_queue
+
+log = logging.getLogger("aiadmin.health")
+
+
+def _timed(check) -> tuple[bool, float, str | None]:
+    started = time.perf_counter()
+    try:
+        check()
+    except Exception as exc:
+        return False, round((time.perf_counter() - started) * 1000, 1), type(exc).__name__
+    return True, round((time.perf_counter() - started) * 1000, 1), None
+
+
+def check_health(settings: Settings) -> tuple[bool, dict[str, Any]]:
+    missing = settings.missing()
+    configured = {name.upper(): name.upper() not in missing for name in REQUIRED_SETTINGS}
+    fs_ok, fs_ms, fs_err = _timed(lambda: get_db().collection("_health").document("probe").get(timeout=5))
+    q_ok, q_ms, q_err = _timed(lambda: get_task_queue().ping())
+    failed = [name for name, ok in (("firestore", fs_ok), ("task_queue", q_ok)) if not ok]
+    healthy = not missing and not failed
+    body: dict[str, Any] = {
+        "status": "ok" if healthy else "error",
+        "env": settings.env,
+        "settings": configured,
+        "checks": {
+            "firestore": {"ok": fs_ok, "ms": fs_ms, **({"error": fs_err} if fs_err else {})},
+            "task_queue": {
+                "ok": q_ok,
+                "ms": q_ms,
+                "driver": settings.tasks_driver,
+                **({"error": q_err} if q_err else {}),
+            },
+        },
+        "missing": missing,
+        "failed": failed,
+    }
+    if not healthy:
+        log.warning("health check failed", extra={"missing": missing, "failed": failed})
+    return healthy, body

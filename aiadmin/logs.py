@@ -1,0 +1,55 @@
+"""JSON log lines in Cloud Logging's shape: severity, message and flat fields."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class CloudLoggingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "severity": record.levelname,
+            "message": record.getMessage(),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "logger": record.name,
+        }
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+_configured = False
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Idempotent: every function module calls it at import."""
+    global _configured
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    if _configured:
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(CloudLoggingFormatter())
+    root.handlers[:] = [handler]
+    for noisy in ("urllib3", "google", "grpc", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    _configured = True
+
+
+def mask_phone(phone: str | int | None) -> str | None:
+    """79161234567 -> 791*****567: enough to tell numbers apart in logs, not enough to call."""
+    if phone is None:
+        return None
+    digits = "".join(ch for ch in str(phone) if ch.isdigit())
+    if len(digits) <= 6:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 6) + digits[-3:]

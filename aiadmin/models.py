@@ -1,0 +1,200 @@
+"""Pydantic models of every Firestore document and every payload the backbone reads or writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from aiadmin.integration_status import IntegrationStatus
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def session_id_for(salon_id: int) -> str:
+    """One WhatsApp session per salon; the id format is the old system's (`company_962302`)."""
+    return f"company_{salon_id}"
+
+
+class Document(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    def to_firestore(self) -> dict[str, Any]:
+        return self.model_dump(mode="python", exclude_none=False)
+
+
+# --- Firestore documents -------------------------------------------------------------------------------
+
+
+class MarketplaceUser(Document):
+    """The YCLIENTS user who clicked Connect (from the signed user_data, or legacy query parameters)."""
+
+    id: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    is_approved: bool | None = None
+    salon_name: str | None = None
+
+    @field_validator("id", "phone", mode="before")
+    @classmethod
+    def _as_text(cls, v: Any) -> Any:
+        return None if v in (None, "") else str(v)
+
+
+class Company(Document):
+    """`companies/{salon_id}`."""
+
+    salon_id: int
+    title: str
+    timezone: str = "Europe/Moscow"
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    city: str | None = None
+    integration_status: IntegrationStatus = IntegrationStatus.PENDING_WHATSAPP
+    marketplace_user: MarketplaceUser | None = None
+    # Salons registered together by one multi-branch install; the first one is onboarded.
+    registration_group: list[int] = Field(default_factory=list)
+    registered_at: datetime | None = None
+    whatsapp_connected: bool = False
+    whatsapp_phone: str | None = None
+    whatsapp_connected_at: datetime | None = None
+    api_key: str | None = None
+    api_key_created_at: datetime | None = None
+    activation_id: str | None = None  # one per activation attempt; names the post-activation task
+    activation_started_at: datetime | None = None
+    activated_at: datetime | None = None
+    activation_error: str | None = None
+    last_payment_date: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+EventType = Literal[
+    "registration_started",
+    "registration_failed",
+    "status_changed",
+    "whatsapp_connected",
+    "activation_started",
+    "integration_activated",
+    "integration_failed",
+    "uninstalled",
+    "frozen",
+    "payment_received",
+    "post_activation_received",
+]
+
+
+class Event(Document):
+    """`companies/{salon_id}/events/{id}`: one per transition or marketplace happening."""
+
+    salon_id: int
+    type: EventType
+    data: dict[str, Any] = Field(default_factory=dict)
+    at: datetime = Field(default_factory=utcnow)
+
+
+ReceiptState = Literal["received", "processed", "ignored", "rejected"]
+ReceiptKind = Literal["lifecycle", "data"]
+
+
+class WebhookReceipt(Document):
+    """`webhook_receipts/{key}`: the raw webhook, stored before we answer; the task works from it."""
+
+    key: str
+    kind: ReceiptKind
+    salon_id: int
+    body: dict[str, Any]
+    state: ReceiptState = "received"
+    outcome: str | None = None
+    received_at: datetime = Field(default_factory=utcnow)
+    processed_at: datetime | None = None
+    deliveries: int = 1
+    expire_at: datetime | None = None  # Firestore TTL policy field
+
+
+class WaCommand(Document):
+    """`wa_commands/{id}`: a request for the session host (for now only `stop`), recorded by the backbone."""
+
+    session_id: str
+    salon_id: int
+    command: Literal["stop"]
+    reason: str
+    state: Literal["pending", "done"] = "pending"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PostActivationRun(Document):
+    """`post_activation/{salon_id}`: what the post-activation task has done for this activation."""
+
+    salon_id: int
+    activation_id: str
+    state: Literal["received", "done"] = "received"
+    task_name: str | None = None
+    received_at: datetime = Field(default_factory=utcnow)
+    note: str | None = None
+
+
+# --- HTTP payloads --------------------------------------------------------------------------------------
+
+
+class ActivateRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    token: str = Field(min_length=1)
+
+
+class LifecycleWebhook(BaseModel):
+    """YCLIENTS → Callback URL: `{salon_id, application_id, event: uninstall|freeze, partner_token}`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    salon_id: int
+    application_id: int | str
+    event: str
+    partner_token: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _event_type_alias(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "event" not in data and "event_type" in data:
+            return {**data, "event": data["event_type"]}
+        return data
+
+
+class DataWebhook(BaseModel):
+    """YCLIENTS → per-salon URL: `{company_id, resource, resource_id, status, data}`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    company_id: int
+    resource: str = Field(min_length=1)
+    resource_id: int | str
+    status: Literal["create", "update", "delete"]
+    data: dict[str, Any] | list[Any] | None = None
+
+
+class WebhookTask(BaseModel):
+    receipt_key: str
+
+
+class PostActivationTask(BaseModel):
+    salon_id: int
+    activation_id: str
+
+
+class RegistrationClaims(BaseModel):
+    """Claims of the onboarding JWT issued by the registration redirect."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sub: str
+    salon_id: int
+    type: Literal["marketplace_registration"]
+    jti: str
+    iat: int
+    exp: int
+    branches: list[int] = Field(default_factory=list)

@@ -1,0 +1,21 @@
+"""Every Cloud Tasks queue the code uses, with its limits. Terraform and the local dispatcher read this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    max_dispatches_per_second: float
+    max_concurrent_dispatches: int
+    max_attempts: int
+    min_backoff_s: float
+    max_backoff_s: float
+
+
+WEBHOOKS = QueueSpec("webhooks", 50, 20, 20, 1, 300)
+POST_ACTIVATION = QueueSpec("post-activation", 5, 5, 10, 5, 600)
+
+QUEUES: dict[str, QueueSpec] = {q.name: q for q in (WEBHOOKS, POST_ACTIVATION)}

@@ -1,0 +1,173 @@
+"""Registration redirect: verify YCLIENTS's signed link, register every branch, issue the onboarding JWT."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from google.cloud import firestore
+from werkzeug.datastructures import MultiDict
+
+from aiadmin import registration_token, repositories
+from aiadmin.errors import BadRequest, Forbidden, NotFound
+from aiadmin.integration_status import IntegrationStatus, check_transition
+from aiadmin.logs import mask_phone
+from aiadmin.models import Company, Event, MarketplaceUser, utcnow
+from aiadmin.settings import Settings
+from aiadmin.user_data_signature import verify_user_data
+from aiadmin.yclients_client import YclientsClient, YclientsError, YclientsNotFound
+from aiadmin.yclients_models import YcCompany
+
+log = logging.getLogger("aiadmin.registration")
+
+_INDEXED = re.compile(r"^salon_ids\[(\d*)\]$")
+
+
+@dataclass(frozen=True)
+class RedirectRequest:
+    salon_ids: list[int]
+    user: MarketplaceUser
+    signed: bool
+
+
+def parse_salon_ids(args: MultiDict) -> list[int]:
+    raw: list[str] = list(args.getlist("salon_id"))
+    indexed: list[tuple[int, int, str]] = []
+    for order, (key, value) in enumerate(args.items(multi=True)):
+        m = _INDEXED.match(key)
+        if m:
+            indexed.append((int(m.group(1)) if m.group(1) else 10**9, order, value))
+    raw += [v for _, _, v in sorted(indexed)]
+    raw = [v.strip() for v in raw if v.strip()]
+    if not raw:
+        raise BadRequest("salon_id is required", code="missing_salon_id")
+    ids: list[int] = []
+    for value in raw:
+        if not value.isdigit() or int(value) <= 0:
+            raise BadRequest(f"salon_id must be a positive number, got {value!r}", code="bad_salon_id")
+        if int(value) not in ids:
+            ids.append(int(value))
+    return ids
+
+
+def parse_redirect(args: MultiDict, settings: Settings) -> RedirectRequest:
+    salon_ids = parse_salon_ids(args)
+    legacy = {
+        "id": args.get("user_id"),
+        "name": args.get("user_name"),
+        "phone": args.get("user_phone"),
+        "email": args.get("user_email"),
+    }
+    user_data, sign = args.get("user_data"), args.get("user_data_sign")
+    if user_data or sign:
+        if not (user_data and sign):
+            raise Forbidden("user_data and user_data_sign must come together", code="bad_signature")
+        signed = verify_user_data(user_data, sign, settings.require("yclients_partner_token"))
+        # The signed fields win; legacy query parameters only fill what the signed data lacks.
+        merged = {k: signed.get(k) if signed.get(k) not in (None, "") else legacy.get(k) for k in legacy}
+        merged.update({k: signed.get(k) for k in ("is_approved", "salon_name") if k in signed})
+        return RedirectRequest(salon_ids, MarketplaceUser.model_validate(merged), signed=True)
+    if not settings.unsigned_redirects_allowed:
+        raise Forbidden(
+            "this link is not signed by YCLIENTS (user_data_sign missing)", code="missing_signature"
+        )
+    return RedirectRequest(salon_ids, MarketplaceUser.model_validate(legacy), signed=False)
+
+
+def _fetch_companies(salon_ids: list[int], yclients: YclientsClient, db: firestore.Client) -> list[YcCompany]:
+    """Fetch every branch before writing anything, so a failure leaves no half-registered salon."""
+    fetched = []
+    for salon_id in salon_ids:
+        try:
+            fetched.append(yclients.get_company(salon_id))
+        except YclientsError as exc:
+            batch = db.batch()
+            repositories.add_event(
+                batch,
+                db,
+                Event(
+                    salon_id=salon_id,
+                    type="registration_failed",
+                    data={"reason": exc.message, "yclients_status": exc.upstream_status, "code": exc.code},
+                ),
+            )
+            batch.commit()
+            if isinstance(exc, YclientsNotFound):
+                raise NotFound(f"salon {salon_id} is not found in YCLIENTS", code="salon_not_found") from exc
+            raise type(exc)(
+                f"YCLIENTS failed while fetching salon {salon_id}: {exc.message}",
+                upstream_status=exc.upstream_status,
+            ) from exc
+    return fetched
+
+
+def _upserted(existing: Company | None, yc: YcCompany, user: MarketplaceUser, group: list[int]) -> Company:
+    now = utcnow()
+    fields = {
+        "title": yc.title,
+        "timezone": yc.timezone_name or "Europe/Moscow",
+        "phone": yc.phone,
+        "email": yc.email,
+        "address": yc.address,
+        "city": yc.city,
+        "marketplace_user": user,
+        "registration_group": group,
+        "registered_at": now,
+        "updated_at": now,
+    }
+    if existing is None:
+        return Company(salon_id=yc.id, **fields)
+    updated = existing.model_copy(update=fields)
+    if existing.integration_status == IntegrationStatus.UNINSTALLED:
+        check_transition(existing.integration_status, IntegrationStatus.PENDING_WHATSAPP)
+        updated = updated.model_copy(
+            update={
+                "integration_status": IntegrationStatus.PENDING_WHATSAPP,
+                "whatsapp_connected": False,
+                "api_key": None,
+                "api_key_created_at": None,
+                "activation_error": None,
+                "activated_at": None,
+            }
+        )
+    return updated
+
+
+def register(
+    request: RedirectRequest, settings: Settings, db: firestore.Client, yclients: YclientsClient
+) -> str:
+    """Upsert every branch and its `registration_started` event atomically; return the onboarding JWT."""
+    jwt_secret = settings.require("jwt_secret")
+    companies = _fetch_companies(request.salon_ids, yclients, db)
+    onboarded = request.salon_ids[0]
+
+    @firestore.transactional
+    def write(tx: firestore.Transaction) -> None:
+        current = {c.id: repositories.get_company(db, c.id, transaction=tx) for c in companies}
+        for yc in companies:
+            before = current[yc.id]
+            after = _upserted(before, yc, request.user, request.salon_ids)
+            tx.set(repositories.company_ref(db, yc.id), after.to_firestore())
+            data = {
+                "user_id": request.user.id,
+                "signed": request.signed,
+                "onboarded": yc.id == onboarded,
+                "branches": request.salon_ids,
+                "status": str(after.integration_status),
+                "new": before is None,
+            }
+            if before is not None and before.integration_status != after.integration_status:
+                data["status_from"] = str(before.integration_status)
+            repositories.add_event(tx, db, Event(salon_id=yc.id, type="registration_started", data=data))
+
+    write(db.transaction())
+    log.info(
+        "registration started",
+        extra={
+            "salon_id": onboarded,
+            "branches": request.salon_ids,
+            "user_phone": mask_phone(request.user.phone),
+        },
+    )
+    return registration_token.issue(jwt_secret, onboarded, request.salon_ids, settings.registration_ttl_s)

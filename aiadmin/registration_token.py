@@ -1,0 +1,47 @@
+"""The onboarding JWT: HS256, one hour, type `marketplace_registration`, bound to one salon."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import jwt
+from pydantic import ValidationError
+
+from aiadmin.errors import Gone, Unauthorized
+from aiadmin.models import RegistrationClaims
+
+TOKEN_TYPE = "marketplace_registration"  # noqa: S105 - a claim value, not a secret
+ALGORITHM = "HS256"
+
+
+def issue(secret: str, salon_id: int, branches: list[int], ttl_s: int, now: float | None = None) -> str:
+    issued = int(now if now is not None else time.time())
+    claims = {
+        "sub": str(salon_id),
+        "salon_id": salon_id,
+        "type": TOKEN_TYPE,
+        "jti": uuid.uuid4().hex,
+        "iat": issued,
+        "exp": issued + ttl_s,
+        "branches": branches,
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify(secret: str, token: str) -> RegistrationClaims:
+    """Signature, expiry and type. An expired registration is 410: the owner must start again in YCLIENTS."""
+    try:
+        raw = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "jti", "sub"]}
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Gone(
+            "registration expired: start again from YCLIENTS (Подключить)", code="registration_expired"
+        ) from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized("invalid registration token", code="invalid_token") from exc
+    try:
+        return RegistrationClaims.model_validate(raw)
+    except ValidationError as exc:
+        raise Unauthorized("registration token has the wrong type or claims", code="invalid_token") from exc

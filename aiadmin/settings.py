@@ -1,0 +1,102 @@
+"""One typed settings object, read from the environment (Secret Manager values arrive as env vars)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aiadmin.errors import ConfigurationError
+
+DEV_ONLY_PREFIX = "dev-only-"
+
+# Settings every deployed function needs; health reports which are absent (as booleans, never values).
+REQUIRED_SETTINGS = (
+    "yclients_partner_token",
+    "yclients_app_id",
+    "jwt_secret",
+    "webhook_secret",
+    "base_url",
+    "google_cloud_project",
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    env: Literal["local", "dev", "prod"] = "local"
+    log_level: str = "INFO"
+    google_cloud_project: str | None = None
+    region: str = "europe-west1"
+
+    # YCLIENTS
+    yclients_api_base: str = "https://api.yclients.com"
+    yclients_partner_token: SecretStr | None = None
+    yclients_user_token: SecretStr | None = None
+    yclients_app_id: str | None = None
+    yclients_timeout_s: float = 10.0
+    yclients_max_attempts: int = Field(default=4, ge=1, le=10)
+    yclients_rate_per_second: float = 5.0
+    yclients_rate_per_minute: int = 200
+    yclients_retry_after_cap_s: float = 30.0
+    # The activation callback runs while the owner waits on the page: fewer, shorter tries.
+    activation_callback_attempts: int = Field(default=3, ge=1, le=6)
+    activation_callback_timeout_s: float = 8.0
+
+    # Marketplace
+    jwt_secret: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    base_url: str | None = None
+    registration_ttl_s: int = 3600
+    allow_unsigned_redirects: bool = False
+    webhook_dedup_window_s: int = 24 * 3600
+
+    # Tasks
+    tasks_driver: Literal["cloud", "local"] = "cloud"
+    tasks_local_url: str = "http://127.0.0.1:5020"
+    tasks_target_base_url: str | None = None  # where task handlers live: the functions' base URL
+    tasks_service_account: str | None = None  # OIDC identity Cloud Tasks signs with
+    task_shared_secret: SecretStr | None = None  # local stand-in for OIDC
+
+    gemini_api_key: SecretStr | None = None
+
+    @field_validator("yclients_api_base", "base_url", "tasks_target_base_url", "tasks_local_url")
+    @classmethod
+    def _strip_slash(cls, v: str | None) -> str | None:
+        return v.rstrip("/") if v else v
+
+    def _value(self, name: str) -> str | None:
+        raw = getattr(self, name)
+        if raw is None:
+            return None
+        value = raw.get_secret_value() if isinstance(raw, SecretStr) else str(raw)
+        if not value:
+            return None
+        if self.env == "prod" and value.startswith(DEV_ONLY_PREFIX):
+            return None  # a local placeholder is as good as missing in production
+        return value
+
+    def require(self, name: str) -> str:
+        value = self._value(name)
+        if value is None:
+            raise ConfigurationError(f"setting {name.upper()} is not configured")
+        return value
+
+    def missing(self) -> list[str]:
+        names = [n for n in REQUIRED_SETTINGS if self._value(n) is None]
+        if self.tasks_driver == "cloud" and self._value("tasks_target_base_url") is None:
+            names.append("tasks_target_base_url")
+        if self.env == "prod" and self.allow_unsigned_redirects:
+            names.append("allow_unsigned_redirects(must be false in prod)")
+        return [n.upper() for n in names]
+
+    @property
+    def unsigned_redirects_allowed(self) -> bool:
+        return self.allow_unsigned_redirects and self.env == "local"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,129 @@
+"""Webhook intake: authenticate, store the raw delivery under an idempotency key, queue the work, answer.
+
+Nothing here acts on the webhook: a serverless instance may be frozen the moment it has answered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+
+from aiadmin import repositories, webhook_url_token
+from aiadmin.errors import BadRequest, Unauthorized
+from aiadmin.models import DataWebhook, LifecycleWebhook, ReceiptKind, WebhookReceipt, WebhookTask, utcnow
+from aiadmin.queues import WEBHOOKS
+from aiadmin.settings import Settings
+from aiadmin.task_queue import Task, TaskQueue, task_name
+from aiadmin.validation import validate
+
+log = logging.getLogger("aiadmin.webhooks")
+
+RECEIPT_RETENTION = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Intake:
+    key: str
+    duplicate: bool
+    queued: bool
+
+
+def idempotency_key(kind: ReceiptKind, salon_id: int, body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{kind}:{salon_id}:{canonical}".encode()).hexdigest()
+
+
+def _enqueue(queue: TaskQueue, receipt: WebhookReceipt) -> bool:
+    generation = int(receipt.received_at.timestamp())
+    try:
+        queue.enqueue(
+            Task(
+                queue=WEBHOOKS.name,
+                name=task_name("wh", receipt.key[:40], generation),
+                function="webhook_worker",
+                payload=WebhookTask(receipt_key=receipt.key).model_dump(),
+            )
+        )
+    except Exception:
+        # The receipt is stored; the sweep (or the next delivery) queues it again.
+        log.exception(
+            "webhook stored but not queued", extra={"receipt": receipt.key, "salon_id": receipt.salon_id}
+        )
+        return False
+    return True
+
+
+def store_and_queue(
+    db: firestore.Client,
+    queue: TaskQueue,
+    settings: Settings,
+    kind: ReceiptKind,
+    salon_id: int,
+    body: dict[str, Any],
+) -> Intake:
+    key = idempotency_key(kind, salon_id, body)
+    now = utcnow()
+    receipt = WebhookReceipt(
+        key=key, kind=kind, salon_id=salon_id, body=body, received_at=now, expire_at=now + RECEIPT_RETENTION
+    )
+    ref = repositories.receipt_ref(db, key)
+    try:
+        ref.create(receipt.to_firestore())
+    except gexc.Conflict:
+        snapshot = ref.get()
+        existing = repositories.load_receipt(snapshot)
+        window = timedelta(seconds=settings.webhook_dedup_window_s)
+        if existing is not None and now - existing.received_at < window:
+            ref.update({"deliveries": firestore.Increment(1)})
+            queued = existing.state == "received" and _enqueue(queue, existing)
+            log.info("duplicate webhook delivery", extra={"receipt": key, "salon_id": salon_id, "kind": kind})
+            return Intake(key, duplicate=True, queued=queued)
+        # Same content long after the first delivery: a new happening (say, a second uninstall).
+        ref.set(receipt.to_firestore(), option=db.write_option(last_update_time=snapshot.update_time))
+    queued = _enqueue(queue, receipt)
+    log.info("webhook stored", extra={"receipt": key, "salon_id": salon_id, "kind": kind, "queued": queued})
+    return Intake(key, duplicate=False, queued=queued)
+
+
+def accept_lifecycle(
+    body: dict[str, Any], settings: Settings, db: firestore.Client, queue: TaskQueue
+) -> Intake:
+    hook = validate(LifecycleWebhook, body)
+    token_ok = hmac.compare_digest(
+        hook.partner_token.encode(), settings.require("yclients_partner_token").encode()
+    )
+    app_ok = hmac.compare_digest(
+        str(hook.application_id).encode(), settings.require("yclients_app_id").encode()
+    )
+    if not (token_ok and app_ok):
+        raise Unauthorized("partner_token or application_id does not match", code="bad_partner_token")
+    stored = {k: v for k, v in body.items() if k != "partner_token"}  # secrets never reach storage
+    return store_and_queue(db, queue, settings, "lifecycle", hook.salon_id, stored)
+
+
+def accept_data(
+    body: dict[str, Any],
+    salon_id_text: str,
+    token: str,
+    settings: Settings,
+    db: firestore.Client,
+    queue: TaskQueue,
+) -> Intake:
+    if not salon_id_text.isdigit():
+        raise Unauthorized("unknown webhook URL", code="bad_webhook_token")
+    salon_id = int(salon_id_text)
+    webhook_url_token.check(settings.require("webhook_secret"), salon_id, token)
+    hook = validate(DataWebhook, body)
+    if hook.company_id != salon_id:
+        raise BadRequest(
+            f"company_id {hook.company_id} does not match this salon's URL", code="salon_mismatch"
+        )
+    return store_and_queue(db, queue, settings, "data", salon_id, body)

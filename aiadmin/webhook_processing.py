@@ -1,0 +1,121 @@
+"""The webhook task: apply a stored lifecycle webhook exactly once (receipt, company, event, host command in
+one transaction). Data-change receipts wait here for the sync worker (issue 5) and are left `received`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from google.cloud import firestore
+
+from aiadmin import repositories
+from aiadmin.integration_status import IntegrationStatus, can_transition
+from aiadmin.models import Company, Event, LifecycleWebhook, WaCommand, session_id_for, utcnow
+
+log = logging.getLogger("aiadmin.webhook_processing")
+
+S = IntegrationStatus
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # processed | ignored | rejected | already_done | deferred | missing
+    detail: str
+
+
+def _apply_lifecycle(
+    tx: firestore.Transaction, db: firestore.Client, hook: LifecycleWebhook, company: Company | None, key: str
+) -> Outcome:
+    event_name = hook.event.strip().lower()
+    if company is None:
+        return Outcome("ignored", f"salon {hook.salon_id} is not registered")
+    ref = repositories.company_ref(db, hook.salon_id)
+    status = company.integration_status
+    now = utcnow()
+    event_id = f"wh-{key[:24]}"
+    if event_name == "uninstall":
+        if status == S.UNINSTALLED:
+            return Outcome("processed", "already uninstalled")
+        tx.update(
+            ref,
+            {
+                "integration_status": S.UNINSTALLED.value,
+                "whatsapp_connected": False,
+                "api_key": None,
+                "updated_at": now,
+            },
+        )
+        session_id = session_id_for(hook.salon_id)
+        repositories.record_stop_command(
+            tx,
+            db,
+            WaCommand(session_id=session_id, salon_id=hook.salon_id, command="stop", reason="uninstall"),
+            command_id=f"{session_id}-stop-{key[:16]}",
+        )
+        repositories.add_event(
+            tx,
+            db,
+            Event(
+                salon_id=hook.salon_id, type="uninstalled", data={"status_from": str(status), "receipt": key}
+            ),
+            event_id,
+        )
+        return Outcome("processed", f"{status} -> uninstalled; session stop requested")
+    if event_name == "freeze":
+        if status == S.FROZEN:
+            return Outcome("processed", "already frozen")
+        if not can_transition(status, S.FROZEN):
+            return Outcome("rejected", f"illegal transition {status} -> frozen")
+        tx.update(ref, {"integration_status": S.FROZEN.value, "updated_at": now})
+        repositories.add_event(
+            tx,
+            db,
+            Event(salon_id=hook.salon_id, type="frozen", data={"status_from": str(status), "receipt": key}),
+            event_id,
+        )
+        return Outcome("processed", f"{status} -> frozen")
+    if event_name == "payment":
+        update: dict = {"last_payment_date": now, "updated_at": now}
+        if status == S.FROZEN:
+            update["integration_status"] = S.ACTIVE.value
+        tx.update(ref, update)
+        repositories.add_event(
+            tx,
+            db,
+            Event(
+                salon_id=hook.salon_id,
+                type="payment_received",
+                data={"status_from": str(status), "receipt": key},
+            ),
+            event_id,
+        )
+        return Outcome("processed", "payment recorded" + ("; frozen -> active" if status == S.FROZEN else ""))
+    return Outcome("ignored", f"unknown lifecycle event {hook.event!r}")
+
+
+def process_receipt(db: firestore.Client, key: str) -> Outcome:
+    @firestore.transactional
+    def run(tx: firestore.Transaction) -> Outcome:
+        ref = repositories.receipt_ref(db, key)
+        receipt = repositories.load_receipt(ref.get(transaction=tx))
+        if receipt is None:
+            return Outcome("missing", "no receipt with that key")
+        if receipt.state != "received":
+            return Outcome("already_done", receipt.state)
+        if receipt.kind == "data":
+            return Outcome("deferred", "data-change processing arrives with the sync worker")
+        hook = LifecycleWebhook.model_validate({**receipt.body, "partner_token": ""})
+        company = repositories.get_company(db, hook.salon_id, transaction=tx)
+        outcome = _apply_lifecycle(tx, db, hook, company, key)
+        tx.update(ref, {"state": outcome.state, "outcome": outcome.detail, "processed_at": utcnow()})
+        return outcome
+
+    outcome = run(db.transaction())
+    log.log(
+        logging.WARNING if outcome.state in ("rejected", "missing") else logging.INFO,
+        "webhook receipt %s: %s",
+        outcome.state,
+        outcome.detail,
+        extra={"receipt": key},
+    )
+    return outcome

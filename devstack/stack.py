@@ -1,0 +1,159 @@
+"""The whole local system as child processes: Firestore emulator, task dispatcher, YCLIENTS stand-in and the
+gateway that serves every function. Used by `make dev` (devstack/run.py) and by the benchmark."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from devstack import firestore_emulator
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ID = "demo-aiadmin"
+
+
+@dataclass(frozen=True)
+class Ports:
+    gateway: int = 5000
+    yclients: int = 5010
+    tasks: int = 5020
+    firestore: int = 8080  # +1 WebSocket, +2 WebChannel
+
+
+def local_env(ports: Ports, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Settings for the local stack; anything already in the environment wins."""
+    env = dict(os.environ if base is None else base)
+    gateway = f"http://127.0.0.1:{ports.gateway}"
+    defaults = {
+        "ENV": "local",
+        "LOG_LEVEL": "INFO",
+        "GOOGLE_CLOUD_PROJECT": PROJECT_ID,
+        "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{ports.firestore}",
+        "YCLIENTS_API_BASE": f"http://127.0.0.1:{ports.yclients}",
+        "YCLIENTS_PARTNER_TOKEN": "dev-only-partner-token",
+        "YCLIENTS_USER_TOKEN": "dev-only-user-token",
+        "YCLIENTS_APP_ID": "4242",
+        "JWT_SECRET": "dev-only-jwt-secret-not-for-production",
+        "WEBHOOK_SECRET": "dev-only-webhook-secret-not-for-production",
+        "BASE_URL": gateway,
+        "TASKS_DRIVER": "local",
+        "TASKS_LOCAL_URL": f"http://127.0.0.1:{ports.tasks}",
+        "TASKS_TARGET_BASE_URL": f"{gateway}/_fn",
+        "TASK_SHARED_SECRET": "dev-only-task-secret",
+        "PYTHONPATH": str(ROOT),
+    }
+    for key, value in defaults.items():
+        env.setdefault(key, value)
+    return env
+
+
+def _wait_http(url: str, proc: subprocess.Popen, name: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}; see its log")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise TimeoutError(f"{name} not answering at {url}")
+
+
+@dataclass
+class Stack:
+    ports: Ports = field(default_factory=Ports)
+    log_dir: Path = ROOT / ".devstack" / "logs"
+    gateway_workers: int = 2
+    procs: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
+    started_emulator: bool = False
+    started_standin: bool = False
+
+    def __post_init__(self) -> None:
+        self.given_emulator = bool(os.environ.get("FIRESTORE_EMULATOR_HOST"))
+        self.given_yclients = bool(os.environ.get("YCLIENTS_API_BASE"))
+        self.env = local_env(self.ports)
+
+    def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.procs.append((name, proc))
+        return proc
+
+    def start(self) -> None:
+        try:
+            if not self.given_emulator:
+                emu = firestore_emulator.start(self.ports.firestore, self.log_dir / "firestore.log")
+                self.procs.append(("firestore", emu))
+                firestore_emulator.wait_ready(self.env["FIRESTORE_EMULATOR_HOST"], proc=emu)
+                self.started_emulator = True
+            py = sys.executable
+            tasks = self._spawn(
+                "tasks", [py, "-m", "devstack.task_dispatcher", "--port", str(self.ports.tasks)]
+            )
+            if not self.given_yclients:
+                ycl = self._spawn(
+                    "yclients", [py, "-m", "devstack.yclients_standin", "--port", str(self.ports.yclients)]
+                )
+                _wait_http(f"{self.env['YCLIENTS_API_BASE']}/_standin/healthz", ycl, "YCLIENTS stand-in")
+                self.started_standin = True
+            gateway = self._spawn(
+                "gateway",
+                [
+                    py,
+                    "-m",
+                    "gunicorn",
+                    "-b",
+                    f"127.0.0.1:{self.ports.gateway}",
+                    "-w",
+                    str(self.gateway_workers),
+                    "--threads",
+                    "8",
+                    "--timeout",
+                    "120",
+                    "devstack.gateway:app",
+                ],
+            )
+            _wait_http(f"{self.env['TASKS_LOCAL_URL']}/healthz", tasks, "task dispatcher")
+            _wait_http(f"http://127.0.0.1:{self.ports.gateway}/marketplace/health", gateway, "gateway")
+        except BaseException:
+            self.stop()
+            raise
+
+    def signed_link(self, salon_id: int = 962302) -> str:
+        if self.started_standin:
+            url = f"{self.env['YCLIENTS_API_BASE']}/_standin/signed-link"
+            return requests.get(url, params={"salon_id": salon_id}, timeout=5).json()["url"]
+        from aiadmin.user_data_signature import encode_user_data
+
+        user_data, sign = encode_user_data({"id": 1, "name": "Владелец"}, self.env["YCLIENTS_PARTNER_TOKEN"])
+        params = {"salon_id": salon_id, "user_data": user_data, "user_data_sign": sign}
+        return (
+            requests.Request("GET", f"{self.env['BASE_URL']}/auth/yclients/redirect", params=params)
+            .prepare()
+            .url
+        )
+
+    def stop(self) -> None:
+        for _, proc in reversed(self.procs):
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for _, proc in self.procs:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.procs.clear()

@@ -1,0 +1,213 @@
+"""Demo salon 962302 for the YCLIENTS stand-in: realistic Russian data, generated deterministically."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+from typing import Any
+
+DEMO_SALON_ID = 962302
+
+CATEGORIES = [
+    (101, "Стрижки"),
+    (102, "Окрашивание"),
+    (103, "Маникюр и педикюр"),
+    (104, "Уход за лицом"),
+]
+SERVICES = [  # id, category, title, price_min, price_max, minutes
+    (1001, 101, "Женская стрижка", 1800, 2500, 60),
+    (1002, 101, "Мужская стрижка", 1300, 1300, 45),
+    (1003, 101, "Детская стрижка", 900, 900, 30),
+    (1004, 101, "Укладка", 1200, 2000, 45),
+    (1011, 102, "Окрашивание в один тон", 3500, 6000, 120),
+    (1012, 102, "Мелирование", 4500, 8000, 150),
+    (1013, 102, "Тонирование", 2500, 4000, 90),
+    (1021, 103, "Маникюр с покрытием гель-лак", 2200, 2200, 90),
+    (1022, 103, "Маникюр без покрытия", 1200, 1200, 45),
+    (1023, 103, "Педикюр с покрытием", 2800, 2800, 90),
+    (1031, 104, "Чистка лица", 3200, 3200, 75),
+    (1032, 104, "Массаж лица", 2000, 2000, 40),
+]
+STAFF = [  # id, name, specialization, services' categories
+    (2001, "Анна Соколова", "Парикмахер-стилист", (101, 102)),
+    (2002, "Ирина Морозова", "Колорист", (102, 101)),
+    (2003, "Екатерина Волкова", "Мастер маникюра", (103,)),
+    (2004, "Марина Лебедева", "Косметолог", (104,)),
+    (2005, "Дмитрий Козлов", "Барбер", (101,)),
+]
+FIRST_NAMES = [
+    "Ольга",
+    "Татьяна",
+    "Елена",
+    "Наталья",
+    "Мария",
+    "Светлана",
+    "Юлия",
+    "Алина",
+    "Ксения",
+    "Дарья",
+    "Виктория",
+    "Полина",
+    "Алексей",
+    "Сергей",
+    "Андрей",
+    "Максим",
+]
+LAST_NAMES = [
+    "Иванова",
+    "Петрова",
+    "Смирнова",
+    "Кузнецова",
+    "Попова",
+    "Васильева",
+    "Новикова",
+    "Фёдорова",
+    "Михайлова",
+    "Егорова",
+]
+
+
+def company(salon_id: int = DEMO_SALON_ID) -> dict[str, Any]:
+    return {
+        "id": salon_id,
+        "title": "Салон красоты «Лилия»" if salon_id == DEMO_SALON_ID else f"Салон {salon_id}",
+        "country_id": 1,
+        "country": "Россия",
+        "city_id": 1,
+        "city": "Москва",
+        "timezone_name": "Europe/Moscow",
+        "timezone": 3,
+        "address": "ул. Тверская, д. 12, стр. 1",
+        "zip": 125009,
+        "coordinate_lat": 55.7612,
+        "coordinate_lon": 37.6094,
+        "short_descr": "Салон красоты",
+        "phone": "+7 495 123-45-67",
+        "site": "lilia-salon.ru",
+        "business_type_id": 1,
+        "phone_confirmation": False,
+        "active_staff_count": len(STAFF),
+        "main_group_id": 9206,
+        "social": {"vk": "", "instagram": "", "telegram": "", "whatsapp": "", "viber": "", "facebook": ""},
+    }
+
+
+def services() -> list[dict[str, Any]]:
+    out = []
+    for sid, cat, title, pmin, pmax, minutes in SERVICES:
+        staff = [{"id": s[0], "seance_length": minutes * 60} for s in STAFF if cat in s[3]]
+        out.append(
+            {
+                "id": sid,
+                "title": title,
+                "category_id": cat,
+                "price_min": pmin,
+                "price_max": pmax,
+                "discount": 0,
+                "comment": "",
+                "weight": 0,
+                "active": 1,
+                "duration": minutes * 60,
+                "service_type": 1,
+                "staff": staff,
+            }
+        )
+    return out
+
+
+def categories() -> list[dict[str, Any]]:
+    return [{"id": cid, "title": title, "weight": 10 * i} for i, (cid, title) in enumerate(CATEGORIES)]
+
+
+def staff() -> list[dict[str, Any]]:
+    return [
+        {
+            "id": sid,
+            "name": name,
+            "company_id": DEMO_SALON_ID,
+            "specialization": spec,
+            "position": {"id": 1, "title": spec},
+            "avatar": "",
+            "fired": 0,
+            "status": 0,
+            "hidden": 0,
+            "weight": 10,
+            "rating": 5,
+        }
+        for sid, name, spec, _ in STAFF
+    ]
+
+
+def clients(count: int = 40, seed: int = 962302) -> list[dict[str, Any]]:
+    rnd = random.Random(seed)
+    out = []
+    for i in range(count):
+        first, last = rnd.choice(FIRST_NAMES), rnd.choice(LAST_NAMES)
+        if first in ("Алексей", "Сергей", "Андрей", "Максим"):
+            last = last[:-1] if last.endswith("а") else last
+        out.append(
+            {
+                "id": 5000 + i,
+                "name": f"{first} {last}",
+                "phone": 79160000000 + rnd.randint(0, 9999999),
+                "email": "",
+                "visits_count": rnd.randint(0, 30),
+                "sold_amount": rnd.randint(0, 90000),
+            }
+        )
+    return out
+
+
+def schedule(start: date, end: date) -> list[dict[str, Any]]:
+    out = []
+    day = start
+    while day <= end:
+        for sid, *_ in STAFF:
+            works = (day.toordinal() + sid) % 7 not in (0, 1)  # two days off a week, staggered
+            if works:
+                out.append(
+                    {
+                        "staff_id": sid,
+                        "date": day.isoformat(),
+                        "slots": [{"from": "10:00", "to": "14:00"}, {"from": "15:00", "to": "21:00"}],
+                        "busy_intervals": [],
+                        "off_day_type": None,
+                    }
+                )
+        day += timedelta(days=1)
+    return out
+
+
+def records(today: date, count: int = 30, seed: int = 7) -> list[dict[str, Any]]:
+    rnd = random.Random(seed)
+    pool = clients()
+    out = []
+    for i in range(count):
+        sid, cat, title, pmin, _, minutes = rnd.choice(SERVICES)
+        master = next(s for s in STAFF if cat in s[3])
+        when = datetime.combine(today + timedelta(days=rnd.randint(0, 13)), datetime.min.time()).replace(
+            hour=rnd.choice([10, 11, 12, 15, 16, 17, 18])
+        )
+        client = rnd.choice(pool)
+        out.append(
+            {
+                "id": 700000 + i,
+                "company_id": DEMO_SALON_ID,
+                "staff_id": master[0],
+                "date": when.strftime("%Y-%m-%d %H:%M:%S"),
+                "datetime": when.strftime("%Y-%m-%dT%H:%M:%S+03:00"),
+                "create_date": when.strftime("%Y-%m-%dT%H:%M:%S+0300"),
+                "seance_length": minutes * 60,
+                "length": minutes * 60,
+                "attendance": 0,
+                "confirmed": 1,
+                "deleted": False,
+                "comment": "",
+                "services": [
+                    {"id": sid, "title": title, "cost": pmin, "first_cost": pmin, "discount": 0, "amount": 1}
+                ],
+                "staff": {"id": master[0], "name": master[1], "specialization": master[2]},
+                "client": {"id": client["id"], "name": client["name"], "phone": f"+{client['phone']}"},
+            }
+        )
+    return out

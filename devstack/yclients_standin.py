@@ -1,0 +1,384 @@
+"""A local YCLIENTS: the real envelope, status codes and auth checks for every endpoint AI Admin calls,
+the marketplace install flow, fault switches and a call log. A person can use it from a browser or curl.
+
+Control API (under /_standin):
+  GET  /_standin/connect?salon_id=962302   -> 302 to our registration URL, signed (the "Connect" click)
+  GET  /_standin/signed-link?salon_id=...  -> {"url": ...}
+  POST /_standin/faults {"path": "callback/redirect", "mode": "500|503|429|html|timeout|4xx code", "times": 2}
+  POST /_standin/lifecycle {"salon_id": 962302, "event": "uninstall"}  -> POSTs to our Callback URL
+  GET  /_standin/calls[?path=substring]  ; POST /_standin/reset ; GET /_standin/installs
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from flask import Flask, Response, jsonify, redirect, request
+
+from aiadmin.user_data_signature import encode_user_data
+from devstack import yclients_demo_data as demo
+
+UNAUTHORIZED = "Необходима авторизация"
+
+
+@dataclass
+class StandinConfig:
+    partner_token: str
+    user_token: str
+    application_id: str
+    registration_url: str  # our GET /auth/yclients/redirect
+    callback_url: str  # our POST /webhook/yclients
+    known_salons: set[int] = field(default_factory=lambda: {demo.DEMO_SALON_ID, 962303})
+    rate_limit: bool = True
+    callback_answer: int = 301
+    timeout_fault_s: float = 15.0
+
+
+@dataclass
+class Fault:
+    path: str
+    mode: str
+    times: int
+    retry_after: int = 1
+
+
+class StandinState:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls: list[dict[str, Any]] = []
+        self.faults: list[Fault] = []
+        self.installs: dict[int, dict[str, Any]] = {}
+        self.hits: deque[float] = deque()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.faults.clear()
+            self.installs.clear()
+            self.hits.clear()
+
+    def take_fault(self, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.path in path and fault.times > 0:
+                    fault.times -= 1
+                    return fault
+        return None
+
+
+def envelope(data: Any, meta: Any = None, status: int = 200) -> Response:
+    resp = jsonify({"success": True, "data": data, "meta": [] if meta is None else meta})
+    resp.status_code = status
+    return resp
+
+
+def failure(status: int, message: str, extra_meta: dict[str, Any] | None = None) -> Response:
+    resp = jsonify({"success": False, "data": None, "meta": {"message": message, **(extra_meta or {})}})
+    resp.status_code = status
+    return resp
+
+
+def create_app(config: StandinConfig, state: StandinState | None = None) -> Flask:
+    app = Flask("yclients_standin")
+    app.url_map.strict_slashes = False
+    st = state or StandinState()
+    app.config["STATE"] = st
+
+    def auth() -> tuple[bool, bool]:
+        header = request.headers.get("Authorization", "")
+        partner, user = None, None
+        for part in header.split(","):
+            words = part.strip().split(None, 1)
+            if len(words) == 2 and words[0].lower() == "bearer":
+                partner = words[1].strip()
+            elif len(words) == 2 and words[0].lower() == "user":
+                user = words[1].strip()
+        ok_p = partner is not None and hmac.compare_digest(partner, config.partner_token)
+        ok_u = user is not None and hmac.compare_digest(user, config.user_token)
+        return ok_p, ok_u
+
+    @app.before_request
+    def guard():
+        if request.path.startswith("/_standin"):
+            return None
+        now = time.monotonic()
+        ok_p, ok_u = auth()
+        with st.lock:
+            st.calls.append(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "query": request.args.to_dict(flat=False),
+                    "json": request.get_json(silent=True),
+                    "partner_ok": ok_p,
+                    "user_ok": ok_u,
+                    "at": time.time(),
+                }
+            )
+            if config.rate_limit:
+                while st.hits and now - st.hits[0] >= 60:
+                    st.hits.popleft()
+                last_second = sum(1 for t in st.hits if now - t < 1)
+                if last_second >= 5 or len(st.hits) >= 200:
+                    resp = failure(429, "Too many requests")
+                    resp.headers["Retry-After"] = "1"
+                    return resp
+                st.hits.append(now)
+        fault = st.take_fault(request.path)
+        if fault:
+            if fault.mode == "timeout":
+                time.sleep(config.timeout_fault_s)
+                return failure(504, "Gateway Timeout")
+            if fault.mode == "html":
+                return Response(
+                    "<!DOCTYPE html><html><body>YCLIENTS</body></html>", 200, mimetype="text/html"
+                )
+            status = int(fault.mode)
+            resp = failure(status, "Too many requests" if status == 429 else f"Ошибка {status}")
+            if status == 429:
+                resp.headers["Retry-After"] = str(fault.retry_after)
+            return resp
+        if not ok_p:
+            return failure(401, UNAUTHORIZED)
+        return None
+
+    def needs_user() -> Response | None:
+        return None if auth()[1] else failure(401, UNAUTHORIZED)
+
+    def known(salon_id: int) -> Response | None:
+        if salon_id not in config.known_salons:
+            resp = jsonify(
+                {
+                    "errors": {"code": 404, "message": "Компания не найдена"},
+                    "meta": {"message": "Компания не найдена"},
+                }
+            )
+            resp.status_code = 404
+            return resp
+        return None
+
+    # --- B2B ---------------------------------------------------------------------------------------------
+
+    @app.get("/api/v1/company/<int:salon_id>")
+    def company(salon_id: int):
+        return needs_user() or known(salon_id) or envelope(demo.company(salon_id), {})
+
+    @app.get("/api/v1/company/<int:salon_id>/services")
+    def services(salon_id: int):
+        data = demo.services()
+        return needs_user() or known(salon_id) or envelope(data, {"total_count": len(data)})
+
+    @app.get("/api/v1/company/<int:salon_id>/staff")
+    def staff(salon_id: int):
+        data = demo.staff()
+        return needs_user() or known(salon_id) or envelope(data, {"total_count": len(data)})
+
+    @app.get("/api/v1/company/<int:salon_id>/service_categories")
+    def service_categories(salon_id: int):
+        return needs_user() or known(salon_id) or envelope(demo.categories(), {})
+
+    @app.post("/api/v1/company/<int:salon_id>/clients/search")
+    def clients_search(salon_id: int):
+        problem = needs_user() or known(salon_id)
+        if problem:
+            return problem
+        body = request.get_json(silent=True) or {}
+        page, size = int(body.get("page", 1)), min(int(body.get("page_size", 25)), 200)
+        data = demo.clients()
+        fields = body.get("fields") or ["id"]
+        chunk = [{k: c[k] for k in fields if k in c} for c in data[(page - 1) * size : page * size]]
+        return envelope(chunk, {"total_count": len(data)})
+
+    @app.get("/api/v1/company/<int:salon_id>/staff/schedule")
+    def staff_schedule(salon_id: int):
+        problem = needs_user() or known(salon_id)
+        if problem:
+            return problem
+        try:
+            start = date.fromisoformat(request.args["start_date"])
+            end = date.fromisoformat(request.args["end_date"])
+        except (KeyError, ValueError):
+            return failure(
+                422, "start_date and end_date are required", {"errors": ["start_date", "end_date"]}
+            )
+        data = demo.schedule(start, end)
+        return envelope(data, {"count": len(data)})
+
+    @app.get("/api/v1/records/<int:salon_id>")
+    def records(salon_id: int):
+        problem = needs_user() or known(salon_id)
+        if problem:
+            return problem
+        page, count = int(request.args.get("page", 1)), int(request.args.get("count", 50))
+        data = demo.records(date.today())
+        return envelope(data[(page - 1) * count : page * count], {"page": page, "total_count": len(data)})
+
+    # --- marketplace -------------------------------------------------------------------------------------
+
+    @app.post("/marketplace/partner/callback/redirect")
+    @app.post("/marketplace/partner/callback")
+    def marketplace_callback():
+        body = request.get_json(silent=True) or {}
+        if str(body.get("application_id")) != config.application_id:
+            return failure(400, "Агрегатор не найден")
+        try:
+            salon_id = int(body["salon_id"])
+        except (KeyError, TypeError, ValueError):
+            return failure(422, "salon_id is required", {"errors": ["salon_id"]})
+        if salon_id not in config.known_salons:
+            return failure(404, "Салон не найден")
+        with st.lock:
+            current = st.installs.get(salon_id)
+            if current and current["status"] == "active":
+                return failure(403, "Пользователь уже установил это приложение")
+            st.installs[salon_id] = {
+                "status": "active",
+                "api_key": body.get("api_key"),
+                "webhook_urls": body.get("webhook_urls") or [],
+                "at": time.time(),
+            }
+        if request.path.endswith("/redirect") and config.callback_answer == 301:
+            return redirect(f"https://yclients.com/appstore/setup?salon_id={salon_id}", code=301)
+        return envelope(
+            None, {"message": "Сохранено"}, status=201 if not request.path.endswith("/redirect") else 200
+        )
+
+    @app.get("/marketplace/salon/<int:salon_id>/application/<app_id>")
+    def connection_status(salon_id: int, app_id: str):
+        install = st.installs.get(salon_id)
+        if install is None or app_id != config.application_id:
+            return failure(404, "Приложение не установлено в салоне")
+        return envelope(
+            {
+                "logs": [],
+                "payments": [],
+                "connection_status": {"status": install["status"], "created_at": install["at"]},
+            }
+        )
+
+    # --- control API for people and tests ----------------------------------------------------------------
+
+    def signed_link(salon_ids: list[int]) -> str:
+        user = {
+            "id": 1234567,
+            "name": "Анна Иванова",
+            "phone": "79001234567",
+            "email": "anna@example.com",
+            "is_approved": True,
+            "avatar": "",
+            "salon_name": demo.company(salon_ids[0])["title"],
+        }
+        user_data, sign = encode_user_data(user, config.partner_token)
+        if len(salon_ids) == 1:
+            params: list[tuple[str, Any]] = [("salon_id", salon_ids[0])]
+        else:
+            params = [(f"salon_ids[{i}]", sid) for i, sid in enumerate(salon_ids)]
+        params += [("user_data", user_data), ("user_data_sign", sign)]
+        return f"{config.registration_url}?{urlencode(params)}"
+
+    def requested_salons() -> list[int]:
+        return [int(x) for x in (request.args.getlist("salon_id") or [str(demo.DEMO_SALON_ID)])]
+
+    @app.get("/_standin/connect")
+    def connect():
+        return redirect(signed_link(requested_salons()), code=302)
+
+    @app.get("/_standin/signed-link")
+    def signed_link_json():
+        return jsonify({"url": signed_link(requested_salons())})
+
+    @app.post("/_standin/faults")
+    def add_fault():
+        body = request.get_json(force=True)
+        with st.lock:
+            st.faults.append(
+                Fault(
+                    path=body["path"],
+                    mode=str(body["mode"]),
+                    times=int(body.get("times", 1)),
+                    retry_after=int(body.get("retry_after", 1)),
+                )
+            )
+        return jsonify({"faults": [vars(f) for f in st.faults]}), 201
+
+    @app.post("/_standin/lifecycle")
+    def lifecycle():
+        body = request.get_json(force=True)
+        payload = {
+            "salon_id": int(body["salon_id"]),
+            "application_id": int(config.application_id)
+            if config.application_id.isdigit()
+            else config.application_id,
+            "event": body["event"],
+            "partner_token": config.partner_token,
+        }
+        resp = requests.post(config.callback_url, json=payload, timeout=10)
+        if body["event"] == "uninstall":
+            with st.lock:
+                st.installs.pop(int(body["salon_id"]), None)
+        return jsonify({"status": resp.status_code, "body": resp.text[:500]})
+
+    @app.get("/_standin/calls")
+    def calls():
+        needle = request.args.get("path", "")
+        with st.lock:
+            return jsonify([c for c in st.calls if needle in c["path"]])
+
+    @app.get("/_standin/installs")
+    def installs():
+        with st.lock:
+            return jsonify({str(k): v for k, v in st.installs.items()})
+
+    @app.post("/_standin/reset")
+    def reset():
+        st.reset()
+        return jsonify({"reset": True})
+
+    @app.get("/_standin/healthz")
+    def healthz():
+        return jsonify(
+            {
+                "status": "ok",
+                "today": date.today().isoformat(),
+                "schedule_until": (date.today() + timedelta(days=30)).isoformat(),
+            }
+        )
+
+    return app
+
+
+def main() -> None:
+    import os
+
+    from werkzeug.serving import make_server
+
+    from aiadmin.logs import configure_logging
+
+    parser = argparse.ArgumentParser(description="YCLIENTS stand-in")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5010)
+    args = parser.parse_args()
+    configure_logging("INFO")
+    base = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    config = StandinConfig(
+        partner_token=os.environ["YCLIENTS_PARTNER_TOKEN"],
+        user_token=os.environ["YCLIENTS_USER_TOKEN"],
+        application_id=os.environ["YCLIENTS_APP_ID"],
+        registration_url=f"{base}/auth/yclients/redirect",
+        callback_url=f"{base}/webhook/yclients",
+        rate_limit=os.environ.get("STANDIN_RATE_LIMIT", "1") == "1",
+    )
+    make_server(args.host, args.port, create_app(config), threaded=True).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""HTTP entry points (functions-framework, Cloud Functions gen2). Each one is thin: parse, call, map."""
+
+from __future__ import annotations
+
+import flask
+import functions_framework
+
+from aiadmin import activation, post_activation, registration, webhook_intake, webhook_processing
+from aiadmin.errors import NotFound
+from aiadmin.firestore_db import get_db
+from aiadmin.health import check_health
+from aiadmin.http import json_endpoint, json_response, page_endpoint, require_task_caller
+from aiadmin.logs import configure_logging
+from aiadmin.models import ActivateRequest, PostActivationTask, WebhookTask
+from aiadmin.settings import get_settings
+from aiadmin.task_queue import get_task_queue
+from aiadmin.validation import parse_json_object, validate
+from aiadmin.yclients_client import get_yclients
+
+configure_logging(get_settings().log_level)
+
+ONBOARDING_PATH = "/marketplace/onboarding"
+
+
+@functions_framework.http
+@page_endpoint
+def registration_redirect(request: flask.Request):
+    """GET /auth/yclients/redirect — the marketplace Registration Redirect URL."""
+    settings = get_settings()
+    parsed = registration.parse_redirect(request.args, settings)
+    token = registration.register(parsed, settings, get_db(), get_yclients())
+    return flask.redirect(f"{ONBOARDING_PATH}?token={token}", code=302)
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def activate(request: flask.Request):
+    """POST /marketplace/activate {token}."""
+    body = validate(ActivateRequest, parse_json_object(request.get_data()))
+    result = activation.activate(body.token, get_settings(), get_db(), get_yclients(), get_task_queue())
+    return json_response(
+        {
+            "success": True,
+            "message": "Integration already active" if result.already_active else "Integration activated",
+            "salon_id": result.salon_id,
+            "status": "active",
+            "already_active": result.already_active,
+            "post_activation_queued": result.post_activation_queued,
+        }
+    )
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def lifecycle_webhook(request: flask.Request):
+    """POST /webhook/yclients — uninstall / freeze from the YCLIENTS marketplace."""
+    intake = webhook_intake.accept_lifecycle(
+        parse_json_object(request.get_data()), get_settings(), get_db(), get_task_queue()
+    )
+    return json_response({"success": True, "receipt": intake.key, "duplicate": intake.duplicate})
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def data_webhook(request: flask.Request):
+    """POST /webhook/yclients/{salon_id}/{token} — record, client, staff, service changes."""
+    parts = request.path.strip("/").split("/")
+    if len(parts) != 4 or parts[:2] != ["webhook", "yclients"]:
+        raise NotFound("no such webhook URL")
+    intake = webhook_intake.accept_data(
+        parse_json_object(request.get_data()), parts[2], parts[3], get_settings(), get_db(), get_task_queue()
+    )
+    return json_response({"success": True, "receipt": intake.key, "duplicate": intake.duplicate})
+
+
+@functions_framework.http
+@json_endpoint("GET")
+def health(request: flask.Request):
+    """GET /marketplace/health."""
+    healthy, body = check_health(get_settings())
+    return json_response(body, 200 if healthy else 503)
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def webhook_worker(request: flask.Request):
+    """Task: apply one stored webhook."""
+    require_task_caller(request)
+    task = validate(WebhookTask, parse_json_object(request.get_data()))
+    outcome = webhook_processing.process_receipt(get_db(), task.receipt_key)
+    return json_response({"success": True, "state": outcome.state, "detail": outcome.detail})
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def post_activation_worker(request: flask.Request):
+    """Task: the one follow-up of an activation."""
+    require_task_caller(request)
+    task = validate(PostActivationTask, parse_json_object(request.get_data()))
+    did = post_activation.handle(get_db(), task, request.headers.get("X-CloudTasks-TaskName"))
+    return json_response({"success": True, "duplicate": not did})
