@@ -90,7 +90,13 @@ def _begin(db: firestore.Client, salon_id: int) -> Company | None:
     return run(db.transaction())
 
 
-def _finish(db: firestore.Client, salon_id: int, activation_id: str, error: YclientsError | None) -> None:
+def _finish(
+    db: firestore.Client,
+    salon_id: int,
+    activation_id: str,
+    error: YclientsError | None,
+    detail: dict | None = None,
+) -> None:
     target = S.ACTIVATION_FAILED if error else S.ACTIVE
 
     @firestore.transactional
@@ -121,7 +127,9 @@ def _finish(db: firestore.Client, salon_id: int, activation_id: str, error: Ycli
         else:
             update.update(activated_at=now, activation_error=None)
             event = Event(
-                salon_id=salon_id, type="integration_activated", data={"activation_id": activation_id}
+                salon_id=salon_id,
+                type="integration_activated",
+                data={"activation_id": activation_id, **(detail or {})},
             )
         tx.update(repositories.company_ref(db, salon_id), update)
         repositories.add_event(tx, db, event)
@@ -192,7 +200,13 @@ def activate(
             code="activation_failed",
             details={"yclients_status": exc.upstream_status},
         ) from exc
-    _finish(db, salon_id, company.activation_id, None)
+    _finish(
+        db,
+        salon_id,
+        company.activation_id,
+        None,
+        {"yclients_status": result.status, "already_installed": result.already_installed},
+    )
     log.info("integration activated", extra={"salon_id": salon_id, "yclients_status": result.status})
     queued = _queue_post_activation(queue, db, company)
     return ActivationResult(salon_id, already_active=False, post_activation_queued=queued)

@@ -21,6 +21,7 @@ log = logging.getLogger("aiadmin.yclients")
 
 ACCEPT = "application/vnd.yclients.v2+json"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+ALREADY_INSTALLED = "уже установил"  # 403 "Пользователь уже установил это приложение"
 
 
 class YclientsError(UpstreamError):
@@ -53,6 +54,7 @@ class YclientsRejected(YclientsError):
 class CallbackResult:
     status: int
     location: str | None
+    already_installed: bool = False
 
 
 def _is_html(resp: requests.Response) -> bool:
@@ -155,8 +157,10 @@ class YclientsClient:
                 last_problem = "timeout" if isinstance(exc, requests.Timeout) else "connection error"
             duration_ms = round((time.perf_counter() - started) * 1000, 1)
             if resp is not None:
-                retry = resp.status_code in RETRYABLE_STATUS or (retry_html and _is_html(resp))
-                last_problem = f"HTTP {resp.status_code}" + (" with an HTML page" if _is_html(resp) else "")
+                # A 2xx HTML page is a proxy or login page, not an answer; a 3xx may carry HTML legitimately.
+                html_instead = retry_html and 200 <= resp.status_code < 300 and _is_html(resp)
+                retry = resp.status_code in RETRYABLE_STATUS or html_instead
+                last_problem = f"HTTP {resp.status_code}" + (" with an HTML page" if html_instead else "")
             else:
                 retry = True
             final = not retry or attempt == attempts
@@ -240,6 +244,13 @@ class YclientsClient:
         )
         if 300 <= resp.status_code < 400:
             return CallbackResult(resp.status_code, resp.headers.get("Location"))
+        if resp.status_code == 403 and ALREADY_INSTALLED in _message_of(resp).lower():
+            # A retry after an answer we could not read (HTML, timeout) that YCLIENTS had in fact accepted.
+            log.warning(
+                "YCLIENTS says the app is already installed; taking the install as done",
+                extra={"salon_id": salon_id},
+            )
+            return CallbackResult(resp.status_code, None, already_installed=True)
         if resp.status_code >= 400:
             raise YclientsRejected(_message_of(resp), upstream_status=resp.status_code)
         try:

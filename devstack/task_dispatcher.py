@@ -84,7 +84,9 @@ class Dispatcher:
                     timeout = None if not self._heap else max(0.0, self._heap[0][0] - time.time())
                     self._lock.wait(timeout)
                 _, _, key = heapq.heappop(self._heap)
-                rec = self.tasks[key]
+                rec = self.tasks.get(key)
+                if rec is None or rec.state != "pending":
+                    continue  # cleared, or a stale heap entry
                 rec.state = "running"
             self._pool.submit(self._dispatch, key, rec)
 
@@ -124,6 +126,20 @@ class Dispatcher:
             rec.last_status,
             extra={"task_name": rec.name, "queue": rec.queue, "attempt": rec.attempts, "state": rec.state},
         )
+
+    def wait_idle(self, timeout_s: float = 10.0) -> None:
+        """Until no task is being dispatched (tests use it between cases)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not any(r.state == "running" for r in self.tasks.values()):
+                    return
+            time.sleep(0.02)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.tasks.clear()
+            self._heap.clear()
 
     def listing(self, queue: str | None, state: str | None) -> list[dict[str, Any]]:
         with self._lock:

@@ -4,7 +4,8 @@ the marketplace install flow, fault switches and a call log. A person can use it
 Control API (under /_standin):
   GET  /_standin/connect?salon_id=962302   -> 302 to our registration URL, signed (the "Connect" click)
   GET  /_standin/signed-link?salon_id=...  -> {"url": ...}
-  POST /_standin/faults {"path": "callback/redirect", "mode": "500|503|429|html|timeout|4xx code", "times": 2}
+  POST /_standin/faults {"path": "callback/redirect", "mode": M, "times": 2}
+       M: an HTTP status (500, 503, 429, 422…), "timeout", "html", or "accept_html" (do it, answer HTML)
   POST /_standin/lifecycle {"salon_id": 962302, "event": "uninstall"}  -> POSTs to our Callback URL
   GET  /_standin/calls[?path=substring]  ; POST /_standin/reset ; GET /_standin/installs
 """
@@ -22,7 +23,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
-from flask import Flask, Response, jsonify, redirect, request
+from flask import Flask, Response, g, jsonify, redirect, request
 
 from aiadmin.user_data_signature import encode_user_data
 from devstack import yclients_demo_data as demo
@@ -134,6 +135,9 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
                     return resp
                 st.hits.append(now)
         fault = st.take_fault(request.path)
+        if fault and fault.mode == "accept_html":  # YCLIENTS did the work but answered with an HTML page
+            g.answer_html = True
+            fault = None
         if fault:
             if fault.mode == "timeout":
                 time.sleep(config.timeout_fault_s)
@@ -150,6 +154,12 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
         if not ok_p:
             return failure(401, UNAUTHORIZED)
         return None
+
+    @app.after_request
+    def html_instead(resp: Response) -> Response:
+        if g.get("answer_html"):
+            return Response("<!DOCTYPE html><html><body>YCLIENTS</body></html>", 200, mimetype="text/html")
+        return resp
 
     def needs_user() -> Response | None:
         return None if auth()[1] else failure(401, UNAUTHORIZED)

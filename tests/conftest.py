@@ -1,0 +1,157 @@
+"""Test session: settings for a private local stack on 185xx ports, the real Firestore emulator (started here
+unless FIRESTORE_EMULATOR_HOST is given), and the real stand-ins served on loopback in threads."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "demo-aiadmin-test"
+GATEWAY_PORT, YCLIENTS_PORT, TASKS_PORT, FIRESTORE_PORT = 18500, 18510, 18520, 18580
+GATEWAY = f"http://127.0.0.1:{GATEWAY_PORT}"
+PARTNER_TOKEN = "test-partner-token-0123456789"
+USER_TOKEN = "test-user-token"
+APP_ID = "4242"
+JWT_SECRET = "test-jwt-secret-0123456789abcdef0123"
+WEBHOOK_SECRET = "test-webhook-secret-0123456789abcdef"
+TASK_SECRET = "test-task-secret"
+
+_GIVEN_EMULATOR = os.environ.get("FIRESTORE_EMULATOR_HOST")
+TEST_ENV = {
+    "ENV": "local",
+    "GOOGLE_CLOUD_PROJECT": PROJECT
+    if not _GIVEN_EMULATOR
+    else os.environ.get("GOOGLE_CLOUD_PROJECT", PROJECT),
+    "FIRESTORE_EMULATOR_HOST": _GIVEN_EMULATOR or f"127.0.0.1:{FIRESTORE_PORT}",
+    "YCLIENTS_API_BASE": f"http://127.0.0.1:{YCLIENTS_PORT}",
+    "YCLIENTS_PARTNER_TOKEN": PARTNER_TOKEN,
+    "YCLIENTS_USER_TOKEN": USER_TOKEN,
+    "YCLIENTS_APP_ID": APP_ID,
+    "YCLIENTS_TIMEOUT_S": "2",
+    "ACTIVATION_CALLBACK_TIMEOUT_S": "1",
+    "JWT_SECRET": JWT_SECRET,
+    "WEBHOOK_SECRET": WEBHOOK_SECRET,
+    "BASE_URL": GATEWAY,
+    "TASKS_DRIVER": "local",
+    "TASKS_LOCAL_URL": f"http://127.0.0.1:{TASKS_PORT}",
+    "TASKS_TARGET_BASE_URL": f"{GATEWAY}/_fn",
+    "TASK_SHARED_SECRET": TASK_SECRET,
+    "ALLOW_UNSIGNED_REDIRECTS": "false",
+    "LOG_LEVEL": "INFO",
+}
+os.environ.update(TEST_ENV)  # before any aiadmin settings object is built
+
+
+def wait_for(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = "condition") -> Any:
+    """Poll until the predicate returns something truthy (no fixed sleeps)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator() -> Iterator[str]:
+    from devstack import firestore_emulator as emu
+
+    host = TEST_ENV["FIRESTORE_EMULATOR_HOST"]
+    if _GIVEN_EMULATOR:
+        emu.wait_ready(host)
+        yield host
+        return
+    proc = emu.start(FIRESTORE_PORT, ROOT / "test-output" / "firestore-emulator.log")
+    try:
+        emu.wait_ready(host, proc=proc)
+        yield host
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except Exception:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def db(firestore_emulator: str):
+    from aiadmin.firestore_db import get_db
+
+    return get_db()
+
+
+@dataclass
+class LocalStack:
+    gateway: str
+    yclients: str
+    standin_state: Any
+    standin_config: Any
+    dispatcher: Any
+
+    def calls(self, path_part: str) -> list[dict[str, Any]]:
+        with self.standin_state.lock:
+            return [c for c in self.standin_state.calls if path_part in c["path"]]
+
+    def fault(self, path: str, mode: str, times: int = 1, retry_after: int = 1) -> None:
+        from devstack.yclients_standin import Fault
+
+        with self.standin_state.lock:
+            self.standin_state.faults.append(Fault(path, mode, times, retry_after))
+
+
+def _serve(app: Any, port: int) -> Any:
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def local_stack(firestore_emulator: str) -> Iterator[LocalStack]:
+    from devstack.gateway import Gateway
+    from devstack.task_dispatcher import Dispatcher
+    from devstack.task_dispatcher import create_app as dispatcher_app
+    from devstack.yclients_standin import StandinConfig, StandinState
+    from devstack.yclients_standin import create_app as standin_app
+
+    config = StandinConfig(
+        partner_token=PARTNER_TOKEN,
+        user_token=USER_TOKEN,
+        application_id=APP_ID,
+        registration_url=f"{GATEWAY}/auth/yclients/redirect",
+        callback_url=f"{GATEWAY}/webhook/yclients",
+        timeout_fault_s=2.5,
+    )
+    state = StandinState()
+    dispatcher = Dispatcher(backoff_scale=0.01)
+    servers = [
+        _serve(standin_app(config, state), YCLIENTS_PORT),
+        _serve(dispatcher_app(dispatcher), TASKS_PORT),
+        _serve(Gateway(), GATEWAY_PORT),
+    ]
+    yield LocalStack(f"{GATEWAY}", TEST_ENV["YCLIENTS_API_BASE"], state, config, dispatcher)
+    for server in servers:
+        server.shutdown()
+
+
+@pytest.fixture
+def stack(local_stack: LocalStack, db: Any) -> LocalStack:
+    """A clean world per test: empty Firestore, fresh stand-in, no pending tasks, default settings."""
+    from devstack import firestore_emulator as emu
+
+    local_stack.dispatcher.wait_idle()
+    emu.wipe(TEST_ENV["FIRESTORE_EMULATOR_HOST"], TEST_ENV["GOOGLE_CLOUD_PROJECT"])
+    local_stack.standin_state.reset()
+    local_stack.dispatcher.clear()
+    local_stack.standin_config.callback_answer = 301
+    return local_stack

@@ -1,0 +1,165 @@
+"""YCLIENTS webhooks: lifecycle (uninstall / freeze) and per-salon data changes; stored, applied once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from aiadmin import repositories, webhook_url_token
+from aiadmin.integration_status import IntegrationStatus
+from tests.conftest import APP_ID, GATEWAY, PARTNER_TOKEN, WEBHOOK_SECRET, wait_for
+from tests.integration.helpers import collection_size, company, event_types, register
+
+S = IntegrationStatus
+LIFECYCLE = f"{GATEWAY}/webhook/yclients"
+
+
+def lifecycle(event: str, **overrides: Any) -> requests.Response:
+    body = {"salon_id": 962302, "application_id": int(APP_ID), "event": event, "partner_token": PARTNER_TOKEN}
+    body.update(overrides)
+    return requests.post(LIFECYCLE, json=body, timeout=10)
+
+
+def _salon_in(db, status: S) -> None:
+    register()
+    repositories.company_ref(db, 962302).update(
+        {"integration_status": status.value, "whatsapp_connected": True, "api_key": "k" * 64}
+    )
+
+
+def _receipt(db, key: str) -> dict:
+    return wait_for(
+        lambda: (d := repositories.receipt_ref(db, key).get().to_dict()) and d["state"] != "received" and d,
+        what="the webhook task to run",
+    )
+
+
+def test_uninstall_stops_the_bot_and_requests_the_session_stop(stack, db):
+    _salon_in(db, S.ACTIVE)
+    resp = lifecycle("uninstall")
+    assert resp.status_code == 200 and resp.json()["success"] is True
+    receipt = _receipt(db, resp.json()["receipt"])
+    assert receipt["state"] == "processed"
+    assert "partner_token" not in receipt["body"], "the partner token is never stored"
+
+    salon = company(db)
+    assert salon.integration_status == S.UNINSTALLED and salon.whatsapp_connected is False
+    commands = [d.to_dict() for d in db.collection("wa_commands").stream()]
+    assert [(c["session_id"], c["command"], c["state"]) for c in commands] == [
+        ("company_962302", "stop", "pending")
+    ]
+    assert event_types(db)[-1] == "uninstalled"
+
+
+def test_the_same_uninstall_delivered_three_times_has_one_effect(stack, db):
+    _salon_in(db, S.ACTIVE)
+    answers = [lifecycle("uninstall") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [a.json()["duplicate"] for a in answers] == [False, True, True]
+    receipt = _receipt(db, answers[0].json()["receipt"])
+    assert receipt["deliveries"] == 3
+    stack.dispatcher.wait_idle()
+    assert event_types(db).count("uninstalled") == 1
+    assert collection_size(db, "wa_commands") == 1
+    assert collection_size(db, "webhook_receipts") == 1
+
+
+def test_wrong_partner_token_or_application_id_is_401_and_changes_nothing(stack, db):
+    _salon_in(db, S.ACTIVE)
+    assert lifecycle("uninstall", partner_token="guess").status_code == 401
+    assert lifecycle("uninstall", application_id=1).status_code == 401
+    assert collection_size(db, "webhook_receipts") == 0
+    assert company(db).integration_status == S.ACTIVE
+
+
+def test_freeze_silences_an_active_salon_and_a_payment_brings_it_back(stack, db):
+    _salon_in(db, S.ACTIVE)
+    _receipt(db, lifecycle("freeze").json()["receipt"])
+    assert company(db).integration_status == S.FROZEN
+    _receipt(db, lifecycle("payment").json()["receipt"])
+    salon = company(db)
+    assert salon.integration_status == S.ACTIVE and salon.last_payment_date is not None
+    assert event_types(db)[-2:] == ["frozen", "payment_received"]
+
+
+def test_event_type_is_accepted_as_an_alias_of_event(stack, db):
+    _salon_in(db, S.ACTIVE)
+    body = {"salon_id": 962302, "application_id": APP_ID, "event_type": "freeze"}
+    body["partner_token"] = PARTNER_TOKEN
+    resp = requests.post(LIFECYCLE, json=body, timeout=10)
+    assert resp.status_code == 200
+    _receipt(db, resp.json()["receipt"])
+    assert company(db).integration_status == S.FROZEN
+
+
+def test_freeze_of_a_salon_that_is_not_active_is_refused_not_written(stack, db):
+    _salon_in(db, S.PENDING_WHATSAPP)
+    receipt = _receipt(db, lifecycle("freeze").json()["receipt"])
+    assert receipt["state"] == "rejected" and "pending_whatsapp -> frozen" in receipt["outcome"]
+    assert company(db).integration_status == S.PENDING_WHATSAPP
+    assert "frozen" not in event_types(db)
+
+
+def test_lifecycle_for_an_unknown_salon_is_stored_and_ignored(stack, db):
+    receipt = _receipt(db, lifecycle("uninstall", salon_id=5550001).json()["receipt"])
+    assert receipt["state"] == "ignored"
+    assert company(db, 5550001) is None
+
+
+def test_malformed_or_incomplete_lifecycle_bodies_are_400_and_store_nothing(stack, db):
+    headers = {"Content-Type": "application/json"}
+    bad_json = requests.post(LIFECYCLE, data="{oops", headers=headers, timeout=10)
+    assert bad_json.status_code == 400 and bad_json.json()["error"]["code"] == "malformed_json"
+    missing = requests.post(LIFECYCLE, json={"salon_id": 962302, "partner_token": PARTNER_TOKEN}, timeout=10)
+    assert missing.status_code == 400
+    fields = {f["field"] for f in missing.json()["error"]["details"]["fields"]}
+    assert fields == {"application_id", "event"}
+    assert requests.get(LIFECYCLE, timeout=10).status_code == 405
+    assert collection_size(db, "webhook_receipts") == 0
+
+
+# --- data-change webhooks -------------------------------------------------------------------------------
+
+RECORD = {
+    "company_id": 962302,
+    "resource": "record",
+    "resource_id": 700001,
+    "status": "update",
+    "data": {"id": 700001, "comment": "перенесли на 18:00"},
+}
+
+
+def data_url(salon_id: int = 962302, token: str | None = None) -> str:
+    token = token or webhook_url_token.token_for(WEBHOOK_SECRET, salon_id)
+    return f"{GATEWAY}/webhook/yclients/{salon_id}/{token}"
+
+
+def test_data_webhook_is_stored_durably_and_acknowledged(stack, db):
+    resp = requests.post(data_url(), json=RECORD, timeout=10)
+    assert resp.status_code == 200
+    stored = repositories.receipt_ref(db, resp.json()["receipt"]).get().to_dict()
+    assert stored["kind"] == "data" and stored["body"] == RECORD and stored["salon_id"] == 962302
+
+
+def test_the_same_data_webhook_three_times_is_one_receipt(stack, db):
+    keys = {requests.post(data_url(), json=RECORD, timeout=10).json()["receipt"] for _ in range(3)}
+    assert len(keys) == 1
+    assert repositories.receipt_ref(db, keys.pop()).get().to_dict()["deliveries"] == 3
+    assert collection_size(db, "webhook_receipts") == 1
+
+
+def test_data_webhook_with_a_wrong_token_is_rejected_and_stores_nothing(stack, db):
+    assert requests.post(data_url(token="0" * 40), json=RECORD, timeout=10).status_code == 401
+    other_salons_token = webhook_url_token.token_for(WEBHOOK_SECRET, 962303)
+    assert requests.post(data_url(962302, other_salons_token), json=RECORD, timeout=10).status_code == 401
+    assert requests.post(f"{GATEWAY}/webhook/yclients/abc/def", json=RECORD, timeout=10).status_code == 401
+    assert collection_size(db, "webhook_receipts") == 0
+
+
+def test_data_webhook_for_another_company_or_missing_fields_is_400(stack, db):
+    assert requests.post(data_url(), json={**RECORD, "company_id": 1}, timeout=10).status_code == 400
+    incomplete = requests.post(data_url(), json={"company_id": 962302, "resource": "record"}, timeout=10)
+    assert incomplete.status_code == 400
+    assert {f["field"] for f in incomplete.json()["error"]["details"]["fields"]} == {"resource_id", "status"}
+    assert collection_size(db, "webhook_receipts") == 0
