@@ -47,9 +47,7 @@ def _begin(db: firestore.Client, salon_id: int) -> Company | None:
         if status == S.ACTIVE:
             return None
         if status == S.UNINSTALLED:
-            raise Conflict(
-                "the integration was disabled in YCLIENTS: connect again from YCLIENTS", code="uninstalled"
-            )
+            raise Conflict("the integration was disabled in YCLIENTS: connect again from YCLIENTS", code="uninstalled")
         if status == S.FROZEN:
             raise Conflict("the integration is frozen in YCLIENTS", code="frozen")
         if (
@@ -102,11 +100,7 @@ def _finish(
     @firestore.transactional
     def run(tx: firestore.Transaction) -> None:
         company = repositories.get_company(db, salon_id, transaction=tx)
-        if (
-            company is None
-            or company.activation_id != activation_id
-            or company.integration_status != S.ACTIVATING
-        ):
+        if company is None or company.activation_id != activation_id or company.integration_status != S.ACTIVATING:
             # Uninstalled (or taken over) while we waited for YCLIENTS: that newer state wins.
             raise Conflict("the salon changed state during activation; reload the page", code="state_changed")
         check_transition(company.integration_status, target)
@@ -163,9 +157,7 @@ def activate(
 ) -> ActivationResult:
     claims = registration_token.verify(settings.require("jwt_secret"), token)
     if time.time() - claims.iat > settings.registration_ttl_s:
-        raise Gone(
-            "registration expired: start again from YCLIENTS (Подключить)", code="registration_expired"
-        )
+        raise Gone("registration expired: start again from YCLIENTS (Подключить)", code="registration_expired")
     salon_id = claims.salon_id
     app_id = settings.require("yclients_app_id")
     webhook_secret = settings.require("webhook_secret")

@@ -69,9 +69,7 @@ def parse_redirect(args: MultiDict, settings: Settings) -> RedirectRequest:
         merged.update({k: signed.get(k) for k in ("is_approved", "salon_name") if k in signed})
         return RedirectRequest(salon_ids, MarketplaceUser.model_validate(merged), signed=True)
     if not settings.unsigned_redirects_allowed:
-        raise Forbidden(
-            "this link is not signed by YCLIENTS (user_data_sign missing)", code="missing_signature"
-        )
+        raise Forbidden("this link is not signed by YCLIENTS (user_data_sign missing)", code="missing_signature")
     return RedirectRequest(salon_ids, MarketplaceUser.model_validate(legacy), signed=False)
 
 
@@ -134,9 +132,7 @@ def _upserted(existing: Company | None, yc: YcCompany, user: MarketplaceUser, gr
     return updated
 
 
-def register(
-    request: RedirectRequest, settings: Settings, db: firestore.Client, yclients: YclientsClient
-) -> str:
+def register(request: RedirectRequest, settings: Settings, db: firestore.Client, yclients: YclientsClient) -> str:
     """Upsert every branch and its `registration_started` event atomically; return the onboarding JWT."""
     jwt_secret = settings.require("jwt_secret")
     companies = _fetch_companies(request.salon_ids, yclients, db)

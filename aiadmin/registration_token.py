@@ -32,13 +32,9 @@ def issue(secret: str, salon_id: int, branches: list[int], ttl_s: int, now: floa
 def verify(secret: str, token: str) -> RegistrationClaims:
     """Signature, expiry and type. An expired registration is 410: the owner must start again in YCLIENTS."""
     try:
-        raw = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "jti", "sub"]}
-        )
+        raw = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "jti", "sub"]})
     except jwt.ExpiredSignatureError as exc:
-        raise Gone(
-            "registration expired: start again from YCLIENTS (Подключить)", code="registration_expired"
-        ) from exc
+        raise Gone("registration expired: start again from YCLIENTS (Подключить)", code="registration_expired") from exc
     except jwt.InvalidTokenError as exc:
         raise Unauthorized("invalid registration token", code="invalid_token") from exc
     try:

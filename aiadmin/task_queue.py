@@ -99,9 +99,7 @@ class CloudTasksQueue:
             log.info("task already exists", extra={"task_name": task.name, "queue": task.queue})
             return False
         except gexc.GoogleAPICallError as exc:
-            log.error(
-                "enqueue failed", extra={"task_name": task.name, "queue": task.queue, "error": str(exc)}
-            )
+            log.error("enqueue failed", extra={"task_name": task.name, "queue": task.queue, "error": str(exc)})
             raise ServiceUnavailable("task queue unavailable", code="queue_unavailable") from exc
         log.info(
             "task enqueued",

@@ -54,9 +54,7 @@ def _enqueue(queue: TaskQueue, receipt: WebhookReceipt) -> bool:
         )
     except Exception:
         # The receipt is stored; the sweep (or the next delivery) queues it again.
-        log.exception(
-            "webhook stored but not queued", extra={"receipt": receipt.key, "salon_id": receipt.salon_id}
-        )
+        log.exception("webhook stored but not queued", extra={"receipt": receipt.key, "salon_id": receipt.salon_id})
         return False
     return True
 
@@ -93,16 +91,10 @@ def store_and_queue(
     return Intake(key, duplicate=False, queued=queued)
 
 
-def accept_lifecycle(
-    body: dict[str, Any], settings: Settings, db: firestore.Client, queue: TaskQueue
-) -> Intake:
+def accept_lifecycle(body: dict[str, Any], settings: Settings, db: firestore.Client, queue: TaskQueue) -> Intake:
     hook = validate(LifecycleWebhook, body)
-    token_ok = hmac.compare_digest(
-        hook.partner_token.encode(), settings.require("yclients_partner_token").encode()
-    )
-    app_ok = hmac.compare_digest(
-        str(hook.application_id).encode(), settings.require("yclients_app_id").encode()
-    )
+    token_ok = hmac.compare_digest(hook.partner_token.encode(), settings.require("yclients_partner_token").encode())
+    app_ok = hmac.compare_digest(str(hook.application_id).encode(), settings.require("yclients_app_id").encode())
     if not (token_ok and app_ok):
         raise Unauthorized("partner_token or application_id does not match", code="bad_partner_token")
     stored = {k: v for k, v in body.items() if k != "partner_token"}  # secrets never reach storage
@@ -123,7 +115,5 @@ def accept_data(
     webhook_url_token.check(settings.require("webhook_secret"), salon_id, token)
     hook = validate(DataWebhook, body)
     if hook.company_id != salon_id:
-        raise BadRequest(
-            f"company_id {hook.company_id} does not match this salon's URL", code="salon_mismatch"
-        )
+        raise BadRequest(f"company_id {hook.company_id} does not match this salon's URL", code="salon_mismatch")
     return store_and_queue(db, queue, settings, "data", salon_id, body)

@@ -55,9 +55,7 @@ def _apply_lifecycle(
         repositories.add_event(
             tx,
             db,
-            Event(
-                salon_id=hook.salon_id, type="uninstalled", data={"status_from": str(status), "receipt": key}
-            ),
+            Event(salon_id=hook.salon_id, type="uninstalled", data={"status_from": str(status), "receipt": key}),
             event_id,
         )
         return Outcome("processed", f"{status} -> uninstalled; session stop requested")

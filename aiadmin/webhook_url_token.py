@@ -9,9 +9,7 @@ from aiadmin.errors import Unauthorized
 
 
 def token_for(secret: str, salon_id: int) -> str:
-    return hmac.new(
-        secret.encode(), f"yclients-data-webhook:{salon_id}".encode(), hashlib.sha256
-    ).hexdigest()[:40]
+    return hmac.new(secret.encode(), f"yclients-data-webhook:{salon_id}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
 def webhook_url(base_url: str, secret: str, salon_id: int) -> str:

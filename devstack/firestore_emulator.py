@@ -27,9 +27,7 @@ def find_jar() -> Path:
     for root in roots:
         if (root / JAR_SUFFIX).is_file():
             return root / JAR_SUFFIX
-    raise FileNotFoundError(
-        "cloud-firestore-emulator.jar not found: install gcloud's cloud-firestore-emulator"
-    )
+    raise FileNotFoundError("cloud-firestore-emulator.jar not found: install gcloud's cloud-firestore-emulator")
 
 
 def start(port: int, log_path: Path, rules: Path | None = None) -> subprocess.Popen:

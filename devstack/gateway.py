@@ -69,9 +69,7 @@ class Gateway:
             for name in discover_entry_points(source)
         }
         for _, rule in self.rewrites:
-            fid = (
-                rule.get("function", {}).get("functionId") if isinstance(rule.get("function"), dict) else None
-            )
+            fid = rule.get("function", {}).get("functionId") if isinstance(rule.get("function"), dict) else None
             if fid and fid not in self.functions:
                 raise ValueError(f"firebase.json routes to {fid!r}, which functions/main.py does not define")
 

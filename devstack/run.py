@@ -6,11 +6,11 @@ import signal
 import sys
 import time
 
-from devstack.stack import PROJECT_ID, Stack
+from devstack.stack import PROJECT_ID, Ports, Stack
 
 
 def main() -> int:
-    stack = Stack()
+    stack = Stack(ports=Ports.from_env())
     print("Starting AI Admin locally…", flush=True)
     stack.start()
     env, ports = stack.env, stack.ports
@@ -44,9 +44,7 @@ Ctrl-C stops everything.""",
     while True:
         for name, proc in stack.procs:
             if proc.poll() is not None:
-                print(
-                    f"{name} exited with {proc.returncode}; see {stack.log_dir / (name + '.log')}", flush=True
-                )
+                print(f"{name} exited with {proc.returncode}; see {stack.log_dir / (name + '.log')}", flush=True)
                 stack.stop()
                 return 1
         time.sleep(1)

@@ -27,6 +27,15 @@ class Ports:
     tasks: int = 5020
     firestore: int = 8080  # +1 WebSocket, +2 WebChannel
 
+    @classmethod
+    def from_env(cls) -> Ports:
+        """DEV_PORT_BASE=N moves everything: gateway N, YCLIENTS N+10, tasks N+20, Firestore N+80."""
+        base = os.environ.get("DEV_PORT_BASE")
+        if not base:
+            return cls()
+        n = int(base)
+        return cls(gateway=n, yclients=n + 10, tasks=n + 20, firestore=n + 80)
+
 
 def local_env(ports: Ports, base: dict[str, str] | None = None) -> dict[str, str]:
     """Settings for the local stack; anything already in the environment wins."""
@@ -99,9 +108,7 @@ class Stack:
                 firestore_emulator.wait_ready(self.env["FIRESTORE_EMULATOR_HOST"], proc=emu)
                 self.started_emulator = True
             py = sys.executable
-            tasks = self._spawn(
-                "tasks", [py, "-m", "devstack.task_dispatcher", "--port", str(self.ports.tasks)]
-            )
+            tasks = self._spawn("tasks", [py, "-m", "devstack.task_dispatcher", "--port", str(self.ports.tasks)])
             if not self.given_yclients:
                 ycl = self._spawn(
                     "yclients", [py, "-m", "devstack.yclients_standin", "--port", str(self.ports.yclients)]
@@ -139,11 +146,7 @@ class Stack:
 
         user_data, sign = encode_user_data({"id": 1, "name": "Владелец"}, self.env["YCLIENTS_PARTNER_TOKEN"])
         params = {"salon_id": salon_id, "user_data": user_data, "user_data_sign": sign}
-        return (
-            requests.Request("GET", f"{self.env['BASE_URL']}/auth/yclients/redirect", params=params)
-            .prepare()
-            .url
-        )
+        return requests.Request("GET", f"{self.env['BASE_URL']}/auth/yclients/redirect", params=params).prepare().url
 
     def stop(self) -> None:
         for _, proc in reversed(self.procs):

@@ -113,9 +113,7 @@ class Dispatcher:
             elif rec.attempts >= spec.max_attempts:
                 rec.state = "failed"
             else:
-                delay = (
-                    min(spec.min_backoff_s * 2 ** (rec.attempts - 1), spec.max_backoff_s) * self.backoff_scale
-                )
+                delay = min(spec.min_backoff_s * 2 ** (rec.attempts - 1), spec.max_backoff_s) * self.backoff_scale
                 rec.state, rec.eta = "pending", time.time() + delay
                 heapq.heappush(self._heap, (rec.eta, next(self._seq), key))
                 self._lock.notify()
@@ -178,9 +176,7 @@ def main() -> None:
     configure_logging("INFO")
     from werkzeug.serving import make_server
 
-    make_server(
-        args.host, args.port, create_app(Dispatcher(args.backoff_scale)), threaded=True
-    ).serve_forever()
+    make_server(args.host, args.port, create_app(Dispatcher(args.backoff_scale)), threaded=True).serve_forever()
 
 
 if __name__ == "__main__":

@@ -203,9 +203,7 @@ def records(today: date, count: int = 30, seed: int = 7) -> list[dict[str, Any]]
                 "confirmed": 1,
                 "deleted": False,
                 "comment": "",
-                "services": [
-                    {"id": sid, "title": title, "cost": pmin, "first_cost": pmin, "discount": 0, "amount": 1}
-                ],
+                "services": [{"id": sid, "title": title, "cost": pmin, "first_cost": pmin, "discount": 0, "amount": 1}],
                 "staff": {"id": master[0], "name": master[1], "specialization": master[2]},
                 "client": {"id": client["id"], "name": client["name"], "phone": f"+{client['phone']}"},
             }

@@ -143,9 +143,7 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
                 time.sleep(config.timeout_fault_s)
                 return failure(504, "Gateway Timeout")
             if fault.mode == "html":
-                return Response(
-                    "<!DOCTYPE html><html><body>YCLIENTS</body></html>", 200, mimetype="text/html"
-                )
+                return Response("<!DOCTYPE html><html><body>YCLIENTS</body></html>", 200, mimetype="text/html")
             status = int(fault.mode)
             resp = failure(status, "Too many requests" if status == 429 else f"Ошибка {status}")
             if status == 429:
@@ -217,9 +215,7 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
             start = date.fromisoformat(request.args["start_date"])
             end = date.fromisoformat(request.args["end_date"])
         except (KeyError, ValueError):
-            return failure(
-                422, "start_date and end_date are required", {"errors": ["start_date", "end_date"]}
-            )
+            return failure(422, "start_date and end_date are required", {"errors": ["start_date", "end_date"]})
         data = demo.schedule(start, end)
         return envelope(data, {"count": len(data)})
 
@@ -258,9 +254,7 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
             }
         if request.path.endswith("/redirect") and config.callback_answer == 301:
             return redirect(f"https://yclients.com/appstore/setup?salon_id={salon_id}", code=301)
-        return envelope(
-            None, {"message": "Сохранено"}, status=201 if not request.path.endswith("/redirect") else 200
-        )
+        return envelope(None, {"message": "Сохранено"}, status=201 if not request.path.endswith("/redirect") else 200)
 
     @app.get("/marketplace/salon/<int:salon_id>/application/<app_id>")
     def connection_status(salon_id: int, app_id: str):
@@ -325,9 +319,7 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
         body = request.get_json(force=True)
         payload = {
             "salon_id": int(body["salon_id"]),
-            "application_id": int(config.application_id)
-            if config.application_id.isdigit()
-            else config.application_id,
+            "application_id": int(config.application_id) if config.application_id.isdigit() else config.application_id,
             "event": body["event"],
             "partner_token": config.partner_token,
         }

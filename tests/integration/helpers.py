@@ -49,9 +49,7 @@ def event_types(db: Any, salon_id: int = 962302) -> list[str]:
 
 def connect_whatsapp(db: Any, salon_id: int = 962302) -> None:
     """What the session host writes when the salon's WhatsApp links."""
-    repositories.company_ref(db, salon_id).update(
-        {"whatsapp_connected": True, "whatsapp_phone": "79001112233"}
-    )
+    repositories.company_ref(db, salon_id).update({"whatsapp_connected": True, "whatsapp_phone": "79001112233"})
 
 
 def activate(token: str) -> requests.Response:

@@ -44,9 +44,7 @@ def test_activation_sends_the_stored_key_to_yclients_and_marks_the_salon_active(
 def test_activation_queues_the_post_activation_task_which_runs_once(stack, db):
     token = _ready_salon(db)
     assert activate(token).json()["post_activation_queued"] is True
-    run = wait_for(
-        lambda: repositories.post_activation_ref(db, 962302).get().to_dict(), what="post-activation"
-    )
+    run = wait_for(lambda: repositories.post_activation_ref(db, 962302).get().to_dict(), what="post-activation")
     assert run["activation_id"] == company(db).activation_id
     assert activate(token).status_code == 200  # a second click re-queues nothing new
     stack.dispatcher.wait_idle()

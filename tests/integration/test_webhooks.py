@@ -46,9 +46,7 @@ def test_uninstall_stops_the_bot_and_requests_the_session_stop(stack, db):
     salon = company(db)
     assert salon.integration_status == S.UNINSTALLED and salon.whatsapp_connected is False
     commands = [d.to_dict() for d in db.collection("wa_commands").stream()]
-    assert [(c["session_id"], c["command"], c["state"]) for c in commands] == [
-        ("company_962302", "stop", "pending")
-    ]
+    assert [(c["session_id"], c["command"], c["state"]) for c in commands] == [("company_962302", "stop", "pending")]
     assert event_types(db)[-1] == "uninstalled"
 
 

@@ -1,0 +1,25 @@
+import json
+import logging
+
+from aiadmin.logs import CloudLoggingFormatter, mask_phone
+from aiadmin.settings import Settings
+
+
+def test_log_lines_are_cloud_logging_json_with_fields():
+    record = logging.makeLogRecord(
+        {"levelname": "WARNING", "msg": "webhook %s", "args": ("stored",), "salon_id": 962302, "name": "t"}
+    )
+    line = json.loads(CloudLoggingFormatter().format(record))
+    assert line["severity"] == "WARNING" and line["message"] == "webhook stored" and line["salon_id"] == 962302
+
+
+def test_phone_numbers_are_masked_in_the_middle():
+    assert mask_phone("+7 (916) 123-45-67") == "791*****567"
+    assert mask_phone(None) is None
+
+
+def test_missing_lists_required_settings_by_name_only():
+    settings = Settings(env="prod", yclients_partner_token="dev-only-x", jwt_secret="", tasks_driver="local")
+    missing = settings.missing()
+    assert "YCLIENTS_PARTNER_TOKEN" in missing and "JWT_SECRET" in missing
+    assert all("dev-only" not in m for m in missing)

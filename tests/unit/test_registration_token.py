@@ -1,0 +1,32 @@
+import time
+
+import jwt
+import pytest
+
+from aiadmin import registration_token
+from aiadmin.errors import Gone, Unauthorized
+
+SECRET = "s" * 40
+
+
+def test_a_fresh_token_verifies_with_its_salon_and_branches():
+    claims = registration_token.verify(SECRET, registration_token.issue(SECRET, 42, [42, 43], 3600))
+    assert claims.salon_id == 42 and claims.branches == [42, 43] and claims.exp - claims.iat == 3600
+
+
+def test_an_expired_token_is_gone():
+    token = registration_token.issue(SECRET, 42, [42], 3600, now=time.time() - 3700)
+    with pytest.raises(Gone):
+        registration_token.verify(SECRET, token)
+
+
+def test_wrong_secret_wrong_type_or_none_algorithm_are_unauthorized():
+    with pytest.raises(Unauthorized):
+        registration_token.verify("other" * 10, registration_token.issue(SECRET, 42, [42], 3600))
+    now = int(time.time())
+    base = {"sub": "42", "salon_id": 42, "jti": "j", "iat": now, "exp": now + 60}
+    with pytest.raises(Unauthorized):
+        registration_token.verify(SECRET, jwt.encode({**base, "type": "session"}, SECRET, algorithm="HS256"))
+    unsigned = jwt.encode({**base, "type": "marketplace_registration"}, None, algorithm="none")
+    with pytest.raises(Unauthorized):
+        registration_token.verify(SECRET, unsigned)
