@@ -181,6 +181,11 @@ class WebhookTask(BaseModel):
     receipt_key: str
 
 
+class DataBatchTask(BaseModel):
+    salon_id: int
+    window: int
+
+
 class PostActivationTask(BaseModel):
     salon_id: int
     activation_id: str

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,7 +19,15 @@ from google.cloud import firestore
 
 from aiadmin import repositories, webhook_url_token
 from aiadmin.errors import BadRequest, Unauthorized
-from aiadmin.models import DataWebhook, LifecycleWebhook, ReceiptKind, WebhookReceipt, WebhookTask, utcnow
+from aiadmin.models import (
+    DataBatchTask,
+    DataWebhook,
+    LifecycleWebhook,
+    ReceiptKind,
+    WebhookReceipt,
+    WebhookTask,
+    utcnow,
+)
 from aiadmin.queues import WEBHOOKS
 from aiadmin.settings import Settings
 from aiadmin.task_queue import Task, TaskQueue, task_name
@@ -41,21 +50,46 @@ def idempotency_key(kind: ReceiptKind, salon_id: int, body: dict[str, Any]) -> s
     return hashlib.sha256(f"{kind}:{salon_id}:{canonical}".encode()).hexdigest()
 
 
-def _enqueue(queue: TaskQueue, receipt: WebhookReceipt) -> bool:
-    generation = int(receipt.received_at.timestamp())
-    try:
-        queue.enqueue(
-            Task(
-                queue=WEBHOOKS.name,
-                name=task_name("wh", receipt.key[:40], generation),
-                function="webhook_worker",
-                payload=WebhookTask(receipt_key=receipt.key).model_dump(),
-            )
+# Data-change webhooks of one salon are applied by one task per window, in arrival order: fewer task runs,
+# and a record's create/update/delete are never applied by two workers at once.
+DATA_BATCH_WINDOW_S = 2
+_recent_batches: dict[str, float] = {}  # per instance: skip enqueue calls already made (names dedup anyway)
+
+
+def _task_for(receipt: WebhookReceipt) -> Task:
+    if receipt.kind == "lifecycle":
+        return Task(
+            queue=WEBHOOKS.name,
+            name=task_name("wh", receipt.key[:40], int(receipt.received_at.timestamp())),
+            function="webhook_worker",
+            payload=WebhookTask(receipt_key=receipt.key).model_dump(),
         )
+    now = receipt.received_at.timestamp()
+    window = int(now // DATA_BATCH_WINDOW_S)
+    return Task(
+        queue=WEBHOOKS.name,
+        name=task_name("whdata", receipt.salon_id, window),
+        function="data_webhook_worker",
+        payload=DataBatchTask(salon_id=receipt.salon_id, window=window).model_dump(),
+        delay_s=(window + 1) * DATA_BATCH_WINDOW_S - now,
+    )
+
+
+def _enqueue(queue: TaskQueue, receipt: WebhookReceipt) -> bool:
+    task = _task_for(receipt)
+    if task.name in _recent_batches:
+        return True
+    try:
+        created = queue.enqueue(task)
     except Exception:
-        # The receipt is stored; the sweep (or the next delivery) queues it again.
+        # The receipt is stored; the next delivery (or the reconciliation sweep) queues it again.
         log.exception("webhook stored but not queued", extra={"receipt": receipt.key, "salon_id": receipt.salon_id})
         return False
+    if receipt.kind == "data":
+        if len(_recent_batches) > 10_000:
+            _recent_batches.clear()
+        _recent_batches[task.name] = time.time()
+    log.debug("webhook task %s", "queued" if created else "already queued", extra={"task_name": task.name})
     return True
 
 
@@ -73,6 +107,7 @@ def store_and_queue(
         key=key, kind=kind, salon_id=salon_id, body=body, received_at=now, expire_at=now + RECEIPT_RETENTION
     )
     ref = repositories.receipt_ref(db, key)
+    started = time.perf_counter()
     try:
         ref.create(receipt.to_firestore())
     except gexc.Conflict:
@@ -86,8 +121,13 @@ def store_and_queue(
             return Intake(key, duplicate=True, queued=queued)
         # Same content long after the first delivery: a new happening (say, a second uninstall).
         ref.set(receipt.to_firestore(), option=db.write_option(last_update_time=snapshot.update_time))
+    stored = time.perf_counter()
     queued = _enqueue(queue, receipt)
-    log.info("webhook stored", extra={"receipt": key, "salon_id": salon_id, "kind": kind, "queued": queued})
+    timing = {
+        "store_ms": round((stored - started) * 1000, 1),
+        "enqueue_ms": round((time.perf_counter() - stored) * 1000, 1),
+    }
+    log.info("webhook stored", extra={"receipt": key, "salon_id": salon_id, "kind": kind, "queued": queued, **timing})
     return Intake(key, duplicate=False, queued=queued)
 
 

@@ -11,7 +11,7 @@ from aiadmin.firestore_db import get_db
 from aiadmin.health import check_health
 from aiadmin.http import json_endpoint, json_response, page_endpoint, require_task_caller
 from aiadmin.logs import configure_logging
-from aiadmin.models import ActivateRequest, PostActivationTask, WebhookTask
+from aiadmin.models import ActivateRequest, DataBatchTask, PostActivationTask, WebhookTask
 from aiadmin.settings import get_settings
 from aiadmin.task_queue import get_task_queue
 from aiadmin.validation import parse_json_object, validate
@@ -88,6 +88,16 @@ def webhook_worker(request: flask.Request):
     require_task_caller(request)
     task = validate(WebhookTask, parse_json_object(request.get_data()))
     outcome = webhook_processing.process_receipt(get_db(), task.receipt_key)
+    return json_response({"success": True, "state": outcome.state, "detail": outcome.detail})
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def data_webhook_worker(request: flask.Request):
+    """Task: the data-change receipts of one salon, in arrival order."""
+    require_task_caller(request)
+    task = validate(DataBatchTask, parse_json_object(request.get_data()))
+    outcome = webhook_processing.process_data_batch(get_db(), task.salon_id)
     return json_response({"success": True, "state": outcome.state, "detail": outcome.detail})
 
 

@@ -161,3 +161,20 @@ def test_data_webhook_for_another_company_or_missing_fields_is_400(stack, db):
     assert incomplete.status_code == 400
     assert {f["field"] for f in incomplete.json()["error"]["details"]["fields"]} == {"resource_id", "status"}
     assert collection_size(db, "webhook_receipts") == 0
+
+
+def test_a_burst_of_data_webhooks_is_handled_by_one_ordered_task_per_salon_window(stack, db):
+    from aiadmin.webhook_processing import pending_data_receipts
+
+    keys = []
+    for i in range(5):
+        body = {**RECORD, "resource_id": 700100 + i, "data": {"id": 700100 + i}}
+        keys.append(requests.post(data_url(), json=body, timeout=10).json()["receipt"])
+
+    def data_tasks():
+        tasks = [t for t in stack.dispatcher.listing("webhooks", None) if t["name"].startswith("whdata-962302-")]
+        return tasks if tasks and all(t["state"] == "done" for t in tasks) else None
+
+    tasks = wait_for(data_tasks, timeout_s=10, what="the salon's data task")
+    assert 1 <= len(tasks) <= 2, "one task per 2-second window, not one per webhook"
+    assert [r.key for r in pending_data_receipts(db, 962302)] == keys, "oldest first"
