@@ -18,7 +18,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from aiadmin import repositories, webhook_url_token
-from aiadmin.errors import BadRequest, Unauthorized
+from aiadmin.errors import BadRequest, ServiceUnavailable, Unauthorized
 from aiadmin.models import (
     DataBatchTask,
     DataWebhook,
@@ -42,7 +42,7 @@ RECEIPT_RETENTION = timedelta(days=7)
 class Intake:
     key: str
     duplicate: bool
-    queued: bool
+    queued: bool  # its work is queued (or already done)
 
 
 def idempotency_key(kind: ReceiptKind, salon_id: int, body: dict[str, Any]) -> str:
@@ -82,7 +82,8 @@ def _enqueue(queue: TaskQueue, receipt: WebhookReceipt) -> bool:
     try:
         created = queue.enqueue(task)
     except Exception:
-        # The receipt is stored; the next delivery (or the reconciliation sweep) queues it again.
+        # The receipt is stored. A lifecycle sender is told to retry (503); a later data webhook of the same
+        # salon queues a batch that picks this receipt up too.
         log.exception("webhook stored but not queued", extra={"receipt": receipt.key, "salon_id": receipt.salon_id})
         return False
     if receipt.kind == "data":
@@ -116,7 +117,7 @@ def store_and_queue(
         window = timedelta(seconds=settings.webhook_dedup_window_s)
         if existing is not None and now - existing.received_at < window:
             ref.update({"deliveries": firestore.Increment(1)})
-            queued = existing.state == "received" and _enqueue(queue, existing)
+            queued = existing.state != "received" or _enqueue(queue, existing)
             log.info("duplicate webhook delivery", extra={"receipt": key, "salon_id": salon_id, "kind": kind})
             return Intake(key, duplicate=True, queued=queued)
         # Same content long after the first delivery: a new happening (say, a second uninstall).
@@ -138,7 +139,10 @@ def accept_lifecycle(body: dict[str, Any], settings: Settings, db: firestore.Cli
     if not (token_ok and app_ok):
         raise Unauthorized("partner_token or application_id does not match", code="bad_partner_token")
     stored = {k: v for k, v in body.items() if k != "partner_token"}  # secrets never reach storage
-    return store_and_queue(db, queue, settings, "lifecycle", hook.salon_id, stored)
+    intake = store_and_queue(db, queue, settings, "lifecycle", hook.salon_id, stored)
+    if not intake.queued:
+        raise ServiceUnavailable("webhook stored but not queued yet; deliver it again", code="queue_unavailable")
+    return intake
 
 
 def accept_data(

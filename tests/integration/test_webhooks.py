@@ -178,3 +178,19 @@ def test_a_burst_of_data_webhooks_is_handled_by_one_ordered_task_per_salon_windo
     tasks = wait_for(data_tasks, timeout_s=10, what="the salon's data task")
     assert 1 <= len(tasks) <= 2, "one task per 2-second window, not one per webhook"
     assert [r.key for r in pending_data_receipts(db, 962302)] == keys, "oldest first"
+
+
+def test_an_uninstall_that_cannot_be_queued_is_kept_and_applied_when_delivered_again(stack, db, monkeypatch):
+    from aiadmin.settings import get_settings
+
+    _salon_in(db, S.ACTIVE)
+    monkeypatch.setattr(get_settings(), "tasks_local_url", "http://127.0.0.1:9")
+    first = lifecycle("uninstall")
+    assert first.status_code == 503 and first.headers["Retry-After"]
+    assert collection_size(db, "webhook_receipts") == 1, "stored before answering"
+    assert company(db).integration_status == S.ACTIVE
+    monkeypatch.undo()
+    again = lifecycle("uninstall")
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    _receipt(db, again.json()["receipt"])
+    assert company(db).integration_status == S.UNINSTALLED
