@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import requests
+from google.api_core import retry as gretry
 
 from aiadmin.errors import ServiceUnavailable
 from aiadmin.queues import QUEUES
@@ -57,12 +58,17 @@ def _check_queue(task: Task) -> None:
         raise ValueError(f"unknown queue {task.queue!r}")
 
 
+_CREATE_RETRY = gretry.Retry(
+    initial=0.2, maximum=2.0, multiplier=2.0, timeout=10.0, predicate=gretry.if_transient_error
+)
+
+
 class CloudTasksQueue:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, client: Any = None):
         from google.cloud import tasks_v2  # imported lazily: local runs never load it
 
         self._tasks_v2 = tasks_v2
-        self._client = tasks_v2.CloudTasksClient()
+        self._client = client or tasks_v2.CloudTasksClient()
         self._settings = settings
         self._project = settings.require("google_cloud_project")
 
@@ -94,7 +100,8 @@ class CloudTasksQueue:
             body["schedule_time"] = ts
         started = time.perf_counter()
         try:
-            self._client.create_task(parent=parent, task=body, timeout=10.0)
+            # Retrying a named task is safe: a lost success comes back as AlreadyExists.
+            self._client.create_task(parent=parent, task=body, timeout=10.0, retry=_CREATE_RETRY)
         except gexc.AlreadyExists:
             log.info("task already exists", extra={"task_name": task.name, "queue": task.queue})
             return False

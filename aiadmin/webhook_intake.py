@@ -60,7 +60,7 @@ def _task_for(receipt: WebhookReceipt) -> Task:
     if receipt.kind == "lifecycle":
         return Task(
             queue=WEBHOOKS.name,
-            name=task_name("wh", receipt.key[:40], int(receipt.received_at.timestamp())),
+            name=task_name("wh", receipt.key[:40], int(receipt.received_at.timestamp() * 1000)),
             function="webhook_worker",
             payload=WebhookTask(receipt_key=receipt.key).model_dump(),
         )
@@ -121,7 +121,7 @@ def store_and_queue(
             log.info("duplicate webhook delivery", extra={"receipt": key, "salon_id": salon_id, "kind": kind})
             return Intake(key, duplicate=True, queued=queued)
         # Same content long after the first delivery: a new happening (say, a second uninstall).
-        ref.set(receipt.to_firestore(), option=db.write_option(last_update_time=snapshot.update_time))
+        ref.update(receipt.to_firestore(), option=db.write_option(last_update_time=snapshot.update_time))
     stored = time.perf_counter()
     queued = _enqueue(queue, receipt)
     timing = {

@@ -25,7 +25,12 @@ class Outcome:
 
 
 def _apply_lifecycle(
-    tx: firestore.Transaction, db: firestore.Client, hook: LifecycleWebhook, company: Company | None, key: str
+    tx: firestore.Transaction,
+    db: firestore.Client,
+    hook: LifecycleWebhook,
+    company: Company | None,
+    key: str,
+    delivery: str,
 ) -> Outcome:
     event_name = hook.event.strip().lower()
     if company is None:
@@ -33,7 +38,7 @@ def _apply_lifecycle(
     ref = repositories.company_ref(db, hook.salon_id)
     status = company.integration_status
     now = utcnow()
-    event_id = f"wh-{key[:24]}"
+    event_id = f"wh-{delivery}"
     if event_name == "uninstall":
         if status == S.UNINSTALLED:
             return Outcome("processed", "already uninstalled")
@@ -51,7 +56,7 @@ def _apply_lifecycle(
             tx,
             db,
             WaCommand(session_id=session_id, salon_id=hook.salon_id, command="stop", reason="uninstall"),
-            command_id=f"{session_id}-stop-{key[:16]}",
+            command_id=f"{session_id}-stop-{delivery}",
         )
         repositories.add_event(
             tx,
@@ -113,7 +118,9 @@ def process_receipt(db: firestore.Client, key: str) -> Outcome:
             return skipped or Outcome("missing", "no receipt with that key")
         hook = LifecycleWebhook.model_validate({**receipt.body, "partner_token": ""})
         company = repositories.get_company(db, hook.salon_id, transaction=tx)
-        outcome = _apply_lifecycle(tx, db, hook, company, key)
+        # One id per delivery: a retried task rewrites its own event, a later identical webhook adds its own.
+        delivery = f"{key[:20]}-{int(receipt.received_at.timestamp() * 1000)}"
+        outcome = _apply_lifecycle(tx, db, hook, company, key, delivery)
         tx.update(ref, {"state": outcome.state, "outcome": outcome.detail, "processed_at": utcnow()})
         return outcome
 

@@ -194,3 +194,19 @@ def test_an_uninstall_that_cannot_be_queued_is_kept_and_applied_when_delivered_a
     assert again.status_code == 200 and again.json()["duplicate"] is True
     _receipt(db, again.json()["receipt"])
     assert company(db).integration_status == S.UNINSTALLED
+
+
+def test_the_same_body_after_the_dedup_window_is_a_new_happening(stack, db, monkeypatch):
+    """Uninstall, reinstall, uninstall again: YCLIENTS sends byte-identical bodies; both must apply."""
+    from aiadmin.settings import get_settings
+
+    _salon_in(db, S.ACTIVE)
+    _receipt(db, lifecycle("uninstall").json()["receipt"])
+    register()
+    repositories.company_ref(db, 962302).update({"integration_status": "active"})
+    monkeypatch.setattr(get_settings(), "webhook_dedup_window_s", 0)
+    second = lifecycle("uninstall")
+    assert second.status_code == 200 and second.json()["duplicate"] is False
+    wait_for(lambda: company(db).integration_status == S.UNINSTALLED, what="the second uninstall")
+    assert event_types(db).count("uninstalled") == 2
+    assert collection_size(db, "wa_commands") == 2, "each uninstall leaves its own stop request"

@@ -1,0 +1,59 @@
+"""The Cloud Tasks adapter builds the task we mean. The gcloud emulator cannot check name deduplication, so a
+small fake client stands in for the service and behaves like it does for names (AlreadyExists)."""
+
+import json
+import time
+
+import pytest
+from google.api_core import exceptions as gexc
+
+from aiadmin.errors import ServiceUnavailable
+from aiadmin.settings import Settings
+from aiadmin.task_queue import CloudTasksQueue, Task
+
+
+class FakeCloudTasks:
+    def __init__(self, fail_with: Exception | None = None):
+        self.created: dict[str, dict] = {}
+        self.fail_with = fail_with
+
+    def queue_path(self, project, location, queue):
+        return f"projects/{project}/locations/{location}/queues/{queue}"
+
+    def create_task(self, parent, task, timeout, retry):
+        if self.fail_with:
+            raise self.fail_with
+        if task["name"] in self.created:
+            raise gexc.AlreadyExists("task exists")
+        self.created[task["name"]] = {"parent": parent, **task}
+
+
+def queue(fake):
+    settings = Settings(
+        google_cloud_project="ai-admin-prod",
+        region="europe-west1",
+        tasks_target_base_url="https://fn.example/",
+        tasks_service_account="tasks@p.iam",
+    )
+    return CloudTasksQueue(settings, client=fake)
+
+
+def test_a_named_http_task_with_oidc_is_created_once():
+    fake = FakeCloudTasks()
+    task = Task(queue="webhooks", name="wh-abc-1", function="webhook_worker", payload={"receipt_key": "abc"}, delay_s=2)
+    assert queue(fake).enqueue(task) is True
+    assert queue(fake).enqueue(task) is False, "the same name again is a duplicate, not an error"
+    created = fake.created["projects/ai-admin-prod/locations/europe-west1/queues/webhooks/tasks/wh-abc-1"]
+    http = created["http_request"]
+    assert http["url"] == "https://fn.example/webhook_worker"
+    assert http["oidc_token"] == {"service_account_email": "tasks@p.iam", "audience": http["url"]}
+    assert json.loads(http["body"]) == {"receipt_key": "abc"}
+    assert 0 < created["schedule_time"].seconds - time.time() <= 3
+
+
+def test_unknown_queues_are_a_programming_error_and_outages_a_503():
+    with pytest.raises(ValueError):
+        queue(FakeCloudTasks()).enqueue(Task(queue="nope", name="x", function="f", payload={}))
+    broken = queue(FakeCloudTasks(fail_with=gexc.ServiceUnavailable("down")))
+    with pytest.raises(ServiceUnavailable):
+        broken.enqueue(Task(queue="webhooks", name="x", function="f", payload={}))
