@@ -14,6 +14,7 @@ import flask
 from google.api_core import exceptions as gexc
 
 from aiadmin.errors import AppError, ConfigurationError, MethodNotAllowed, Unauthorized
+from aiadmin.logs import bind_trace
 from aiadmin.settings import get_settings
 from aiadmin.task_queue import TASK_SECRET_HEADER
 
@@ -54,6 +55,7 @@ def json_endpoint(*methods: str) -> Callable[[Handler], Handler]:
     def wrap(fn: Handler) -> Handler:
         @functools.wraps(fn)
         def inner(request: flask.Request):
+            bind_trace(request.headers.get("X-Cloud-Trace-Context"), get_settings().google_cloud_project)
             try:
                 if request.method not in methods:
                     raise MethodNotAllowed(f"{request.method} is not allowed here; use {', '.join(methods)}")
@@ -120,6 +122,7 @@ def page_endpoint(fn: Handler) -> Handler:
 
     @functools.wraps(fn)
     def inner(request: flask.Request):
+        bind_trace(request.headers.get("X-Cloud-Trace-Context"), get_settings().google_cloud_project)
         try:
             if request.method not in ("GET", "HEAD"):
                 raise MethodNotAllowed("use GET")

@@ -5,10 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+TRACE_KEY = "logging.googleapis.com/trace"
+_trace: ContextVar[str | None] = ContextVar("trace", default=None)
+
+
+def bind_trace(header: str | None, project: str | None) -> None:
+    """`X-Cloud-Trace-Context: TRACE_ID/SPAN;o=1` -> every log line of this request joins the request's trace."""
+    trace_id = (header or "").split("/", 1)[0]
+    _trace.set(f"projects/{project}/traces/{trace_id}" if trace_id and project else None)
 
 
 class CloudLoggingFormatter(logging.Formatter):
@@ -22,6 +31,9 @@ class CloudLoggingFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value
+        trace = _trace.get()
+        if trace:
+            entry[TRACE_KEY] = trace
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)

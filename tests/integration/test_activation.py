@@ -173,3 +173,15 @@ def test_an_install_accepted_behind_an_html_answer_is_recognised_on_retry(stack,
     assert company(db).integration_status == S.ACTIVE
     activated = [e for e in repositories.list_events(db, 962302) if e.type == "integration_activated"]
     assert activated[0].data["already_installed"] is True
+
+
+def test_two_simultaneous_activations_call_yclients_once(stack, db):
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = _ready_salon(db)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(activate, [token, token]))
+    assert sorted(a.status_code for a in answers)[0] == 200
+    assert {a.status_code for a in answers} <= {200, 409}
+    assert len(stack.calls(CALLBACK)) == 1
+    assert company(db).integration_status == S.ACTIVE

@@ -1,7 +1,7 @@
 import json
 import logging
 
-from aiadmin.logs import CloudLoggingFormatter, mask_phone
+from aiadmin.logs import TRACE_KEY, CloudLoggingFormatter, bind_trace, mask_phone
 from aiadmin.settings import Settings
 
 
@@ -23,3 +23,12 @@ def test_missing_lists_required_settings_by_name_only():
     missing = settings.missing()
     assert "YCLIENTS_PARTNER_TOKEN" in missing and "JWT_SECRET" in missing
     assert all("dev-only" not in m for m in missing)
+
+
+def test_log_lines_of_a_request_carry_its_cloud_trace():
+    bind_trace("105445aa7843bc8bf206b12000100000/1;o=1", "ai-admin-prod")
+    try:
+        line = json.loads(CloudLoggingFormatter().format(logging.makeLogRecord({"msg": "x", "levelname": "INFO"})))
+        assert line[TRACE_KEY] == "projects/ai-admin-prod/traces/105445aa7843bc8bf206b12000100000"
+    finally:
+        bind_trace(None, None)
