@@ -17,6 +17,7 @@ from aiadmin.errors import AppError, ConfigurationError, MethodNotAllowed, Unaut
 from aiadmin.logs import bind_trace
 from aiadmin.settings import get_settings
 from aiadmin.task_queue import TASK_SECRET_HEADER
+from aiadmin.validation import M, parse_json_object, validate
 
 log = logging.getLogger("aiadmin.http")
 
@@ -135,6 +136,12 @@ def page_endpoint(fn: Handler) -> Handler:
             return error_page(AppError("internal error"))
 
     return inner
+
+
+def task_payload(request: flask.Request, model: type[M]) -> M:
+    """A task handler's first step: the caller is ours, the body is the task's payload."""
+    require_task_caller(request)
+    return validate(model, parse_json_object(request.get_data()))
 
 
 def require_task_caller(request: flask.Request) -> None:

@@ -32,69 +32,38 @@ def _apply_lifecycle(
     key: str,
     delivery: str,
 ) -> Outcome:
-    event_name = hook.event.strip().lower()
+    """`delivery` names what this delivery writes: a retried task rewrites its own documents, a later identical
+    webhook (say, a second uninstall after a reinstall) writes new ones."""
     if company is None:
         return Outcome("ignored", f"salon {hook.salon_id} is not registered")
-    ref = repositories.company_ref(db, hook.salon_id)
     status = company.integration_status
     now = utcnow()
-    event_id = f"wh-{delivery}"
+    event_name = hook.event.strip().lower()
     if event_name == "uninstall":
         if status == S.UNINSTALLED:
             return Outcome("processed", "already uninstalled")
-        tx.update(
-            ref,
-            {
-                "integration_status": S.UNINSTALLED.value,
-                "whatsapp_connected": False,
-                "api_key": None,
-                "updated_at": now,
-            },
-        )
+        update = {"integration_status": S.UNINSTALLED.value, "whatsapp_connected": False, "api_key": None}
+        event_type, detail = "uninstalled", f"{status} -> uninstalled; session stop requested"
         session_id = session_id_for(hook.salon_id)
-        repositories.record_stop_command(
-            tx,
-            db,
-            WaCommand(session_id=session_id, salon_id=hook.salon_id, command="stop", reason="uninstall"),
-            command_id=f"{session_id}-stop-{delivery}",
-        )
-        repositories.add_event(
-            tx,
-            db,
-            Event(salon_id=hook.salon_id, type="uninstalled", data={"status_from": str(status), "receipt": key}),
-            event_id,
-        )
-        return Outcome("processed", f"{status} -> uninstalled; session stop requested")
-    if event_name == "freeze":
+        command = WaCommand(session_id=session_id, salon_id=hook.salon_id, command="stop", reason="uninstall")
+        repositories.record_stop_command(tx, db, command, command_id=f"{session_id}-stop-{delivery}")
+    elif event_name == "freeze":
         if status == S.FROZEN:
             return Outcome("processed", "already frozen")
         if not can_transition(status, S.FROZEN):
             return Outcome("rejected", f"illegal transition {status} -> frozen")
-        tx.update(ref, {"integration_status": S.FROZEN.value, "updated_at": now})
-        repositories.add_event(
-            tx,
-            db,
-            Event(salon_id=hook.salon_id, type="frozen", data={"status_from": str(status), "receipt": key}),
-            event_id,
-        )
-        return Outcome("processed", f"{status} -> frozen")
-    if event_name == "payment":
-        update: dict = {"last_payment_date": now, "updated_at": now}
+        update, event_type, detail = {"integration_status": S.FROZEN.value}, "frozen", f"{status} -> frozen"
+    elif event_name == "payment":
+        update, event_type, detail = {"last_payment_date": now}, "payment_received", "payment recorded"
         if status == S.FROZEN:
             update["integration_status"] = S.ACTIVE.value
-        tx.update(ref, update)
-        repositories.add_event(
-            tx,
-            db,
-            Event(
-                salon_id=hook.salon_id,
-                type="payment_received",
-                data={"status_from": str(status), "receipt": key},
-            ),
-            event_id,
-        )
-        return Outcome("processed", "payment recorded" + ("; frozen -> active" if status == S.FROZEN else ""))
-    return Outcome("ignored", f"unknown lifecycle event {hook.event!r}")
+            detail += "; frozen -> active"
+    else:
+        return Outcome("ignored", f"unknown lifecycle event {hook.event!r}")
+    tx.update(repositories.company_ref(db, hook.salon_id), {**update, "updated_at": now})
+    event = Event(salon_id=hook.salon_id, type=event_type, data={"status_from": str(status), "receipt": key})
+    repositories.add_event(tx, db, event, f"wh-{delivery}")
+    return Outcome("processed", detail)
 
 
 def _skip(receipt: WebhookReceipt | None) -> Outcome | None:

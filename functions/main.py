@@ -9,7 +9,7 @@ from aiadmin import activation, post_activation, registration, webhook_intake, w
 from aiadmin.errors import NotFound
 from aiadmin.firestore_db import get_db
 from aiadmin.health import check_health
-from aiadmin.http import json_endpoint, json_response, page_endpoint, require_task_caller
+from aiadmin.http import json_endpoint, json_response, page_endpoint, task_payload
 from aiadmin.logs import configure_logging
 from aiadmin.models import ActivateRequest, DataBatchTask, PostActivationTask, WebhookTask
 from aiadmin.settings import get_settings
@@ -85,8 +85,7 @@ def health(request: flask.Request):
 @json_endpoint("POST")
 def webhook_worker(request: flask.Request):
     """Task: apply one stored webhook."""
-    require_task_caller(request)
-    task = validate(WebhookTask, parse_json_object(request.get_data()))
+    task = task_payload(request, WebhookTask)
     outcome = webhook_processing.process_receipt(get_db(), task.receipt_key)
     return json_response({"success": True, "state": outcome.state, "detail": outcome.detail})
 
@@ -95,8 +94,7 @@ def webhook_worker(request: flask.Request):
 @json_endpoint("POST")
 def data_webhook_worker(request: flask.Request):
     """Task: the data-change receipts of one salon, in arrival order."""
-    require_task_caller(request)
-    task = validate(DataBatchTask, parse_json_object(request.get_data()))
+    task = task_payload(request, DataBatchTask)
     outcome = webhook_processing.process_data_batch(get_db(), task.salon_id)
     return json_response({"success": True, "state": outcome.state, "detail": outcome.detail})
 
@@ -105,7 +103,6 @@ def data_webhook_worker(request: flask.Request):
 @json_endpoint("POST")
 def post_activation_worker(request: flask.Request):
     """Task: the one follow-up of an activation."""
-    require_task_caller(request)
-    task = validate(PostActivationTask, parse_json_object(request.get_data()))
+    task = task_payload(request, PostActivationTask)
     did = post_activation.handle(get_db(), task, request.headers.get("X-CloudTasks-TaskName"))
     return json_response({"success": True, "duplicate": not did})
