@@ -73,7 +73,7 @@ def _begin(db: firestore.Client, salon_id: int) -> Company | None:
                 "updated_at": now,
             }
         )
-        tx.set(repositories.company_ref(db, salon_id), updated.to_firestore())
+        tx.set(repositories.company_ref(db, salon_id), updated.to_firestore(), merge=True)
         repositories.add_event(
             tx,
             db,

@@ -46,7 +46,7 @@ class MarketplaceUser(Document):
 
 
 class Company(Document):
-    """`companies/{salon_id}`."""
+    """`companies/{salon_id}`. Written with merge, so fields owned by other services (the session host) stay."""
 
     salon_id: int
     title: str

@@ -144,7 +144,7 @@ def register(request: RedirectRequest, settings: Settings, db: firestore.Client,
         for yc in companies:
             before = current[yc.id]
             after = _upserted(before, yc, request.user, request.salon_ids)
-            tx.set(repositories.company_ref(db, yc.id), after.to_firestore())
+            tx.set(repositories.company_ref(db, yc.id), after.to_firestore(), merge=True)
             data = {
                 "user_id": request.user.id,
                 "signed": request.signed,

@@ -142,3 +142,10 @@ def test_reregistering_an_active_salon_keeps_it_active(stack, db):
     salon = company(db)
     assert salon.integration_status == IntegrationStatus.ACTIVE and salon.api_key == "k"
     assert event_types(db) == ["registration_started", "registration_started"]
+
+
+def test_reregistration_keeps_fields_other_services_wrote(stack, db):
+    register()
+    repositories.company_ref(db, 962302).update({"host_note": "written by the session host"})
+    register()
+    assert repositories.company_ref(db, 962302).get().get("host_note") == "written by the session host"
