@@ -19,6 +19,13 @@ def session_id_for(salon_id: int) -> str:
     return f"company_{salon_id}"
 
 
+def salon_id_from_session(session_id: str) -> int:
+    prefix, _, number = session_id.partition("_")
+    if prefix != "company" or not number.isdigit():
+        raise ValueError(f"not a session id: {session_id!r}")
+    return int(number)
+
+
 class Document(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
@@ -86,6 +93,9 @@ EventType = Literal[
     "frozen",
     "payment_received",
     "post_activation_received",
+    "whatsapp_logged_out",
+    "whatsapp_client_outdated",
+    "whatsapp_failed",
 ]
 
 
@@ -118,14 +128,18 @@ class WebhookReceipt(Document):
 
 
 class WaCommand(Document):
-    """`wa_commands/{id}`: a request for the session host (for now only `stop`), recorded by the backbone."""
+    """`wa_commands/{id}`: what functions and the backbone ask of the session host. The host listens to the
+    pending ones; only our service accounts can write here (browser rules deny everything)."""
 
     session_id: str
     salon_id: int
-    command: Literal["stop"]
+    command: Literal["start_qr", "start_pairing", "stop"]
     reason: str
+    phone_number: str | None = None  # start_pairing only
     state: Literal["pending", "done"] = "pending"
+    result: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None
 
 
 class PostActivationRun(Document):

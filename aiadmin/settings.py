@@ -62,6 +62,14 @@ class Settings(BaseSettings):
 
     gemini_api_key: SecretStr | None = None
 
+    # WhatsApp session host
+    whatsapp_driver: Literal["neonize", "simulated"] = "neonize"
+    wa_credentials: str = ".devstack/wa-credentials.sqlite3"  # SQLite path, or postgres:// URL (neonize)
+    wa_lease_ttl_s: float = 30.0
+    session_host_port: int = 5030
+    session_host_url: str | None = None  # the local gateway proxies /simulator/ here
+    host_id: str | None = None
+
     @field_validator("yclients_api_base", "base_url", "tasks_target_base_url", "tasks_local_url")
     @classmethod
     def _strip_slash(cls, v: str | None) -> str | None:

@@ -1,0 +1,1 @@
+"""The session host: one always-on process holding the salons' WhatsApp sessions."""

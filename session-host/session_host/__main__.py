@@ -1,0 +1,38 @@
+"""`python -m session_host`: hold the salons' WhatsApp sessions until SIGTERM, then let go within 10 s."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+
+from werkzeug.serving import make_server
+
+from aiadmin.firestore_db import get_db
+from aiadmin.logs import configure_logging
+from aiadmin.settings import get_settings
+from session_host.drivers import make_driver
+from session_host.http_api import create_app
+from session_host.sessions import SessionHost
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    holder = settings.host_id or f"{socket.gethostname()}-{os.getpid()}"
+    host = SessionHost(get_db(), lambda sink: make_driver(settings, sink), holder, lease_ttl_s=settings.wa_lease_ttl_s)
+    secret = settings.task_shared_secret.get_secret_value() if settings.task_shared_secret else ""
+    server = make_server("0.0.0.0", settings.session_host_port, create_app(host, secret), threaded=True)  # noqa: S104
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    host.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stop.wait()
+    server.shutdown()
+    host.shutdown(timeout_s=8.0)
+
+
+if __name__ == "__main__":
+    main()

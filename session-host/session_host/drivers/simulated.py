@@ -1,0 +1,217 @@
+"""A usable WhatsApp stand-in (WHATSAPP_DRIVER=simulated): QR codes that rotate and expire, pairing codes,
+"the phone" scanning or entering a code, logouts and drops, all driven through the host's /simulator/ API.
+Linked devices are kept in a SQLite file, so a restarted host restores them without a new scan, as neonize's
+credential store does."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from session_host.drivers.base import EventSink, Mode
+from session_host.events import Connected, Disconnected, LinkExpired, LoggedOut, PairingCode, QrCode
+
+log = logging.getLogger("session_host.simulated")
+
+PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTVWXYZ0123456789"
+
+
+class SimulatorError(Exception):
+    """A simulator request that the simulated phone cannot do (wrong code, no QR showing...)."""
+
+
+@dataclass
+class _Live:
+    mode: Mode
+    phone: str | None = None
+    qr_payload: str | None = None
+    pairing_code: str | None = None
+    rotations: int = 0
+    connected: bool = False
+    timer: threading.Timer | None = None
+    generation: int = field(default=0)
+
+
+class SimulatedWhatsApp:
+    def __init__(
+        self,
+        sink: EventSink,
+        credentials_path: Path,
+        *,
+        qr_ttl_s: float = 20.0,
+        qr_rotations: int = 6,
+        pairing_ttl_s: float = 160.0,
+        connect_delay_s: float = 0.05,
+    ):
+        self._sink = sink
+        self._lock = threading.RLock()
+        self._live: dict[str, _Live] = {}
+        self.qr_ttl_s, self.qr_rotations, self.pairing_ttl_s = qr_ttl_s, qr_rotations, pairing_ttl_s
+        self.connect_delay_s = connect_delay_s
+        credentials_path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(credentials_path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS devices (session_id TEXT PRIMARY KEY, phone TEXT, name TEXT, linked_at REAL)"
+        )
+
+    # --- credentials -------------------------------------------------------------------------------------
+
+    def has_credentials(self, session_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM devices WHERE session_id=?", (session_id,)).fetchone() is not None
+
+    def _device(self, session_id: str) -> tuple[str, str | None] | None:
+        with self._lock:
+            return self._db.execute("SELECT phone, name FROM devices WHERE session_id=?", (session_id,)).fetchone()
+
+    def _link(self, session_id: str, phone: str, name: str | None) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO devices VALUES (?, ?, ?, ?)", (session_id, phone, name, time.time())
+            )
+
+    # --- driver interface --------------------------------------------------------------------------------
+
+    def start(self, session_id: str, mode: Mode, phone: str | None = None) -> None:
+        with self._lock:
+            self._cancel(session_id)
+            live = _Live(mode=mode, phone=phone)
+            self._live[session_id] = live
+            if mode == "restore":
+                self._later(session_id, live, self.connect_delay_s, self._restore)
+            elif mode == "qr":
+                self._show_qr(session_id, live)
+            else:
+                live.pairing_code = "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(8))
+                self._later(session_id, live, self.pairing_ttl_s, self._expire)
+                self._emit(session_id, PairingCode(live.pairing_code, self.pairing_ttl_s))
+
+    def stop(self, session_id: str) -> None:
+        with self._lock:
+            self._cancel(session_id)
+            self._live.pop(session_id, None)
+
+    def logout(self, session_id: str) -> None:
+        with self._lock:
+            self.stop(session_id)
+            self._db.execute("DELETE FROM devices WHERE session_id=?", (session_id,))
+
+    def close(self) -> None:
+        with self._lock:
+            for session_id in list(self._live):
+                self.stop(session_id)
+
+    # --- the simulated phone (the /simulator/ API) -------------------------------------------------------
+
+    def scan(self, session_id: str, phone: str, name: str | None = None) -> None:
+        with self._lock:
+            live = self._live.get(session_id)
+            if live is None or live.mode != "qr" or live.qr_payload is None or live.connected:
+                raise SimulatorError("no QR code is showing for this session")
+            self._connect(session_id, live, phone, name)
+
+    def pair(self, session_id: str, code: str, name: str | None = None) -> None:
+        with self._lock:
+            live = self._live.get(session_id)
+            if live is None or live.mode != "pairing" or live.pairing_code is None or live.connected:
+                raise SimulatorError("no pairing code is waiting for this session")
+            if code.replace("-", "").upper() != live.pairing_code:
+                raise SimulatorError("wrong pairing code")
+            assert live.phone is not None
+            self._connect(session_id, live, live.phone, name)
+
+    def unlink_from_phone(self, session_id: str) -> None:
+        """The owner removed the linked device on the phone."""
+        with self._lock:
+            if not self.has_credentials(session_id):
+                raise SimulatorError("this session has no linked device")
+            self.logout(session_id)
+        self._emit(session_id, LoggedOut("device removed on the phone"))
+
+    def drop(self, session_id: str) -> None:
+        """A transient network drop; the credentials stay."""
+        with self._lock:
+            live = self._live.get(session_id)
+            if live is None or not live.connected:
+                raise SimulatorError("the session is not connected")
+            self.stop(session_id)
+        self._emit(session_id, Disconnected("connection lost"))
+
+    def snapshot(self, session_id: str) -> dict[str, object]:
+        with self._lock:
+            live = self._live.get(session_id)
+            device = self._device(session_id)
+            return {
+                "session_id": session_id,
+                "running": live is not None,
+                "mode": live.mode if live else None,
+                "connected": bool(live and live.connected),
+                "linked_phone": device[0] if device else None,
+                "pairing_code": live.pairing_code if live else None,
+            }
+
+    # --- internals ---------------------------------------------------------------------------------------
+
+    def _emit(self, session_id: str, event: object) -> None:
+        try:
+            self._sink(session_id, event)  # type: ignore[arg-type]
+        except Exception:
+            log.exception("event sink failed", extra={"session_id": session_id})
+
+    def _cancel(self, session_id: str) -> None:
+        live = self._live.get(session_id)
+        if live and live.timer:
+            live.timer.cancel()
+        if live:
+            live.generation += 1
+
+    def _later(self, session_id: str, live: _Live, delay: float, fn) -> None:
+        generation = live.generation
+
+        def fire() -> None:
+            with self._lock:
+                if self._live.get(session_id) is not live or live.generation != generation:
+                    return  # superseded
+            fn(session_id, live)
+
+        live.timer = threading.Timer(delay, fire)
+        live.timer.daemon = True
+        live.timer.start()
+
+    def _show_qr(self, session_id: str, live: _Live) -> None:
+        with self._lock:
+            if live.rotations >= self.qr_rotations:
+                live.qr_payload = None
+                self._emit(session_id, LinkExpired())
+                return
+            live.rotations += 1
+            live.generation += 1
+            live.qr_payload = f"2@{secrets.token_urlsafe(24)},{secrets.token_urlsafe(32)},{secrets.token_urlsafe(32)}"
+            self._later(session_id, live, self.qr_ttl_s, self._show_qr)
+        self._emit(session_id, QrCode(live.qr_payload, self.qr_ttl_s))
+
+    def _expire(self, session_id: str, live: _Live) -> None:
+        with self._lock:
+            live.pairing_code = None
+        self._emit(session_id, LinkExpired())
+
+    def _restore(self, session_id: str, live: _Live) -> None:
+        device = self._device(session_id)
+        if device is None:
+            self._emit(session_id, LoggedOut("no stored credentials"))
+            return
+        with self._lock:
+            live.connected = True
+        self._emit(session_id, Connected(phone=device[0], name=device[1]))
+
+    def _connect(self, session_id: str, live: _Live, phone: str, name: str | None) -> None:
+        self._cancel(session_id)
+        live.connected, live.qr_payload, live.pairing_code = True, None, None
+        self._link(session_id, phone, name)
+        self._emit(session_id, Connected(phone=phone, name=name))

@@ -1,0 +1,55 @@
+"""What a WhatsApp driver reports about a session. The session manager turns these into states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QrCode:
+    payload: str  # what the QR encodes (never logged)
+    ttl_s: float
+
+
+@dataclass(frozen=True)
+class PairingCode:
+    code: str
+    ttl_s: float
+
+
+@dataclass(frozen=True)
+class LinkExpired:
+    """The QR rotation or the pairing code ran out without the phone linking."""
+
+
+@dataclass(frozen=True)
+class Connected:
+    phone: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """A transient drop: the credentials are fine, reconnect."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class LoggedOut:
+    """The phone unlinked us (device removed, 401): terminal until the owner links again."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ClientOutdated:
+    """WhatsApp refuses this client version (405)."""
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+
+
+DriverEvent = QrCode | PairingCode | LinkExpired | Connected | Disconnected | LoggedOut | ClientOutdated | Failed

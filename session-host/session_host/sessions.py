@@ -1,0 +1,326 @@
+"""The session manager: one actor thread owns every decision about the host's sessions. Driver events, commands
+from `wa_commands`, reconnect timers and lease ticks all arrive in one inbox and are handled in order, so two
+things never change one session at once."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from aiadmin import repositories, session_lease
+from aiadmin.logs import mask_phone
+from aiadmin.models import Event, WaCommand, salon_id_from_session, utcnow
+from aiadmin.qr_image import qr_data_url
+from aiadmin.wa_session import LINKED, WA_SESSIONS, SessionState, SessionStatus, format_pairing_code, status_for
+from session_host.drivers.base import Mode, WhatsAppDriver
+from session_host.events import (
+    ClientOutdated,
+    Connected,
+    Disconnected,
+    DriverEvent,
+    Failed,
+    LinkExpired,
+    LoggedOut,
+    PairingCode,
+    QrCode,
+)
+
+log = logging.getLogger("session_host.sessions")
+
+St = SessionState
+DEFAULT_RECONNECT_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+
+class SessionHost:
+    def __init__(
+        self,
+        db: firestore.Client,
+        driver_factory: Callable[[Callable[[str, DriverEvent], None]], WhatsAppDriver],
+        holder: str,
+        *,
+        lease_ttl_s: float = 30.0,
+        reconnect_delays: Sequence[float] = DEFAULT_RECONNECT_DELAYS,
+    ):
+        self.db = db
+        self.holder = holder
+        self.lease_ttl_s = lease_ttl_s
+        self.reconnect_delays = tuple(reconnect_delays)
+        self.driver = driver_factory(self._sink)
+        self._inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._status: dict[str, SessionStatus] = {}
+        self._owned: set[str] = set()
+        self._pairing_phone: dict[str, str] = {}
+        self._reconnects: dict[str, int] = {}
+        self._seen_commands: set[str] = set()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._watch: Any = None
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._threads = [
+            threading.Thread(target=self._run, name="sessions", daemon=True),
+            threading.Thread(target=self._tick_leases, name="leases", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        self._inbox.put(("adopt",))  # restore every linked session this host can hold, without a scan
+        pending = self.db.collection("wa_commands").where(filter=FieldFilter("state", "==", "pending"))
+        self._watch = pending.on_snapshot(self._on_commands)
+        log.info("session host started", extra={"holder": self.holder})
+
+    def shutdown(self, timeout_s: float = 10.0) -> None:
+        """SIGTERM: stop listening, close every client, release every lease. Bounded by timeout_s."""
+        if self._watch is not None:
+            self._watch.unsubscribe()
+        done = threading.Event()
+        self._inbox.put(("shutdown", done))
+        done.wait(timeout_s)
+        self._stopping.set()
+        log.info("session host stopped", extra={"holder": self.holder})
+
+    @property
+    def owned(self) -> frozenset[str]:
+        return frozenset(self._owned)
+
+    # --- inputs ------------------------------------------------------------------------------------------
+
+    def _sink(self, session_id: str, event: DriverEvent) -> None:
+        self._inbox.put(("event", session_id, event))
+
+    def _on_commands(self, docs: list, changes: list, read_time: Any) -> None:
+        for change in changes:
+            if change.type.name == "ADDED":
+                self._inbox.put(("command", change.document.id, WaCommand.model_validate(change.document.to_dict())))
+
+    def _tick_leases(self) -> None:
+        while not self._stopping.wait(self.lease_ttl_s / 3):
+            self._inbox.put(("renew",))
+            self._inbox.put(("adopt",))
+
+    # --- the actor ---------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            item = self._inbox.get()
+            kind = item[0]
+            try:
+                if kind == "shutdown":
+                    self._shutdown()
+                    item[1].set()
+                    return
+                handler = getattr(self, f"_handle_{kind}")
+                handler(*item[1:])
+            except Exception:
+                log.exception("session host step failed", extra={"step": kind})
+
+    def _handle_command(self, command_id: str, cmd: WaCommand) -> None:
+        if command_id in self._seen_commands:
+            return
+        sid = cmd.session_id
+        if cmd.command == "stop":
+            if sid not in self._owned and not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
+                return  # a live host holds it and will act on the command
+            self._seen_commands.add(command_id)
+            self.driver.logout(sid)
+            self._write_status(sid, status_for(sid, salon_id_from_session(sid), St.STOPPED))
+            self._let_go(sid)
+            self._done(command_id, "session stopped and unlinked")
+            return
+        if not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
+            return
+        self._seen_commands.add(command_id)
+        self._owned.add(sid)
+        current = self._current_status(sid)
+        now = utcnow()
+        if current and current.state == St.CONNECTED:
+            self._done(command_id, "already connected")
+            return
+        if (
+            cmd.command == "start_qr"
+            and current
+            and current.state == St.QR
+            and current.qr_expires_at
+            and (current.qr_expires_at - now > timedelta(seconds=5))
+        ):
+            self._done(command_id, "QR already showing")
+            return
+        if (
+            cmd.command == "start_pairing"
+            and current
+            and current.state == St.PAIRING_CODE
+            and self._pairing_phone.get(sid) == cmd.phone_number
+            and current.pairing_expires_at
+            and current.pairing_expires_at - now > timedelta(seconds=30)
+        ):
+            self._done(command_id, "pairing code already showing")
+            return
+        mode: Mode = "qr" if cmd.command == "start_qr" else "pairing"
+        if mode == "pairing" and cmd.phone_number:
+            self._pairing_phone[sid] = cmd.phone_number
+        self._reconnects.pop(sid, None)
+        self._write_status(sid, status_for(sid, salon_id_from_session(sid), St.STARTING, mode=mode))
+        self.driver.start(sid, mode, cmd.phone_number)
+        self._done(command_id, f"started in {mode} mode")
+
+    def _handle_event(self, sid: str, event: DriverEvent) -> None:
+        if sid not in self._owned:
+            log.info("event for a session this host does not hold", extra={"session_id": sid})
+            return
+        salon_id = salon_id_from_session(sid)
+        current = self._current_status(sid)
+        mode = current.mode if current else None
+        now = utcnow()
+        match event:
+            case QrCode(payload=payload, ttl_s=ttl):
+                expires = now + timedelta(seconds=ttl)
+                self._write_status(
+                    sid, status_for(sid, salon_id, St.QR, mode="qr", qr=qr_data_url(payload), qr_expires_at=expires)
+                )
+            case PairingCode(code=code, ttl_s=ttl):
+                self._write_status(
+                    sid,
+                    status_for(
+                        sid,
+                        salon_id,
+                        St.PAIRING_CODE,
+                        mode="pairing",
+                        pairing_code=format_pairing_code(code),
+                        pairing_expires_at=now + timedelta(seconds=ttl),
+                    ),
+                )
+            case LinkExpired():
+                self.driver.stop(sid)
+                self._write_status(sid, status_for(sid, salon_id, St.EXPIRED, mode=mode))
+                self._let_go(sid)
+            case Connected(phone=phone, name=name):
+                newly_linked = current is None or current.state not in LINKED
+                self._reconnects.pop(sid, None)
+                self._write_status(
+                    sid, status_for(sid, salon_id, St.CONNECTED, mode=mode, phone_masked=mask_phone(phone), name=name)
+                )
+                if newly_linked:
+                    self._company(
+                        salon_id,
+                        {"whatsapp_connected": True, "whatsapp_phone": phone, "whatsapp_connected_at": now},
+                        Event(
+                            salon_id=salon_id,
+                            type="whatsapp_connected",
+                            data={"phone": mask_phone(phone), "mode": mode},
+                        ),
+                    )
+            case Disconnected(reason=reason):
+                attempt = self._reconnects.get(sid, 0)
+                if attempt >= len(self.reconnect_delays):
+                    self._give_up(sid, salon_id, St.FAILED, f"reconnect failed {attempt} times: {reason}")
+                    return
+                self._reconnects[sid] = attempt + 1
+                self._write_status(
+                    sid,
+                    status_for(
+                        sid,
+                        salon_id,
+                        St.RECONNECTING,
+                        mode=mode,
+                        phone_masked=current.phone_masked if current else None,
+                    ),
+                )
+                timer = threading.Timer(self.reconnect_delays[attempt], self._inbox.put, args=(("reconnect", sid),))
+                timer.daemon = True
+                timer.start()
+                log.warning(
+                    "session dropped, reconnecting", extra={"session_id": sid, "attempt": attempt + 1, "reason": reason}
+                )
+            case LoggedOut(reason=reason):
+                self.driver.logout(sid)
+                self._give_up(sid, salon_id, St.LOGGED_OUT, reason)
+            case ClientOutdated():
+                self.driver.stop(sid)
+                self._give_up(sid, salon_id, St.CLIENT_OUTDATED, "WhatsApp refused the client version (405)")
+            case Failed(reason=reason):
+                self.driver.stop(sid)
+                self._give_up(sid, salon_id, St.FAILED, reason)
+
+    def _handle_reconnect(self, sid: str) -> None:
+        current = self._current_status(sid)
+        if sid in self._owned and current and current.state == St.RECONNECTING:
+            self.driver.start(sid, "restore")
+
+    def _handle_renew(self) -> None:
+        for sid in list(self._owned):
+            if not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
+                log.error("lease lost to another host; closing the session here", extra={"session_id": sid})
+                self.driver.stop(sid)
+                self._owned.discard(sid)
+                self._status.pop(sid, None)
+
+    def _handle_adopt(self) -> None:
+        """Hold every linked session nobody live holds: restore after a restart, take over from a dead host."""
+        linked = self.db.collection(WA_SESSIONS).where(filter=FieldFilter("state", "in", [s.value for s in LINKED]))
+        for doc in linked.stream():
+            sid = doc.id
+            if sid in self._owned or not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
+                continue
+            self._owned.add(sid)
+            self._status[sid] = SessionStatus.model_validate(doc.to_dict())
+            log.info("restoring session", extra={"session_id": sid})
+            self.driver.start(sid, "restore")
+
+    def _shutdown(self) -> None:
+        for sid in list(self._owned):
+            self.driver.stop(sid)
+            try:
+                session_lease.release(self.db, sid, self.holder)
+            except Exception:
+                log.exception("lease release failed", extra={"session_id": sid})
+        self._owned.clear()
+        self.driver.close()
+
+    # --- helpers -----------------------------------------------------------------------------------------
+
+    def _current_status(self, sid: str) -> SessionStatus | None:
+        if sid not in self._status:
+            snap = self.db.collection(WA_SESSIONS).document(sid).get()
+            if snap.exists:
+                self._status[sid] = SessionStatus.model_validate(snap.to_dict())
+        return self._status.get(sid)
+
+    def _write_status(self, sid: str, status: SessionStatus) -> None:
+        if status.same_as(self._status.get(sid)):
+            return
+        self.db.collection(WA_SESSIONS).document(sid).set(status.to_firestore())
+        self._status[sid] = status
+        log.info("session %s", status.state, extra={"session_id": sid, "salon_id": status.salon_id})
+
+    def _give_up(self, sid: str, salon_id: int, state: SessionState, reason: str) -> None:
+        self._write_status(sid, status_for(sid, salon_id, state))
+        self._company(
+            salon_id,
+            {"whatsapp_connected": False},
+            Event(salon_id=salon_id, type=f"whatsapp_{state.value}", data={"reason": reason}),
+        )
+        self._let_go(sid)
+
+    def _let_go(self, sid: str) -> None:
+        self._owned.discard(sid)
+        self._reconnects.pop(sid, None)
+        session_lease.release(self.db, sid, self.holder)
+
+    def _company(self, salon_id: int, fields: dict[str, Any], event: Event) -> None:
+        batch = self.db.batch()
+        batch.set(repositories.company_ref(self.db, salon_id), {**fields, "updated_at": utcnow()}, merge=True)
+        repositories.add_event(batch, self.db, event)
+        batch.commit()
+
+    def _done(self, command_id: str, result: str) -> None:
+        self.db.collection("wa_commands").document(command_id).update(
+            {"state": "done", "result": result, "done_at": utcnow()}
+        )

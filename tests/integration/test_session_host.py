@@ -1,0 +1,202 @@
+"""The session host with the simulated WhatsApp, against the Firestore emulator: states, company fields,
+restarts, leases, logouts and stops."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from aiadmin import repositories, session_lease
+from aiadmin.models import WaCommand
+from aiadmin.wa_session import WA_SESSIONS, SessionState
+from session_host.drivers.simulated import SimulatedWhatsApp, SimulatorError
+from session_host.events import Connected
+from session_host.sessions import SessionHost
+from tests.conftest import wait_for
+from tests.integration.helpers import company, event_types, register
+
+St = SessionState
+SID = "company_962302"
+
+
+def make_host(db, creds: Path, holder: str = "host-a", **driver_opts) -> SessionHost:
+    opts = {"qr_ttl_s": 0.6, "qr_rotations": 3, "pairing_ttl_s": 2.0, "connect_delay_s": 0.02, **driver_opts}
+    host = SessionHost(
+        db,
+        lambda sink: SimulatedWhatsApp(sink, creds, **opts),
+        holder,
+        lease_ttl_s=1.5,
+        reconnect_delays=(0.1, 0.2, 0.3),
+    )
+    host.start()
+    return host
+
+
+@pytest.fixture
+def creds(tmp_path) -> Path:
+    return tmp_path / "wa-credentials.sqlite3"
+
+
+@pytest.fixture
+def host(stack, db, creds):
+    register()
+    host = make_host(db, creds)
+    yield host
+    host.shutdown(timeout_s=5)
+
+
+def command(db, name: str, phone: str | None = None, sid: str = SID) -> str:
+    cid = f"{sid}-{name}-{uuid.uuid4().hex[:8]}"
+    cmd = WaCommand(session_id=sid, salon_id=int(sid.split("_")[1]), command=name, reason="test", phone_number=phone)
+    db.collection("wa_commands").document(cid).set(cmd.to_firestore())
+    return cid
+
+
+def status(db, sid: str = SID) -> dict:
+    return db.collection(WA_SESSIONS).document(sid).get().to_dict() or {}
+
+
+def wait_state(db, state: St, timeout_s: float = 5.0) -> dict:
+    return wait_for(lambda: (s := status(db)).get("state") == state and s, timeout_s, f"state {state}")
+
+
+def test_qr_appears_rotates_and_a_scan_connects_the_salon(host, db):
+    cid = command(db, "start_qr")
+    first = wait_state(db, St.QR, timeout_s=2)
+    assert first["qr"].startswith("data:image/png;base64,") and first["qr_expires_at"]
+    assert "Связанные устройства" in first["message"]
+    wait_for(lambda: status(db)["qr"] != first["qr"], 3, "the QR to rotate")
+    host.driver.scan(SID, "79161234567", "Салон Лилия")
+    connected = wait_state(db, St.CONNECTED)
+    assert connected["phone_masked"] == "791*****567" and connected["qr"] is None
+    salon = company(db)
+    assert salon.whatsapp_connected and salon.whatsapp_phone == "79161234567" and salon.whatsapp_connected_at
+    assert "whatsapp_connected" in event_types(db)
+    assert db.collection("wa_commands").document(cid).get().get("state") == "done"
+    assert "dev-only" not in str(connected) and "2@" not in str(connected), "no secrets in the status document"
+
+
+def test_pairing_code_is_shown_and_only_the_right_code_links(host, db):
+    command(db, "start_pairing", phone="79161234567")
+    shown = wait_state(db, St.PAIRING_CODE, timeout_s=2)
+    assert len(shown["pairing_code"]) == 9 and shown["pairing_code"][4] == "-"
+    with pytest.raises(SimulatorError):
+        host.driver.pair(SID, "AAAA-AAAA")
+    host.driver.pair(SID, shown["pairing_code"])
+    wait_state(db, St.CONNECTED)
+    assert company(db).whatsapp_phone == "79161234567"
+
+
+def test_a_qr_nobody_scans_expires_and_frees_the_session(host, db):
+    command(db, "start_qr")
+    expired = wait_state(db, St.EXPIRED, timeout_s=5)
+    assert "истекло" in expired["message"]
+    wait_for(lambda: SID not in host.owned, 2, "the lease to be released")
+    assert not session_lease.lease_ref(db, SID).get().exists
+
+
+def test_a_repeated_start_reuses_the_showing_qr(stack, db, creds):
+    register()
+    host = make_host(db, creds, qr_ttl_s=20.0)
+    try:
+        command(db, "start_qr")
+        first = wait_state(db, St.QR, timeout_s=2)
+        cid = command(db, "start_qr")
+        done = wait_for(
+            lambda: (c := db.collection("wa_commands").document(cid).get().to_dict())["state"] == "done" and c,
+            2,
+            "the second command",
+        )
+        assert done["result"] == "QR already showing"
+        assert status(db)["qr"] == first["qr"]
+    finally:
+        host.shutdown(timeout_s=5)
+
+
+def _connect(host, db) -> None:
+    command(db, "start_qr")
+    wait_state(db, St.QR, timeout_s=2)
+    host.driver.scan(SID, "79161234567")
+    wait_state(db, St.CONNECTED)
+
+
+def test_the_phone_unlinking_us_is_terminal(host, db):
+    _connect(host, db)
+    host.driver.unlink_from_phone(SID)
+    logged_out = wait_state(db, St.LOGGED_OUT)
+    assert "подключите WhatsApp заново" in logged_out["message"]
+    assert company(db).whatsapp_connected is False
+    assert event_types(db)[-1] == "whatsapp_logged_out"
+    assert not host.driver.has_credentials(SID)
+    assert host.driver.snapshot(SID)["running"] is False, "no reconnect loop"
+    assert SID not in host.owned
+
+
+def test_a_transient_drop_reconnects_without_a_new_link(host, db):
+    _connect(host, db)
+    host.driver.drop(SID)
+    wait_state(db, St.RECONNECTING, timeout_s=2)
+    wait_state(db, St.CONNECTED, timeout_s=3)
+    assert event_types(db).count("whatsapp_connected") == 1
+
+
+def test_a_restarted_host_restores_the_session_without_a_scan(host, db, creds):
+    _connect(host, db)
+    host.shutdown(timeout_s=5)
+    assert not session_lease.lease_ref(db, SID).get().exists, "leases released on shutdown"
+    second = make_host(db, creds, holder="host-b")
+    try:
+        wait_for(lambda: second.driver.snapshot(SID)["connected"], 5, "the session restored")
+        assert status(db)["state"] == St.CONNECTED
+        assert session_lease.lease_ref(db, SID).get().get("holder") == "host-b"
+        assert event_types(db).count("whatsapp_connected") == 1
+    finally:
+        second.shutdown(timeout_s=5)
+
+
+def test_two_hosts_one_holder_and_takeover_after_a_crash(stack, db, creds):
+    register()
+    a = make_host(db, creds, holder="host-a")
+    b = make_host(db, creds, holder="host-b")
+    try:
+        command(db, "start_qr")
+        wait_state(db, St.QR, timeout_s=3)
+        holder = session_lease.lease_ref(db, SID).get().get("holder")
+        first, other = (a, b) if holder == "host-a" else (b, a)
+        assert SID in first.owned and SID not in other.owned
+        first.driver.scan(SID, "79161234567")
+        wait_state(db, St.CONNECTED)
+        # a crash: the holder stops renewing and drops its socket, without releasing anything
+        first._stopping.set()
+        first._watch.unsubscribe()
+        first.driver.close()
+        wait_for(lambda: SID in other.owned and other.driver.snapshot(SID)["connected"], 6, "the takeover")
+        assert session_lease.lease_ref(db, SID).get().get("holder") == other.holder
+    finally:
+        for h in (a, b):
+            h.shutdown(timeout_s=3)
+
+
+def test_a_stop_request_from_an_uninstall_stops_and_unlinks_the_session(host, db):
+    _connect(host, db)
+    cid = command(db, "stop")
+    stopped = wait_state(db, St.STOPPED)
+    assert "отключено в YCLIENTS" in stopped["message"]
+    assert not host.driver.has_credentials(SID)
+    assert db.collection("wa_commands").document(cid).get().get("state") == "done"
+
+
+def test_status_is_written_only_when_it_changes(host, db):
+    writes = []
+    watch = db.collection(WA_SESSIONS).document(SID).on_snapshot(lambda docs, *_: writes.extend(docs))
+    try:
+        _connect(host, db)
+        host._inbox.put(("event", SID, Connected("79161234567")))
+        wait_for(lambda: host._inbox.empty(), 2, "the host to settle")
+        states = [d.to_dict()["state"] for d in writes if d.exists]
+        assert states.count("connected") == 1
+    finally:
+        watch.unsubscribe()
+    assert repositories.get_company(db, 962302).whatsapp_connected
