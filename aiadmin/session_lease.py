@@ -3,9 +3,11 @@ A second host never takes a live lease; an expired one is taken over."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import datetime, timedelta
 
+from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -28,33 +30,35 @@ def lease_ref(db: firestore.Client, session_id: str) -> firestore.DocumentRefere
 
 
 def try_acquire(db: firestore.Client, session_id: str, holder: str, ttl_s: float) -> bool:
-    """Take (or keep) the lease unless another holder's lease is still live. Also renews our own."""
+    """Take (or renew) the lease unless another holder's lease is still live.
 
-    @firestore.transactional
-    def run(tx: firestore.Transaction) -> bool:
-        ref = lease_ref(db, session_id)
-        snap = ref.get(transaction=tx)
-        now = utcnow()
-        if snap.exists:
-            current = Lease.model_validate(snap.to_dict())
-            if current.holder != holder and current.expires_at > now:
-                return False
-        lease = Lease(session_id=session_id, holder=holder, expires_at=now + timedelta(seconds=ttl_s), renewed_at=now)
-        tx.set(ref, lease.to_firestore())
+    Optimistic, not transactional: the write carries a precondition on what was read (the document's update
+    time, or that it does not exist), so of two hosts racing for one lease exactly one write lands, and nobody
+    waits on a lock."""
+    ref = lease_ref(db, session_id)
+    snap = ref.get()
+    now = utcnow()
+    lease = Lease(session_id=session_id, holder=holder, expires_at=now + timedelta(seconds=ttl_s), renewed_at=now)
+    try:
+        if not snap.exists:
+            ref.create(lease.to_firestore())
+            return True
+        current = Lease.model_validate(snap.to_dict())
+        if current.holder != holder and current.expires_at > now:
+            return False
+        ref.update(lease.to_firestore(), option=db.write_option(last_update_time=snap.update_time))
         return True
-
-    return run(db.transaction())
+    except (gexc.Conflict, gexc.FailedPrecondition, gexc.NotFound):
+        return False  # someone else wrote the lease between our read and our write
 
 
 def release(db: firestore.Client, session_id: str, holder: str) -> None:
-    @firestore.transactional
-    def run(tx: firestore.Transaction) -> None:
-        ref = lease_ref(db, session_id)
-        snap = ref.get(transaction=tx)
-        if snap.exists and snap.get("holder") == holder:
-            tx.delete(ref)
-
-    run(db.transaction())
+    ref = lease_ref(db, session_id)
+    snap = ref.get()
+    if not snap.exists or snap.get("holder") != holder:
+        return
+    with contextlib.suppress(gexc.FailedPrecondition, gexc.NotFound):  # taken over meanwhile: not ours
+        ref.delete(option=db.write_option(last_update_time=snap.update_time))
 
 
 def expired_sessions(db: firestore.Client) -> list[str]:

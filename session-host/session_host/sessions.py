@@ -202,12 +202,9 @@ class SessionHost:
                 self._write_status(sid, status_for(sid, salon_id, St.EXPIRED, mode=mode))
                 self._let_go(sid)
             case Connected(phone=phone, name=name):
-                newly_linked = current is None or current.state not in LINKED
                 self._reconnects.pop(sid, None)
-                self._write_status(
-                    sid, status_for(sid, salon_id, St.CONNECTED, mode=mode, phone_masked=mask_phone(phone), name=name)
-                )
-                if newly_linked:
+                if current is None or current.state not in LINKED:
+                    # The company first: the page activates as soon as it sees `connected`.
                     self._company(
                         salon_id,
                         {"whatsapp_connected": True, "whatsapp_phone": phone, "whatsapp_connected_at": now},
@@ -217,6 +214,9 @@ class SessionHost:
                             data={"phone": mask_phone(phone), "mode": mode},
                         ),
                     )
+                self._write_status(
+                    sid, status_for(sid, salon_id, St.CONNECTED, mode=mode, phone_masked=mask_phone(phone), name=name)
+                )
             case Disconnected(reason=reason):
                 attempt = self._reconnects.get(sid, 0)
                 if attempt >= len(self.reconnect_delays):
@@ -301,12 +301,12 @@ class SessionHost:
         log.info("session %s", status.state, extra={"session_id": sid, "salon_id": status.salon_id})
 
     def _give_up(self, sid: str, salon_id: int, state: SessionState, reason: str) -> None:
-        self._write_status(sid, status_for(sid, salon_id, state))
         self._company(
             salon_id,
             {"whatsapp_connected": False},
             Event(salon_id=salon_id, type=f"whatsapp_{state.value}", data={"reason": reason}),
         )
+        self._write_status(sid, status_for(sid, salon_id, state))
         self._let_go(sid)
 
     def _let_go(self, sid: str) -> None:

@@ -117,7 +117,7 @@ def test_a_repeated_start_reuses_the_showing_qr(stack, db, creds):
 
 def _connect(host, db) -> None:
     command(db, "start_qr")
-    wait_state(db, St.QR, timeout_s=2)
+    wait_state(db, St.QR, timeout_s=5)
     host.driver.scan(SID, "79161234567")
     wait_state(db, St.CONNECTED)
 
