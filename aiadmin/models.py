@@ -156,6 +156,11 @@ class PostActivationRun(Document):
 # --- HTTP payloads --------------------------------------------------------------------------------------
 
 
+class PairingRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    phone_number: str
+
+
 class ActivateRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     token: str = Field(min_length=1)

@@ -7,12 +7,16 @@ from __future__ import annotations
 import ast
 import json
 import mimetypes
+import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import functions_framework
+import requests
+
+from aiadmin.task_queue import TASK_SECRET_HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_SOURCE = ROOT / "functions" / "main.py"
@@ -56,6 +60,9 @@ def load_hosting_config(web_dir: Path = WEB_DIR) -> dict[str, Any]:
 
 class Gateway:
     def __init__(self, web_dir: Path = WEB_DIR, source: Path = FUNCTIONS_SOURCE):
+        # The simulated WhatsApp's API lives on the session host; people reach it here, under /simulator/.
+        self.session_host_url = os.environ.get("SESSION_HOST_URL", "").rstrip("/")
+        self.host_secret = os.environ.get("TASK_SHARED_SECRET", "")
         config = load_hosting_config(web_dir)
         self.public = (web_dir / config["public"]).resolve()
         self.clean_urls = bool(config.get("cleanUrls"))
@@ -100,6 +107,8 @@ class Gateway:
         def respond(status: str, headers: list, exc_info: Any = None):
             return start_response(status, headers + extra, exc_info)
 
+        if path.startswith("/simulator/") and self.session_host_url:
+            return self._proxy_simulator(environ, path, respond)
         if path.startswith("/_fn/"):
             name, _, rest = path[len("/_fn/") :].partition("/")
             app = self.functions.get(name)
@@ -128,6 +137,26 @@ class Gateway:
             if target is not None:
                 return "static", target
         return "none", None
+
+    def _proxy_simulator(self, environ: dict, path: str, start_response: Callable) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else None
+        try:
+            resp = requests.request(
+                environ["REQUEST_METHOD"],
+                f"{self.session_host_url}{path}",
+                data=body,
+                timeout=10,
+                headers={
+                    "Content-Type": environ.get("CONTENT_TYPE") or "application/json",
+                    TASK_SECRET_HEADER: self.host_secret,
+                },
+            )
+        except requests.RequestException:
+            start_response("502 Bad Gateway", [("Content-Type", "application/json")])
+            return [b'{"error": {"code": "session_host_down", "message": "the session host is not running"}}']
+        start_response(f"{resp.status_code} {resp.reason}", [("Content-Type", resp.headers.get("Content-Type", ""))])
+        return [resp.content]
 
     def _not_found(self, start_response: Callable) -> list[bytes]:
         page = self.public / "404.html"

@@ -25,16 +25,17 @@ class Ports:
     gateway: int = 5000
     yclients: int = 5010
     tasks: int = 5020
+    session_host: int = 5030
     firestore: int = 8080  # +1 WebSocket, +2 WebChannel
 
     @classmethod
     def from_env(cls) -> Ports:
-        """DEV_PORT_BASE=N moves everything: gateway N, YCLIENTS N+10, tasks N+20, Firestore N+80."""
+        """DEV_PORT_BASE=N moves everything: gateway N, YCLIENTS N+10, tasks N+20, host N+30, Firestore N+80."""
         base = os.environ.get("DEV_PORT_BASE")
         if not base:
             return cls()
         n = int(base)
-        return cls(gateway=n, yclients=n + 10, tasks=n + 20, firestore=n + 80)
+        return cls(gateway=n, yclients=n + 10, tasks=n + 20, session_host=n + 30, firestore=n + 80)
 
 
 def local_env(ports: Ports, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -57,6 +58,10 @@ def local_env(ports: Ports, base: dict[str, str] | None = None) -> dict[str, str
         "TASKS_LOCAL_URL": f"http://127.0.0.1:{ports.tasks}",
         "TASKS_TARGET_BASE_URL": f"{gateway}/_fn",
         "TASK_SHARED_SECRET": "dev-only-task-secret",
+        "WHATSAPP_DRIVER": "simulated",
+        "SESSION_HOST_PORT": str(ports.session_host),
+        "SESSION_HOST_URL": f"http://127.0.0.1:{ports.session_host}",
+        "WA_CREDENTIALS": str(ROOT / ".devstack" / f"wa-credentials-{ports.session_host}.sqlite3"),
         "PYTHONPATH": str(ROOT),
     }
     for key, value in defaults.items():
@@ -64,16 +69,17 @@ def local_env(ports: Ports, base: dict[str, str] | None = None) -> dict[str, str
     return env
 
 
-def _wait_http(url: str, proc: subprocess.Popen, name: str, timeout_s: float = 60.0) -> None:
+def _wait_http(url: str, proc: subprocess.Popen, name: str, timeout_s: float = 60.0, want_ok: bool = False) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{name} exited with {proc.returncode}; see its log")
         try:
-            requests.get(url, timeout=1)
-            return
+            if requests.get(url, timeout=1).ok or not want_ok:
+                return
         except requests.RequestException:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     raise TimeoutError(f"{name} not answering at {url}")
 
 
@@ -115,6 +121,7 @@ class Stack:
                 )
                 _wait_http(f"{self.env['YCLIENTS_API_BASE']}/_standin/healthz", ycl, "YCLIENTS stand-in")
                 self.started_standin = True
+            host = self._spawn("session-host", [py, "-m", "session_host"])
             gateway = self._spawn(
                 "gateway",
                 [
@@ -134,6 +141,7 @@ class Stack:
             )
             _wait_http(f"{self.env['TASKS_LOCAL_URL']}/healthz", tasks, "task dispatcher")
             _wait_http(f"http://127.0.0.1:{self.ports.gateway}/marketplace/health", gateway, "gateway")
+            _wait_http(f"{self.env['SESSION_HOST_URL']}/healthz", host, "session host", want_ok=True)
         except BaseException:
             self.stop()
             raise

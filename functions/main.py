@@ -5,16 +5,17 @@ from __future__ import annotations
 import flask
 import functions_framework
 
-from aiadmin import activation, post_activation, registration, webhook_intake, webhook_processing
+from aiadmin import activation, onboarding, post_activation, registration, webhook_intake, webhook_processing
 from aiadmin.errors import NotFound
 from aiadmin.firestore_db import get_db
 from aiadmin.health import check_health
 from aiadmin.http import json_endpoint, json_response, page_endpoint, task_payload
 from aiadmin.logs import configure_logging
-from aiadmin.models import ActivateRequest, DataBatchTask, PostActivationTask, WebhookTask
+from aiadmin.models import ActivateRequest, DataBatchTask, PairingRequest, PostActivationTask, WebhookTask
 from aiadmin.settings import get_settings
 from aiadmin.task_queue import get_task_queue
 from aiadmin.validation import parse_json_object, validate
+from aiadmin.wa_session import normalize_pairing_phone
 from aiadmin.yclients_client import get_yclients
 
 configure_logging(get_settings().log_level)
@@ -106,3 +107,30 @@ def post_activation_worker(request: flask.Request):
     task = task_payload(request, PostActivationTask)
     did = post_activation.handle(get_db(), task, request.headers.get("X-CloudTasks-TaskName"))
     return json_response({"success": True, "duplicate": not did})
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def onboarding_qr(request: flask.Request):
+    """POST /marketplace/api/qr — start or reuse the salon's session in QR mode."""
+    claims = onboarding.claims_from_header(request.headers.get("Authorization"), get_settings())
+    return json_response(onboarding.request_link(get_db(), claims, "qr"))
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def onboarding_pairing_code(request: flask.Request):
+    """POST /marketplace/api/pairing-code {phone_number} — a code to enter on the salon's phone."""
+    claims = onboarding.claims_from_header(request.headers.get("Authorization"), get_settings())
+    body = validate(PairingRequest, parse_json_object(request.get_data()))
+    phone = normalize_pairing_phone(body.phone_number)
+    return json_response(onboarding.request_link(get_db(), claims, "pairing", phone))
+
+
+@functions_framework.http
+@json_endpoint("GET")
+def onboarding_status(request: flask.Request):
+    """GET /marketplace/api/status/{session_id}."""
+    claims = onboarding.claims_from_header(request.headers.get("Authorization"), get_settings())
+    session_id = request.path.rstrip("/").rsplit("/", 1)[-1]
+    return json_response(onboarding.session_status(get_db(), claims, session_id))

@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "demo-aiadmin-test"
-GATEWAY_PORT, YCLIENTS_PORT, TASKS_PORT, FIRESTORE_PORT = 18500, 18510, 18520, 18580
+GATEWAY_PORT, YCLIENTS_PORT, TASKS_PORT, HOST_PORT, FIRESTORE_PORT = 18500, 18510, 18520, 18530, 18580
 GATEWAY = f"http://127.0.0.1:{GATEWAY_PORT}"
 PARTNER_TOKEN = "test-partner-token-0123456789"
 USER_TOKEN = "test-user-token"
@@ -42,6 +42,8 @@ TEST_ENV = {
     "TASKS_LOCAL_URL": f"http://127.0.0.1:{TASKS_PORT}",
     "TASKS_TARGET_BASE_URL": f"{GATEWAY}/_fn",
     "TASK_SHARED_SECRET": TASK_SECRET,
+    "WHATSAPP_DRIVER": "simulated",
+    "SESSION_HOST_URL": f"http://127.0.0.1:{HOST_PORT}",
     "ALLOW_UNSIGNED_REDIRECTS": "false",
     "LOG_LEVEL": "INFO",
 }

@@ -26,7 +26,9 @@ def create_app(host: SessionHost, secret: str) -> Flask:
 
     @app.get("/healthz")
     def healthz():
-        return jsonify({"status": "ok", "holder": host.holder, "sessions": len(host.owned)})
+        ready = host.listening.is_set()
+        body = {"status": "ok" if ready else "starting", "holder": host.holder, "sessions": len(host.owned)}
+        return jsonify(body), 200 if ready else 503
 
     driver = host.driver
     if isinstance(driver, SimulatedWhatsApp):

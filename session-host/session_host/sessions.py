@@ -60,6 +60,7 @@ class SessionHost:
         self._reconnects: dict[str, int] = {}
         self._seen_commands: set[str] = set()
         self._stopping = threading.Event()
+        self.listening = threading.Event()  # set once the command listener has its first snapshot
         self._threads: list[threading.Thread] = []
         self._watch: Any = None
 
@@ -97,6 +98,7 @@ class SessionHost:
         self._inbox.put(("event", session_id, event))
 
     def _on_commands(self, docs: list, changes: list, read_time: Any) -> None:
+        self.listening.set()
         for change in changes:
             if change.type.name == "ADDED":
                 self._inbox.put(("command", change.document.id, WaCommand.model_validate(change.document.to_dict())))

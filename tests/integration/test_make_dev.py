@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_dev_stack_prints_a_working_onboarding_link_and_stops_cleanly(firestore_emulator, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("YCLIENTS_", "TASKS_", "BASE_URL"))}
+    ours = ("YCLIENTS_", "TASKS_", "BASE_URL", "SESSION_HOST_", "WHATSAPP_", "WA_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     env.update(
         {
             "FIRESTORE_EMULATOR_HOST": firestore_emulator,

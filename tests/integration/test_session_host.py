@@ -31,6 +31,7 @@ def make_host(db, creds: Path, holder: str = "host-a", **driver_opts) -> Session
         reconnect_delays=(0.1, 0.2, 0.3),
     )
     host.start()
+    assert host.listening.wait(10), "the command listener never started"
     return host
 
 
@@ -185,7 +186,7 @@ def test_a_stop_request_from_an_uninstall_stops_and_unlinks_the_session(host, db
     stopped = wait_state(db, St.STOPPED)
     assert "отключено в YCLIENTS" in stopped["message"]
     assert not host.driver.has_credentials(SID)
-    assert db.collection("wa_commands").document(cid).get().get("state") == "done"
+    wait_for(lambda: db.collection("wa_commands").document(cid).get().get("state") == "done", 3, "command done")
 
 
 def test_status_is_written_only_when_it_changes(host, db):

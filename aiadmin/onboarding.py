@@ -1,0 +1,96 @@
+"""Onboarding API behind the registration JWT: start or reuse the salon's WhatsApp session (QR or pairing code)
+and read its status. Functions never talk to the host directly: they leave a command in `wa_commands`, which
+the host listens to, and read the answer from `wa_sessions/{session_id}`, which the host writes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from google.cloud import firestore
+
+from aiadmin import registration_token, repositories
+from aiadmin.errors import Conflict, Forbidden, NotFound, Unauthorized
+from aiadmin.integration_status import IntegrationStatus
+from aiadmin.models import RegistrationClaims, WaCommand, session_id_for, utcnow
+from aiadmin.settings import Settings
+from aiadmin.wa_session import WA_SESSIONS, SessionState, SessionStatus
+
+St = SessionState
+POLL_S = 0.1
+
+
+def claims_from_header(header: str | None, settings: Settings) -> RegistrationClaims:
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization: Bearer <registration token> is required", code="missing_token")
+    return registration_token.verify(settings.require("jwt_secret"), token.strip())
+
+
+def _status(db: firestore.Client, session_id: str) -> SessionStatus | None:
+    snap = db.collection(WA_SESSIONS).document(session_id).get()
+    return SessionStatus.model_validate(snap.to_dict()) if snap.exists else None
+
+
+def _seconds_left(until: datetime | None) -> int | None:
+    return max(0, int((until - utcnow()).total_seconds())) if until else None
+
+
+def describe(session_id: str, status: SessionStatus | None) -> dict[str, Any]:
+    state = status.state if status else St.STARTING
+    body: dict[str, Any] = {
+        "success": True,
+        "session_id": session_id,
+        "status": str(state),
+        "connected": state == St.CONNECTED,
+        "message": status.message if status else None,
+    }
+    if status and state == St.QR:
+        body.update(qr=status.qr, expires_in=_seconds_left(status.qr_expires_at))
+    if status and state == St.PAIRING_CODE:
+        body.update(code=status.pairing_code, expires_in=_seconds_left(status.pairing_expires_at))
+    return body
+
+
+def request_link(
+    db: firestore.Client,
+    claims: RegistrationClaims,
+    mode: Literal["qr", "pairing"],
+    phone: str | None = None,
+    wait_s: float = 2.0,
+) -> dict[str, Any]:
+    """Ask the host for a QR or a pairing code; wait up to `wait_s` for it (the page keeps listening anyway)."""
+    salon_id = claims.salon_id
+    session_id = session_id_for(salon_id)
+    company = repositories.get_company(db, salon_id)
+    if company is None:
+        raise NotFound(f"salon {salon_id} is not registered", code="salon_not_registered")
+    if company.integration_status in (IntegrationStatus.UNINSTALLED, IntegrationStatus.FROZEN):
+        raise Conflict(f"the integration is {company.integration_status} in YCLIENTS", code="not_installable")
+    current = _status(db, session_id)
+    if current and current.state == St.CONNECTED:
+        return describe(session_id, current)  # a linked salon is never offered a second link
+    command_id = f"{session_id}-start_{mode}-{uuid.uuid4().hex[:12]}"
+    command = WaCommand(
+        session_id=session_id, salon_id=salon_id, command=f"start_{mode}", reason="onboarding", phone_number=phone
+    )
+    command_ref = db.collection("wa_commands").document(command_id)
+    command_ref.set(command.to_firestore())
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        done = command_ref.get()
+        if done.exists and done.get("state") == "done":
+            status = _status(db, session_id)
+            reused = not str(done.get("result") or "").startswith("started")
+            if status and status.state != St.STARTING and (reused or status.updated_at > command.created_at):
+                return describe(session_id, status)
+        time.sleep(POLL_S)
+    return describe(session_id, None)  # still starting: the page follows the status document
+
+
+def session_status(db: firestore.Client, claims: RegistrationClaims, session_id: str) -> dict[str, Any]:
+    if session_id != session_id_for(claims.salon_id):
+        raise Forbidden("this session belongs to another salon", code="foreign_session")
+    return describe(session_id, _status(db, session_id))

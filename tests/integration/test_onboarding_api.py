@@ -1,0 +1,99 @@
+"""The onboarding API (JWT) and the simulator, through the gateway, with a running session host."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from aiadmin.wa_session import SessionState
+from session_host.drivers.simulated import SimulatedWhatsApp
+from session_host.http_api import create_app
+from session_host.sessions import SessionHost
+from tests.conftest import GATEWAY, HOST_PORT, TASK_SECRET, wait_for
+from tests.integration.helpers import activate, company, register, token_with
+
+St = SessionState
+SID = "company_962302"
+
+
+@pytest.fixture
+def host(stack, db, tmp_path):
+    host = SessionHost(
+        db,
+        lambda sink: SimulatedWhatsApp(sink, tmp_path / "creds.sqlite3", qr_ttl_s=20, pairing_ttl_s=160),
+        "host-api",
+        lease_ttl_s=5,
+    )
+    host.start()
+    assert host.listening.wait(10), "the command listener never started"
+    server = make_server("127.0.0.1", HOST_PORT, create_app(host, TASK_SECRET), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield host
+    server.shutdown()
+    host.shutdown(timeout_s=5)
+
+
+def api(method: str, path: str, token: str | None, **kwargs) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.request(method, f"{GATEWAY}{path}", headers=headers, timeout=15, **kwargs)
+
+
+def test_qr_then_simulated_scan_then_status_connected_then_activation(host, db):
+    token = register()
+    resp = api("POST", "/marketplace/api/qr", token)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["status"] == "qr" and body["qr"].startswith("data:image/png;base64,")
+    assert body["session_id"] == SID and 0 < body["expires_in"] <= 20
+
+    scan = requests.post(f"{GATEWAY}/simulator/sessions/{SID}/scan", json={"phone": "79161234567"}, timeout=10)
+    assert scan.status_code == 200, scan.text
+    status = wait_for(
+        lambda: (r := api("GET", f"/marketplace/api/status/{SID}", token).json())["connected"] and r, 5, "connected"
+    )
+    assert status["status"] == "connected" and status["success"] is True
+    assert company(db).whatsapp_connected
+    assert activate(token).status_code == 200, "activation follows a linked WhatsApp"
+
+
+def test_pairing_code_for_a_valid_phone_and_400_for_a_bad_one(host, db):
+    token = register()
+    bad = api("POST", "/marketplace/api/pairing-code", token, json={"phone_number": "12345"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_phone"
+    resp = api("POST", "/marketplace/api/pairing-code", token, json={"phone_number": "+7 (916) 123-45-67"})
+    assert resp.status_code == 200, resp.text
+    code = resp.json()["code"]
+    assert len(code) == 9 and code[4] == "-" and resp.json()["expires_in"] > 100
+    paired = requests.post(f"{GATEWAY}/simulator/sessions/{SID}/pair", json={"code": code}, timeout=10)
+    assert paired.status_code == 200
+    wait_for(lambda: company(db).whatsapp_phone == "79161234567", 5, "the company linked")
+
+
+def test_no_bad_or_foreign_tokens_are_refused(host, db):
+    token = register()
+    assert api("POST", "/marketplace/api/qr", None).status_code == 401
+    assert api("POST", "/marketplace/api/qr", "garbage").status_code == 401
+    assert api("GET", f"/marketplace/api/status/{SID}", None).status_code == 401
+    assert api("GET", "/marketplace/api/status/company_962303", token).status_code == 403
+    other_salon = token_with(salon_id=962303, sub="962303")
+    assert api("GET", f"/marketplace/api/status/{SID}", other_salon).status_code == 403
+
+
+def test_a_connected_salon_is_not_offered_a_second_link(host, db):
+    token = register()
+    api("POST", "/marketplace/api/qr", token)
+    requests.post(f"{GATEWAY}/simulator/sessions/{SID}/scan", json={"phone": "79161234567"}, timeout=10)
+    wait_for(lambda: company(db).whatsapp_connected, 5, "connected")
+    again = api("POST", "/marketplace/api/qr", token).json()
+    assert again["status"] == "connected" and "qr" not in again
+
+
+def test_the_simulator_refuses_what_the_phone_cannot_do_and_needs_the_secret(host, db):
+    register()
+    refused = requests.post(f"{GATEWAY}/simulator/sessions/{SID}/scan", json={}, timeout=10)
+    assert refused.status_code == 409, "no QR is showing"
+    direct = requests.post(f"http://127.0.0.1:{HOST_PORT}/simulator/sessions/{SID}/scan", json={}, timeout=10)
+    assert direct.status_code == 401, "the host accepts nothing unauthenticated"
