@@ -133,7 +133,7 @@ class WaCommand(Document):
 
     session_id: str
     salon_id: int
-    command: Literal["start_qr", "start_pairing", "stop"]
+    command: Literal["start_qr", "start_pairing", "stop", "pause", "resume"]
     reason: str
     phone_number: str | None = None  # start_pairing only
     state: Literal["pending", "done"] = "pending"

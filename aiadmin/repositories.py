@@ -50,7 +50,7 @@ def list_events(db: firestore.Client, salon_id: int) -> list[Event]:
     return [Event.model_validate(d.to_dict()) for d in docs]
 
 
-def record_stop_command(writer: Any, db: firestore.Client, command: WaCommand, command_id: str) -> None:
+def record_command(writer: Any, db: firestore.Client, command: WaCommand, command_id: str) -> None:
     writer.set(db.collection(WA_COMMANDS).document(command_id), command.to_firestore())
 
 

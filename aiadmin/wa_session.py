@@ -27,6 +27,7 @@ class SessionState(StrEnum):
     LOGGED_OUT = "logged_out"
     CLIENT_OUTDATED = "client_outdated"
     STOPPED = "stopped"
+    PAUSED = "paused"
     FAILED = "failed"
 
 
@@ -44,6 +45,8 @@ MESSAGES: dict[SessionState, str] = {
     SessionState.CLIENT_OUTDATED: "WhatsApp отклонил подключение: версия клиента устарела. Мы уже знаем об этом "
     "и обновляем его — попробуйте подключиться позже.",
     SessionState.STOPPED: "Бот остановлен: приложение отключено в YCLIENTS.",
+    SessionState.PAUSED: "Бот приостановлен: подписка AI Admin в YCLIENTS заморожена. После оплаты бот снова "
+    "заработает сам — подключать WhatsApp заново не нужно.",
     SessionState.FAILED: "Не удалось подключиться к WhatsApp. Попробуйте ещё раз через минуту.",
 }
 
@@ -54,6 +57,7 @@ TERMINAL = frozenset(
         SessionState.LOGGED_OUT,
         SessionState.CLIENT_OUTDATED,
         SessionState.STOPPED,
+        SessionState.PAUSED,
         SessionState.FAILED,
     }
 )

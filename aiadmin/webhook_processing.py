@@ -44,26 +44,34 @@ def _apply_lifecycle(
             return Outcome("processed", "already uninstalled")
         update = {"integration_status": S.UNINSTALLED.value, "whatsapp_connected": False, "api_key": None}
         event_type, detail = "uninstalled", f"{status} -> uninstalled; session stop requested"
-        session_id = session_id_for(hook.salon_id)
-        command = WaCommand(session_id=session_id, salon_id=hook.salon_id, command="stop", reason="uninstall")
-        repositories.record_stop_command(tx, db, command, command_id=f"{session_id}-stop-{delivery}")
+        _ask_host(tx, db, hook.salon_id, "stop", "uninstall", delivery)
     elif event_name == "freeze":
         if status == S.FROZEN:
             return Outcome("processed", "already frozen")
         if not can_transition(status, S.FROZEN):
             return Outcome("rejected", f"illegal transition {status} -> frozen")
         update, event_type, detail = {"integration_status": S.FROZEN.value}, "frozen", f"{status} -> frozen"
+        _ask_host(tx, db, hook.salon_id, "pause", "freeze", delivery)
     elif event_name == "payment":
         update, event_type, detail = {"last_payment_date": now}, "payment_received", "payment recorded"
         if status == S.FROZEN:
             update["integration_status"] = S.ACTIVE.value
             detail += "; frozen -> active"
+            _ask_host(tx, db, hook.salon_id, "resume", "payment", delivery)
     else:
         return Outcome("ignored", f"unknown lifecycle event {hook.event!r}")
     tx.update(repositories.company_ref(db, hook.salon_id), {**update, "updated_at": now})
     event = Event(salon_id=hook.salon_id, type=event_type, data={"status_from": str(status), "receipt": key})
     repositories.add_event(tx, db, event, f"wh-{delivery}")
     return Outcome("processed", detail)
+
+
+def _ask_host(
+    tx: firestore.Transaction, db: firestore.Client, salon_id: int, command: str, reason: str, delivery: str
+) -> None:
+    session_id = session_id_for(salon_id)
+    cmd = WaCommand(session_id=session_id, salon_id=salon_id, command=command, reason=reason)  # type: ignore[arg-type]
+    repositories.record_command(tx, db, cmd, command_id=f"{session_id}-{command}-{delivery}")
 
 
 def _skip(receipt: WebhookReceipt | None) -> Outcome | None:

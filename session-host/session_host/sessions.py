@@ -128,14 +128,26 @@ class SessionHost:
         if command_id in self._seen_commands:
             return
         sid = cmd.session_id
-        if cmd.command == "stop":
+        if cmd.command in ("stop", "pause"):
             if sid not in self._owned and not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
                 return  # a live host holds it and will act on the command
             self._seen_commands.add(command_id)
-            self.driver.logout(sid)
-            self._write_status(sid, status_for(sid, salon_id_from_session(sid), St.STOPPED))
+            if cmd.command == "stop":  # uninstalled: unlink the device too
+                self.driver.logout(sid)
+            else:  # frozen: close the socket, keep the link for when the salon pays
+                self.driver.stop(sid)
+            state = St.STOPPED if cmd.command == "stop" else St.PAUSED
+            self._write_status(sid, status_for(sid, salon_id_from_session(sid), state))
             self._let_go(sid)
-            self._done(command_id, "session stopped and unlinked")
+            self._done(command_id, f"session {state}")
+            return
+        if cmd.command == "resume":
+            if not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
+                return
+            self._seen_commands.add(command_id)
+            self._owned.add(sid)
+            self.driver.start(sid, "restore")
+            self._done(command_id, "resuming with the stored link")
             return
         if not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
             return
@@ -205,7 +217,7 @@ class SessionHost:
                 self._let_go(sid)
             case Connected(phone=phone, name=name):
                 self._reconnects.pop(sid, None)
-                if current is None or current.state not in LINKED:
+                if current is None or current.state not in (*LINKED, St.PAUSED):
                     # The company first: the page activates as soon as it sees `connected`.
                     self._company(
                         salon_id,

@@ -201,3 +201,15 @@ def test_status_is_written_only_when_it_changes(host, db):
     finally:
         watch.unsubscribe()
     assert repositories.get_company(db, 962302).whatsapp_connected
+
+
+def test_a_frozen_salon_is_paused_and_resumes_without_a_new_link(host, db):
+    _connect(host, db)
+    command(db, "pause")
+    paused = wait_state(db, St.PAUSED)
+    assert "заморожена" in paused["message"]
+    assert host.driver.has_credentials(SID) and host.driver.snapshot(SID)["running"] is False
+    wait_for(lambda: SID not in host.owned, 2, "the lease released")
+    command(db, "resume")
+    wait_state(db, St.CONNECTED)
+    assert event_types(db).count("whatsapp_connected") == 1

@@ -79,6 +79,8 @@ def test_freeze_silences_an_active_salon_and_a_payment_brings_it_back(stack, db)
     salon = company(db)
     assert salon.integration_status == S.ACTIVE and salon.last_payment_date is not None
     assert event_types(db)[-2:] == ["frozen", "payment_received"]
+    commands = sorted(d.get("command") for d in db.collection("wa_commands").stream())
+    assert commands == ["pause", "resume"], "the session host is asked to pause, then to resume"
 
 
 def test_event_type_is_accepted_as_an_alias_of_event(stack, db):
