@@ -64,7 +64,7 @@ class Settings(BaseSettings):
 
     # WhatsApp session host
     whatsapp_driver: Literal["neonize", "simulated"] = "neonize"
-    wa_credentials: str = ".devstack/wa-credentials.sqlite3"  # SQLite path, or postgres:// URL (neonize)
+    wa_credentials: str = ".devstack/wa-credentials"  # directory of the per-salon credential stores
     wa_lease_ttl_s: float = 30.0
     session_host_port: int = 5030
     session_host_url: str | None = None  # the local gateway proxies /simulator/ here

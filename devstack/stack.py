@@ -61,7 +61,7 @@ def local_env(ports: Ports, base: dict[str, str] | None = None) -> dict[str, str
         "WHATSAPP_DRIVER": "simulated",
         "SESSION_HOST_PORT": str(ports.session_host),
         "SESSION_HOST_URL": f"http://127.0.0.1:{ports.session_host}",
-        "WA_CREDENTIALS": str(ROOT / ".devstack" / f"wa-credentials-{ports.session_host}.sqlite3"),
+        "WA_CREDENTIALS": str(ROOT / ".devstack" / f"wa-credentials-{ports.session_host}"),
         "PYTHONPATH": str(ROOT),
     }
     for key, value in defaults.items():

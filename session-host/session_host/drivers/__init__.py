@@ -9,8 +9,11 @@ from session_host.drivers.base import EventSink, WhatsAppDriver
 
 
 def make_driver(settings: Settings, sink: EventSink) -> WhatsAppDriver:
+    store = Path(settings.wa_credentials)
     if settings.whatsapp_driver == "simulated":
         from session_host.drivers.simulated import SimulatedWhatsApp
 
-        return SimulatedWhatsApp(sink, Path(settings.wa_credentials))
-    raise NotImplementedError("the neonize driver is not built yet (issue #3 continues); use WHATSAPP_DRIVER=simulated")
+        return SimulatedWhatsApp(sink, store / "simulated-devices.sqlite3")
+    from session_host.drivers.neonize_driver import NeonizeWhatsApp
+
+    return NeonizeWhatsApp(sink, store)

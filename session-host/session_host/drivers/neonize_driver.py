@@ -1,0 +1,244 @@
+"""The production WhatsApp driver: neonize 0.5.x (whatsmeow) async clients, one per salon, all on one asyncio
+loop in a thread of their own (neonize dispatches every client's events to one module-global loop).
+
+What WhatsApp reports is translated to our driver events by the pure functions at the top, which the tests feed
+with real neonize event objects. Credentials: one SQLite store per salon under WA_CREDENTIALS (a directory)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from session_host.drivers.base import EventSink, Mode
+from session_host.events import (
+    ClientOutdated,
+    Connected,
+    Disconnected,
+    DriverEvent,
+    Failed,
+    LoggedOut,
+    PairingCode,
+    QrCode,
+)
+
+log = logging.getLogger("session_host.neonize")
+
+QR_TTL_S = 20.0  # WhatsApp rotates the linking QR about every 20 s
+PAIRING_TTL_S = 160.0
+
+# ConnectFailureReason numbers (neonize.proto.Neonize_pb2.ConnectFailureReason)
+_LOGGED_OUT_REASONS = {"LOGGED_OUT", "MAIN_DEVICE_GONE", "UNKNOWN_LOGOUT"}
+
+
+def _enum_name(message: Any, field: str) -> str:
+    value = getattr(message, field)
+    return message.DESCRIPTOR.fields_by_name[field].enum_type.values_by_number[value].name if value else "UNSET"
+
+
+def qr_event(data: bytes) -> QrCode:
+    return QrCode(payload=data.decode(), ttl_s=QR_TTL_S)
+
+
+def pair_status_event(ev: Any) -> DriverEvent | None:
+    """PairStatus: SUCCESS is followed by Connected (reported then); ERROR ends the attempt."""
+    if _enum_name(ev, "Status") == "SUCCESS":
+        return None
+    return Failed(f"pairing failed: {ev.Error or 'unknown error'}")
+
+
+def connected_event(jid_user: str, push_name: str | None) -> Connected:
+    return Connected(phone=jid_user, name=push_name or None)
+
+
+def logged_out_event(ev: Any) -> LoggedOut:
+    return LoggedOut(f"logged out by WhatsApp ({_enum_name(ev, 'Reason')})")
+
+
+def connect_failure_event(ev: Any) -> DriverEvent:
+    reason = _enum_name(ev, "Reason")
+    if reason == "CLIENT_OUTDATED":
+        return ClientOutdated()
+    if reason in _LOGGED_OUT_REASONS:
+        return LoggedOut(f"connect refused: {reason}")
+    if reason == "TEMP_BANNED":
+        return Failed(f"temporarily banned by WhatsApp: {ev.Message}")
+    return Disconnected(f"connect failed: {reason} {ev.Message}".strip())
+
+
+def temporary_ban_event(ev: Any) -> Failed:
+    return Failed(f"temporarily banned by WhatsApp ({_enum_name(ev, 'Code')}), expires in {ev.Expire} s")
+
+
+def stream_replaced_event(_: Any) -> Failed:
+    # Another client opened this link: exactly-one-holder is broken somewhere; never fight over the socket.
+    return Failed("another client took over this WhatsApp link (stream replaced)")
+
+
+class NeonizeWhatsApp:
+    def __init__(self, sink: EventSink, credentials_dir: Path, max_clients: int = 200):
+        self._sink = sink
+        self._dir = credentials_dir
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._clients: dict[str, Any] = {}
+        self._loop = asyncio.new_event_loop()
+        # Every connected client keeps one executor thread busy inside the Go call.
+        self._loop.set_default_executor(ThreadPoolExecutor(max_workers=max_clients + 8, thread_name_prefix="neonize"))
+        self._thread = threading.Thread(target=self._loop.run_forever, name="neonize-loop", daemon=True)
+        self._thread.start()
+
+    # --- credentials -------------------------------------------------------------------------------------
+
+    def store_path(self, session_id: str) -> Path:
+        return self._dir / f"{session_id}.sqlite3"
+
+    def has_credentials(self, session_id: str) -> bool:
+        path = self.store_path(session_id)
+        if not path.exists():
+            return False
+        try:
+            with sqlite3.connect(str(path)) as con:
+                return con.execute("SELECT count(*) FROM whatsmeow_device").fetchone()[0] > 0
+        except sqlite3.Error:
+            return False
+
+    def _wipe(self, session_id: str) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.store_path(session_id)}{suffix}").unlink(missing_ok=True)
+
+    # --- driver interface --------------------------------------------------------------------------------
+
+    def _run(self, coro: Any, timeout_s: float = 15.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout_s)
+
+    def start(self, session_id: str, mode: Mode, phone: str | None = None) -> None:
+        asyncio.run_coroutine_threadsafe(self._start(session_id, mode, phone), self._loop)
+
+    def stop(self, session_id: str) -> None:
+        self._run(self._stop(session_id))
+
+    def logout(self, session_id: str) -> None:
+        self._run(self._logout(session_id))
+
+    def close(self) -> None:
+        try:
+            self._run(self._stop_all(), timeout_s=8.0)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+
+    # --- on the loop -------------------------------------------------------------------------------------
+
+    def emit(self, session_id: str, event: DriverEvent | None) -> None:
+        if event is not None:
+            self._sink(session_id, event)
+
+    async def _start(self, session_id: str, mode: Mode, phone: str | None) -> None:
+        from neonize.aioze.client import NewAClient
+        from neonize.aioze.events import (
+            ClientOutdatedEv,
+            ConnectedEv,
+            ConnectFailureEv,
+            DisconnectedEv,
+            LoggedOutEv,
+            PairStatusEv,
+            StreamReplacedEv,
+            TemporaryBanEv,
+        )
+        from neonize.utils.enum import ClientName
+
+        await self._stop(session_id)
+        if mode != "restore":
+            self._wipe(session_id)  # a new link starts from an empty store
+        client = NewAClient(str(self.store_path(session_id)))
+        self._clients[session_id] = client
+        pairing_requested = False
+
+        @client.event.qr
+        async def on_qr(c: Any, data: bytes) -> None:
+            nonlocal pairing_requested
+            if mode == "restore":
+                self.emit(session_id, LoggedOut("stored credentials were refused: WhatsApp asks for a new link"))
+            elif mode == "pairing":
+                if not pairing_requested and phone:  # neonize: PairPhone only once the socket is up
+                    pairing_requested = True
+                    try:
+                        code = await c.PairPhone(phone, True, client_name=ClientName.LINUX)
+                    except Exception as exc:
+                        self.emit(session_id, Failed(f"pairing code request failed: {exc}"))
+                        return
+                    self.emit(session_id, PairingCode(code, PAIRING_TTL_S))
+            else:
+                self.emit(session_id, qr_event(data))
+
+        @client.event(PairStatusEv)
+        async def on_pair(c: Any, ev: Any) -> None:
+            self.emit(session_id, pair_status_event(ev))
+
+        @client.event(ConnectedEv)
+        async def on_connected(c: Any, ev: Any) -> None:
+            me = await c.get_me()
+            self.emit(session_id, connected_event(me.JID.User, me.PushName))
+
+        @client.event(LoggedOutEv)
+        async def on_logged_out(c: Any, ev: Any) -> None:
+            self.emit(session_id, logged_out_event(ev))
+
+        @client.event(ConnectFailureEv)
+        async def on_failure(c: Any, ev: Any) -> None:
+            self.emit(session_id, connect_failure_event(ev))
+
+        @client.event(DisconnectedEv)
+        async def on_disconnected(c: Any, ev: Any) -> None:
+            self.emit(session_id, Disconnected("socket closed"))
+
+        @client.event(ClientOutdatedEv)
+        async def on_outdated(c: Any, ev: Any) -> None:
+            self.emit(session_id, ClientOutdated())
+
+        @client.event(StreamReplacedEv)
+        async def on_replaced(c: Any, ev: Any) -> None:
+            self.emit(session_id, stream_replaced_event(ev))
+
+        @client.event(TemporaryBanEv)
+        async def on_ban(c: Any, ev: Any) -> None:
+            self.emit(session_id, temporary_ban_event(ev))
+
+        try:
+            task = await client.connect()
+        except Exception as exc:
+            self.emit(session_id, Disconnected(f"connect failed: {exc}"))
+            return
+        task.add_done_callback(lambda t: self._connect_ended(session_id, client, t))
+
+    def _connect_ended(self, session_id: str, client: Any, task: asyncio.Task) -> None:
+        if self._clients.get(session_id) is not client or task.cancelled():
+            return  # stopped on purpose
+        error = task.exception()
+        if error is not None:  # e.g. the websocket could not be dialled: no event comes from whatsmeow
+            self.emit(session_id, Disconnected(f"connection ended: {error}"))
+
+    async def _stop(self, session_id: str) -> None:
+        client = self._clients.pop(session_id, None)
+        if client is None:
+            return
+        try:
+            await client.stop()
+        except Exception:
+            log.exception("neonize stop failed", extra={"session_id": session_id})
+
+    async def _stop_all(self) -> None:
+        await asyncio.gather(*(self._stop(sid) for sid in list(self._clients)))
+
+    async def _logout(self, session_id: str) -> None:
+        client = self._clients.get(session_id)
+        if client is not None:
+            try:
+                await client.logout()
+            except Exception:
+                log.warning("neonize logout failed; wiping the store anyway", extra={"session_id": session_id})
+        await self._stop(session_id)
+        self._wipe(session_id)

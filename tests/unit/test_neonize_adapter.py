@@ -1,0 +1,70 @@
+"""The neonize driver's translation of WhatsApp's events, fed with real neonize protobuf event objects."""
+
+import pytest
+from neonize.proto import Neonize_pb2 as N
+
+from session_host.drivers import neonize_driver as nd
+from session_host.events import ClientOutdated, Connected, Disconnected, Failed, LoggedOut, QrCode
+
+R = N.ConnectFailureReason
+
+
+def test_the_library_and_its_go_core_load_offline(tmp_path):
+    from neonize.aioze.client import NewAClient
+
+    client = NewAClient(str(tmp_path / "salon.sqlite3"))
+    assert client.uuid == str(tmp_path / "salon.sqlite3").encode()
+    assert not (tmp_path / "salon.sqlite3").exists(), "nothing is opened before connect()"
+
+
+def test_qr_payload_becomes_a_rotating_qr_event():
+    assert nd.qr_event(b"2@abc,def,ghi,jkl") == QrCode("2@abc,def,ghi,jkl", nd.QR_TTL_S)
+
+
+def test_pair_success_waits_for_connected_and_pair_error_fails():
+    success = N.PairStatus(ID=N.JID(User="79161234567", Server="s.whatsapp.net"), Status=2)
+    assert nd.pair_status_event(success) is None
+    failed = nd.pair_status_event(N.PairStatus(Status=1, Error="code expired"))
+    assert isinstance(failed, Failed) and "code expired" in failed.reason
+
+
+def test_connected_reports_our_own_number_and_name():
+    me = N.Device(JID=N.JID(User="79161234567", Server="s.whatsapp.net"), PushName="Лилия")
+    assert nd.connected_event(me.JID.User, me.PushName) == Connected("79161234567", "Лилия")
+
+
+@pytest.mark.parametrize("reason", ["LOGGED_OUT", "MAIN_DEVICE_GONE", "UNKNOWN_LOGOUT"])
+def test_logouts_are_terminal(reason):
+    event = nd.logged_out_event(N.LoggedOut(OnConnect=False, Reason=R.Value(reason)))
+    assert isinstance(event, LoggedOut) and reason in event.reason
+    assert isinstance(nd.connect_failure_event(N.ConnectFailure(Reason=R.Value(reason))), LoggedOut)
+
+
+def test_client_outdated_is_its_own_state_and_other_failures_are_transient():
+    assert nd.connect_failure_event(N.ConnectFailure(Reason=R.Value("CLIENT_OUTDATED"))) == ClientOutdated()
+    transient = nd.connect_failure_event(N.ConnectFailure(Reason=R.Value("SERVICE_UNAVAILABLE"), Message="503"))
+    assert isinstance(transient, Disconnected)
+    banned = nd.connect_failure_event(N.ConnectFailure(Reason=R.Value("TEMP_BANNED"), Message="too many"))
+    assert isinstance(banned, Failed)
+
+
+def test_a_temporary_ban_and_a_replaced_stream_stop_the_session():
+    ban = nd.temporary_ban_event(N.TemporaryBan(Code=1, Expire=3600))
+    assert isinstance(ban, Failed) and "SEND_TO_TOO_MANY_PEOPLE" in ban.reason
+    assert isinstance(nd.stream_replaced_event(N.StreamReplaced()), Failed)
+
+
+def test_credentials_exist_only_when_the_store_holds_a_device(tmp_path):
+    import sqlite3
+
+    driver = nd.NeonizeWhatsApp(lambda sid, ev: None, tmp_path)
+    try:
+        assert not driver.has_credentials("company_1")
+        with sqlite3.connect(driver.store_path("company_1")) as con:
+            con.execute("CREATE TABLE whatsmeow_device (jid TEXT)")
+        assert not driver.has_credentials("company_1")
+        with sqlite3.connect(driver.store_path("company_1")) as con:
+            con.execute("INSERT INTO whatsmeow_device VALUES ('79161234567.0:1@s.whatsapp.net')")
+        assert driver.has_credentials("company_1")
+    finally:
+        driver.close()
