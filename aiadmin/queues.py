@@ -17,5 +17,8 @@ class QueueSpec:
 
 WEBHOOKS = QueueSpec("webhooks", 50, 20, 20, 1, 300)
 POST_ACTIVATION = QueueSpec("post-activation", 5, 5, 10, 5, 600)
+AI_TURNS = QueueSpec("ai-turns", 20, 20, 10, 1, 60)
+# Sends are paced per session by the host itself (it answers 429 with Retry-After); the queue only bounds totals.
+OUTBOUND = QueueSpec("outbound", 10, 10, 20, 1, 120)
 
-QUEUES: dict[str, QueueSpec] = {q.name: q for q in (WEBHOOKS, POST_ACTIVATION)}
+QUEUES: dict[str, QueueSpec] = {q.name: q for q in (WEBHOOKS, POST_ACTIVATION, AI_TURNS, OUTBOUND)}

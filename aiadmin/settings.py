@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     whatsapp_driver: Literal["neonize", "simulated"] = "neonize"
     wa_credentials: str = ".devstack/wa-credentials"  # directory of the per-salon credential stores
     wa_lease_ttl_s: float = 30.0
+    wa_send_interval_s: float = 3.0  # at most one message per session per interval (+ jitter)
+    wa_send_jitter_s: float = 2.0
     session_host_port: int = 5030
     session_host_url: str | None = None  # the local gateway proxies /simulator/ here
     host_id: str | None = None

@@ -39,6 +39,7 @@ class Task:
     payload: dict[str, Any]
     delay_s: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    target_url: str | None = None  # a target that is not a function (the session host's /send)
 
 
 class TaskQueue(Protocol):
@@ -49,8 +50,8 @@ class TaskQueue(Protocol):
         """Raise when the queue service cannot be reached."""
 
 
-def _target_url(settings: Settings, function: str) -> str:
-    return f"{settings.require('tasks_target_base_url')}/{function}"
+def _target_url(settings: Settings, task: Task) -> str:
+    return task.target_url or f"{settings.require('tasks_target_base_url')}/{task.function}"
 
 
 def _check_queue(task: Task) -> None:
@@ -81,7 +82,7 @@ class CloudTasksQueue:
 
         _check_queue(task)
         parent = self._queue_path(task.queue)
-        url = _target_url(self._settings, task.function)
+        url = _target_url(self._settings, task)
         http_request: dict[str, Any] = {
             "http_method": self._tasks_v2.HttpMethod.POST,
             "url": url,
@@ -136,7 +137,7 @@ class LocalDispatcherQueue:
             headers[TASK_SECRET_HEADER] = self._settings.task_shared_secret.get_secret_value()
         body = {
             "name": task.name,
-            "url": _target_url(self._settings, task.function),
+            "url": _target_url(self._settings, task),
             "payload": task.payload,
             "delay_s": task.delay_s,
             "headers": headers,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import flask
 import functions_framework
 
-from aiadmin import activation, onboarding, post_activation, registration, webhook_intake, webhook_processing
+from aiadmin import activation, chat, onboarding, post_activation, registration, webhook_intake, webhook_processing
+from aiadmin.chat import AiTurnTask
 from aiadmin.errors import NotFound
 from aiadmin.firestore_db import get_db
 from aiadmin.health import check_health
@@ -134,3 +135,12 @@ def onboarding_status(request: flask.Request):
     claims = onboarding.claims_from_header(request.headers.get("Authorization"), get_settings())
     session_id = request.path.rstrip("/").rsplit("/", 1)[-1]
     return json_response(onboarding.session_status(get_db(), claims, session_id))
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def ai_turn_worker(request: flask.Request):
+    """Task: one customer message's AI turn. Until the AI issue (#6) it records the turn and does not reply."""
+    task = task_payload(request, AiTurnTask)
+    chat.mark_turn_received(get_db(), task)
+    return json_response({"success": True, "state": "received"})

@@ -14,6 +14,7 @@ from aiadmin.logs import configure_logging
 from aiadmin.settings import get_settings
 from session_host.drivers import make_driver
 from session_host.http_api import create_app
+from session_host.outbound import Sender
 from session_host.sessions import SessionHost
 
 
@@ -23,7 +24,9 @@ def main() -> None:
     holder = settings.host_id or f"{socket.gethostname()}-{os.getpid()}"
     host = SessionHost(get_db(), lambda sink: make_driver(settings, sink), holder, lease_ttl_s=settings.wa_lease_ttl_s)
     secret = settings.task_shared_secret.get_secret_value() if settings.task_shared_secret else ""
-    server = make_server("0.0.0.0", settings.session_host_port, create_app(host, secret), threaded=True)  # noqa: S104
+    sender = Sender(get_db(), host, settings.wa_send_interval_s, settings.wa_send_jitter_s)
+    app = create_app(host, secret, sender, trust_iam=settings.env == "prod")
+    server = make_server("0.0.0.0", settings.session_host_port, app, threaded=True)  # noqa: S104
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -52,4 +52,26 @@ class Failed:
     reason: str
 
 
-DriverEvent = QrCode | PairingCode | LinkExpired | Connected | Disconnected | LoggedOut | ClientOutdated | Failed
+@dataclass(frozen=True)
+class Inbound:
+    """A message in one of the salon's chats: from a customer, or (from_me) typed by the staff on the phone."""
+
+    message_id: str
+    chat_phone: str  # the customer's number (the other side of the chat)
+    text: str
+    from_me: bool = False
+    is_group: bool = False
+    is_broadcast: bool = False  # broadcast lists and status updates
+    timestamp: float | None = None
+    push_name: str | None = None
+
+
+class SendError(Exception):
+    def __init__(self, message: str, *, permanent: bool):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+DriverEvent = (
+    QrCode | PairingCode | LinkExpired | Connected | Disconnected | LoggedOut | ClientOutdated | Failed | Inbound
+)

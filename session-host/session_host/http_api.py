@@ -6,23 +6,39 @@ from __future__ import annotations
 import hmac
 
 from flask import Flask, jsonify, request
+from pydantic import ValidationError
 
+from aiadmin.chat import SendRequest
 from aiadmin.task_queue import TASK_SECRET_HEADER
 from session_host.drivers.simulated import SimulatedWhatsApp, SimulatorError
+from session_host.outbound import Sender
 from session_host.sessions import SessionHost
 
 
-def create_app(host: SessionHost, secret: str) -> Flask:
+def create_app(host: SessionHost, secret: str, sender: Sender | None = None, trust_iam: bool = False) -> Flask:
+    """`trust_iam`: in production the host is a private Cloud Run service; IAM has checked the caller's OIDC token
+    before a request arrives. Elsewhere the shared secret must match."""
     app = Flask("session_host")
 
     @app.before_request
     def authenticate():
-        if request.path == "/healthz":
+        if request.path == "/healthz" or (trust_iam and not secret):
             return None
         given = request.headers.get(TASK_SECRET_HEADER, "")
         if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
             return jsonify({"error": {"code": "unauthenticated", "message": "missing or wrong secret"}}), 401
         return None
+
+    @app.post("/send")
+    def send():
+        if sender is None:
+            return jsonify({"error": {"code": "unavailable", "message": "sending is not enabled"}}), 503
+        try:
+            req = SendRequest.model_validate(request.get_json(silent=True) or {})
+        except ValidationError as exc:
+            return jsonify({"error": {"code": "invalid_fields", "message": str(exc)}}), 400
+        status, body, headers = sender.send(req)
+        return jsonify(body), status, headers
 
     @app.get("/healthz")
     def healthz():
@@ -61,5 +77,31 @@ def create_app(host: SessionHost, secret: str) -> Flask:
         @app.get("/simulator/sessions/<sid>")
         def show(sid: str):
             return jsonify(driver.snapshot(sid))
+
+        @app.post("/simulator/sessions/<sid>/inbound")
+        def inbound(sid: str):
+            body = request.get_json(silent=True) or {}
+            try:
+                mid = driver.customer_writes(sid, str(body["from"]), str(body["text"]), body.get("message_id"))
+            except KeyError:
+                return jsonify({"error": {"code": "bad_request", "message": "from and text are required"}}), 400
+            except SimulatorError as exc:
+                return jsonify({"error": {"code": "simulator_refused", "message": str(exc)}}), 409
+            return jsonify({"success": True, "message_id": mid})
+
+        @app.post("/simulator/sessions/<sid>/from-owner")
+        def from_owner(sid: str):
+            body = request.get_json(silent=True) or {}
+            try:
+                mid = driver.staff_writes(sid, str(body["to"]), str(body["text"]))
+            except KeyError:
+                return jsonify({"error": {"code": "bad_request", "message": "to and text are required"}}), 400
+            except SimulatorError as exc:
+                return jsonify({"error": {"code": "simulator_refused", "message": str(exc)}}), 409
+            return jsonify({"success": True, "message_id": mid})
+
+        @app.get("/simulator/sessions/<sid>/outbox")
+        def outbox(sid: str):
+            return jsonify(driver.outbox.get(sid, []))
 
     return app

@@ -7,17 +7,20 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from aiadmin import repositories, session_lease
+from aiadmin import chat, repositories, session_lease
+from aiadmin.chat import ChatMessage
 from aiadmin.logs import mask_phone
 from aiadmin.models import Event, WaCommand, salon_id_from_session, utcnow
 from aiadmin.qr_image import qr_data_url
+from aiadmin.task_queue import TaskQueue, get_task_queue
 from aiadmin.wa_session import LINKED, WA_SESSIONS, SessionState, SessionStatus, format_pairing_code, status_for
 from session_host.drivers.base import Mode, WhatsAppDriver
 from session_host.events import (
@@ -26,6 +29,7 @@ from session_host.events import (
     Disconnected,
     DriverEvent,
     Failed,
+    Inbound,
     LinkExpired,
     LoggedOut,
     PairingCode,
@@ -47,12 +51,15 @@ class SessionHost:
         *,
         lease_ttl_s: float = 30.0,
         reconnect_delays: Sequence[float] = DEFAULT_RECONNECT_DELAYS,
+        tasks: TaskQueue | None = None,
     ):
         self.db = db
         self.holder = holder
         self.lease_ttl_s = lease_ttl_s
         self.reconnect_delays = tuple(reconnect_delays)
         self.driver = driver_factory(self._sink)
+        self.tasks = tasks or get_task_queue()
+        self._sent: deque[str] = deque(maxlen=5000)
         self._inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self._status: dict[str, SessionStatus] = {}
         self._owned: set[str] = set()
@@ -91,6 +98,11 @@ class SessionHost:
     @property
     def owned(self) -> frozenset[str]:
         return frozenset(self._owned)
+
+    @property
+    def sent_ids(self) -> deque[str]:
+        """Ids of the messages this host sent recently, so their echoes are not taken for staff messages."""
+        return self._sent
 
     # --- inputs ------------------------------------------------------------------------------------------
 
@@ -262,6 +274,24 @@ class SessionHost:
             case Failed(reason=reason):
                 self.driver.stop(sid)
                 self._give_up(sid, salon_id, St.FAILED, reason)
+            case Inbound():
+                self._inbound(sid, salon_id, event)
+
+    def _inbound(self, sid: str, salon_id: int, event: Inbound) -> None:
+        if event.is_group or event.is_broadcast or not event.text:
+            return  # the bot answers people in private chats, nothing else
+        if event.from_me and event.message_id in self.sent_ids:
+            return  # our own send coming back
+        msg = ChatMessage(
+            message_id=event.message_id,
+            salon_id=salon_id,
+            phone=event.chat_phone,
+            text=event.text,
+            direction="staff" if event.from_me else "customer",
+            push_name=event.push_name,
+            sent_at=datetime.fromtimestamp(event.timestamp, UTC) if event.timestamp else None,
+        )
+        chat.accept_inbound(self.db, self.tasks, msg)
 
     def _handle_reconnect(self, sid: str) -> None:
         current = self._current_status(sid)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from session_host.drivers.base import EventSink, Mode
-from session_host.events import Connected, Disconnected, LinkExpired, LoggedOut, PairingCode, QrCode
+from session_host.events import Connected, Disconnected, Inbound, LinkExpired, LoggedOut, PairingCode, QrCode, SendError
 
 log = logging.getLogger("session_host.simulated")
 
@@ -51,6 +51,7 @@ class SimulatedWhatsApp:
         self._sink = sink
         self._lock = threading.RLock()
         self._live: dict[str, _Live] = {}
+        self.outbox: dict[str, list[dict[str, object]]] = {}
         self.qr_ttl_s, self.qr_rotations, self.pairing_ttl_s = qr_ttl_s, qr_rotations, pairing_ttl_s
         self.connect_delay_s = connect_delay_s
         credentials_path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +108,39 @@ class SimulatedWhatsApp:
             for session_id in list(self._live):
                 self.stop(session_id)
 
+    def send_text(self, session_id: str, to_phone: str, text: str) -> str:
+        with self._lock:
+            live = self._live.get(session_id)
+            if live is None or not live.connected:
+                raise SendError("the session is not connected", permanent=False)
+            if not (to_phone.isdigit() and 10 <= len(to_phone) <= 15):
+                raise SendError(f"{to_phone} is not on WhatsApp", permanent=True)
+            message_id = "3EB0" + secrets.token_hex(8).upper()
+            self.outbox.setdefault(session_id, []).append(
+                {"id": message_id, "to": to_phone, "text": text, "at": time.time()}
+            )
+            return message_id
+
     # --- the simulated phone (the /simulator/ API) -------------------------------------------------------
+
+    def customer_writes(self, session_id: str, from_phone: str, text: str, message_id: str | None = None) -> str:
+        return self._incoming(session_id, from_phone, text, from_me=False, message_id=message_id)
+
+    def staff_writes(self, session_id: str, to_phone: str, text: str) -> str:
+        """The salon's staff answer a customer from the phone itself."""
+        return self._incoming(session_id, to_phone, text, from_me=True)
+
+    def _incoming(self, session_id: str, phone: str, text: str, from_me: bool, message_id: str | None = None) -> str:
+        with self._lock:
+            live = self._live.get(session_id)
+            if live is None or not live.connected:
+                raise SimulatorError("the session is not connected")
+        message_id = message_id or "3A" + secrets.token_hex(9).upper()
+        self._emit(
+            session_id,
+            Inbound(message_id=message_id, chat_phone=phone, text=text, from_me=from_me, timestamp=time.time()),
+        )
+        return message_id
 
     def scan(self, session_id: str, phone: str, name: str | None = None) -> None:
         with self._lock:

@@ -1,0 +1,138 @@
+"""Conversations: every message of a salon's WhatsApp chats, stored first (keyed by WhatsApp's message id, so a
+redelivered message is one message), then handed to the AI turn as one Cloud Task."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Literal
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from pydantic import Field
+
+from aiadmin.models import Document, utcnow
+from aiadmin.queues import AI_TURNS, OUTBOUND
+from aiadmin.task_queue import Task, TaskQueue, task_name
+
+log = logging.getLogger("aiadmin.chat")
+
+CONVERSATIONS = "conversations"
+Direction = Literal["customer", "staff", "bot"]
+
+
+def conversation_id(salon_id: int, phone: str) -> str:
+    return f"{salon_id}_{phone}"
+
+
+class ChatMessage(Document):
+    """`conversations/{salon_id}_{phone}/messages/{whatsapp_message_id}`."""
+
+    message_id: str
+    salon_id: int
+    phone: str
+    direction: Direction
+    text: str
+    push_name: str | None = None
+    sent_at: datetime | None = None  # WhatsApp's timestamp
+    stored_at: datetime = Field(default_factory=utcnow)
+    turn: Literal["queued", "received", "not_needed"] = "not_needed"
+
+
+class AiTurnTask(Document):
+    salon_id: int
+    phone: str
+    message_id: str
+
+
+def message_ref(db: firestore.Client, msg: ChatMessage) -> firestore.DocumentReference:
+    conv = db.collection(CONVERSATIONS).document(conversation_id(msg.salon_id, msg.phone))
+    return conv.collection("messages").document(msg.message_id)
+
+
+def store_message(db: firestore.Client, msg: ChatMessage) -> bool:
+    """Idempotent: False when this WhatsApp message id was stored already (redelivery, or our own echo)."""
+    conv = db.collection(CONVERSATIONS).document(conversation_id(msg.salon_id, msg.phone))
+    try:
+        message_ref(db, msg).create(msg.to_firestore())
+    except gexc.Conflict:
+        return False
+    marker = {"customer": "last_customer_message_at", "staff": "last_staff_message_at", "bot": "last_bot_message_at"}
+    conv.set(
+        {
+            "salon_id": msg.salon_id,
+            "phone": msg.phone,
+            marker[msg.direction]: msg.stored_at,
+            "updated_at": msg.stored_at,
+        },
+        merge=True,
+    )
+    return True
+
+
+def accept_inbound(db: firestore.Client, queue: TaskQueue, msg: ChatMessage) -> bool:
+    """Store a message first, then (for a customer's) queue its AI turn. True when it was new.
+
+    A redelivered customer message whose turn was never queued (we died in between) is queued now; the task
+    name makes a second queueing harmless."""
+    new = store_message(db, msg)
+    if msg.direction != "customer":
+        return new
+    if not new:
+        stored = message_ref(db, msg).get()
+        if stored.exists and stored.get("turn") != "not_needed":
+            log.info("duplicate inbound message", extra={"salon_id": msg.salon_id, "message_id": msg.message_id})
+            return False
+    queue.enqueue(
+        Task(
+            queue=AI_TURNS.name,
+            name=task_name("turn", msg.salon_id, msg.message_id),
+            function="ai_turn_worker",
+            payload=AiTurnTask(salon_id=msg.salon_id, phone=msg.phone, message_id=msg.message_id).to_firestore(),
+        )
+    )
+    message_ref(db, msg).update({"turn": "queued"})
+    return new
+
+
+OUTBOX = "wa_outbox"
+
+
+class SendRequest(Document):
+    """What the outbound queue delivers to the host's /send. `key` makes a retried send one message."""
+
+    key: str = Field(min_length=1, max_length=300)
+    salon_id: int
+    phone: str
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class OutboxEntry(Document):
+    """`wa_outbox/{key}`."""
+
+    key: str
+    salon_id: int
+    phone: str
+    state: Literal["sending", "sent", "failed"] = "sending"
+    message_id: str | None = None
+    error: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+def queue_send(queue: TaskQueue, host_url: str, request: SendRequest) -> bool:
+    """Hand a message to the paced outbound queue; the session host sends it."""
+    return queue.enqueue(
+        Task(
+            queue=OUTBOUND.name,
+            name=task_name("send", request.key),
+            function="send",
+            target_url=f"{host_url.rstrip('/')}/send",
+            payload=request.to_firestore(),
+        )
+    )
+
+
+def mark_turn_received(db: firestore.Client, task: AiTurnTask) -> None:
+    """Until the AI issue lands, the AI turn records that it has the message, and does not reply."""
+    conv = db.collection(CONVERSATIONS).document(conversation_id(task.salon_id, task.phone))
+    conv.collection("messages").document(task.message_id).update({"turn": "received"})

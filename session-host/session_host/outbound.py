@@ -1,0 +1,83 @@
+"""The host's /send: one message to one customer, paced per session, sent once per key.
+
+Pacing: a session sends at most one message per interval (plus jitter); a request that comes too early gets 429
+with Retry-After and Cloud Tasks brings it back. Permanent refusals (not on WhatsApp, 463) are recorded and
+answered 200 so they are not retried; transient ones are 503."""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import threading
+import time
+from typing import Any
+
+from google.cloud import firestore
+
+from aiadmin import chat
+from aiadmin.chat import ChatMessage, OutboxEntry, SendRequest
+from aiadmin.logs import mask_phone
+from aiadmin.models import session_id_for, utcnow
+from session_host.events import SendError
+from session_host.sessions import SessionHost
+
+log = logging.getLogger("session_host.outbound")
+
+
+class Sender:
+    def __init__(self, db: firestore.Client, host: SessionHost, interval_s: float = 3.0, jitter_s: float = 2.0):
+        self.db, self.host = db, host
+        self.interval_s, self.jitter_s = interval_s, jitter_s
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def _reserve(self, session_id: str) -> float:
+        """0 when this send may go now (the slot is taken), else the seconds to wait."""
+        with self._lock:
+            now = time.monotonic()
+            ready = self._next.get(session_id, 0.0)
+            if now < ready:
+                return ready - now
+            self._next[session_id] = now + self.interval_s + random.uniform(0, self.jitter_s)  # noqa: S311
+            return 0.0
+
+    def send(self, req: SendRequest) -> tuple[int, dict[str, Any], dict[str, str]]:
+        ref = self.db.collection(chat.OUTBOX).document(req.key)
+        snap = ref.get()
+        if snap.exists and snap.get("state") in ("sent", "failed"):
+            entry = OutboxEntry.model_validate(snap.to_dict())
+            return 200, {"state": entry.state, "message_id": entry.message_id, "duplicate": True}, {}
+        session_id = session_id_for(req.salon_id)
+        if session_id not in self.host.owned:
+            return 503, {"error": "this host does not hold the session"}, {"Retry-After": "10"}
+        wait = self._reserve(session_id)
+        if wait > 0:
+            return 429, {"error": "paced", "retry_after_s": round(wait, 2)}, {"Retry-After": str(math.ceil(wait))}
+        entry = OutboxEntry(key=req.key, salon_id=req.salon_id, phone=req.phone)
+        ref.set(entry.to_firestore())
+        try:
+            message_id = self.host.driver.send_text(session_id, req.phone, req.text)
+        except SendError as exc:
+            log.warning(
+                "send failed",
+                extra={
+                    "session_id": session_id,
+                    "to": mask_phone(req.phone),
+                    "permanent": exc.permanent,
+                    "error": str(exc),
+                },
+            )
+            if not exc.permanent:
+                ref.delete()
+                return 503, {"error": str(exc)}, {"Retry-After": "15"}
+            ref.update({"state": "failed", "error": str(exc), "updated_at": utcnow()})
+            return 200, {"state": "failed", "error": str(exc)}, {}
+        self.host.sent_ids.append(message_id)
+        ref.update({"state": "sent", "message_id": message_id, "updated_at": utcnow()})
+        chat.store_message(
+            self.db,
+            ChatMessage(message_id=message_id, salon_id=req.salon_id, phone=req.phone, direction="bot", text=req.text),
+        )
+        log.info("message sent", extra={"session_id": session_id, "to": mask_phone(req.phone)})
+        return 200, {"state": "sent", "message_id": message_id}, {}

@@ -1,0 +1,105 @@
+"""Messages through the session host: inbound stored once and handed to the AI turn, staff messages recorded,
+outbound sends paced, sent once per key, permanent failures not retried."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from aiadmin import chat
+from aiadmin.chat import SendRequest
+from aiadmin.settings import get_settings
+from aiadmin.task_queue import get_task_queue
+from aiadmin.wa_session import SessionState
+from session_host.drivers.simulated import SimulatedWhatsApp
+from session_host.http_api import create_app
+from session_host.outbound import Sender
+from session_host.sessions import SessionHost
+from tests.conftest import GATEWAY, HOST_PORT, TASK_SECRET, wait_for
+from tests.integration.helpers import register
+
+SID = "company_962302"
+CUSTOMER = "79035557788"
+
+
+@pytest.fixture
+def host(stack, db, tmp_path):
+    register()
+    host = SessionHost(db, lambda sink: SimulatedWhatsApp(sink, tmp_path / "creds.sqlite3"), "host-msg", lease_ttl_s=5)
+    host.start()
+    assert host.listening.wait(10)
+    sender = Sender(db, host, interval_s=0.4, jitter_s=0.1)
+    server = make_server("127.0.0.1", HOST_PORT, create_app(host, TASK_SECRET, sender), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    db.collection("wa_commands").document("c1").set(
+        {"session_id": SID, "salon_id": 962302, "command": "start_qr", "reason": "test", "state": "pending"}
+    )
+    wait_for(lambda: (db.collection("wa_sessions").document(SID).get().to_dict() or {}).get("state") == "qr", 5, "qr")
+    host.driver.scan(SID, "79161234567")
+    wait_for(lambda: db.collection("wa_sessions").document(SID).get().get("state") == SessionState.CONNECTED, 5, "on")
+    yield host
+    server.shutdown()
+    host.shutdown(timeout_s=5)
+
+
+def messages(db) -> list[dict]:
+    conv = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(962302, CUSTOMER))
+    return [d.to_dict() for d in conv.collection("messages").order_by("stored_at").stream()]
+
+
+def sim(path: str, body: dict) -> requests.Response:
+    return requests.post(f"{GATEWAY}/simulator/sessions/{SID}/{path}", json=body, timeout=10)
+
+
+def test_a_customer_message_is_stored_then_handed_to_the_ai_turn_once(host, db, stack):
+    for _ in range(2):  # WhatsApp delivers the same message twice
+        assert sim("inbound", {"from": CUSTOMER, "text": "Здравствуйте! Есть окно завтра?", "message_id": "3AXYZ"}).ok
+    stored = wait_for(lambda: (m := messages(db)) and m[0]["turn"] == "received" and m, 5, "the AI turn")
+    assert len(stored) == 1 and stored[0]["direction"] == "customer" and stored[0]["text"].startswith("Здравствуйте")
+    stack.dispatcher.wait_idle()
+    turns = [t for t in stack.dispatcher.listing("ai-turns", None)]
+    assert len(turns) == 1 and turns[0]["state"] == "done"
+
+
+def test_staff_writing_from_the_phone_is_recorded_as_staff_and_starts_no_turn(host, db, stack):
+    assert sim("from-owner", {"to": CUSTOMER, "text": "Добрый день, записала вас на 15:00"}).ok
+    stored = wait_for(lambda: messages(db), 5, "the staff message")
+    assert stored[0]["direction"] == "staff" and stored[0]["turn"] == "not_needed"
+    conv = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(962302, CUSTOMER)).get().to_dict()
+    assert conv["last_staff_message_at"]
+    assert stack.dispatcher.listing("ai-turns", None) == []
+
+
+def test_sends_are_paced_per_session_and_a_retried_key_sends_once(host, db, stack):
+    queue, url = get_task_queue(), get_settings().session_host_url
+    for i in range(3):
+        chat.queue_send(queue, url, SendRequest(key=f"reply-{i}", salon_id=962302, phone=CUSTOMER, text=f"Ответ {i}"))
+    chat.queue_send(queue, url, SendRequest(key="reply-0", salon_id=962302, phone=CUSTOMER, text="Ответ 0"))
+    sent = wait_for(lambda: len(host.driver.outbox.get(SID, [])) >= 3 and host.driver.outbox[SID], 10, "3 sends")
+    stack.dispatcher.wait_idle()
+    assert sorted(m["text"] for m in host.driver.outbox[SID]) == ["Ответ 0", "Ответ 1", "Ответ 2"]
+    gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(sent)]
+    assert all(g >= 0.39 for g in gaps), f"one message per 0.4 s per session, got gaps {gaps}"
+    bot = [m for m in messages(db) if m["direction"] == "bot"]
+    assert len(bot) == 3, "each sent message is in the conversation"
+
+
+def test_a_number_not_on_whatsapp_fails_once_and_is_not_retried(host, db, stack):
+    chat.queue_send(
+        get_task_queue(),
+        get_settings().session_host_url,
+        SendRequest(key="bad-1", salon_id=962302, phone="12345", text="Напоминание"),
+    )
+    entry = wait_for(
+        lambda: (d := db.collection(chat.OUTBOX).document("bad-1").get().to_dict()) and d["state"] == "failed" and d,
+        5,
+        "the failure recorded",
+    )
+    assert "not on WhatsApp" in entry["error"]
+    stack.dispatcher.wait_idle()
+    task = next(t for t in stack.dispatcher.listing("outbound", None) if t["name"] == "send-bad-1")
+    assert task["attempts"] == 1 and task["state"] == "done"
