@@ -53,12 +53,11 @@ def message_ref(db: firestore.Client, msg: ChatMessage) -> firestore.DocumentRef
 def store_message(db: firestore.Client, msg: ChatMessage) -> bool:
     """Idempotent: False when this WhatsApp message id was stored already (redelivery, or our own echo)."""
     conv = db.collection(CONVERSATIONS).document(conversation_id(msg.salon_id, msg.phone))
-    try:
-        message_ref(db, msg).create(msg.to_firestore())
-    except gexc.Conflict:
-        return False
     marker = {"customer": "last_customer_message_at", "staff": "last_staff_message_at", "bot": "last_bot_message_at"}
-    conv.set(
+    batch = db.batch()  # the message and its conversation land together, or not at all
+    batch.create(message_ref(db, msg), msg.to_firestore())
+    batch.set(
+        conv,
         {
             "salon_id": msg.salon_id,
             "phone": msg.phone,
@@ -67,6 +66,10 @@ def store_message(db: firestore.Client, msg: ChatMessage) -> bool:
         },
         merge=True,
     )
+    try:
+        batch.commit()
+    except gexc.Conflict:
+        return False
     return True
 
 

@@ -354,9 +354,9 @@ class SessionHost:
         self._let_go(sid)
 
     def _let_go(self, sid: str) -> None:
+        session_lease.release(self.db, sid, self.holder)  # released before we stop calling it ours
         self._owned.discard(sid)
         self._reconnects.pop(sid, None)
-        session_lease.release(self.db, sid, self.holder)
 
     def _company(self, salon_id: int, fields: dict[str, Any], event: Event) -> None:
         batch = self.db.batch()
