@@ -68,3 +68,32 @@ def test_credentials_exist_only_when_the_store_holds_a_device(tmp_path):
         assert driver.has_credentials("company_1")
     finally:
         driver.close()
+
+
+def _message(chat_user, server="s.whatsapp.net", from_me=False, group=False, text="Здравствуйте", alt=None):
+    from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
+
+    src = N.MessageSource(
+        Chat=N.JID(User=chat_user, Server=server),
+        IsFromMe=from_me,
+        IsGroup=group,
+        Sender=N.JID(User=chat_user, Server=server),
+    )
+    if alt:
+        (src.RecipientAlt if from_me else src.SenderAlt).CopyFrom(N.JID(User=alt, Server="s.whatsapp.net"))
+    info = N.MessageInfo(MessageSource=src, ID="3EB0ABC", Timestamp=1795690000, Pushname="Ольга")
+    return N.Message(Info=info, Message=WAMessage(conversation=text))
+
+
+def test_a_customer_message_becomes_inbound_with_text_and_phone():
+    event = nd.inbound_event(_message("79035557788"))
+    assert event.message_id == "3EB0ABC" and event.chat_phone == "79035557788" and event.text == "Здравствуйте"
+    assert not event.from_me and event.push_name == "Ольга" and event.timestamp == 1795690000.0
+
+
+def test_staff_group_broadcast_and_lid_messages_are_marked_or_skipped():
+    assert nd.inbound_event(_message("79035557788", from_me=True)).from_me is True
+    assert nd.inbound_event(_message("1203630@g.us", server="g.us", group=True)).is_group is True
+    assert nd.inbound_event(_message("status", server="broadcast")).is_broadcast is True
+    assert nd.inbound_event(_message("123456789", server="lid")) is None
+    assert nd.inbound_event(_message("123456789", server="lid", alt="79035557788")).chat_phone == "79035557788"

@@ -21,9 +21,11 @@ from session_host.events import (
     Disconnected,
     DriverEvent,
     Failed,
+    Inbound,
     LoggedOut,
     PairingCode,
     QrCode,
+    SendError,
 )
 
 log = logging.getLogger("session_host.neonize")
@@ -68,6 +70,38 @@ def connect_failure_event(ev: Any) -> DriverEvent:
     if reason == "TEMP_BANNED":
         return Failed(f"temporarily banned by WhatsApp: {ev.Message}")
     return Disconnected(f"connect failed: {reason} {ev.Message}".strip())
+
+
+def _phone_of(*jids: Any) -> str | None:
+    """The first JID that carries a phone number (`…@s.whatsapp.net`); LID-addressed chats carry it in *Alt."""
+    for jid in jids:
+        if jid is not None and jid.User and jid.Server == "s.whatsapp.net":
+            return jid.User
+    return None
+
+
+def inbound_event(ev: Any) -> Inbound | None:
+    """A MessageEv as our Inbound; None for what has no customer phone (groups, broadcasts, status, LIDs)."""
+    from neonize.utils.message import extract_text
+
+    info = ev.Info
+    src = info.MessageSource
+    is_broadcast = src.Chat.Server == "broadcast" or src.Chat.User == "status"
+    alt = src.RecipientAlt if src.IsFromMe else src.SenderAlt
+    phone = _phone_of(src.Chat, alt)
+    if phone is None and not (src.IsGroup or is_broadcast):
+        log.warning("message without a phone number (LID-only chat) skipped", extra={"message_id": info.ID})
+        return None
+    return Inbound(
+        message_id=info.ID,
+        chat_phone=phone or "",
+        text=extract_text(ev.Message),
+        from_me=src.IsFromMe,
+        is_group=src.IsGroup,
+        is_broadcast=is_broadcast,
+        timestamp=float(info.Timestamp) if info.Timestamp else None,
+        push_name=info.Pushname or None,
+    )
 
 
 def temporary_ban_event(ev: Any) -> Failed:
@@ -124,6 +158,9 @@ class NeonizeWhatsApp:
     def logout(self, session_id: str) -> None:
         self._run(self._logout(session_id))
 
+    def send_text(self, session_id: str, to_phone: str, text: str) -> str:
+        return self._run(self._send(session_id, to_phone, text), timeout_s=30.0)
+
     def close(self) -> None:
         try:
             self._run(self._stop_all(), timeout_s=8.0)
@@ -144,11 +181,12 @@ class NeonizeWhatsApp:
             ConnectFailureEv,
             DisconnectedEv,
             LoggedOutEv,
+            MessageEv,
             PairStatusEv,
             StreamReplacedEv,
             TemporaryBanEv,
         )
-        from neonize.utils.enum import ClientName
+        from neonize.utils.enum import ClientName, Presence
 
         await self._stop(session_id)
         if mode != "restore":
@@ -180,8 +218,17 @@ class NeonizeWhatsApp:
 
         @client.event(ConnectedEv)
         async def on_connected(c: Any, ev: Any) -> None:
+            # Never "online": a linked device shown online silences the notifications on the owner's phone.
+            try:
+                await c.send_presence(Presence.UNAVAILABLE)
+            except Exception:
+                log.warning("could not set presence unavailable", extra={"session_id": session_id})
             me = await c.get_me()
             self.emit(session_id, connected_event(me.JID.User, me.PushName))
+
+        @client.event(MessageEv)
+        async def on_message(c: Any, ev: Any) -> None:
+            self.emit(session_id, inbound_event(ev))
 
         @client.event(LoggedOutEv)
         async def on_logged_out(c: Any, ev: Any) -> None:
@@ -229,6 +276,21 @@ class NeonizeWhatsApp:
             await client.stop()
         except Exception:
             log.exception("neonize stop failed", extra={"session_id": session_id})
+
+    async def _send(self, session_id: str, to_phone: str, text: str) -> str:
+        from neonize.utils.jid import build_jid
+
+        client = self._clients.get(session_id)
+        if client is None or not client.connected:
+            raise SendError("the session is not connected", permanent=False)
+        try:
+            response = await client.send_message(build_jid(to_phone), text)
+        except Exception as exc:
+            # 463 / "not on WhatsApp" will not get better by retrying; everything else may.
+            text_of = str(exc).lower()
+            permanent = "463" in text_of or "not on whatsapp" in text_of or "not registered" in text_of
+            raise SendError(str(exc), permanent=permanent) from exc
+        return response.ID
 
     async def _stop_all(self) -> None:
         await asyncio.gather(*(self._stop(sid) for sid in list(self._clients)))
