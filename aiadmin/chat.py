@@ -76,8 +76,11 @@ def store_message(db: firestore.Client, msg: ChatMessage) -> bool:
 def accept_inbound(db: firestore.Client, queue: TaskQueue, msg: ChatMessage) -> bool:
     """Store a message first, then (for a customer's) queue its AI turn. True when it was new.
 
-    A redelivered customer message whose turn was never queued (we died in between) is queued now; the task
-    name makes a second queueing harmless."""
+    A customer message is stored as `turn: queued` before the task exists, so the task can never find it in an
+    older state. If queueing fails it goes back to `not_needed`, and a redelivery queues it again (the task name
+    makes a second queueing harmless)."""
+    if msg.direction == "customer":
+        msg = msg.model_copy(update={"turn": "queued"})
     new = store_message(db, msg)
     if msg.direction != "customer":
         return new
@@ -86,15 +89,19 @@ def accept_inbound(db: firestore.Client, queue: TaskQueue, msg: ChatMessage) -> 
         if stored.exists and stored.get("turn") != "not_needed":
             log.info("duplicate inbound message", extra={"salon_id": msg.salon_id, "message_id": msg.message_id})
             return False
-    queue.enqueue(
-        Task(
-            queue=AI_TURNS.name,
-            name=task_name("turn", msg.salon_id, msg.message_id),
-            function="ai_turn_worker",
-            payload=AiTurnTask(salon_id=msg.salon_id, phone=msg.phone, message_id=msg.message_id).to_firestore(),
+        message_ref(db, msg).update({"turn": "queued"})
+    try:
+        queue.enqueue(
+            Task(
+                queue=AI_TURNS.name,
+                name=task_name("turn", msg.salon_id, msg.message_id),
+                function="ai_turn_worker",
+                payload=AiTurnTask(salon_id=msg.salon_id, phone=msg.phone, message_id=msg.message_id).to_firestore(),
+            )
         )
-    )
-    message_ref(db, msg).update({"turn": "queued"})
+    except Exception:
+        message_ref(db, msg).update({"turn": "not_needed"})
+        raise
     return new
 
 

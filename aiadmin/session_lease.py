@@ -52,6 +52,23 @@ def try_acquire(db: firestore.Client, session_id: str, holder: str, ttl_s: float
         return False  # someone else wrote the lease between our read and our write
 
 
+def renew(db: firestore.Client, session_id: str, holder: str, ttl_s: float) -> bool:
+    """Extend a lease we hold. Never creates one: a lease released meanwhile stays released."""
+    ref = lease_ref(db, session_id)
+    snap = ref.get()
+    if not snap.exists or snap.get("holder") != holder:
+        return False
+    now = utcnow()
+    try:
+        ref.update(
+            {"expires_at": now + timedelta(seconds=ttl_s), "renewed_at": now},
+            option=db.write_option(last_update_time=snap.update_time),
+        )
+    except (gexc.FailedPrecondition, gexc.NotFound):
+        return False
+    return True
+
+
 def release(db: firestore.Client, session_id: str, holder: str) -> None:
     ref = lease_ref(db, session_id)
     snap = ref.get()

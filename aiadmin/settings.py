@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     session_host_port: int = 5030
     session_host_url: str | None = None  # the local gateway proxies /simulator/ here
     host_id: str | None = None
+    sim_qr_ttl_s: float = 20.0  # simulated WhatsApp only: how often its QR rotates…
+    sim_qr_rotations: int = 6  # …and how many QRs it shows before the link expires
 
     @field_validator("yclients_api_base", "base_url", "tasks_target_base_url", "tasks_local_url")
     @classmethod

@@ -43,7 +43,14 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, tru
     @app.get("/healthz")
     def healthz():
         ready = host.listening.is_set()
-        body = {"status": "ok" if ready else "starting", "holder": host.holder, "sessions": len(host.owned)}
+        body = {
+            "status": "ok" if ready else "starting",
+            "holder": host.holder,
+            "sessions": len(host.owned),
+            "connected": host.sockets_up,
+            "statuses_decided": host.writer.submitted,
+            "statuses_written": host.writer.written,
+        }
         return jsonify(body), 200 if ready else 503
 
     driver = host.driver

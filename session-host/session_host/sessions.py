@@ -9,6 +9,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,6 @@ from aiadmin import chat, repositories, session_lease
 from aiadmin.chat import ChatMessage
 from aiadmin.logs import mask_phone
 from aiadmin.models import Event, WaCommand, salon_id_from_session, utcnow
-from aiadmin.qr_image import qr_data_url
 from aiadmin.task_queue import TaskQueue, get_task_queue
 from aiadmin.wa_session import LINKED, WA_SESSIONS, SessionState, SessionStatus, format_pairing_code, status_for
 from session_host.drivers.base import Mode, WhatsAppDriver
@@ -35,6 +35,7 @@ from session_host.events import (
     PairingCode,
     QrCode,
 )
+from session_host.status_writer import StatusWriter
 
 log = logging.getLogger("session_host.sessions")
 
@@ -60,6 +61,10 @@ class SessionHost:
         self.driver = driver_factory(self._sink)
         self.tasks = tasks or get_task_queue()
         self._sent: deque[str] = deque(maxlen=5000)
+        self._sockets_up: set[str] = set()
+        self.writer = StatusWriter(db)
+        self._lease_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lease")
+        self._renewing = threading.Event()  # sessions whose driver reported Connected since their last drop
         self._inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self._status: dict[str, SessionStatus] = {}
         self._owned: set[str] = set()
@@ -98,6 +103,10 @@ class SessionHost:
     @property
     def owned(self) -> frozenset[str]:
         return frozenset(self._owned)
+
+    @property
+    def sockets_up(self) -> int:
+        return len(self._sockets_up)
 
     @property
     def sent_ids(self) -> deque[str]:
@@ -205,11 +214,15 @@ class SessionHost:
         current = self._current_status(sid)
         mode = current.mode if current else None
         now = utcnow()
+        if isinstance(event, Connected):
+            self._sockets_up.add(sid)
+        elif not isinstance(event, Inbound):
+            self._sockets_up.discard(sid)
         match event:
             case QrCode(payload=payload, ttl_s=ttl):
                 expires = now + timedelta(seconds=ttl)
                 self._write_status(
-                    sid, status_for(sid, salon_id, St.QR, mode="qr", qr=qr_data_url(payload), qr_expires_at=expires)
+                    sid, status_for(sid, salon_id, St.QR, mode="qr", qr_expires_at=expires), qr_payload=payload
                 )
             case PairingCode(code=code, ttl_s=ttl):
                 self._write_status(
@@ -299,12 +312,33 @@ class SessionHost:
             self.driver.start(sid, "restore")
 
     def _handle_renew(self) -> None:
-        for sid in list(self._owned):
-            if not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
-                log.error("lease lost to another host; closing the session here", extra={"session_id": sid})
-                self.driver.stop(sid)
-                self._owned.discard(sid)
-                self._status.pop(sid, None)
+        """Renewals run off the actor, in parallel: 100 sessions are 200 round trips the events must not wait for."""
+        if self._renewing.is_set():
+            return
+        self._renewing.set()
+        threading.Thread(target=self._renew_all, args=(list(self._owned),), daemon=True).start()
+
+    def _renew_all(self, sids: list[str]) -> None:
+        try:
+            renewed = self._lease_pool.map(
+                lambda sid: session_lease.renew(self.db, sid, self.holder, self.lease_ttl_s), sids
+            )
+            for sid, ok in zip(sids, renewed, strict=True):
+                if not ok:
+                    self._inbox.put(("lost", sid))
+        except Exception:
+            log.exception("lease renewal failed")
+        finally:
+            self._renewing.clear()
+
+    def _handle_lost(self, sid: str) -> None:
+        if sid not in self._owned:
+            return  # released on purpose meanwhile
+        log.error("lease lost to another host; closing the session here", extra={"session_id": sid})
+        self.driver.stop(sid)
+        self._owned.discard(sid)
+        self._sockets_up.discard(sid)
+        self._status.pop(sid, None)
 
     def _handle_adopt(self) -> None:
         """Hold every linked session nobody live holds: restore after a restart, take over from a dead host."""
@@ -321,6 +355,8 @@ class SessionHost:
     def _shutdown(self) -> None:
         for sid in list(self._owned):
             self.driver.stop(sid)
+        self.writer.flush(3.0)
+        for sid in list(self._owned):
             try:
                 session_lease.release(self.db, sid, self.holder)
             except Exception:
@@ -337,11 +373,12 @@ class SessionHost:
                 self._status[sid] = SessionStatus.model_validate(snap.to_dict())
         return self._status.get(sid)
 
-    def _write_status(self, sid: str, status: SessionStatus) -> None:
-        if status.same_as(self._status.get(sid)):
+    def _write_status(self, sid: str, status: SessionStatus, qr_payload: str | None = None) -> None:
+        """Decided now, written by the status writer; nothing is written when nothing the page shows changed."""
+        if qr_payload is None and status.same_as(self._status.get(sid)):
             return
-        self.db.collection(WA_SESSIONS).document(sid).set(status.to_firestore())
         self._status[sid] = status
+        self.writer.submit(status, qr_payload)
         log.info("session %s", status.state, extra={"session_id": sid, "salon_id": status.salon_id})
 
     def _give_up(self, sid: str, salon_id: int, state: SessionState, reason: str) -> None:
@@ -354,7 +391,9 @@ class SessionHost:
         self._let_go(sid)
 
     def _let_go(self, sid: str) -> None:
+        self.writer.flush(2.0)  # our last status lands before another host may write one
         session_lease.release(self.db, sid, self.holder)  # released before we stop calling it ours
+        self._sockets_up.discard(sid)
         self._owned.discard(sid)
         self._reconnects.pop(sid, None)
 

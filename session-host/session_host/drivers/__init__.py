@@ -13,7 +13,12 @@ def make_driver(settings: Settings, sink: EventSink) -> WhatsAppDriver:
     if settings.whatsapp_driver == "simulated":
         from session_host.drivers.simulated import SimulatedWhatsApp
 
-        return SimulatedWhatsApp(sink, store / "simulated-devices.sqlite3")
+        return SimulatedWhatsApp(
+            sink,
+            store / "simulated-devices.sqlite3",
+            qr_ttl_s=settings.sim_qr_ttl_s,
+            qr_rotations=settings.sim_qr_rotations,
+        )
     from session_host.drivers.neonize_driver import NeonizeWhatsApp
 
     return NeonizeWhatsApp(sink, store)
