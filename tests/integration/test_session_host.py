@@ -213,3 +213,23 @@ def test_a_frozen_salon_is_paused_and_resumes_without_a_new_link(host, db):
     command(db, "resume")
     wait_state(db, St.CONNECTED)
     assert event_types(db).count("whatsapp_connected") == 1
+
+
+def test_real_neonize_events_drive_the_session_states_and_company_records(host, db):
+    """What the neonize driver emits for real WhatsApp events, delivered to the host as the driver does."""
+    from neonize.proto import Neonize_pb2 as N
+
+    from session_host.drivers import neonize_driver as nd
+
+    command(db, "start_qr")
+    wait_state(db, St.QR, timeout_s=5)
+    host._sink(SID, nd.qr_event(b"2@neonize-qr,abc,def,ghi"))
+    me = N.Device(JID=N.JID(User="79169998877", Server="s.whatsapp.net"), PushName="Лилия")
+    assert nd.pair_status_event(N.PairStatus(ID=me.JID, Status=2)) is None
+    host._sink(SID, nd.connected_event(me.JID.User, me.PushName))
+    wait_state(db, St.CONNECTED)
+    assert company(db).whatsapp_phone == "79169998877"
+    host._sink(SID, nd.logged_out_event(N.LoggedOut(Reason=N.ConnectFailureReason.Value("MAIN_DEVICE_GONE"))))
+    wait_state(db, St.LOGGED_OUT)
+    assert company(db).whatsapp_connected is False
+    assert event_types(db)[-1] == "whatsapp_logged_out"
