@@ -166,6 +166,9 @@ class NeonizeWhatsApp:
             self._run(self._stop_all(), timeout_s=8.0)
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5.0)
+            if not self._loop.is_running():
+                self._loop.close()
 
     # --- on the loop -------------------------------------------------------------------------------------
 
