@@ -76,7 +76,7 @@ def request_link(
     command = WaCommand(
         session_id=session_id, salon_id=salon_id, command=f"start_{mode}", reason="onboarding", phone_number=phone
     )
-    command_ref = db.collection("wa_commands").document(command_id)
+    command_ref = db.collection(repositories.WA_COMMANDS).document(command_id)
     command_ref.set(command.to_firestore())
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:

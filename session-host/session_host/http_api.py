@@ -58,10 +58,18 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, tru
 
         def act(fn, *args):
             try:
-                fn(*args)
+                message_id = fn(*args)
             except SimulatorError as exc:
                 return jsonify({"error": {"code": "simulator_refused", "message": str(exc)}}), 409
-            return jsonify({"success": True})
+            return jsonify({"success": True, **({"message_id": message_id} if message_id else {})})
+
+        def fields(*names: str) -> dict | None:
+            body = request.get_json(silent=True) or {}
+            return body if all(body.get(n) for n in names) else None
+
+        def missing(*names: str):
+            message = f"{' and '.join(names)} are required"
+            return jsonify({"error": {"code": "bad_request", "message": message}}), 400
 
         @app.post("/simulator/sessions/<sid>/scan")
         def scan(sid: str):
@@ -87,25 +95,15 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, tru
 
         @app.post("/simulator/sessions/<sid>/inbound")
         def inbound(sid: str):
-            body = request.get_json(silent=True) or {}
-            try:
-                mid = driver.customer_writes(sid, str(body["from"]), str(body["text"]), body.get("message_id"))
-            except KeyError:
-                return jsonify({"error": {"code": "bad_request", "message": "from and text are required"}}), 400
-            except SimulatorError as exc:
-                return jsonify({"error": {"code": "simulator_refused", "message": str(exc)}}), 409
-            return jsonify({"success": True, "message_id": mid})
+            if (body := fields("from", "text")) is None:
+                return missing("from", "text")
+            return act(driver.customer_writes, sid, str(body["from"]), str(body["text"]), body.get("message_id"))
 
         @app.post("/simulator/sessions/<sid>/from-owner")
         def from_owner(sid: str):
-            body = request.get_json(silent=True) or {}
-            try:
-                mid = driver.staff_writes(sid, str(body["to"]), str(body["text"]))
-            except KeyError:
-                return jsonify({"error": {"code": "bad_request", "message": "to and text are required"}}), 400
-            except SimulatorError as exc:
-                return jsonify({"error": {"code": "simulator_refused", "message": str(exc)}}), 409
-            return jsonify({"success": True, "message_id": mid})
+            if (body := fields("to", "text")) is None:
+                return missing("to", "text")
+            return act(driver.staff_writes, sid, str(body["to"]), str(body["text"]))
 
         @app.get("/simulator/sessions/<sid>/outbox")
         def outbox(sid: str):

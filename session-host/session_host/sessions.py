@@ -86,7 +86,7 @@ class SessionHost:
         for thread in self._threads:
             thread.start()
         self._inbox.put(("adopt",))  # restore every linked session this host can hold, without a scan
-        pending = self.db.collection("wa_commands").where(filter=FieldFilter("state", "==", "pending"))
+        pending = self.db.collection(repositories.WA_COMMANDS).where(filter=FieldFilter("state", "==", "pending"))
         self._watch = pending.on_snapshot(self._on_commands)
         log.info("session host started", extra={"holder": self.holder})
 
@@ -404,6 +404,6 @@ class SessionHost:
         batch.commit()
 
     def _done(self, command_id: str, result: str) -> None:
-        self.db.collection("wa_commands").document(command_id).update(
+        self.db.collection(repositories.WA_COMMANDS).document(command_id).update(
             {"state": "done", "result": result, "done_at": utcnow()}
         )
