@@ -233,3 +233,27 @@ def test_real_neonize_events_drive_the_session_states_and_company_records(host, 
     wait_state(db, St.LOGGED_OUT)
     assert company(db).whatsapp_connected is False
     assert event_types(db)[-1] == "whatsapp_logged_out"
+
+
+def test_a_shared_postgres_store_resumes_each_salon_by_its_own_device(stack, db):
+    """neonize needs the device JID to resume the right salon in a store shared by all; a new link asks for a
+    new device. Checked on real neonize clients (built, not connected) and the Firestore registry."""
+    from neonize.aioze.client import NewAClient
+    from neonize.proto import Neonize_pb2 as N
+
+    from session_host.device_registry import DeviceRegistry
+    from session_host.drivers.neonize_driver import PostgresStore
+
+    url = "postgres://wa:secret@127.0.0.1:5432/whatsmeow?sslmode=disable"
+    store = PostgresStore(url, DeviceRegistry(db))
+    fresh = NewAClient(**store.client_args(SID, "qr"))
+    assert fresh.new_device is True and fresh.name == url and fresh.uuid == SID.encode()
+    assert not store.has(SID)
+
+    store.remember(SID, N.JID(User="79161234567", Server="s.whatsapp.net", Device=12))
+    assert store.has(SID)
+    resumed = NewAClient(**store.client_args(SID, "restore"))
+    assert resumed.jid.User == "79161234567" and resumed.jid.Device == 12 and resumed.new_device is False
+    assert NewAClient(**store.client_args("company_962303", "restore")).new_device is True, "no device: no resume"
+    store.forget(SID)
+    assert not store.has(SID)

@@ -57,13 +57,14 @@ def test_a_temporary_ban_and_a_replaced_stream_stop_the_session():
 def test_credentials_exist_only_when_the_store_holds_a_device(tmp_path):
     import sqlite3
 
-    driver = nd.NeonizeWhatsApp(lambda sid, ev: None, tmp_path)
+    stores = nd.SqliteStores(tmp_path)
+    driver = nd.NeonizeWhatsApp(lambda sid, ev: None, stores)
     try:
         assert not driver.has_credentials("company_1")
-        with sqlite3.connect(driver.store_path("company_1")) as con:
+        with sqlite3.connect(stores.path("company_1")) as con:
             con.execute("CREATE TABLE whatsmeow_device (jid TEXT)")
         assert not driver.has_credentials("company_1")
-        with sqlite3.connect(driver.store_path("company_1")) as con:
+        with sqlite3.connect(stores.path("company_1")) as con:
             con.execute("INSERT INTO whatsmeow_device VALUES ('79161234567.0:1@s.whatsapp.net')")
         assert driver.has_credentials("company_1")
     finally:

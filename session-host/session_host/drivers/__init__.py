@@ -19,6 +19,11 @@ def make_driver(settings: Settings, sink: EventSink) -> WhatsAppDriver:
             qr_ttl_s=settings.sim_qr_ttl_s,
             qr_rotations=settings.sim_qr_rotations,
         )
-    from session_host.drivers.neonize_driver import NeonizeWhatsApp
+    from session_host.drivers.neonize_driver import NeonizeWhatsApp, PostgresStore, SqliteStores
 
-    return NeonizeWhatsApp(sink, store)
+    if settings.wa_credentials.startswith(("postgres://", "postgresql://")):
+        from aiadmin.firestore_db import get_db
+        from session_host.device_registry import DeviceRegistry
+
+        return NeonizeWhatsApp(sink, PostgresStore(settings.wa_credentials, DeviceRegistry(get_db())))
+    return NeonizeWhatsApp(sink, SqliteStores(store))

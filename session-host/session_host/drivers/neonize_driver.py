@@ -2,7 +2,8 @@
 loop in a thread of their own (neonize dispatches every client's events to one module-global loop).
 
 What WhatsApp reports is translated to our driver events by the pure functions at the top, which the tests feed
-with real neonize event objects. Credentials: one SQLite store per salon under WA_CREDENTIALS (a directory)."""
+with real neonize event objects. Credentials: WA_CREDENTIALS is either a directory (one SQLite store per salon)
+or a postgres:// URL (one shared whatsmeow database, Cloud SQL in production)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from session_host.device_registry import DeviceRegistry
 from session_host.drivers.base import EventSink, Mode
 from session_host.events import (
     ClientOutdated,
@@ -113,11 +115,75 @@ def stream_replaced_event(_: Any) -> Failed:
     return Failed("another client took over this WhatsApp link (stream replaced)")
 
 
+class SqliteStores:
+    """One whatsmeow SQLite store per salon in a directory (a persistent volume in production)."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def path(self, session_id: str) -> Path:
+        return self.directory / f"{session_id}.sqlite3"
+
+    def client_args(self, session_id: str, mode: Mode) -> dict[str, Any]:
+        return {"name": str(self.path(session_id))}
+
+    def has(self, session_id: str) -> bool:
+        if not self.path(session_id).exists():
+            return False
+        try:
+            with sqlite3.connect(str(self.path(session_id))) as con:
+                return con.execute("SELECT count(*) FROM whatsmeow_device").fetchone()[0] > 0
+        except sqlite3.Error:
+            return False
+
+    def remember(self, session_id: str, jid: Any) -> None:
+        """The file is the salon's: nothing to remember."""
+
+    def forget(self, session_id: str) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path(session_id)}{suffix}").unlink(missing_ok=True)
+
+
+class PostgresStore:
+    """All salons' devices in one whatsmeow Postgres database (Cloud SQL): neonize takes the URL as the store name.
+    A shared store resumes the right device only when given its JID, so each salon's device JID is kept in the
+    registry (Firestore `wa_devices/{session_id}`); a new link asks neonize for a new device."""
+
+    def __init__(self, url: str, registry: DeviceRegistry):
+        self.url, self.registry = url, registry
+
+    def client_args(self, session_id: str, mode: Mode) -> dict[str, Any]:
+        from neonize.proto.Neonize_pb2 import JID
+
+        known = self.registry.get(session_id) if mode == "restore" else None
+        if known:
+            return {"name": self.url, "jid": JID(**known)}
+        return {"name": self.url, "uuid": session_id, "new_device": True}
+
+    def has(self, session_id: str) -> bool:
+        return self.registry.get(session_id) is not None
+
+    def remember(self, session_id: str, jid: Any) -> None:
+        self.registry.save(
+            session_id,
+            {
+                "User": jid.User,
+                "Server": jid.Server,
+                "Device": jid.Device,
+                "RawAgent": jid.RawAgent,
+                "Integrator": jid.Integrator,
+            },
+        )
+
+    def forget(self, session_id: str) -> None:
+        self.registry.delete(session_id)  # the device rows themselves go with neonize's logout
+
+
 class NeonizeWhatsApp:
-    def __init__(self, sink: EventSink, credentials_dir: Path, max_clients: int = 200):
+    def __init__(self, sink: EventSink, stores: SqliteStores | PostgresStore, max_clients: int = 200):
         self._sink = sink
-        self._dir = credentials_dir
-        self._dir.mkdir(parents=True, exist_ok=True)
+        self.stores = stores
         self._clients: dict[str, Any] = {}
         self._loop = asyncio.new_event_loop()
         # Every connected client keeps one executor thread busy inside the Go call.
@@ -125,24 +191,8 @@ class NeonizeWhatsApp:
         self._thread = threading.Thread(target=self._loop.run_forever, name="neonize-loop", daemon=True)
         self._thread.start()
 
-    # --- credentials -------------------------------------------------------------------------------------
-
-    def store_path(self, session_id: str) -> Path:
-        return self._dir / f"{session_id}.sqlite3"
-
     def has_credentials(self, session_id: str) -> bool:
-        path = self.store_path(session_id)
-        if not path.exists():
-            return False
-        try:
-            with sqlite3.connect(str(path)) as con:
-                return con.execute("SELECT count(*) FROM whatsmeow_device").fetchone()[0] > 0
-        except sqlite3.Error:
-            return False
-
-    def _wipe(self, session_id: str) -> None:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{self.store_path(session_id)}{suffix}").unlink(missing_ok=True)
+        return self.stores.has(session_id)
 
     # --- driver interface --------------------------------------------------------------------------------
 
@@ -193,8 +243,8 @@ class NeonizeWhatsApp:
 
         await self._stop(session_id)
         if mode != "restore":
-            self._wipe(session_id)  # a new link starts from an empty store
-        client = NewAClient(str(self.store_path(session_id)))
+            self.stores.forget(session_id)  # a new link starts from an empty store
+        client = NewAClient(**self.stores.client_args(session_id, mode))
         self._clients[session_id] = client
         pairing_requested = False
 
@@ -227,6 +277,7 @@ class NeonizeWhatsApp:
             except Exception:
                 log.warning("could not set presence unavailable", extra={"session_id": session_id})
             me = await c.get_me()
+            self.stores.remember(session_id, me.JID)
             self.emit(session_id, connected_event(me.JID.User, me.PushName))
 
         @client.event(MessageEv)
@@ -306,4 +357,4 @@ class NeonizeWhatsApp:
             except Exception:
                 log.warning("neonize logout failed; wiping the store anyway", extra={"session_id": session_id})
         await self._stop(session_id)
-        self._wipe(session_id)
+        self.stores.forget(session_id)
