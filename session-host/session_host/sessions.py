@@ -341,7 +341,12 @@ class SessionHost:
         self._status.pop(sid, None)
 
     def _handle_adopt(self) -> None:
-        """Hold every linked session nobody live holds: restore after a restart, take over from a dead host."""
+        """Hold every linked session nobody live holds: restore after a restart, take over from a dead host.
+        Commands still pending (their session's holder died before acting) are looked at again too."""
+        pending = self.db.collection(repositories.WA_COMMANDS).where(filter=FieldFilter("state", "==", "pending"))
+        for doc in pending.stream():
+            if doc.id not in self._seen_commands:
+                self._inbox.put(("command", doc.id, WaCommand.model_validate(doc.to_dict())))
         linked = self.db.collection(WA_SESSIONS).where(filter=FieldFilter("state", "in", [s.value for s in LINKED]))
         for doc in linked.stream():
             sid = doc.id

@@ -257,3 +257,22 @@ def test_a_shared_postgres_store_resumes_each_salon_by_its_own_device(stack, db)
     assert NewAClient(**store.client_args("company_962303", "restore")).new_device is True, "no device: no resume"
     store.forget(SID)
     assert not store.has(SID)
+
+
+def test_an_uninstall_that_arrives_while_the_holder_is_dead_is_carried_out_by_the_survivor(stack, db, creds):
+    register()
+    a = make_host(db, creds, holder="host-a")
+    try:
+        _connect(a, db)
+        a._stopping.set()  # host-a dies holding the lease
+        a._watch.unsubscribe()
+        a.driver.close()
+        command(db, "stop")
+        b = make_host(db, creds, holder="host-b")
+        try:
+            wait_state(db, St.STOPPED, timeout_s=8)
+            assert not b.driver.has_credentials(SID)
+        finally:
+            b.shutdown(timeout_s=3)
+    finally:
+        a.shutdown(timeout_s=3)
