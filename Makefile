@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@command -v java >/dev/null || { echo "java (17+) is required for the Firestore emulator"; exit 1; }
+	@ldconfig -p | grep -q 'libmagic\.so\.1' || { echo "libmagic1 is required (neonize): apt-get install libmagic1"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -r requirements-dev.txt -e .
