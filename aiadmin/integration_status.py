@@ -26,9 +26,6 @@ ALLOWED_TRANSITIONS: dict[IntegrationStatus, frozenset[IntegrationStatus]] = {
     S.UNINSTALLED: frozenset({S.PENDING_WHATSAPP}),
 }
 
-# The bot answers customers only in these states.
-BOT_MAY_ANSWER = frozenset({S.ACTIVE})
-
 
 class IllegalTransition(Conflict):
     code = "illegal_transition"

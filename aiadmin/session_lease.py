@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
 
 from aiadmin.models import Document, utcnow
 
@@ -76,9 +75,3 @@ def release(db: firestore.Client, session_id: str, holder: str) -> None:
         return
     with contextlib.suppress(gexc.FailedPrecondition, gexc.NotFound):  # taken over meanwhile: not ours
         ref.delete(option=db.write_option(last_update_time=snap.update_time))
-
-
-def expired_sessions(db: firestore.Client) -> list[str]:
-    """Sessions whose holder stopped renewing (crashed or partitioned host)."""
-    query = db.collection(WA_LEASES).where(filter=FieldFilter("expires_at", "<", utcnow()))
-    return [doc.id for doc in query.stream()]

@@ -50,17 +50,6 @@ MESSAGES: dict[SessionState, str] = {
     SessionState.FAILED: "Не удалось подключиться к WhatsApp. Попробуйте ещё раз через минуту.",
 }
 
-# States after which the host does nothing until the owner (or the backbone) starts the session again.
-TERMINAL = frozenset(
-    {
-        SessionState.EXPIRED,
-        SessionState.LOGGED_OUT,
-        SessionState.CLIENT_OUTDATED,
-        SessionState.STOPPED,
-        SessionState.PAUSED,
-        SessionState.FAILED,
-    }
-)
 # States in which the salon's link exists and the host must keep (or restore) the socket.
 LINKED = frozenset({SessionState.CONNECTED, SessionState.RECONNECTING})
 

@@ -53,7 +53,7 @@ def idempotency_key(kind: ReceiptKind, salon_id: int, body: dict[str, Any]) -> s
 # Data-change webhooks of one salon are applied by one task per window, in arrival order: fewer task runs,
 # and a record's create/update/delete are never applied by two workers at once.
 DATA_BATCH_WINDOW_S = 2
-_recent_batches: dict[str, float] = {}  # per instance: skip enqueue calls already made (names dedup anyway)
+_recent_batches: set[str] = set()  # per instance: skip enqueue calls already made (names dedup anyway)
 
 
 def _task_for(receipt: WebhookReceipt) -> Task:
@@ -89,7 +89,7 @@ def _enqueue(queue: TaskQueue, receipt: WebhookReceipt) -> bool:
     if receipt.kind == "data":
         if len(_recent_batches) > 10_000:
             _recent_batches.clear()
-        _recent_batches[task.name] = time.time()
+        _recent_batches.add(task.name)
     log.debug("webhook task %s", "queued" if created else "already queued", extra={"task_name": task.name})
     return True
 

@@ -91,8 +91,9 @@ def process_receipt(db: firestore.Client, key: str) -> Outcome:
     def run(tx: firestore.Transaction) -> Outcome:
         receipt = repositories.load_receipt(ref.get(transaction=tx))
         skipped = _skip(receipt)
-        if skipped or receipt is None:
-            return skipped or Outcome("missing", "no receipt with that key")
+        if skipped is not None:
+            return skipped
+        assert receipt is not None  # _skip answers for a missing receipt
         hook = LifecycleWebhook.model_validate({**receipt.body, "partner_token": ""})
         company = repositories.get_company(db, hook.salon_id, transaction=tx)
         # One id per delivery: a retried task rewrites its own event, a later identical webhook adds its own.
