@@ -190,7 +190,7 @@ def activate(
         raise UpstreamError(
             f"YCLIENTS refused the activation: {exc.message}",
             code="activation_failed",
-            details={"yclients_status": exc.upstream_status},
+            details={"yclients_status": exc.upstream_status, "reason": exc.message},
         ) from exc
     _finish(
         db,

@@ -127,6 +127,13 @@ class WebhookReceipt(Document):
     expire_at: datetime | None = None  # Firestore TTL policy field
 
 
+class ViewRef(Document):
+    """An onboarding page's capability to read the projection of a session status (`onboarding_views/{id}`)."""
+
+    id: str
+    expires_at: datetime
+
+
 class WaCommand(Document):
     """`wa_commands/{id}`: what functions and the backbone ask of the session host. The host listens to the
     pending ones; only our service accounts can write here (browser rules deny everything)."""
@@ -136,6 +143,7 @@ class WaCommand(Document):
     command: Literal["start_qr", "start_pairing", "stop", "pause", "resume"]
     reason: str
     phone_number: str | None = None  # start_pairing only
+    view: ViewRef | None = None  # start_*: the page that asked, to be fed the status from now on
     state: Literal["pending", "done"] = "pending"
     result: str | None = None
     created_at: datetime = Field(default_factory=utcnow)

@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 from google.cloud import firestore
 
-from aiadmin import registration_token, repositories
+from aiadmin import onboarding_view, registration_token, repositories
 from aiadmin.errors import Conflict, Forbidden, NotFound, Unauthorized
 from aiadmin.integration_status import IntegrationStatus
-from aiadmin.models import RegistrationClaims, WaCommand, session_id_for, utcnow
+from aiadmin.models import Company, RegistrationClaims, ViewRef, WaCommand, session_id_for, utcnow
 from aiadmin.settings import Settings
 from aiadmin.wa_session import WA_SESSIONS, SessionState, SessionStatus
 
@@ -29,6 +29,10 @@ def claims_from_header(header: str | None, settings: Settings) -> RegistrationCl
     return registration_token.verify(settings.require("jwt_secret"), token.strip())
 
 
+def view_of(claims: RegistrationClaims, settings: Settings) -> ViewRef:
+    return onboarding_view.view_for(settings.require("jwt_secret"), claims)
+
+
 def _status(db: firestore.Client, session_id: str) -> SessionStatus | None:
     snap = db.collection(WA_SESSIONS).document(session_id).get()
     return SessionStatus.model_validate(snap.to_dict()) if snap.exists else None
@@ -36,6 +40,10 @@ def _status(db: firestore.Client, session_id: str) -> SessionStatus | None:
 
 def _seconds_left(until: datetime | None) -> int | None:
     return max(0, int((until - utcnow()).total_seconds())) if until else None
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
 
 
 def describe(session_id: str, status: SessionStatus | None) -> dict[str, Any]:
@@ -46,12 +54,40 @@ def describe(session_id: str, status: SessionStatus | None) -> dict[str, Any]:
         "status": str(state),
         "connected": state == St.CONNECTED,
         "message": status.message if status else None,
+        "updated_at": _iso(status.updated_at) if status else None,  # the page keeps the newer of API and listener
     }
     if status and state == St.QR:
-        body.update(qr=status.qr, expires_in=_seconds_left(status.qr_expires_at))
+        body.update(qr=status.qr, expires_in=_seconds_left(status.qr_expires_at), expires_at=_iso(status.qr_expires_at))
     if status and state == St.PAIRING_CODE:
-        body.update(code=status.pairing_code, expires_in=_seconds_left(status.pairing_expires_at))
+        body.update(
+            code=status.pairing_code,
+            expires_in=_seconds_left(status.pairing_expires_at),
+            expires_at=_iso(status.pairing_expires_at),
+        )
     return body
+
+
+def _registered_company(db: firestore.Client, salon_id: int) -> Company:
+    company = repositories.get_company(db, salon_id)
+    if company is None:
+        raise NotFound(f"salon {salon_id} is not registered", code="salon_not_registered")
+    return company
+
+
+def overview(db: firestore.Client, claims: RegistrationClaims, view: ViewRef) -> dict[str, Any]:
+    """What the page needs on load: the salon, where its integration stands, the session, and the view to watch.
+    Reaching this means the token is valid: the page never trusts a token it only decoded itself."""
+    company = _registered_company(db, claims.salon_id)
+    session_id = session_id_for(claims.salon_id)
+    onboarding_view.ensure_view(db, view)
+    return {
+        "success": True,
+        "salon": {"id": company.salon_id, "title": company.title},
+        "integration_status": str(company.integration_status),
+        "session": describe(session_id, _status(db, session_id)),
+        "view_id": view.id,
+        "token_expires_at": _iso(view.expires_at),
+    }
 
 
 def request_link(
@@ -60,21 +96,28 @@ def request_link(
     mode: Literal["qr", "pairing"],
     phone: str | None = None,
     wait_s: float = 2.0,
+    view: ViewRef | None = None,
 ) -> dict[str, Any]:
-    """Ask the host for a QR or a pairing code; wait up to `wait_s` for it (the page keeps listening anyway)."""
+    """Ask the host for a QR or a pairing code; wait up to `wait_s` for it (the page keeps listening anyway).
+    With a view, the host feeds that page's `onboarding_views` document from now on."""
     salon_id = claims.salon_id
     session_id = session_id_for(salon_id)
-    company = repositories.get_company(db, salon_id)
-    if company is None:
-        raise NotFound(f"salon {salon_id} is not registered", code="salon_not_registered")
+    company = _registered_company(db, salon_id)
     if company.integration_status in (IntegrationStatus.UNINSTALLED, IntegrationStatus.FROZEN):
         raise Conflict(f"the integration is {company.integration_status} in YCLIENTS", code="not_installable")
     current = _status(db, session_id)
     if current and current.state == St.CONNECTED:
         return describe(session_id, current)  # a linked salon is never offered a second link
+    if view is not None:
+        onboarding_view.ensure_view(db, view)
     command_id = f"{session_id}-start_{mode}-{uuid.uuid4().hex[:12]}"
     command = WaCommand(
-        session_id=session_id, salon_id=salon_id, command=f"start_{mode}", reason="onboarding", phone_number=phone
+        session_id=session_id,
+        salon_id=salon_id,
+        command=f"start_{mode}",
+        reason="onboarding",
+        phone_number=phone,
+        view=view,
     )
     command_ref = db.collection(repositories.WA_COMMANDS).document(command_id)
     command_ref.set(command.to_firestore())

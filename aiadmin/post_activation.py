@@ -7,8 +7,8 @@ import logging
 
 from google.cloud import firestore
 
-from aiadmin import repositories
-from aiadmin.models import Event, PostActivationRun, PostActivationTask
+from aiadmin import onboarding_view, repositories
+from aiadmin.models import Event, PostActivationRun, PostActivationTask, session_id_for
 
 log = logging.getLogger("aiadmin.post_activation")
 
@@ -43,6 +43,8 @@ def handle(db: firestore.Client, task: PostActivationTask, task_name: str | None
         return True
 
     did = run(db.transaction())
+    # The owner's page waits on this to say "Готово"; the sync issue reports "loading" before its first sync.
+    onboarding_view.report_setup(db, session_id_for(task.salon_id), "done")
     log.info(
         "post-activation %s",
         "recorded" if did else "already recorded",

@@ -1,6 +1,7 @@
 """A salon's WhatsApp session as the owner sees it: a closed set of states with stable codes and Russian
 messages, written by the session host to `wa_sessions/{session_id}` (watched by the onboarding page).
-Nothing secret goes into that document: no credentials, no tokens, the phone masked."""
+Nothing secret goes into that document: no credentials, no tokens, the phone masked. Browsers never read it:
+they read a projection of it, `onboarding_views/{id}` (see `aiadmin.onboarding_view`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from aiadmin.errors import BadRequest
-from aiadmin.models import Document, utcnow
+from aiadmin.models import Document, ViewRef, utcnow
 
 WA_SESSIONS = "wa_sessions"
 
@@ -50,6 +51,21 @@ MESSAGES: dict[SessionState, str] = {
     SessionState.FAILED: "Не удалось подключиться к WhatsApp. Попробуйте ещё раз через минуту.",
 }
 
+MAX_VIEWS = 4  # pages (tabs, reloads with a new registration) fed at once; the oldest drops out
+
+
+def live_views(*groups: list[ViewRef], now: datetime | None = None) -> list[ViewRef]:
+    """Unexpired views, newest binding last, without repeats, at most MAX_VIEWS."""
+    now = now or utcnow()
+    seen: dict[str, ViewRef] = {}
+    for group in groups:
+        for view in group:
+            if view.expires_at > now:
+                seen.pop(view.id, None)
+                seen[view.id] = view
+    return list(seen.values())[-MAX_VIEWS:]
+
+
 # States in which the salon's link exists and the host must keep (or restore) the socket.
 LINKED = frozenset({SessionState.CONNECTED, SessionState.RECONNECTING})
 
@@ -68,6 +84,7 @@ class SessionStatus(Document):
     pairing_expires_at: datetime | None = None
     phone_masked: str | None = None
     name: str | None = None
+    views: list[ViewRef] = Field(default_factory=list)  # private: which pages to feed (see onboarding_view)
     updated_at: datetime = Field(default_factory=utcnow)
 
     def same_as(self, other: SessionStatus | None) -> bool:

@@ -71,3 +71,11 @@ def wait_ready(host: str, timeout_s: float = 60.0, proc: subprocess.Popen | None
 def wipe(host: str, project: str) -> None:
     url = f"http://{host}/emulator/v1/projects/{project}/databases/(default)/documents"
     requests.delete(url, timeout=10).raise_for_status()
+
+
+def load_rules(host: str, project: str, rules: Path) -> None:
+    """Apply security rules to one project at runtime (as @firebase/rules-unit-testing does); without rules the
+    emulator allows every browser request, so the page would be tested against an open database."""
+    body = {"rules": {"files": [{"name": "firestore.rules", "content": rules.read_text()}]}}
+    url = f"http://{host}/emulator/v1/projects/{project}:securityRules"
+    requests.put(url, json=body, timeout=10).raise_for_status()

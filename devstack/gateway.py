@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_SOURCE = ROOT / "functions" / "main.py"
 WEB_DIR = ROOT / "web"
 
+# Firebase Hosting serves the project's web-app config here; the page reads it instead of a baked-in config.
+FIREBASE_INIT_PATH = "/__/firebase/init.json"
+
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
@@ -107,6 +110,8 @@ class Gateway:
         def respond(status: str, headers: list, exc_info: Any = None):
             return start_response(status, headers + extra, exc_info)
 
+        if path == FIREBASE_INIT_PATH:
+            return self._firebase_init(respond)
         if path.startswith("/simulator/") and self.session_host_url:
             return self._proxy_simulator(environ, path, respond)
         if path.startswith("/_fn/"):
@@ -157,6 +162,16 @@ class Gateway:
             return [b'{"error": {"code": "session_host_down", "message": "the session host is not running"}}']
         start_response(f"{resp.status_code} {resp.reason}", [("Content-Type", resp.headers.get("Content-Type", ""))])
         return [resp.content]
+
+    def _firebase_init(self, start_response: Callable) -> list[bytes]:
+        """Hosting's reserved init.json, as the page reads it in production, plus where the emulator listens."""
+        project = os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-aiadmin")
+        config = {"projectId": project, "apiKey": "local-demo-key", "appId": "local-demo-app"}
+        if os.environ.get("FIRESTORE_EMULATOR_HOST"):
+            config["firestoreEmulatorHost"] = os.environ["FIRESTORE_EMULATOR_HOST"]
+        body = json.dumps(config).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
 
     def _not_found(self, start_response: Callable) -> list[bytes]:
         page = self.public / "404.html"

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import requests
 
-from devstack import firestore_emulator
+from devstack import firestore_emulator, web_build
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_ID = "demo-aiadmin"
+RULES = ROOT / "web" / "firestore.rules"
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ class Stack:
                 self.procs.append(("firestore", emu))
                 firestore_emulator.wait_ready(self.env["FIRESTORE_EMULATOR_HOST"], proc=emu)
                 self.started_emulator = True
+            firestore_emulator.load_rules(self.env["FIRESTORE_EMULATOR_HOST"], self.env["GOOGLE_CLOUD_PROJECT"], RULES)
+            web_build.ensure_built()
             py = sys.executable
             tasks = self._spawn("tasks", [py, "-m", "devstack.task_dispatcher", "--port", str(self.ports.tasks)])
             if not self.given_yclients:

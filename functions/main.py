@@ -111,21 +111,34 @@ def post_activation_worker(request: flask.Request):
 
 
 @functions_framework.http
+@json_endpoint("GET")
+def onboarding_session(request: flask.Request):
+    """GET /marketplace/api/session — the page's first call: checks the token, names the salon and its view."""
+    settings = get_settings()
+    claims = onboarding.claims_from_header(request.headers.get("Authorization"), settings)
+    return json_response(onboarding.overview(get_db(), claims, onboarding.view_of(claims, settings)))
+
+
+@functions_framework.http
 @json_endpoint("POST")
 def onboarding_qr(request: flask.Request):
     """POST /marketplace/api/qr — start or reuse the salon's session in QR mode."""
-    claims = onboarding.claims_from_header(request.headers.get("Authorization"), get_settings())
-    return json_response(onboarding.request_link(get_db(), claims, "qr"))
+    settings = get_settings()
+    claims = onboarding.claims_from_header(request.headers.get("Authorization"), settings)
+    view = onboarding.view_of(claims, settings)
+    return json_response(onboarding.request_link(get_db(), claims, "qr", view=view))
 
 
 @functions_framework.http
 @json_endpoint("POST")
 def onboarding_pairing_code(request: flask.Request):
     """POST /marketplace/api/pairing-code {phone_number} — a code to enter on the salon's phone."""
-    claims = onboarding.claims_from_header(request.headers.get("Authorization"), get_settings())
+    settings = get_settings()
+    claims = onboarding.claims_from_header(request.headers.get("Authorization"), settings)
     body = validate(PairingRequest, parse_json_object(request.get_data()))
     phone = normalize_pairing_phone(body.phone_number)
-    return json_response(onboarding.request_link(get_db(), claims, "pairing", phone))
+    view = onboarding.view_of(claims, settings)
+    return json_response(onboarding.request_link(get_db(), claims, "pairing", phone, view=view))
 
 
 @functions_framework.http

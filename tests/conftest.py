@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "demo-aiadmin-test"
+RULES = ROOT / "web" / "firestore.rules"
 GATEWAY_PORT, YCLIENTS_PORT, TASKS_PORT, HOST_PORT, FIRESTORE_PORT = 18500, 18510, 18520, 18530, 18580
 GATEWAY = f"http://127.0.0.1:{GATEWAY_PORT}"
 PARTNER_TOKEN = "test-partner-token-0123456789"
@@ -68,11 +69,13 @@ def firestore_emulator() -> Iterator[str]:
     host = TEST_ENV["FIRESTORE_EMULATOR_HOST"]
     if _GIVEN_EMULATOR:
         emu.wait_ready(host)
+        emu.load_rules(host, TEST_ENV["GOOGLE_CLOUD_PROJECT"], RULES)
         yield host
         return
     proc = emu.start(FIRESTORE_PORT, ROOT / "test-output" / "firestore-emulator.log")
     try:
         emu.wait_ready(host, proc=proc)
+        emu.load_rules(host, TEST_ENV["GOOGLE_CLOUD_PROJECT"], RULES)
         yield host
     finally:
         proc.terminate()

@@ -21,7 +21,16 @@ from aiadmin.chat import ChatMessage
 from aiadmin.logs import mask_phone
 from aiadmin.models import Event, WaCommand, salon_id_from_session, utcnow
 from aiadmin.task_queue import TaskQueue, get_task_queue
-from aiadmin.wa_session import LINKED, WA_SESSIONS, SessionState, SessionStatus, format_pairing_code, status_for
+from aiadmin.wa_session import (
+    LINKED,
+    WA_SESSIONS,
+    SessionState,
+    SessionStatus,
+    ViewRef,
+    format_pairing_code,
+    live_views,
+    status_for,
+)
 from session_host.drivers.base import Mode, WhatsAppDriver
 from session_host.events import (
     ClientOutdated,
@@ -69,6 +78,7 @@ class SessionHost:
         self._status: dict[str, SessionStatus] = {}
         self._owned: set[str] = set()
         self._pairing_phone: dict[str, str] = {}
+        self._qr_payload: dict[str, str] = {}  # the QR showing, to render it again for a page that joins late
         self._reconnects: dict[str, int] = {}
         self._seen_commands: set[str] = set()
         self._stopping = threading.Event()
@@ -174,6 +184,8 @@ class SessionHost:
             return
         self._seen_commands.add(command_id)
         self._owned.add(sid)
+        if cmd.view is not None:
+            self._bind_view(sid, cmd.view)
         current = self._current_status(sid)
         now = utcnow()
         if current and current.state == St.CONNECTED:
@@ -202,7 +214,8 @@ class SessionHost:
         if mode == "pairing" and cmd.phone_number:
             self._pairing_phone[sid] = cmd.phone_number
         self._reconnects.pop(sid, None)
-        self._write_status(sid, status_for(sid, salon_id_from_session(sid), St.STARTING, mode=mode))
+        views = [cmd.view] if cmd.view else []
+        self._write_status(sid, status_for(sid, salon_id_from_session(sid), St.STARTING, mode=mode, views=views))
         self.driver.start(sid, mode, cmd.phone_number)
         self._done(command_id, f"started in {mode} mode")
 
@@ -339,6 +352,7 @@ class SessionHost:
         self._owned.discard(sid)
         self._sockets_up.discard(sid)
         self._status.pop(sid, None)
+        self._qr_payload.pop(sid, None)
 
     def _handle_adopt(self) -> None:
         """Hold every linked session nobody live holds: restore after a restart, take over from a dead host.
@@ -379,12 +393,28 @@ class SessionHost:
         return self._status.get(sid)
 
     def _write_status(self, sid: str, status: SessionStatus, qr_payload: str | None = None) -> None:
-        """Decided now, written by the status writer; nothing is written when nothing the page shows changed."""
-        if qr_payload is None and status.same_as(self._status.get(sid)):
+        """Decided now, written by the status writer; nothing is written when nothing the page shows changed.
+        The pages watching the session stay bound to it across statuses until their views expire."""
+        previous = self._status.get(sid)
+        status = status.model_copy(update={"views": live_views(previous.views if previous else [], status.views)})
+        if qr_payload is None and status.same_as(previous):
             return
+        if qr_payload is not None:
+            self._qr_payload[sid] = qr_payload
+        elif status.state != St.QR:
+            self._qr_payload.pop(sid, None)
         self._status[sid] = status
         self.writer.submit(status, qr_payload)
         log.info("session %s", status.state, extra={"session_id": sid, "salon_id": status.salon_id})
+
+    def _bind_view(self, sid: str, view: ViewRef) -> None:
+        """A page joined: from now on its view gets every status, starting with the current one."""
+        current = self._current_status(sid)
+        if current is None or any(v.id == view.id for v in current.views):
+            return  # no status yet: the first one carries the view
+        rebound = current.model_copy(update={"views": [*current.views, view]})
+        payload = self._qr_payload.get(sid) if current.state == St.QR else None
+        self._write_status(sid, rebound, qr_payload=payload)
 
     def _give_up(self, sid: str, salon_id: int, state: SessionState, reason: str) -> None:
         self._company(

@@ -1,6 +1,7 @@
 """Write-behind for session status documents. The session actor decides a session's status at once; a small pool
 writes it. Per session only the newest pending status is written (a QR that rotated twice before its write is
-written once), and one session's writes never overtake each other."""
+written once), and one session's writes never overtake each other. The status and its projections for the pages
+watching it (`onboarding_views`) go in one batch: one round trip, and a page never sees what the status lacks."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 
 from google.cloud import firestore
 
+from aiadmin.onboarding_view import add_projections
 from aiadmin.qr_image import qr_data_url
 from aiadmin.wa_session import WA_SESSIONS, SessionStatus
 
@@ -56,7 +58,10 @@ class StatusWriter:
             try:
                 if payload is not None:  # rendering a QR costs ~20 ms of CPU: done here, not in the actor
                     status = status.model_copy(update={"qr": qr_data_url(payload)})
-                self._db.collection(WA_SESSIONS).document(sid).set(status.to_firestore())
+                batch = self._db.batch()
+                batch.set(self._db.collection(WA_SESSIONS).document(sid), status.to_firestore())
+                add_projections(batch, self._db, status)
+                batch.commit()
                 self.written += 1
             except Exception:
                 log.exception("status write failed", extra={"session_id": sid})

@@ -1,0 +1,55 @@
+// The onboarding API: JSON in and out, the registration token as a Bearer header, a timeout on every call.
+// Failures become ApiError with the server's stable code, so the page can explain them in Russian.
+
+const TIMEOUT_MS = 20000;
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message || code);
+    this.status = status;
+    this.code = code;
+    this.details = details || {};
+  }
+}
+
+export function createApi(token) {
+  async function call(method, path, body) {
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
+    let resp;
+    try {
+      resp = await fetch(path, {
+        method,
+        headers: {
+          Authorization: `Bearer ${token}`,
+          ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        signal: ctrl.signal,
+        cache: "no-store",
+      });
+    } catch (err) {
+      throw new ApiError(0, "network", String(err));
+    } finally {
+      clearTimeout(timer);
+    }
+    let data = null;
+    try {
+      data = await resp.json();
+    } catch {
+      data = null;
+    }
+    if (!resp.ok || !data || data.success === false) {
+      const err = (data && data.error) || {};
+      throw new ApiError(resp.status, err.code || `http_${resp.status}`, err.message, err.details);
+    }
+    return data;
+  }
+  return {
+    session: () => call("GET", "/marketplace/api/session"),
+    requestQr: () => call("POST", "/marketplace/api/qr", {}),
+    requestPairingCode: (phone) => call("POST", "/marketplace/api/pairing-code", { phone_number: phone }),
+    status: (sessionId) => call("GET", `/marketplace/api/status/${encodeURIComponent(sessionId)}`),
+    activate: () => call("POST", "/marketplace/activate", { token }),
+  };
+}

@@ -1,0 +1,62 @@
+// What the page says. Session states come with their message from the session host (one source of truth);
+// here are the page's own words and the explanations of API error codes.
+
+export const RESTART_FROM_YCLIENTS =
+  "Откройте YCLIENTS → Интеграции → AI Admin и нажмите «Подключить» ещё раз — мы откроем новую страницу подключения.";
+
+export const INVALID_LINK = {
+  missing_token: {
+    title: "Страница открыта без ссылки подключения",
+    text: RESTART_FROM_YCLIENTS,
+  },
+  invalid_token: {
+    title: "Ссылка подключения недействительна",
+    text: RESTART_FROM_YCLIENTS,
+  },
+  registration_expired: {
+    title: "Ссылка подключения устарела",
+    text: `Ссылка действует один час. ${RESTART_FROM_YCLIENTS}`,
+  },
+  salon_not_registered: {
+    title: "Салон не найден в AI Admin",
+    text: RESTART_FROM_YCLIENTS,
+  },
+  not_installable: {
+    title: "Приложение AI Admin отключено в YCLIENTS",
+    text: "Подписка заморожена или приложение удалено. Включите AI Admin в YCLIENTS и начните подключение заново.",
+  },
+};
+
+const ERRORS = {
+  network: "Нет связи с сервером. Проверьте интернет и попробуйте ещё раз.",
+  bad_phone: "Введите номер полностью, с кодом страны: например +7 916 123-45-67.",
+  whatsapp_not_connected: "WhatsApp ещё не подключён. Дождитесь подключения и попробуйте снова.",
+  activation_in_progress: "Активация уже идёт. Подождите несколько секунд и нажмите «Повторить».",
+  state_changed: "Состояние салона изменилось во время активации. Нажмите «Повторить».",
+  uninstalled: "Приложение AI Admin отключено в YCLIENTS. Включите его и начните подключение заново.",
+  frozen: "Подписка AI Admin в YCLIENTS заморожена. После оплаты начните подключение заново.",
+  storage_unavailable: "Сервис временно недоступен. Попробуйте ещё раз через минуту.",
+  internal: "Что-то пошло не так на нашей стороне. Попробуйте ещё раз через минуту.",
+};
+
+export function explain(err) {
+  if (err.code === "activation_failed") {
+    const reason = err.details && err.details.reason;
+    return `YCLIENTS не подтвердил подключение${reason ? `: «${reason}»` : ""}. Попробуйте ещё раз через минуту.`;
+  }
+  if (ERRORS[err.code]) return ERRORS[err.code];
+  if (err.status >= 500 || err.status === 0) return ERRORS.internal;
+  return err.message || ERRORS.internal;
+}
+
+export const PHONE_HINTS = {
+  invalid: "Введите номер WhatsApp салона полностью, с кодом страны: например +7 916 123-45-67.",
+  russian_8:
+    "Номер начинается с 8. WhatsApp ждёт номер с кодом страны — для России это +7. " +
+    "Если номер верный, нажмите «Получить код» ещё раз.",
+};
+
+export function countdown(ms) {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
