@@ -5,20 +5,33 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev test lint format bench clean
+.PHONY: dev test lint format bench bench-page clean system-deps
+
+# Debian packages the stack needs: libmagic1 (neonize imports python-magic) and Chromium for the browser tests.
+# Installed on first run when missing (as root, or through sudo). Java 17+ and Node.js 20+ must be on the machine.
+system-deps:
+	@command -v java >/dev/null || { echo "java (17+) is required for the Firestore emulator"; exit 1; }
+	@command -v npm >/dev/null || { echo "Node.js 20+ with npm is required to build the onboarding page"; exit 1; }
+	@missing=""; \
+	ldconfig -p | grep -q 'libmagic\.so\.1' || missing="$$missing libmagic1"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium chromium-driver"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
-	@command -v java >/dev/null || { echo "java (17+) is required for the Firestore emulator"; exit 1; }
-	@ldconfig -p | grep -q 'libmagic\.so\.1' || { echo "libmagic1 is required (neonize): apt-get install libmagic1"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -r requirements-dev.txt -e .
 	touch $(STAMP)
 
-dev: $(STAMP)
+dev: system-deps $(STAMP)
 	$(PY) -m devstack.run
 
-test: $(STAMP) lint
+test: system-deps $(STAMP) lint
+	$(PY) -m devstack.web_build
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -32,5 +45,8 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.webhook_load
 
+bench-page: system-deps $(STAMP)
+	$(PY) -m bench.page_latency
+
 clean:
-	rm -rf $(VENV) .devstack test-output .pytest_cache .ruff_cache
+	rm -rf $(VENV) .devstack test-output .pytest_cache .ruff_cache web/node_modules web/public/assets web/public/onboarding.html

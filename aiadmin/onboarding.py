@@ -133,7 +133,17 @@ def request_link(
     return describe(session_id, None)  # still starting: the page follows the status document
 
 
-def session_status(db: firestore.Client, claims: RegistrationClaims, session_id: str) -> dict[str, Any]:
+def session_status(
+    db: firestore.Client, claims: RegistrationClaims, session_id: str, view: ViewRef | None = None
+) -> dict[str, Any]:
+    """The status poll (the page's fallback when its Firestore listener fails): the session, plus the setup
+    progress the listener would have brought."""
     if session_id != session_id_for(claims.salon_id):
         raise Forbidden("this session belongs to another salon", code="foreign_session")
-    return describe(session_id, _status(db, session_id))
+    body = describe(session_id, _status(db, session_id))
+    if view is not None:
+        snap = onboarding_view.view_ref(db, view.id).get()
+        setup = snap.to_dict().get("setup") if snap.exists else None
+        if setup:
+            body["setup"] = {"state": setup.get("state"), "message": setup.get("message")}
+    return body

@@ -5,7 +5,8 @@ Control API (under /_standin):
   GET  /_standin/connect?salon_id=962302   -> 302 to our registration URL, signed (the "Connect" click)
   GET  /_standin/signed-link?salon_id=...  -> {"url": ...}
   POST /_standin/faults {"path": "callback/redirect", "mode": M, "times": 2}
-       M: an HTTP status (500, 503, 429, 422…), "timeout", "html", or "accept_html" (do it, answer HTML)
+       M: an HTTP status (500, 503, 429, 422…), "timeout", "html", "accept_html" (do it, answer HTML),
+          or "slow" (do it, answer after slow_fault_s)
   POST /_standin/lifecycle {"salon_id": 962302, "event": "uninstall"}  -> POSTs to our Callback URL
   GET  /_standin/calls[?path=substring]  ; POST /_standin/reset ; GET /_standin/installs
 """
@@ -42,6 +43,7 @@ class StandinConfig:
     rate_limit: bool = True
     callback_answer: int = 301
     timeout_fault_s: float = 15.0
+    slow_fault_s: float = 0.5
 
 
 @dataclass
@@ -137,6 +139,9 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
         fault = st.take_fault(request.path)
         if fault and fault.mode == "accept_html":  # YCLIENTS did the work but answered with an HTML page
             g.answer_html = True
+            fault = None
+        if fault and fault.mode == "slow":
+            time.sleep(config.slow_fault_s)
             fault = None
         if fault:
             if fault.mode == "timeout":

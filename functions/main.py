@@ -145,9 +145,11 @@ def onboarding_pairing_code(request: flask.Request):
 @json_endpoint("GET")
 def onboarding_status(request: flask.Request):
     """GET /marketplace/api/status/{session_id}."""
-    claims = onboarding.claims_from_header(request.headers.get("Authorization"), get_settings())
+    settings = get_settings()
+    claims = onboarding.claims_from_header(request.headers.get("Authorization"), settings)
     session_id = request.path.rstrip("/").rsplit("/", 1)[-1]
-    return json_response(onboarding.session_status(get_db(), claims, session_id))
+    view = onboarding.view_of(claims, settings)
+    return json_response(onboarding.session_status(get_db(), claims, session_id, view))
 
 
 @functions_framework.http

@@ -3,6 +3,7 @@ unless FIRESTORE_EMULATOR_HOST is given), and the real stand-ins served on loopb
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -160,3 +161,28 @@ def stack(local_stack: LocalStack, db: Any) -> LocalStack:
     webhook_intake._recent_batches.clear()  # the dispatcher forgot its tasks, so must the intake's memo
     local_stack.standin_config.callback_answer = 301
     return local_stack
+
+
+@contextlib.contextmanager
+def running_session_host(db: Any, tmp_path: Path, holder: str, sender_opts: dict | None = None, **sim: Any):
+    """A session host with the simulated WhatsApp, its HTTP API on HOST_PORT (reached through the gateway)."""
+    from werkzeug.serving import make_server
+
+    from session_host.drivers.simulated import SimulatedWhatsApp
+    from session_host.http_api import create_app
+    from session_host.outbound import Sender
+    from session_host.sessions import SessionHost
+
+    host = SessionHost(
+        db, lambda sink: SimulatedWhatsApp(sink, tmp_path / "creds.sqlite3", **sim), holder, lease_ttl_s=5
+    )
+    host.start()
+    assert host.listening.wait(10), "the command listener never started"
+    sender = Sender(db, host, **sender_opts) if sender_opts else None
+    server = make_server("127.0.0.1", HOST_PORT, create_app(host, TASK_SECRET, sender), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield host
+    finally:
+        server.shutdown()
+        host.shutdown(timeout_s=5)

@@ -4,22 +4,16 @@ outbound sends paced, sent once per key, permanent failures not retried."""
 from __future__ import annotations
 
 import itertools
-import threading
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from aiadmin import chat
 from aiadmin.chat import SendRequest
 from aiadmin.settings import get_settings
 from aiadmin.task_queue import get_task_queue
 from aiadmin.wa_session import SessionState
-from session_host.drivers.simulated import SimulatedWhatsApp
-from session_host.http_api import create_app
-from session_host.outbound import Sender
-from session_host.sessions import SessionHost
-from tests.conftest import GATEWAY, HOST_PORT, TASK_SECRET, wait_for
+from tests.conftest import GATEWAY, running_session_host, wait_for
 from tests.integration.helpers import register
 
 SID = "company_962302"
@@ -29,12 +23,11 @@ CUSTOMER = "79035557788"
 @pytest.fixture
 def host(stack, db, tmp_path):
     register()
-    host = SessionHost(db, lambda sink: SimulatedWhatsApp(sink, tmp_path / "creds.sqlite3"), "host-msg", lease_ttl_s=5)
-    host.start()
-    assert host.listening.wait(10)
-    sender = Sender(db, host, interval_s=0.4, jitter_s=0.1)
-    server = make_server("127.0.0.1", HOST_PORT, create_app(host, TASK_SECRET, sender), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with running_session_host(db, tmp_path, "host-msg", sender_opts={"interval_s": 0.4, "jitter_s": 0.1}) as host:
+        yield from _linked(db, host)
+
+
+def _linked(db, host):
     db.collection("wa_commands").document("c1").set(
         {"session_id": SID, "salon_id": 962302, "command": "start_qr", "reason": "test", "state": "pending"}
     )
@@ -42,8 +35,6 @@ def host(stack, db, tmp_path):
     host.driver.scan(SID, "79161234567")
     wait_for(lambda: db.collection("wa_sessions").document(SID).get().get("state") == SessionState.CONNECTED, 5, "on")
     yield host
-    server.shutdown()
-    host.shutdown(timeout_s=5)
 
 
 def messages(db) -> list[dict]:

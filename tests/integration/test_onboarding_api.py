@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from aiadmin.wa_session import SessionState
-from session_host.drivers.simulated import SimulatedWhatsApp
-from session_host.http_api import create_app
-from session_host.sessions import SessionHost
-from tests.conftest import GATEWAY, HOST_PORT, TASK_SECRET, wait_for
+from tests.conftest import GATEWAY, HOST_PORT, running_session_host, wait_for
 from tests.integration.helpers import activate, company, register, token_with
 
 St = SessionState
@@ -21,19 +15,8 @@ SID = "company_962302"
 
 @pytest.fixture
 def host(stack, db, tmp_path):
-    host = SessionHost(
-        db,
-        lambda sink: SimulatedWhatsApp(sink, tmp_path / "creds.sqlite3", qr_ttl_s=20, pairing_ttl_s=160),
-        "host-api",
-        lease_ttl_s=5,
-    )
-    host.start()
-    assert host.listening.wait(10), "the command listener never started"
-    server = make_server("127.0.0.1", HOST_PORT, create_app(host, TASK_SECRET), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield host
-    server.shutdown()
-    host.shutdown(timeout_s=5)
+    with running_session_host(db, tmp_path, "host-api", qr_ttl_s=20, pairing_ttl_s=160) as host:
+        yield host
 
 
 def api(method: str, path: str, token: str | None, **kwargs) -> requests.Response:

@@ -278,6 +278,9 @@ async function start() {
       app.dataset.feed = "poll";
       $("fallback-note").hidden = false;
     },
+    onRefused: (err) => {
+      if (!page.activation.started) invalid(err.code);
+    },
   });
   app.dataset.feed = "listener";
   const current = fromApi(info.session);

@@ -5,6 +5,8 @@ import { initializeApp } from "firebase/app";
 import { connectFirestoreEmulator, doc, getFirestore, onSnapshot } from "firebase/firestore";
 
 const FALLBACK_POLL_MS = 4000;
+// The SDK retries a broken connection quietly instead of failing the listener, so silence counts as failure too.
+const FIRST_SNAPSHOT_MS = 6000;
 
 async function firebaseConfig() {
   // Firebase Hosting serves the web app's config here; the local gateway serves the emulator's.
@@ -41,22 +43,24 @@ export function fromApi(body) {
     code: body.code || null,
     expiresAt: toMillis(body.expires_at),
     updatedAt: toMillis(body.updated_at),
-    setup: null,
+    setup: body.setup ? { state: body.setup.state, message: body.setup.message || null } : null,
   };
 }
 
-export async function watchSession({ viewId, sessionId, api, onStatus, onFallback }) {
+export async function watchSession({ viewId, sessionId, api, onStatus, onFallback, onRefused }) {
   let pollTimer = null;
   let unsubscribe = null;
+  let watchdog = null;
   const startPolling = (reason) => {
+    clearTimeout(watchdog);
     if (pollTimer) return;
-    if (unsubscribe) unsubscribe();
     onFallback(reason);
     const tick = async () => {
       try {
         onStatus(fromApi(await api.status(sessionId)));
-      } catch {
-        // the next tick tries again; the page already shows the last known status
+      } catch (err) {
+        if (err.status === 401 || err.status === 410) return onRefused(err); // the registration ended: stop
+        // otherwise the next tick tries again; the page already shows the last known status
       }
       pollTimer = setTimeout(tick, FALLBACK_POLL_MS);
     };
@@ -70,9 +74,12 @@ export async function watchSession({ viewId, sessionId, api, onStatus, onFallbac
       const [host, port] = config.firestoreEmulatorHost.split(":");
       connectFirestoreEmulator(db, host, Number(port));
     }
+    watchdog = setTimeout(() => startPolling("no answer from Firestore"), FIRST_SNAPSHOT_MS);
     unsubscribe = onSnapshot(
       doc(db, "onboarding_views", viewId),
+      { includeMetadataChanges: true },
       (snap) => {
+        if (!snap.metadata.fromCache) clearTimeout(watchdog);
         if (snap.exists()) onStatus(fromView(snap.data()));
       },
       (err) => startPolling(String(err && err.code ? err.code : err)),
@@ -81,6 +88,7 @@ export async function watchSession({ viewId, sessionId, api, onStatus, onFallbac
     startPolling(String(err));
   }
   return () => {
+    clearTimeout(watchdog);
     if (unsubscribe) unsubscribe();
     if (pollTimer) clearTimeout(pollTimer);
   };
