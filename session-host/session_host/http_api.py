@@ -4,8 +4,9 @@ gateway) or a test uses to play the salon's phone. Everything but /healthz needs
 from __future__ import annotations
 
 import hmac
+from pathlib import Path
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
 
 from aiadmin.chat import SendRequest
@@ -70,6 +71,10 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, tru
         def missing(*names: str):
             message = f"{' and '.join(names)} are required"
             return jsonify({"error": {"code": "bad_request", "message": message}}), 400
+
+        @app.get("/simulator/")
+        def simulator_page():
+            return Response((Path(__file__).parent / "simulator.html").read_bytes(), mimetype="text/html")
 
         @app.post("/simulator/sessions/<sid>/scan")
         def scan(sid: str):

@@ -13,25 +13,10 @@ from typing import Any
 
 import pytest
 
+from devstack import chromium
 from tests.conftest import ROOT, running_session_host
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SHOTS = ROOT / "test-output" / "browser"
-
-
-def chromium_path() -> str:
-    for candidate in ("/usr/bin/chromium", "/usr/lib/chromium/chromium", shutil.which("chromium") or ""):
-        if candidate and Path(candidate).exists():
-            return candidate
-    raise RuntimeError("Chromium is missing: apt-get install chromium chromium-driver (make test does it)")
 
 
 @pytest.fixture(scope="session")
@@ -42,11 +27,11 @@ def web_bundle() -> Path:
 
 
 @pytest.fixture(scope="session")
-def chromium(web_bundle: Path) -> Iterator[Any]:
+def browser(web_bundle: Path) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=chromium.executable(), headless=True, args=chromium.ARGS)
         yield browser
         browser.close()
 
@@ -77,8 +62,8 @@ class Browsing:
         return [m for m in self.console if not any(rx.search(m) for rx in allowed)]
 
 
-def _open(chromium: Any, request: pytest.FixtureRequest, **context: Any) -> Iterator[Browsing]:
-    ctx = chromium.new_context(locale="ru-RU", **context)
+def _open(browser: Any, request: pytest.FixtureRequest, **context: Any) -> Iterator[Browsing]:
+    ctx = browser.new_context(locale="ru-RU", **context)
     page = ctx.new_page()
     page.set_default_timeout(15000)
     shots = SHOTS / re.sub(r"[^\w.-]+", "_", request.node.name)
@@ -92,14 +77,14 @@ def _open(chromium: Any, request: pytest.FixtureRequest, **context: Any) -> Iter
 
 
 @pytest.fixture
-def desktop(chromium: Any, request: pytest.FixtureRequest, stack: Any) -> Iterator[Browsing]:
-    yield from _open(chromium, request, viewport={"width": 1280, "height": 860})
+def desktop(browser: Any, request: pytest.FixtureRequest, stack: Any) -> Iterator[Browsing]:
+    yield from _open(browser, request, viewport={"width": 1280, "height": 860})
 
 
 @pytest.fixture
-def phone(chromium: Any, request: pytest.FixtureRequest, stack: Any) -> Iterator[Browsing]:
+def phone(browser: Any, request: pytest.FixtureRequest, stack: Any) -> Iterator[Browsing]:
     yield from _open(
-        chromium,
+        browser,
         request,
         viewport={"width": 390, "height": 844},
         device_scale_factor=2,

@@ -48,6 +48,15 @@ def test_dev_stack_prints_a_working_onboarding_link_and_stops_cleanly(firestore_
         assert link, "no link printed:\n" + "".join(output)
         resp = requests.get(link, allow_redirects=False, timeout=30)
         assert resp.status_code == 302 and resp.headers["Location"].startswith("/marketplace/onboarding?token=")
+        gateway_url = link.split("/auth/")[0]
+        page = requests.get(gateway_url + resp.headers["Location"], timeout=10)
+        bundle = re.search(r'src="(/assets/onboarding-\w+\.js)"', page.text)
+        assert page.status_code == 200 and bundle, "the built onboarding page is served"
+        assert requests.get(gateway_url + bundle.group(1), timeout=10).status_code == 200
+        init = requests.get(f"{gateway_url}/__/firebase/init.json", timeout=10).json()
+        assert init["firestoreEmulatorHost"] == firestore_emulator, "the page listens to the local emulator"
+        phone = requests.get(f"{gateway_url}/simulator/", timeout=10)
+        assert phone.status_code == 200 and "Симулятор телефона салона" in phone.text
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(30)

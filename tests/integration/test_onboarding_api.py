@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from aiadmin.onboarding_view import ONBOARDING_VIEWS
 from aiadmin.wa_session import SessionState
 from tests.conftest import GATEWAY, HOST_PORT, running_session_host, wait_for
 from tests.integration.helpers import activate, company, register, token_with
@@ -80,3 +81,37 @@ def test_the_simulator_refuses_what_the_phone_cannot_do_and_needs_the_secret(hos
     assert refused.status_code == 409, "no QR is showing"
     direct = requests.post(f"http://127.0.0.1:{HOST_PORT}/simulator/sessions/{SID}/scan", json={}, timeout=10)
     assert direct.status_code == 401, "the host accepts nothing unauthenticated"
+
+
+def view(db, view_id: str) -> dict:
+    return db.collection(ONBOARDING_VIEWS).document(view_id).get().to_dict() or {}
+
+
+def test_every_open_page_gets_the_status_including_one_that_joins_late(host, db):
+    first = register()
+    first_view = api("GET", "/marketplace/api/session", first).json()["view_id"]
+    assert api("POST", "/marketplace/api/qr", first).json()["status"] == "qr"
+    shown = wait_for(lambda: view(db, first_view).get("qr"), 5, "the first page's QR")
+    assert view(db, first_view)["state"] == "qr"
+
+    second = register()  # the owner opens the app from YCLIENTS again: a new registration, a new view
+    session = api("GET", "/marketplace/api/session", second).json()
+    assert session["view_id"] != first_view and session["salon"]["title"] == company(db).title
+    assert "state" not in view(db, session["view_id"]), "created empty, so the rules let the page listen at once"
+    assert api("POST", "/marketplace/api/qr", second).json()["status"] == "qr"  # the QR already showing
+    wait_for(lambda: view(db, session["view_id"]).get("qr") == shown, 5, "the late page gets the current QR")
+
+    requests.post(f"{GATEWAY}/simulator/sessions/{SID}/scan", json={"phone": "79161234567"}, timeout=10)
+    for view_id in (first_view, session["view_id"]):
+        wait_for(lambda v=view_id: view(db, v).get("state") == "connected", 5, "both pages see connected")
+        assert view(db, view_id)["phone_masked"] != "79161234567", "the phone is masked"
+        assert "views" not in view(db, view_id) and "session_id" not in view(db, view_id), "only the projection"
+
+
+def test_the_session_api_refuses_what_the_page_must_not_trust(host, db):
+    assert api("GET", "/marketplace/api/session", None).status_code == 401
+    assert api("GET", "/marketplace/api/session", token_with(secret="x" * 40)).status_code == 401
+    expired = api("GET", "/marketplace/api/session", token_with(iat=1, exp=2))
+    assert expired.status_code == 410 and expired.json()["error"]["code"] == "registration_expired"
+    unknown = api("GET", "/marketplace/api/session", token_with(salon_id=999, sub="999"))
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "salon_not_registered"

@@ -150,6 +150,7 @@ function applyStatus(status) {
   if (last && last.updatedAt && status.updatedAt && status.updatedAt < last.updatedAt) return; // an older answer
   page.last = status;
   app.dataset.state = status.state;
+  app.dataset.updated = String(status.updatedAt || ""); // which status is on screen (tests and the benchmark)
   const state = status.state;
   if (state === "connected") return beginActivation();
   if (page.activation.started) return; // activation owns the screen now
