@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
 import time
@@ -15,12 +16,23 @@ import requests
 from aiadmin.errors import UpstreamError
 from aiadmin.rate_limiter import SlidingWindowLimiter
 from aiadmin.settings import Settings, get_settings
-from aiadmin.yclients_models import YcCompany
+from aiadmin.yclients_models import (
+    YcCategory,
+    YcClient,
+    YcCompany,
+    YcRecord,
+    YcScheduleDay,
+    YcService,
+    YcStaff,
+)
 
 log = logging.getLogger("aiadmin.yclients")
 
 ACCEPT = "application/vnd.yclients.v2+json"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+CLIENTS_PAGE = 200  # the maximum page size of clients/search
+RECORDS_PAGE = 200
+CLIENT_FIELDS = ("id", "name", "phone", "email", "visits_count", "sold_amount", "first_visit_date", "last_visit_date")
 ALREADY_INSTALLED = "уже установил"  # 403 "Пользователь уже установил это приложение"
 
 
@@ -103,6 +115,7 @@ class YclientsClient:
         self._retry_after_cap = retry_after_cap_s
         self._session = session or requests.Session()
         self._sleep = sleep
+        self.requests_sent = 0  # every attempt, for sync statistics and benchmarks
 
     # --- transport ------------------------------------------------------------------------------------
 
@@ -141,6 +154,7 @@ class YclientsClient:
         last_problem = "no attempt made"
         for attempt in range(1, attempts + 1):
             self._limiter.acquire()
+            self.requests_sent += 1
             started = time.perf_counter()
             resp: requests.Response | None = None
             try:
@@ -215,6 +229,61 @@ class YclientsClient:
         if not isinstance(data, dict):
             raise YclientsUnavailable("company answer has no data object")
         return YcCompany.model_validate(data)
+
+    def _list(self, method: str, path: str, **kwargs: Any) -> tuple[list[Any], Any]:
+        data, meta = self.unwrap(self.request(method, path, **kwargs))
+        if not isinstance(data, list):
+            raise YclientsUnavailable(f"{path}: expected a list in data")
+        return data, meta
+
+    def _object(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        data, _ = self.unwrap(self.request("GET", path, **kwargs))
+        if not isinstance(data, dict):
+            raise YclientsUnavailable(f"{path}: expected an object in data")
+        return data
+
+    def get_services(self, salon_id: int) -> list[YcService]:
+        data, _ = self._list("GET", f"/api/v1/company/{salon_id}/services")
+        return [YcService.model_validate(x) for x in data]
+
+    def get_service(self, salon_id: int, service_id: int) -> YcService:
+        return YcService.model_validate(self._object(f"/api/v1/company/{salon_id}/services/{service_id}"))
+
+    def get_categories(self, salon_id: int) -> list[YcCategory]:
+        data, _ = self._list("GET", f"/api/v1/company/{salon_id}/service_categories")
+        return [YcCategory.model_validate(x) for x in data]
+
+    def get_staff(self, salon_id: int) -> list[YcStaff]:
+        data, _ = self._list("GET", f"/api/v1/company/{salon_id}/staff")
+        return [YcStaff.model_validate(x) for x in data]
+
+    def get_staff_member(self, salon_id: int, staff_id: int) -> YcStaff:
+        return YcStaff.model_validate(self._object(f"/api/v1/company/{salon_id}/staff/{staff_id}"))
+
+    def search_clients(self, salon_id: int, page: int, page_size: int = CLIENTS_PAGE) -> tuple[list[YcClient], int]:
+        body = {"page": page, "page_size": page_size, "fields": list(CLIENT_FIELDS), "order_by": "id"}
+        data, meta = self._list("POST", f"/api/v1/company/{salon_id}/clients/search", json=body)
+        total = int((meta or {}).get("total_count", 0)) if isinstance(meta, dict) else 0
+        return [YcClient.model_validate(x) for x in data], total
+
+    def get_client(self, salon_id: int, client_id: int) -> YcClient:
+        return YcClient.model_validate(self._object(f"/api/v1/client/{salon_id}/{client_id}"))
+
+    def get_schedule(self, salon_id: int, start: dt.date, end: dt.date) -> list[YcScheduleDay]:
+        params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "include[]": ["busy_intervals"]}
+        data, _ = self._list("GET", f"/api/v1/company/{salon_id}/staff/schedule", params=params)
+        return [YcScheduleDay.model_validate(x) for x in data]
+
+    def get_records(
+        self, salon_id: int, page: int, count: int = RECORDS_PAGE, **filters: Any
+    ) -> tuple[list[YcRecord], int]:
+        params = {"page": page, "count": count, **{k: v for k, v in filters.items() if v is not None}}
+        data, meta = self._list("GET", f"/api/v1/records/{salon_id}", params=params)
+        total = int((meta or {}).get("total_count", 0)) if isinstance(meta, dict) else 0
+        return [YcRecord.model_validate(x) for x in data], total
+
+    def get_record(self, salon_id: int, record_id: int) -> YcRecord:
+        return YcRecord.model_validate(self._object(f"/api/v1/record/{salon_id}/{record_id}"))
 
     def marketplace_callback(
         self,

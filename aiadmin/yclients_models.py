@@ -1,5 +1,5 @@
 """Typed, tolerant views of YCLIENTS objects: ids and prices may be strings, `position` may be `[]`,
-offsets come as `+03:00` or `+0300`. The sync issue adds the rest of the catalogue on the same pattern."""
+offsets come as `+03:00` or `+0300`, phones as integers or "+7…" strings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _OFFSET_NO_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
 
@@ -26,7 +26,7 @@ def _blank_to_none(v: Any) -> Any:
 
 
 class YcModel(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
 class YcCompany(YcModel):
@@ -65,6 +65,19 @@ class YcStaff(YcModel):
         return _blank_to_none(v)
 
 
+def normalize_phone(value: Any) -> str | None:
+    """79161234567 / "+7 (916) 123-45-67" / "89161234567" -> "79161234567"; None when there are no digits."""
+    digits = re.sub(r"\D", "", str(value or ""))
+    if len(digits) == 11 and digits.startswith("8"):
+        digits = "7" + digits[1:]  # a Russian trunk prefix in a salon's own records
+    return digits or None
+
+
+class YcServiceStaff(YcModel):
+    id: int
+    seance_length: int | None = None  # seconds
+
+
 class YcService(YcModel):
     id: int
     title: str
@@ -72,11 +85,93 @@ class YcService(YcModel):
     price_min: float = 0
     price_max: float = 0
     duration: int | None = None  # seconds
+    comment: str | None = None
+    active: bool = True
+    weight: int = 0
+    staff: list[YcServiceStaff] = []
 
-    @field_validator("category_id", mode="before")
+    @field_validator("category_id", "comment", mode="before")
     @classmethod
     def _no_category(cls, v: Any) -> Any:
         return _blank_to_none(v)
+
+    @field_validator("staff", mode="before")
+    @classmethod
+    def _no_staff(cls, v: Any) -> Any:
+        return _blank_to_none(v) or []
+
+
+class YcCategory(YcModel):
+    id: int
+    title: str
+    weight: int = 0
+
+
+class YcClient(YcModel):
+    id: int
+    name: str = ""
+    phone: str | None = None
+    email: str | None = None
+    visits_count: int = 0
+    sold_amount: float = 0
+    first_visit_date: str | None = None
+    last_visit_date: str | None = None
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, v: Any) -> Any:
+        return normalize_phone(v)
+
+    @field_validator("email", "first_visit_date", "last_visit_date", mode="before")
+    @classmethod
+    def _text(cls, v: Any) -> Any:
+        v = _blank_to_none(v)
+        return None if v is None else str(v)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, v: Any) -> Any:
+        return "" if v is None else str(v)
+
+
+class YcInterval(YcModel):
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+
+
+class YcScheduleDay(YcModel):
+    staff_id: int
+    date: dt.date
+    slots: list[YcInterval] = []
+    busy_intervals: list[YcInterval] = []
+
+    @field_validator("slots", "busy_intervals", mode="before")
+    @classmethod
+    def _none_is_empty(cls, v: Any) -> Any:
+        return _blank_to_none(v) or []
+
+
+class YcRecordService(YcModel):
+    id: int
+    title: str = ""
+    cost: float = 0
+    amount: int = 1
+
+
+class YcRecordClient(YcModel):
+    id: int | None = None
+    name: str = ""
+    phone: str | None = None
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, v: Any) -> Any:
+        return normalize_phone(v)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, v: Any) -> Any:
+        return "" if v is None else str(v)
 
 
 class YcRecord(YcModel):
@@ -85,8 +180,27 @@ class YcRecord(YcModel):
     datetime: dt.datetime | None = None
     seance_length: int | None = None
     deleted: bool = False
+    attendance: int = 0
+    comment: str | None = None
+    services: list[YcRecordService] = []
+    client: YcRecordClient | None = None
+    last_change_date: dt.datetime | None = None
 
-    @field_validator("datetime", mode="before")
+    @field_validator("datetime", "last_change_date", mode="before")
     @classmethod
     def _dt(cls, v: Any) -> Any:
         return parse_yc_datetime(v)
+
+    @field_validator("services", mode="before")
+    @classmethod
+    def _services(cls, v: Any) -> Any:
+        return _blank_to_none(v) or []
+
+    @field_validator("client", "comment", mode="before")
+    @classmethod
+    def _blank(cls, v: Any) -> Any:
+        return _blank_to_none(v)
+
+    def is_complete(self) -> bool:
+        """A webhook's `data` may be partial; a record without these is fetched again."""
+        return self.datetime is not None and self.staff_id is not None and bool(self.services)

@@ -8,6 +8,10 @@ Control API (under /_standin):
        M: an HTTP status (500, 503, 429, 422…), "timeout", "html", "accept_html" (do it, answer HTML),
           or "slow" (do it, answer after slow_fault_s)
   POST /_standin/lifecycle {"salon_id": 962302, "event": "uninstall"}  -> POSTs to our Callback URL
+  POST /_standin/salons/962302/large {"clients": 5000, "staff": 25, "services": 200, "records": 3000}
+  POST /_standin/salons/962302/records {"id": 1, "staff_id": .., "service_id": .., "datetime": "..", "client_id": ..}
+  DELETE /_standin/salons/962302/records/<id>   (both send the record webhook to the salon's webhook_urls,
+       as YCLIENTS does: once, no retries; add "?notify=0" to change YCLIENTS silently)
   GET  /_standin/calls[?path=substring]  ; POST /_standin/reset ; GET /_standin/installs
 """
 
@@ -19,7 +23,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,7 +31,9 @@ import requests
 from flask import Flask, Response, g, jsonify, redirect, request
 
 from aiadmin.user_data_signature import encode_user_data
+from aiadmin.yclients_models import parse_yc_datetime
 from devstack import yclients_demo_data as demo
+from devstack.yclients_salon import Salon, public
 
 UNAUTHORIZED = "Необходима авторизация"
 
@@ -61,6 +67,7 @@ class StandinState:
         self.faults: list[Fault] = []
         self.installs: dict[int, dict[str, Any]] = {}
         self.hits: deque[float] = deque()
+        self.salons: dict[int, Salon] = {}
 
     def reset(self) -> None:
         with self.lock:
@@ -68,6 +75,32 @@ class StandinState:
             self.faults.clear()
             self.installs.clear()
             self.hits.clear()
+            self.salons.clear()
+
+    def salon(self, salon_id: int) -> Salon:
+        with self.lock:
+            if salon_id not in self.salons:
+                self.salons[salon_id] = Salon.demo(salon_id)
+            return self.salons[salon_id]
+
+    def notify(self, salon_id: int, resource: str, resource_id: int, status: str, data: Any) -> list[int]:
+        """A data-change webhook to every URL the install registered; once, no retries (as YCLIENTS)."""
+        with self.lock:
+            urls = list((self.installs.get(salon_id) or {}).get("webhook_urls") or [])
+        body = {
+            "company_id": salon_id,
+            "resource": resource,
+            "resource_id": resource_id,
+            "status": status,
+            "data": data,
+        }
+        answers = []
+        for url in urls:
+            try:
+                answers.append(requests.post(url, json=body, timeout=10).status_code)
+            except requests.RequestException:
+                answers.append(0)
+        return answers
 
     def take_fault(self, path: str) -> Fault | None:
         with self.lock:
@@ -183,21 +216,51 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
 
     @app.get("/api/v1/company/<int:salon_id>")
     def company(salon_id: int):
-        return needs_user() or known(salon_id) or envelope(demo.company(salon_id), {})
+        return needs_user() or known(salon_id) or envelope(st.salon(salon_id).company, {})
 
     @app.get("/api/v1/company/<int:salon_id>/services")
     def services(salon_id: int):
-        data = demo.services()
-        return needs_user() or known(salon_id) or envelope(data, {"total_count": len(data)})
+        problem = needs_user() or known(salon_id)
+        if problem:
+            return problem
+        data = list(st.salon(salon_id).services.values())
+        return envelope(data, {"total_count": len(data)})
+
+    @app.get("/api/v1/company/<int:salon_id>/services/<int:service_id>")
+    def service(salon_id: int, service_id: int):
+        problem = needs_user() or known(salon_id)
+        found = st.salon(salon_id).services.get(service_id) if not problem else None
+        return problem or (envelope(found, {}) if found else failure(404, "Услуга не найдена"))
 
     @app.get("/api/v1/company/<int:salon_id>/staff")
     def staff(salon_id: int):
-        data = demo.staff()
-        return needs_user() or known(salon_id) or envelope(data, {"total_count": len(data)})
+        problem = needs_user() or known(salon_id)
+        if problem:
+            return problem
+        data = list(st.salon(salon_id).staff.values())
+        return envelope(data, {"total_count": len(data)})
+
+    @app.get("/api/v1/company/<int:salon_id>/staff/<int:staff_id>")
+    def staff_member(salon_id: int, staff_id: int):
+        problem = needs_user() or known(salon_id)
+        found = st.salon(salon_id).staff.get(staff_id) if not problem else None
+        return problem or (envelope(found, {}) if found else failure(404, "Сотрудник не найден"))
 
     @app.get("/api/v1/company/<int:salon_id>/service_categories")
     def service_categories(salon_id: int):
-        return needs_user() or known(salon_id) or envelope(demo.categories(), {})
+        return needs_user() or known(salon_id) or envelope(st.salon(salon_id).categories, {})
+
+    @app.get("/api/v1/client/<int:salon_id>/<int:client_id>")
+    def client(salon_id: int, client_id: int):
+        problem = needs_user() or known(salon_id)
+        found = st.salon(salon_id).clients.get(client_id) if not problem else None
+        return problem or (envelope(found, {}) if found else failure(404, "Клиент не найден"))
+
+    @app.get("/api/v1/record/<int:salon_id>/<int:record_id>")
+    def record(salon_id: int, record_id: int):
+        problem = needs_user() or known(salon_id)
+        found = st.salon(salon_id).records.get(record_id) if not problem else None
+        return problem or (envelope(public(found), {}) if found else failure(404, "Запись не найдена"))
 
     @app.post("/api/v1/company/<int:salon_id>/clients/search")
     def clients_search(salon_id: int):
@@ -206,7 +269,7 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
             return problem
         body = request.get_json(silent=True) or {}
         page, size = int(body.get("page", 1)), min(int(body.get("page_size", 25)), 200)
-        data = demo.clients()
+        data = sorted(st.salon(salon_id).clients.values(), key=lambda c: c["id"])
         fields = body.get("fields") or ["id"]
         chunk = [{k: c[k] for k in fields if k in c} for c in data[(page - 1) * size : page * size]]
         return envelope(chunk, {"total_count": len(data)})
@@ -221,7 +284,7 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
             end = date.fromisoformat(request.args["end_date"])
         except (KeyError, ValueError):
             return failure(422, "start_date and end_date are required", {"errors": ["start_date", "end_date"]})
-        data = demo.schedule(start, end)
+        data = st.salon(salon_id).schedule(start, end)
         return envelope(data, {"count": len(data)})
 
     @app.get("/api/v1/records/<int:salon_id>")
@@ -229,9 +292,19 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
         problem = needs_user() or known(salon_id)
         if problem:
             return problem
-        page, count = int(request.args.get("page", 1)), int(request.args.get("count", 50))
-        data = demo.records(date.today())
-        return envelope(data[(page - 1) * count : page * count], {"page": page, "total_count": len(data)})
+        page, count = int(request.args.get("page", 1)), min(int(request.args.get("count", 50)), 1000)
+        args = request.args
+        try:
+            data = st.salon(salon_id).find_records(
+                start=date.fromisoformat(args["start_date"]) if args.get("start_date") else None,
+                end=date.fromisoformat(args["end_date"]) if args.get("end_date") else None,
+                changed_after=parse_yc_datetime(args["changed_after"]) if args.get("changed_after") else None,
+                with_deleted=args.get("with_deleted") in ("1", "true"),
+            )
+        except ValueError as exc:
+            return failure(422, f"bad filter: {exc}")
+        chunk = [public(r) for r in data[(page - 1) * count : page * count]]
+        return envelope(chunk, {"page": page, "total_count": len(data)})
 
     # --- marketplace -------------------------------------------------------------------------------------
 
@@ -333,6 +406,40 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
             with st.lock:
                 st.installs.pop(int(body["salon_id"]), None)
         return jsonify({"status": resp.status_code, "body": resp.text[:500]})
+
+    @app.post("/_standin/salons/<int:salon_id>/large")
+    def large_salon(salon_id: int):
+        body = request.get_json(silent=True) or {}
+        sizes = {k: int(v) for k, v in body.items() if k in ("clients", "staff", "services", "records", "days")}
+        with st.lock:
+            st.salons[salon_id] = Salon.large(salon_id, **sizes)
+        return jsonify({"salon_id": salon_id, **sizes}), 201
+
+    @app.post("/_standin/salons/<int:salon_id>/records")
+    def put_record(salon_id: int):
+        body = request.get_json(force=True)
+        salon = st.salon(salon_id)
+        created = int(body["id"]) not in salon.records
+        rec = salon.put_record(
+            int(body["id"]),
+            int(body["staff_id"]),
+            int(body["service_id"]),
+            datetime.fromisoformat(body["datetime"]),
+            int(body["client_id"]) if body.get("client_id") else None,
+            length=int(body.get("seance_length", 3600)),
+        )
+        sent = []
+        if request.args.get("notify", "1") != "0":
+            sent = st.notify(salon_id, "record", rec["id"], "create" if created else "update", public(rec))
+        return jsonify({"record": public(rec), "webhooks": sent}), 201 if created else 200
+
+    @app.delete("/_standin/salons/<int:salon_id>/records/<int:record_id>")
+    def delete_record(salon_id: int, record_id: int):
+        rec = st.salon(salon_id).delete_record(record_id)
+        sent = []
+        if request.args.get("notify", "1") != "0":
+            sent = st.notify(salon_id, "record", record_id, "delete", {"id": record_id})
+        return jsonify({"record": public(rec), "webhooks": sent})
 
     @app.get("/_standin/calls")
     def calls():

@@ -1,0 +1,234 @@
+"""One salon's data inside the YCLIENTS stand-in: mutable, so tests and people can change what YCLIENTS holds
+(a price, a fired master, a cancelled record) and see the sync follow. The demo salon is small and curated;
+`Salon.large(...)` builds one of any size. Some objects come in YCLIENTS's legacy shapes on purpose: string ids
+and prices, `position: []`, offsets without a colon."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from devstack import yclients_demo_data as demo
+
+TZ = "+03:00"
+
+
+def _stamp(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S+0300")  # YCLIENTS's create/last-change form: no colon
+
+
+@dataclass
+class Salon:
+    salon_id: int
+    company: dict[str, Any]
+    categories: list[dict[str, Any]]
+    services: dict[int, dict[str, Any]]
+    staff: dict[int, dict[str, Any]]
+    clients: dict[int, dict[str, Any]]
+    records: dict[int, dict[str, Any]]
+    staff_days_off: int = 2
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # --- builders ------------------------------------------------------------------------------------------
+
+    @classmethod
+    def demo(cls, salon_id: int, today: date | None = None) -> Salon:
+        services = {s["id"]: s for s in demo.services()}
+        for i, sid in enumerate(sorted(services)):
+            if i % 4 == 1:  # legacy: ids and prices as strings
+                svc = services[sid]
+                svc.update(id=str(sid), price_min=f"{svc['price_min']:.2f}", price_max=f"{svc['price_max']:.2f}")
+        staff = {s["id"]: s for s in demo.staff()}
+        staff[max(staff)]["position"] = []  # PHP's empty array for "no position"
+        clients = {c["id"]: c for c in demo.clients()}
+        records = {r["id"]: r for r in demo.records(today or date.today())}
+        for rec in records.values():
+            rec["last_change_date"] = rec["create_date"]
+        return cls(salon_id, demo.company(salon_id), demo.categories(), services, staff, clients, records)
+
+    @classmethod
+    def large(
+        cls,
+        salon_id: int,
+        *,
+        clients: int = 5000,
+        staff: int = 25,
+        services: int = 200,
+        records: int = 3000,
+        days: int = 30,
+        today: date | None = None,
+        seed: int = 1,
+    ) -> Salon:
+        rnd = random.Random(seed)
+        today = today or date.today()
+        categories = [
+            {"id": 100 + i, "title": f"Категория {i + 1}", "weight": i} for i in range(max(1, services // 20))
+        ]
+        staff_map: dict[int, dict[str, Any]] = {}
+        for i in range(staff):
+            sid = 3000 + i
+            staff_map[sid] = {
+                "id": sid,
+                "name": f"{rnd.choice(demo.FIRST_NAMES)} {rnd.choice(demo.LAST_NAMES)}",
+                "specialization": "Мастер",
+                "position": {"id": 1, "title": "Мастер"} if i % 5 else [],
+                "fired": 0,
+                "status": 0,
+                "hidden": 0,
+            }
+        staff_ids = list(staff_map)
+        service_map: dict[int, dict[str, Any]] = {}
+        for i in range(services):
+            sid = 10000 + i
+            minutes = rnd.choice([30, 45, 60, 90, 120])
+            price = rnd.randrange(800, 9000, 100)
+            masters = rnd.sample(staff_ids, k=min(len(staff_ids), rnd.randint(1, 6)))
+            service_map[sid] = {
+                "id": sid if i % 3 else str(sid),
+                "title": f"Услуга {i + 1}",
+                "category_id": categories[i % len(categories)]["id"],
+                "price_min": price if i % 3 else f"{price:.2f}",
+                "price_max": price + rnd.choice([0, 0, 500]),
+                "duration": minutes * 60,
+                "active": 1,
+                "staff": [{"id": m, "seance_length": minutes * 60} for m in masters],
+            }
+        client_map = {
+            50000 + i: {
+                "id": 50000 + i,
+                "name": f"{rnd.choice(demo.FIRST_NAMES)} {rnd.choice(demo.LAST_NAMES)}",
+                "phone": 79000000000 + i,
+                "email": "",
+                "visits_count": rnd.randint(0, 40),
+                "sold_amount": rnd.randint(0, 200000),
+            }
+            for i in range(clients)
+        }
+        salon = cls(salon_id, demo.company(salon_id), categories, service_map, staff_map, client_map, {})
+        client_ids = list(client_map)
+        for i in range(records):
+            svc = service_map[rnd.choice(list(service_map))]
+            master = rnd.choice(svc["staff"])["id"]
+            when = datetime.combine(today + timedelta(days=rnd.randrange(days)), datetime.min.time()).replace(
+                hour=rnd.randint(10, 19), minute=rnd.choice([0, 15, 30, 45])
+            )
+            salon.put_record(
+                600000 + i, master, int(svc["id"]), when, rnd.choice(client_ids), length=int(svc["duration"])
+            )
+        return salon
+
+    # --- reads as YCLIENTS answers them -----------------------------------------------------------------------
+
+    def schedule(self, start: date, end: date) -> list[dict[str, Any]]:
+        """Working hours per master and day, with the records as busy intervals."""
+        busy: dict[tuple[int, str], list[dict[str, Any]]] = {}
+        with self.lock:
+            for rec in self.records.values():
+                if rec["deleted"]:
+                    continue
+                begins = datetime.fromisoformat(rec["datetime"])
+                ends = begins + timedelta(seconds=rec["seance_length"])
+                key = (rec["staff_id"], begins.date().isoformat())
+                busy.setdefault(key, []).append(
+                    {"entity_type": "record", "entity_id": rec["id"], "from": f"{begins:%H:%M}", "to": f"{ends:%H:%M}"}
+                )
+            masters = [s for s in self.staff.values() if not s["fired"] and not s["status"]]
+        out = []
+        day = start
+        while day <= end:
+            for master in masters:
+                if (day.toordinal() + int(master["id"])) % 7 < self.staff_days_off:
+                    continue
+                out.append(
+                    {
+                        "staff_id": master["id"],
+                        "date": day.isoformat(),
+                        "slots": [{"from": "10:00", "to": "14:00"}, {"from": "15:00", "to": "21:00"}],
+                        "busy_intervals": sorted(busy.get((int(master["id"]), day.isoformat()), []), key=str),
+                        "off_day_type": None,
+                    }
+                )
+            day += timedelta(days=1)
+        return out
+
+    def find_records(
+        self,
+        start: date | None = None,
+        end: date | None = None,
+        changed_after: datetime | None = None,
+        with_deleted: bool = False,
+    ) -> list[dict[str, Any]]:
+        with self.lock:
+            found = []
+            for rec in self.records.values():
+                on = datetime.fromisoformat(rec["datetime"]).date()
+                if (start and on < start) or (end and on > end):
+                    continue
+                if changed_after and datetime.fromisoformat(_colon(rec["last_change_date"])) <= changed_after:
+                    continue
+                if rec["deleted"] and not with_deleted:
+                    continue
+                found.append(rec)
+            return sorted(found, key=lambda r: (r["datetime"], r["id"]))
+
+    # --- changes ----------------------------------------------------------------------------------------------
+
+    def put_record(
+        self,
+        record_id: int,
+        staff_id: int,
+        service_id: int,
+        when: datetime,
+        client_id: int | None,
+        *,
+        length: int = 3600,
+        deleted: bool = False,
+    ) -> dict[str, Any]:
+        with self.lock:
+            svc = self.services[service_id]
+            master = self.staff[staff_id]
+            client = self.clients.get(client_id) if client_id else None
+            now = datetime.now().replace(microsecond=0)
+            rec = {
+                "id": record_id,
+                "company_id": self.salon_id,
+                "staff_id": staff_id,
+                "date": when.strftime("%Y-%m-%d %H:%M:%S"),
+                "datetime": when.strftime("%Y-%m-%dT%H:%M:%S") + TZ,
+                "create_date": _stamp(self.records.get(record_id, {}).get("_created", now)),
+                "_created": self.records.get(record_id, {}).get("_created", now),
+                "last_change_date": _stamp(now),
+                "seance_length": length,
+                "length": length,
+                "attendance": 0,
+                "confirmed": 1,
+                "deleted": deleted,
+                "comment": "",
+                "services": [
+                    {"id": int(svc["id"]), "title": svc["title"], "cost": float(svc["price_min"]), "amount": 1}
+                ],
+                "staff": {"id": staff_id, "name": master["name"], "specialization": master.get("specialization")},
+                "client": {"id": client["id"], "name": client["name"], "phone": f"+{client['phone']}"}
+                if client
+                else None,
+            }
+            self.records[record_id] = rec
+            return rec
+
+    def delete_record(self, record_id: int) -> dict[str, Any]:
+        with self.lock:
+            rec = self.records[record_id]
+            rec.update(deleted=True, last_change_date=_stamp(datetime.now().replace(microsecond=0)))
+            return rec
+
+
+def _colon(stamp: str) -> str:
+    return stamp[:-2] + ":" + stamp[-2:] if stamp[-5] in "+-" and ":" not in stamp[-5:] else stamp
+
+
+def public(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as the API shows it (without the stand-in's own bookkeeping)."""
+    return {k: v for k, v in record.items() if not k.startswith("_")}
