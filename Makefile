@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev test lint format bench bench-page clean system-deps
+.PHONY: dev test lint format bench bench-page bench-sync sync clean system-deps
 
 # Debian packages the stack needs: libmagic1 (neonize imports python-magic) and Chromium for the browser tests.
 # Installed on first run when missing (as root, or through sudo). Java 17+ and Node.js 20+ must be on the machine.
@@ -47,6 +47,14 @@ bench: $(STAMP)
 
 bench-page: system-deps $(STAMP)
 	$(PY) -m bench.page_latency
+
+bench-sync: $(STAMP)
+	$(PY) -m bench.sync_load
+
+# With `make dev` running: sync every module of one salon now. `make sync SALON=962302`
+SALON ?= 962302
+sync: $(STAMP)
+	$(PY) -m devstack.sync_now --salon $(SALON)
 
 clean:
 	rm -rf $(VENV) .devstack test-output .pytest_cache .ruff_cache web/node_modules web/public/assets web/public/onboarding.html

@@ -96,6 +96,7 @@ EventType = Literal[
     "whatsapp_logged_out",
     "whatsapp_client_outdated",
     "whatsapp_failed",
+    "setup_failed",
 ]
 
 

@@ -21,4 +21,8 @@ AI_TURNS = QueueSpec("ai-turns", 20, 20, 10, 1, 60)
 # Sends are paced per session by the host itself (it answers 429 with Retry-After); the queue only bounds totals.
 OUTBOUND = QueueSpec("outbound", 10, 10, 20, 1, 120)
 
-QUEUES: dict[str, QueueSpec] = {q.name: q for q in (WEBHOOKS, POST_ACTIVATION, AI_TURNS, OUTBOUND)}
+# One sync task at a time: each process keeps YCLIENTS's 5 req/s and 200 req/min itself, so a single worker in
+# flight keeps all of them together inside the budget (429s are honoured with Retry-After on top).
+SYNC = QueueSpec("sync", 1, 1, 8, 10, 900)
+
+QUEUES: dict[str, QueueSpec] = {q.name: q for q in (WEBHOOKS, POST_ACTIVATION, AI_TURNS, OUTBOUND, SYNC)}

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     yclients_timeout_s: float = 10.0
     yclients_max_attempts: int = Field(default=4, ge=1, le=10)
     yclients_rate_per_second: float = 5.0
+    sync_write_ops_per_s: int = 500  # BulkWriter's pace; Firestore's advice for a new collection is 500/s
     yclients_rate_per_minute: int = 200
     yclients_retry_after_cap_s: float = 30.0
     # The activation callback runs while the owner waits on the page: fewer, shorter tries.

@@ -1,5 +1,5 @@
 """The webhook task: apply a stored lifecycle webhook exactly once (receipt, company, event, host command in
-one transaction). Data-change receipts wait here for the sync worker (issue 5) and are left `received`."""
+one transaction); and the data-change receipts of one salon, in arrival order, to its synced data."""
 
 from __future__ import annotations
 
@@ -8,10 +8,25 @@ from dataclasses import dataclass
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
+from pydantic import ValidationError
 
 from aiadmin import repositories
+from aiadmin.errors import ServiceUnavailable
 from aiadmin.integration_status import IntegrationStatus, can_transition
-from aiadmin.models import Company, Event, LifecycleWebhook, WaCommand, WebhookReceipt, session_id_for, utcnow
+from aiadmin.models import (
+    Company,
+    DataWebhook,
+    Event,
+    LifecycleWebhook,
+    WaCommand,
+    WebhookReceipt,
+    session_id_for,
+    utcnow,
+)
+from aiadmin.sync import changes
+from aiadmin.sync.modules import Context
+from aiadmin.task_queue import TaskQueue
+from aiadmin.yclients_client import YclientsClient, YclientsUnavailable
 
 log = logging.getLogger("aiadmin.webhook_processing")
 
@@ -127,9 +142,41 @@ def pending_data_receipts(db: firestore.Client, salon_id: int, limit: int = 500)
     return [WebhookReceipt.model_validate(d.to_dict()) for d in query.stream()]
 
 
-def process_data_batch(db: firestore.Client, salon_id: int) -> Outcome:
-    """Applying records, clients, staff and services to the synced data arrives with the sync issue (#5);
-    until then the receipts stay `received` and this reports how many wait."""
+def process_data_batch(
+    db: firestore.Client, salon_id: int, yclients: YclientsClient, queue: TaskQueue | None = None
+) -> Outcome:
+    """Apply the salon's waiting data-change receipts to its synced data, oldest first. If YCLIENTS cannot be
+    reached the rest stay `received` and ServiceUnavailable makes the task try again, in the same order."""
     pending = pending_data_receipts(db, salon_id)
-    log.info("data-change receipts waiting", extra={"salon_id": salon_id, "pending": len(pending)})
-    return Outcome("deferred", f"{len(pending)} data-change receipts wait for the sync worker")
+    if not pending:
+        return Outcome("processed", "nothing waiting")
+    company = repositories.get_company(db, salon_id)
+    if company is None or company.integration_status != S.ACTIVE:
+        status = company.integration_status if company else "not registered"
+        for receipt in pending:
+            _finish_receipt(db, receipt.key, "ignored", f"salon is {status}")
+        return Outcome("ignored", f"{len(pending)} receipts ignored: salon is {status}")
+    ctx = Context(db, yclients, company)
+    applied = 0
+    for receipt in pending:
+        try:
+            hook = DataWebhook.model_validate(receipt.body)
+        except ValidationError as exc:
+            _finish_receipt(db, receipt.key, "rejected", f"not a data webhook: {exc.error_count()} problems")
+            continue
+        try:
+            result = changes.apply(ctx, hook, queue)
+        except YclientsUnavailable as exc:
+            log.warning(
+                "data webhooks paused: YCLIENTS unavailable",
+                extra={"salon_id": salon_id, "applied": applied, "waiting": len(pending) - applied},
+            )
+            raise ServiceUnavailable(f"YCLIENTS unavailable: {exc}", code="yclients_unavailable") from exc
+        _finish_receipt(db, receipt.key, result.state, result.detail)
+        applied += 1
+    log.info("data-change receipts applied", extra={"salon_id": salon_id, "applied": applied})
+    return Outcome("processed", f"{applied} of {len(pending)} receipts applied")
+
+
+def _finish_receipt(db: firestore.Client, key: str, state: str, detail: str) -> None:
+    repositories.receipt_ref(db, key).update({"state": state, "outcome": detail[:500], "processed_at": utcnow()})

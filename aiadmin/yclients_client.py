@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,7 +116,11 @@ class YclientsClient:
         self._retry_after_cap = retry_after_cap_s
         self._session = session or requests.Session()
         self._sleep = sleep
-        self.requests_sent = 0  # every attempt, for sync statistics and benchmarks
+        self.requests_sent = 0  # every attempt, for benchmarks
+        self._per_thread = threading.local()  # every attempt of this thread, for one sync run's statistics
+
+    def thread_requests(self) -> int:
+        return getattr(self._per_thread, "count", 0)
 
     # --- transport ------------------------------------------------------------------------------------
 
@@ -155,6 +160,7 @@ class YclientsClient:
         for attempt in range(1, attempts + 1):
             self._limiter.acquire()
             self.requests_sent += 1
+            self._per_thread.count = self.thread_requests() + 1
             started = time.perf_counter()
             resp: requests.Response | None = None
             try:

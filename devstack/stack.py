@@ -125,6 +125,7 @@ class Stack:
                 _wait_http(f"{self.env['YCLIENTS_API_BASE']}/_standin/healthz", ycl, "YCLIENTS stand-in")
                 self.started_standin = True
             host = self._spawn("session-host", [py, "-m", "session_host"])
+            self._spawn("scheduler", [py, "-m", "devstack.scheduler"])
             gateway = self._spawn(
                 "gateway",
                 [

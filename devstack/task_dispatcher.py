@@ -87,8 +87,15 @@ class Dispatcher:
                 rec = self.tasks.get(key)
                 if rec is None or rec.state != "pending":
                     continue  # cleared, or a stale heap entry
+                if self._running(rec.queue) >= QUEUES[rec.queue].max_concurrent_dispatches:
+                    rec.eta = time.time() + 0.05  # the queue's concurrency is used up: as Cloud Tasks, wait
+                    heapq.heappush(self._heap, (rec.eta, next(self._seq), key))
+                    continue
                 rec.state = "running"
             self._pool.submit(self._dispatch, key, rec)
+
+    def _running(self, queue: str) -> int:
+        return sum(1 for r in self.tasks.values() if r.queue == queue and r.state == "running")
 
     def _dispatch(self, key: str, rec: TaskRecord) -> None:
         spec = QUEUES[rec.queue]
@@ -101,7 +108,8 @@ class Dispatcher:
             "X-CloudTasks-TaskExecutionCount": str(rec.attempts),
         }
         try:
-            resp = self._session.post(rec.url, json=rec.payload, headers=headers, timeout=30)
+            # Cloud Tasks waits up to 10 min for an HTTP target by default; a large salon's sync can take a while.
+            resp = self._session.post(rec.url, json=rec.payload, headers=headers, timeout=600)
             rec.last_status, rec.last_error = resp.status_code, None if resp.ok else resp.text[:300]
             ok = 200 <= resp.status_code < 300
         except requests.RequestException as exc:

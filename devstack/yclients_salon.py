@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from devstack import yclients_demo_data as demo
 
@@ -18,6 +19,11 @@ TZ = "+03:00"
 
 def _stamp(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S+0300")  # YCLIENTS's create/last-change form: no colon
+
+
+def _now() -> datetime:
+    """The salon's wall clock (the demo salons are in Moscow), as YCLIENTS stamps changes."""
+    return datetime.now(ZoneInfo("Europe/Moscow")).replace(tzinfo=None, microsecond=0)
 
 
 @dataclass
@@ -44,9 +50,10 @@ class Salon:
         staff = {s["id"]: s for s in demo.staff()}
         staff[max(staff)]["position"] = []  # PHP's empty array for "no position"
         clients = {c["id"]: c for c in demo.clients()}
-        records = {r["id"]: r for r in demo.records(today or date.today())}
+        records = {r["id"]: r for r in demo.records(today or _now().date())}
+        made = _now() - timedelta(days=1)  # booked yesterday
         for rec in records.values():
-            rec["last_change_date"] = rec["create_date"]
+            rec["create_date"] = rec["last_change_date"] = _stamp(made)
         return cls(salon_id, demo.company(salon_id), demo.categories(), services, staff, clients, records)
 
     @classmethod
@@ -63,7 +70,7 @@ class Salon:
         seed: int = 1,
     ) -> Salon:
         rnd = random.Random(seed)
-        today = today or date.today()
+        today = today or _now().date()
         categories = [
             {"id": 100 + i, "title": f"Категория {i + 1}", "weight": i} for i in range(max(1, services // 20))
         ]
@@ -191,7 +198,7 @@ class Salon:
             svc = self.services[service_id]
             master = self.staff[staff_id]
             client = self.clients.get(client_id) if client_id else None
-            now = datetime.now().replace(microsecond=0)
+            now = _now()
             rec = {
                 "id": record_id,
                 "company_id": self.salon_id,
@@ -221,7 +228,7 @@ class Salon:
     def delete_record(self, record_id: int) -> dict[str, Any]:
         with self.lock:
             rec = self.records[record_id]
-            rec.update(deleted=True, last_change_date=_stamp(datetime.now().replace(microsecond=0)))
+            rec.update(deleted=True, last_change_date=_stamp(_now()))
             return rec
 
 

@@ -7,13 +7,15 @@ import functions_framework
 
 from aiadmin import activation, chat, onboarding, post_activation, registration, webhook_intake, webhook_processing
 from aiadmin.chat import AiTurnTask
-from aiadmin.errors import NotFound
+from aiadmin.errors import NotFound, ServiceUnavailable
 from aiadmin.firestore_db import get_db
 from aiadmin.health import check_health
 from aiadmin.http import json_endpoint, json_response, page_endpoint, task_payload
 from aiadmin.logs import configure_logging
 from aiadmin.models import ActivateRequest, DataBatchTask, PairingRequest, PostActivationTask, WebhookTask
 from aiadmin.settings import get_settings
+from aiadmin.sync import runner as sync_runner
+from aiadmin.sync.timetable import JOBS_BY_NAME
 from aiadmin.task_queue import get_task_queue
 from aiadmin.validation import parse_json_object, validate
 from aiadmin.wa_session import normalize_pairing_phone
@@ -97,7 +99,7 @@ def webhook_worker(request: flask.Request):
 def data_webhook_worker(request: flask.Request):
     """Task: the data-change receipts of one salon, in arrival order."""
     task = task_payload(request, DataBatchTask)
-    outcome = webhook_processing.process_data_batch(get_db(), task.salon_id)
+    outcome = webhook_processing.process_data_batch(get_db(), task.salon_id, get_yclients(), get_task_queue())
     return json_response({"success": True, "state": outcome.state, "detail": outcome.detail})
 
 
@@ -106,8 +108,42 @@ def data_webhook_worker(request: flask.Request):
 def post_activation_worker(request: flask.Request):
     """Task: the one follow-up of an activation."""
     task = task_payload(request, PostActivationTask)
-    did = post_activation.handle(get_db(), task, request.headers.get("X-CloudTasks-TaskName"))
+    did = post_activation.handle(
+        get_db(), task, request.headers.get("X-CloudTasks-TaskName"), get_yclients(), get_task_queue(), get_settings()
+    )
     return json_response({"success": True, "duplicate": not did})
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def sync_dispatch(request: flask.Request):
+    """Cloud Scheduler: one timetable job -> one sync task per active salon and module, named by the slot."""
+    body = task_payload(request, sync_runner.DispatchRequest)
+    slot = sync_runner.slot_of(request.headers.get("X-CloudScheduler-ScheduleTime"))
+    if body.job not in JOBS_BY_NAME:
+        raise NotFound(f"no sync job named {body.job!r}", code="unknown_job")
+    created, existing = sync_runner.dispatch(get_db(), get_task_queue(), body.job, slot)
+    return json_response({"success": True, "job": body.job, "slot": slot, "created": created, "existing": existing})
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def sync_worker(request: flask.Request):
+    """Task: one sync module of one salon. A transient failure answers 503 so Cloud Tasks tries again."""
+    task = task_payload(request, sync_runner.SyncTask)
+    settings = get_settings()
+    result = sync_runner.run(
+        get_db(),
+        get_yclients(),
+        task.salon_id,
+        task.module,
+        slot=task.slot,
+        ops_per_second=settings.sync_write_ops_per_s,
+    )
+    if result.retry:
+        raise ServiceUnavailable(f"sync {task.module} failed: {result.detail}", code="sync_failed")
+    body = {"success": result.state != "failed", "state": result.state, "detail": result.detail}
+    return json_response({**body, **vars(result.counts)})
 
 
 @functions_framework.http

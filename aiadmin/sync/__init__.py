@@ -1,0 +1,1 @@
+"""Salon data sync: YCLIENTS → Firestore, one module per kind of data, run per (salon, module) as a task."""

@@ -1,0 +1,140 @@
+"""YCLIENTS's data-change webhooks applied to the synced data at once. A webhook's `data` may be partial, so an
+incomplete object is fetched again; a change YCLIENTS never sent is caught by the next scheduled pass
+(bookings every 15 min incrementally, nightly in full)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from aiadmin.models import DataWebhook
+from aiadmin.sync import documents as d
+from aiadmin.sync.modules import Context, booking_doc, client_doc, service_doc, staff_doc
+from aiadmin.sync.runner import sync_task
+from aiadmin.sync.writer import upsert
+from aiadmin.task_queue import TaskQueue
+from aiadmin.yclients_client import YclientsNotFound, YclientsRejected
+from aiadmin.yclients_models import YcClient, YcRecord, YcStaff
+
+log = logging.getLogger("aiadmin.sync.changes")
+
+
+@dataclass(frozen=True)
+class Applied:
+    state: str  # processed | ignored
+    detail: str
+
+
+def _delete(ctx: Context, collection: str, doc_id: str) -> None:
+    ctx.collection(collection).document(doc_id).delete()
+
+
+def _record(ctx: Context, hook: DataWebhook, queue: TaskQueue | None) -> Applied:
+    rid = str(hook.resource_id)
+    if hook.status == "delete":
+        _delete(ctx, d.BOOKINGS, rid)
+        _delete(ctx, d.VISITS, rid)
+        return Applied("processed", f"record {rid} deleted")
+    record: YcRecord | None = None
+    if isinstance(hook.data, dict):
+        try:
+            record = YcRecord.model_validate({"id": rid, **hook.data})
+        except ValidationError:
+            record = None
+    if record is None or not record.is_complete():
+        try:
+            record = ctx.yclients.get_record(ctx.salon_id, int(rid))
+        except YclientsNotFound:
+            _delete(ctx, d.BOOKINGS, rid)
+            return Applied("processed", f"record {rid} is gone from YCLIENTS; removed")
+    if record.deleted:
+        _delete(ctx, d.BOOKINGS, rid)
+        _delete(ctx, d.VISITS, rid)
+        return Applied("processed", f"record {rid} deleted")
+    doc = booking_doc(record)
+    today = ctx.today()
+    upcoming = doc.date is None or doc.date >= today.isoformat()
+    written = upsert(ctx.collection(d.BOOKINGS if upcoming else d.VISITS), rid, doc)
+    if upcoming:
+        _delete(ctx, d.VISITS, rid)
+    else:
+        _delete(ctx, d.BOOKINGS, rid)  # moved into the past
+    if queue is not None and doc.date in (today.isoformat(), (today + dt.timedelta(days=1)).isoformat()):
+        # The master's busy intervals changed today or tomorrow: refresh them (one task per salon per minute).
+        slot = "wh-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M")
+        queue.enqueue(sync_task(ctx.salon_id, "schedules_today", slot, reason="record webhook"))
+    where = "bookings" if upcoming else "visits"
+    return Applied("processed", f"record {rid} {'written to' if written else 'unchanged in'} {where}")
+
+
+def _client(ctx: Context, hook: DataWebhook) -> Applied:
+    cid = str(hook.resource_id)
+    if hook.status == "delete":
+        _delete(ctx, d.CLIENTS, cid)
+        return Applied("processed", f"client {cid} deleted")
+    data = hook.data if isinstance(hook.data, dict) else {}
+    client = YcClient.model_validate({"id": cid, **data}) if data.get("name") and data.get("phone") else None
+    if client is None:
+        try:
+            client = ctx.yclients.get_client(ctx.salon_id, int(cid))
+        except YclientsNotFound:
+            _delete(ctx, d.CLIENTS, cid)
+            return Applied("processed", f"client {cid} is gone from YCLIENTS; removed")
+    written = upsert(ctx.collection(d.CLIENTS), cid, client_doc(client))
+    return Applied("processed", f"client {cid} {'written' if written else 'unchanged'}")
+
+
+def _staff(ctx: Context, hook: DataWebhook) -> Applied:
+    sid = str(hook.resource_id)
+    member: YcStaff | None = None
+    if hook.status != "delete":
+        try:
+            member = ctx.yclients.get_staff_member(ctx.salon_id, int(sid))
+        except YclientsNotFound:
+            member = None
+    doc = staff_doc(member) if member else None
+    if doc is None:  # deleted, dismissed or gone
+        _delete(ctx, d.STAFF, sid)
+        return Applied("processed", f"staff {sid} removed")
+    written = upsert(ctx.collection(d.STAFF), sid, doc)
+    return Applied("processed", f"staff {sid} {'written' if written else 'unchanged'}")
+
+
+def _service(ctx: Context, hook: DataWebhook) -> Applied:
+    sid = str(hook.resource_id)
+    if hook.status == "delete":
+        _delete(ctx, d.SERVICES, sid)
+        return Applied("processed", f"service {sid} deleted")
+    try:
+        service = ctx.yclients.get_service(ctx.salon_id, int(sid))
+    except YclientsNotFound:
+        _delete(ctx, d.SERVICES, sid)
+        return Applied("processed", f"service {sid} is gone from YCLIENTS; removed")
+    names: dict[int, str] = {}
+    if service.category_id:
+        snap = ctx.collection(d.CATEGORIES).document(str(service.category_id)).get()
+        if snap.exists:
+            names[service.category_id] = (snap.to_dict() or {}).get("title", "")
+    written = upsert(ctx.collection(d.SERVICES), sid, service_doc(service, names))
+    return Applied("processed", f"service {sid} {'written' if written else 'unchanged'}")
+
+
+def apply(ctx: Context, hook: DataWebhook, queue: TaskQueue | None = None) -> Applied:
+    """Apply one data-change webhook. YclientsUnavailable propagates (the batch is retried in order);
+    a refusal for one object (401/403) is recorded on its receipt and the batch goes on."""
+    resource = hook.resource.strip().lower()
+    try:
+        if resource == "record":
+            return _record(ctx, hook, queue)
+        if resource == "client":
+            return _client(ctx, hook)
+        if resource == "staff":
+            return _staff(ctx, hook)
+        if resource in ("service", "services"):
+            return _service(ctx, hook)
+    except YclientsRejected as exc:
+        return Applied("ignored", f"YCLIENTS refused to show {resource} {hook.resource_id}: {exc}")
+    return Applied("ignored", f"resource {hook.resource!r} is not synced")

@@ -1,0 +1,257 @@
+"""One function per sync module: fetch one kind of data of one salon from YCLIENTS, map it, write what changed.
+Each is safe to run again at any time: the content hashes make a repeat cost reads, not writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from aiadmin import repositories
+from aiadmin.models import Company, utcnow
+from aiadmin.sync import documents as d
+from aiadmin.sync.writer import Counts, apply, upsert
+from aiadmin.yclients_client import YclientsClient
+from aiadmin.yclients_models import YcClient, YcRecord, YcScheduleDay, YcService, YcStaff
+
+VISIT_HISTORY_DAYS = 90
+BOOKINGS_OVERLAP = dt.timedelta(minutes=5)  # an incremental pass re-reads a little of the previous one
+FEW = 50
+
+
+@dataclass
+class Context:
+    db: firestore.Client
+    yclients: YclientsClient
+    company: Company
+    ops_per_second: int = 500
+    last_success_at: dt.datetime | None = None  # of this module for this salon
+
+    @property
+    def salon_id(self) -> int:
+        return self.company.salon_id
+
+    def collection(self, name: str) -> firestore.CollectionReference:
+        return repositories.company_ref(self.db, self.salon_id).collection(name)
+
+    def today(self) -> dt.date:
+        try:
+            zone = ZoneInfo(self.company.timezone or "Europe/Moscow")
+        except (KeyError, ValueError):
+            zone = ZoneInfo("Europe/Moscow")
+        return dt.datetime.now(zone).date()
+
+    def apply(self, name: str, fresh: dict[str, d.Synced], **kwargs: Any) -> Counts:
+        return apply(self.db, self.collection(name), fresh, ops_per_second=self.ops_per_second, **kwargs)
+
+
+# --- mapping ---------------------------------------------------------------------------------------------
+
+
+def service_doc(s: YcService, categories: dict[int, str]) -> d.ServiceDoc:
+    return d.ServiceDoc(
+        id=s.id,
+        title=s.title.strip(),
+        category_id=s.category_id,
+        category=categories.get(s.category_id) if s.category_id else None,
+        price_min=s.price_min,
+        price_max=max(s.price_max, s.price_min),
+        duration_s=s.duration,
+        comment=s.comment,
+        active=s.active,
+        weight=s.weight,
+        staff_durations={str(x.id): x.seance_length for x in s.staff if x.seance_length},
+    )
+
+
+def staff_doc(s: YcStaff) -> d.StaffDoc | None:
+    if s.fired or s.status == 1:
+        return None  # dismissed or deleted: the bot must not offer them
+    return d.StaffDoc(
+        id=s.id,
+        name=s.name.strip(),
+        specialization=s.specialization,
+        position=s.position.title if s.position else None,
+        hidden=s.hidden,
+    )
+
+
+def client_doc(c: YcClient) -> d.ClientDoc:
+    return d.ClientDoc(
+        id=c.id,
+        name=c.name.strip(),
+        phone=c.phone,
+        email=c.email,
+        visits_count=c.visits_count,
+        sold_amount=c.sold_amount,
+        first_visit_date=c.first_visit_date,
+        last_visit_date=c.last_visit_date,
+    )
+
+
+def schedule_doc(day: YcScheduleDay) -> d.ScheduleDoc:
+    return d.ScheduleDoc(
+        staff_id=day.staff_id,
+        date=day.date,
+        slots=[d.Interval(start=i.start, end=i.end) for i in day.slots],
+        busy=sorted((d.Interval(start=i.start, end=i.end) for i in day.busy_intervals), key=lambda i: i.start),
+    )
+
+
+def booking_doc(r: YcRecord) -> d.BookingDoc:
+    client = r.client
+    return d.BookingDoc(
+        id=r.id,
+        staff_id=r.staff_id,
+        starts_at=r.datetime,
+        date=r.datetime.date().isoformat() if r.datetime else None,  # the offset YCLIENTS gives is the salon's
+        length_s=r.seance_length,
+        services=[d.BookedService(id=s.id, title=s.title, cost=s.cost, amount=s.amount) for s in r.services],
+        client_id=client.id if client else None,
+        client_name=client.name if client else "",
+        client_phone=client.phone if client else None,
+        attendance=r.attendance,
+        comment=r.comment,
+        changed_at=r.last_change_date,
+    )
+
+
+def schedule_id(staff_id: int, day: dt.date | str) -> str:
+    return f"{staff_id}_{day if isinstance(day, str) else day.isoformat()}"
+
+
+# --- modules ---------------------------------------------------------------------------------------------
+
+
+def sync_company(ctx: Context) -> Counts:
+    yc = ctx.yclients.get_company(ctx.salon_id)
+    fresh = {
+        "title": yc.title,
+        "timezone": yc.timezone_name or ctx.company.timezone,
+        "phone": yc.phone,
+        "address": yc.address,
+        "city": yc.city,
+    }
+    current = ctx.company.model_dump()
+    changed = {k: v for k, v in fresh.items() if current.get(k) != v}
+    if changed:
+        repositories.company_ref(ctx.db, ctx.salon_id).update({**changed, "updated_at": utcnow()})
+    return Counts(read=1, written=1 if changed else 0, unchanged=0 if changed else 1)
+
+
+def sync_services(ctx: Context) -> Counts:
+    categories = ctx.yclients.get_categories(ctx.salon_id)
+    names = {c.id: c.title for c in categories}
+    counts = ctx.apply(
+        d.CATEGORIES, {str(c.id): d.CategoryDoc(id=c.id, title=c.title, weight=c.weight) for c in categories}
+    )
+    counts += ctx.apply(d.SERVICES, {str(s.id): service_doc(s, names) for s in ctx.yclients.get_services(ctx.salon_id)})
+    return counts
+
+
+def sync_staff(ctx: Context) -> Counts:
+    docs = {str(s.id): doc for s in ctx.yclients.get_staff(ctx.salon_id) if (doc := staff_doc(s))}
+    return ctx.apply(d.STAFF, docs)
+
+
+def sync_clients(ctx: Context) -> Counts:
+    fresh: dict[str, d.Synced] = {}
+    page = 1
+    while True:
+        batch, total = ctx.yclients.search_clients(ctx.salon_id, page)
+        fresh.update({str(c.id): client_doc(c) for c in batch})
+        if not batch or len(fresh) >= total or len(batch) < 200:
+            break
+        page += 1
+    return ctx.apply(d.CLIENTS, fresh)
+
+
+def _sync_schedules(ctx: Context, days: int) -> Counts:
+    start = ctx.today()
+    end = start + dt.timedelta(days=days - 1)
+    fresh = {
+        schedule_id(x.staff_id, x.date): schedule_doc(x) for x in ctx.yclients.get_schedule(ctx.salon_id, start, end)
+    }
+    scope = (
+        ctx.collection(d.SCHEDULES)
+        .where(filter=FieldFilter("date", ">=", start.isoformat()))
+        .where(filter=FieldFilter("date", "<=", end.isoformat()))
+    )
+    counts = ctx.apply(d.SCHEDULES, fresh, scope=scope)
+    # Days gone by are no use to the bot.
+    past = ctx.collection(d.SCHEDULES).where(filter=FieldFilter("date", "<", start.isoformat()))
+    counts += ctx.apply(d.SCHEDULES, {}, scope=past) if days > 2 else Counts()
+    return counts
+
+
+def _records(ctx: Context, **filters: Any) -> list[YcRecord]:
+    out: list[YcRecord] = []
+    page = 1
+    while True:
+        batch, total = ctx.yclients.get_records(ctx.salon_id, page, **filters)
+        out.extend(batch)
+        if not batch or len(out) >= total:
+            return out
+        page += 1
+
+
+def sync_bookings_full(ctx: Context) -> Counts:
+    """Every record from today on; bookings YCLIENTS no longer has (deleted, or in the past) are removed."""
+    records = _records(ctx, start_date=ctx.today().isoformat())
+    fresh = {str(r.id): booking_doc(r) for r in records if not r.deleted}
+    return ctx.apply(d.BOOKINGS, fresh)
+
+
+def sync_bookings(ctx: Context) -> Counts:
+    """Records changed since the last run (deleted ones included); the first run is a full one."""
+    if ctx.last_success_at is None:
+        return sync_bookings_full(ctx)
+    since = (ctx.last_success_at - BOOKINGS_OVERLAP).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    records = _records(ctx, start_date=ctx.today().isoformat(), changed_after=since, with_deleted=1)
+    counts = Counts(read=len(records))
+    coll = ctx.collection(d.BOOKINGS)
+    upserts = {str(r.id): booking_doc(r) for r in records if not r.deleted}
+    if len(upserts) > FEW:  # a busy stretch: one projection read of the collection beats many single reads
+        applied = ctx.apply(d.BOOKINGS, upserts, delete_missing=False)
+        counts.written, counts.unchanged = applied.written, applied.unchanged
+    else:
+        for doc_id, doc in upserts.items():
+            if upsert(coll, doc_id, doc):
+                counts.written += 1
+            else:
+                counts.unchanged += 1
+    gone = [str(r.id) for r in records if r.deleted]
+    if gone:
+        batch = ctx.db.batch()
+        for doc_id in gone:
+            batch.delete(coll.document(doc_id))
+        batch.commit()
+        counts.deleted = len(gone)
+    return counts
+
+
+def sync_visits(ctx: Context) -> Counts:
+    today = ctx.today()
+    start = today - dt.timedelta(days=VISIT_HISTORY_DAYS)
+    records = _records(ctx, start_date=start.isoformat(), end_date=(today - dt.timedelta(days=1)).isoformat())
+    fresh = {str(r.id): booking_doc(r) for r in records if not r.deleted}
+    scope = ctx.collection(d.VISITS).where(filter=FieldFilter("date", ">=", start.isoformat()))
+    return ctx.apply(d.VISITS, fresh, scope=scope)
+
+
+MODULE_FUNCTIONS: dict[str, Callable[[Context], Counts]] = {
+    "company": sync_company,
+    "services": sync_services,
+    "staff": sync_staff,
+    "clients": sync_clients,
+    "visits": sync_visits,
+    "schedules_30d": lambda ctx: _sync_schedules(ctx, 30),
+    "schedules_today": lambda ctx: _sync_schedules(ctx, 2),
+    "bookings": sync_bookings,
+    "bookings_full": sync_bookings_full,
+}

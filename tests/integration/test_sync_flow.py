@@ -1,0 +1,131 @@
+"""Sync as a salon meets it: activation fills the salon's data and ends with one welcome message in its
+WhatsApp; YCLIENTS's record webhooks change the bookings at once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+import requests
+
+from aiadmin import repositories
+from aiadmin.sync import runner
+from aiadmin.sync.documents import BOOKINGS, CLIENTS, SERVICES
+from aiadmin.sync.timetable import ACTIVATION_FIRST, ACTIVATION_THEN
+from tests.conftest import GATEWAY, TASK_SECRET, running_session_host, wait_for
+from tests.integration.helpers import activate, connect_whatsapp, register
+
+SALON, SID, PHONE = 962302, "company_962302", "79161234567"
+
+
+def api(method: str, path: str, token: str, **kwargs) -> requests.Response:
+    return requests.request(
+        method, f"{GATEWAY}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=15, **kwargs
+    )
+
+
+def bookings(db) -> dict[str, dict]:
+    return {s.id: s.to_dict() for s in repositories.company_ref(db, SALON).collection(BOOKINGS).stream()}
+
+
+def outbox() -> list[dict]:
+    return requests.get(f"{GATEWAY}/simulator/sessions/{SID}/outbox", timeout=10).json()
+
+
+def test_activation_syncs_the_salon_then_welcomes_it_once(stack, db, tmp_path):
+    with running_session_host(db, tmp_path, "host-sync", sender_opts={"interval_s": 0.1, "jitter_s": 0.0}):
+        token = register()
+        view_id = api("GET", "/marketplace/api/session", token).json()["view_id"]
+        assert api("POST", "/marketplace/api/qr", token).json()["status"] == "qr"
+        requests.post(f"{GATEWAY}/simulator/sessions/{SID}/scan", json={"phone": PHONE}, timeout=10)
+        wait_for(lambda: repositories.get_company(db, SALON).whatsapp_connected, 5, "linked")
+        assert activate(token).status_code == 200
+
+        welcome = wait_for(outbox, 20, "the welcome message")
+        for module in (*ACTIVATION_FIRST, *ACTIVATION_THEN):
+            wait_for(lambda m=module: runner.load_state(db, SALON, m).state == "ok", 20, f"{module} synced")
+        assert len(welcome) == 1 and welcome[0]["to"] == PHONE
+        assert "Салон красоты «Лилия»" in welcome[0]["text"] and "12 услуг" in welcome[0]["text"]
+        salon = repositories.company_ref(db, SALON)
+        assert len(list(salon.collection(SERVICES).stream())) == 12
+        assert len(list(salon.collection(CLIENTS).stream())) == 40
+        assert len(bookings(db)) == 30
+        setup = db.collection("onboarding_views").document(view_id).get().to_dict()["setup"]
+        assert setup["state"] == "done", "the owner's page hears that the data is in"
+
+        # The task delivered again (Cloud Tasks is at-least-once): no second welcome, no second task.
+        task = {"salon_id": SALON, "activation_id": repositories.get_company(db, SALON).activation_id}
+        again = requests.post(
+            f"{GATEWAY}/_fn/post_activation_worker",
+            json=task,
+            headers={"X-AIAdmin-Task-Secret": TASK_SECRET},
+            timeout=30,
+        )
+        assert again.status_code == 200 and again.json()["duplicate"] is True
+        stack.dispatcher.wait_idle()
+        assert len(outbox()) == 1
+
+
+def test_a_failed_first_sync_is_visible_and_retried(stack, db):
+    stack.fault("/service_categories", "500", times=12)  # YCLIENTS down for the first tries
+    token = register()
+    connect_whatsapp(db)
+    assert activate(token).status_code == 200
+    wait_for(lambda: runner.load_state(db, SALON, "services").state == "failed", 20, "the failure recorded")
+    events = [e.type for e in repositories.list_events(db, SALON)]
+    assert "setup_failed" in events, "an operator sees it"
+    wait_for(lambda: runner.load_state(db, SALON, "services").state == "ok", 30, "the retried task succeeds")
+
+
+@pytest.fixture
+def active_salon(stack, db):
+    """Activated through the real flow, so YCLIENTS (the stand-in) holds our per-salon webhook URL."""
+    token = register()
+    connect_whatsapp(db)
+    repositories.company_ref(db, SALON).update({"whatsapp_phone": None})  # no session host here: no welcome
+    assert activate(token).status_code == 200
+    wait_for(lambda: runner.load_state(db, SALON, "bookings_full").state == "ok", 20, "first sync")
+    return stack
+
+
+def standin(path: str, method: str = "POST", **body) -> dict:
+    resp = requests.request(
+        method, f"{GATEWAY.replace('18500', '18510')}/_standin/salons/{SALON}{path}", json=body or None, timeout=20
+    )
+    assert resp.ok, resp.text
+    return resp.json()
+
+
+def test_record_webhooks_change_bookings_at_once(active_salon, db):
+    when = (datetime.now() + timedelta(days=3)).replace(hour=15, minute=30, second=0, microsecond=0)
+    made = standin("/records", id=900001, staff_id=2003, service_id=1021, datetime=when.isoformat(), client_id=5000)
+    assert made["webhooks"] == [200], "YCLIENTS delivered it to our per-salon URL"
+    booked = wait_for(lambda: bookings(db).get("900001"), 10, "the new booking")
+    assert booked["staff_id"] == 2003 and booked["services"][0]["title"] == "Маникюр с покрытием гель-лак"
+
+    later = when + timedelta(hours=2)
+    standin("/records", id=900001, staff_id=2003, service_id=1021, datetime=later.isoformat(), client_id=5000)
+    wait_for(
+        lambda: (
+            (b := bookings(db).get("900001")) and b["changed_at"] and b["starts_at"].hour != booked["starts_at"].hour
+        ),
+        10,
+        "moved",
+    )
+
+    standin("/records/900001", method="DELETE")
+    wait_for(lambda: "900001" not in bookings(db), 10, "the cancelled booking gone")
+
+
+def test_a_missed_webhook_is_caught_by_the_next_incremental_pass(active_salon, db):
+    when = (datetime.now() + timedelta(days=2)).replace(hour=11, minute=0, second=0, microsecond=0)
+    requests.post(
+        f"{GATEWAY.replace('18500', '18510')}/_standin/salons/{SALON}/records?notify=0",
+        json={"id": 900002, "staff_id": 2001, "service_id": 1001, "datetime": when.isoformat(), "client_id": 5001},
+        timeout=10,
+    )
+    assert "900002" not in bookings(db), "YCLIENTS never told us"
+    from aiadmin.yclients_client import get_yclients
+
+    assert runner.run(db, get_yclients(), SALON, "bookings").state == "ok"
+    assert "900002" in bookings(db)
