@@ -6,8 +6,11 @@ import logging
 import time
 from typing import Any
 
+from google.cloud.firestore_v1.base_query import FieldFilter
+
 from aiadmin.firestore_db import get_db
 from aiadmin.settings import REQUIRED_SETTINGS, Settings
+from aiadmin.sync.documents import SYNC_STATE
 from aiadmin.task_queue import get_task_queue
 
 log = logging.getLogger("aiadmin.health")
@@ -22,12 +25,22 @@ def _timed(check) -> tuple[bool, float, str | None]:
     return True, round((time.perf_counter() - started) * 1000, 1), None
 
 
+def failing_syncs(limit: int = 20) -> list[str]:
+    """`{salon}_{module}` of sync modules whose last run failed: shown, not fatal (one salon's YCLIENTS trouble
+    is not the service's); the alert policies watch the `sync failed` log lines."""
+    query = get_db().collection(SYNC_STATE).where(filter=FieldFilter("state", "==", "failed")).limit(limit)
+    return sorted(snap.id for snap in query.select(["state"]).stream())
+
+
 def check_health(settings: Settings) -> tuple[bool, dict[str, Any]]:
     missing = settings.missing()
     configured = {name.upper(): name.upper() not in missing for name in REQUIRED_SETTINGS}
     fs_ok, fs_ms, fs_err = _timed(lambda: get_db().collection("_health").document("probe").get(timeout=5))
     q_ok, q_ms, q_err = _timed(lambda: get_task_queue().ping())
     failed = [name for name, ok in (("firestore", fs_ok), ("task_queue", q_ok)) if not ok]
+    failing: list[str] = []
+    if fs_ok:
+        _timed(lambda: failing.extend(failing_syncs()))
     healthy = not missing and not failed
     body: dict[str, Any] = {
         "status": "ok" if healthy else "error",
@@ -44,6 +57,7 @@ def check_health(settings: Settings) -> tuple[bool, dict[str, Any]]:
         },
         "missing": missing,
         "failed": failed,
+        "sync": {"failing": failing},
     }
     if not healthy:
         log.warning("health check failed", extra={"missing": missing, "failed": failed})

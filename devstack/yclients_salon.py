@@ -65,6 +65,7 @@ class Salon:
         staff: int = 25,
         services: int = 200,
         records: int = 3000,
+        past_records: int = 0,
         days: int = 30,
         today: date | None = None,
         seed: int = 1,
@@ -116,15 +117,19 @@ class Salon:
         }
         salon = cls(salon_id, demo.company(salon_id), categories, service_map, staff_map, client_map, {})
         client_ids = list(client_map)
-        for i in range(records):
+        for i in range(records + past_records):
             svc = service_map[rnd.choice(list(service_map))]
             master = rnd.choice(svc["staff"])["id"]
-            when = datetime.combine(today + timedelta(days=rnd.randrange(days)), datetime.min.time()).replace(
+            offset = rnd.randrange(days) if i < records else -rnd.randint(1, 60)
+            when = datetime.combine(today + timedelta(days=offset), datetime.min.time()).replace(
                 hour=rnd.randint(10, 19), minute=rnd.choice([0, 15, 30, 45])
             )
             salon.put_record(
                 600000 + i, master, int(svc["id"]), when, rnd.choice(client_ids), length=int(svc["duration"])
             )
+        made = _now() - timedelta(days=1)  # booked before today, as in a salon that has been running a while
+        for rec in salon.records.values():
+            rec["create_date"] = rec["last_change_date"] = _stamp(made)
         return salon
 
     # --- reads as YCLIENTS answers them -----------------------------------------------------------------------

@@ -68,6 +68,7 @@ class StandinState:
         self.installs: dict[int, dict[str, Any]] = {}
         self.hits: deque[float] = deque()
         self.salons: dict[int, Salon] = {}
+        self.throttled = 0  # requests answered 429 by the rate limit
 
     def reset(self) -> None:
         with self.lock:
@@ -76,6 +77,7 @@ class StandinState:
             self.installs.clear()
             self.hits.clear()
             self.salons.clear()
+            self.throttled = 0
 
     def salon(self, salon_id: int) -> Salon:
         with self.lock:
@@ -165,6 +167,7 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
                     st.hits.popleft()
                 last_second = sum(1 for t in st.hits if now - t < 1)
                 if last_second >= 5 or len(st.hits) >= 200:
+                    st.throttled += 1
                     resp = failure(429, "Too many requests")
                     resp.headers["Retry-After"] = "1"
                     return resp

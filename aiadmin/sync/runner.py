@@ -100,7 +100,9 @@ def dispatch(db: firestore.Client, queue: TaskQueue, job_name: str, slot: str) -
                 created += 1
             else:
                 existing += 1
-    log.info("sync dispatched", extra={"job": job_name, "slot": slot, "tasks_created": created, "tasks_existing": existing})
+    log.info(
+        "sync dispatched", extra={"job": job_name, "slot": slot, "tasks_created": created, "tasks_existing": existing}
+    )
     return created, existing
 
 
@@ -131,7 +133,11 @@ def run(
     ref = state_ref(db, salon_id, module)
     started = utcnow()
     ref.set({"salon_id": salon_id, "module": module, "state": "running", "last_started_at": started}, merge=True)
-    ctx = Context(db, yclients, company, ops_per_second=ops_per_second, last_success_at=previous.last_success_at)
+    since = previous.last_success_at
+    if module == "bookings":  # a full pass counts as a starting point for the incremental one
+        full = load_state(db, salon_id, "bookings_full").last_success_at
+        since = max((t for t in (since, full) if t is not None), default=None)
+    ctx = Context(db, yclients, company, ops_per_second=ops_per_second, last_success_at=since)
     requests_before = yclients.thread_requests()
     t0 = time.perf_counter()
     try:
