@@ -88,6 +88,8 @@ def test_schedules_with_busy_intervals_and_bookings_with_offsets(salon, db):
     stored = bookings["700000"]
     assert stored["starts_at"] == datetime.fromisoformat(rec["datetime"])
     assert stored["date"] == rec["datetime"][:10] and stored["client_phone"] == rec["client"]["phone"][1:]
+    assert rec["last_change_date"].endswith("+0300"), "the legacy offset without a colon"
+    assert stored["changed_at"] == datetime.fromisoformat(rec["last_change_date"][:-2] + ":00")
     run(db, "schedules_30d")
     schedules = docs(db, SCHEDULES)
     today = datetime.now(ZoneInfo("Europe/Moscow")).date()
