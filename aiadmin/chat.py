@@ -13,6 +13,7 @@ from pydantic import Field
 
 from aiadmin.models import Document, utcnow
 from aiadmin.queues import AI_TURNS, OUTBOUND
+from aiadmin.settings import get_settings
 from aiadmin.task_queue import Task, TaskQueue, task_name
 
 log = logging.getLogger("aiadmin.chat")
@@ -36,7 +37,9 @@ class ChatMessage(Document):
     push_name: str | None = None
     sent_at: datetime | None = None  # WhatsApp's timestamp
     stored_at: datetime = Field(default_factory=utcnow)
-    turn: Literal["queued", "received", "not_needed"] = "not_needed"
+    # queued -> answered (this message's turn replied), merged (a later message's turn answered it too),
+    # skipped (no reply on purpose: salon inactive, staff in the chat, handed over); not_needed: not a customer's.
+    turn: Literal["queued", "received", "answered", "merged", "skipped", "not_needed"] = "not_needed"
 
 
 class AiTurnTask(Document):
@@ -73,7 +76,7 @@ def store_message(db: firestore.Client, msg: ChatMessage) -> bool:
     return True
 
 
-def accept_inbound(db: firestore.Client, queue: TaskQueue, msg: ChatMessage) -> bool:
+def accept_inbound(db: firestore.Client, queue: TaskQueue, msg: ChatMessage, quiet_s: float | None = None) -> bool:
     """Store a message first, then (for a customer's) queue its AI turn. True when it was new.
 
     A customer message is stored as `turn: queued` before the task exists, so the task can never find it in an
@@ -97,6 +100,8 @@ def accept_inbound(db: firestore.Client, queue: TaskQueue, msg: ChatMessage) -> 
                 name=task_name("turn", msg.salon_id, msg.message_id),
                 function="ai_turn_worker",
                 payload=AiTurnTask(salon_id=msg.salon_id, phone=msg.phone, message_id=msg.message_id).to_firestore(),
+                # Waiting for a short quiet lets a burst of messages become one turn (see aiadmin.ai.turn).
+                delay_s=get_settings().ai_burst_quiet_s if quiet_s is None else quiet_s,
             )
         )
     except Exception:
@@ -140,9 +145,3 @@ def queue_send(queue: TaskQueue, host_url: str, request: SendRequest) -> bool:
             payload=request.to_firestore(),
         )
     )
-
-
-def mark_turn_received(db: firestore.Client, task: AiTurnTask) -> None:
-    """Until the AI issue lands, the AI turn records that it has the message, and does not reply."""
-    conv = db.collection(CONVERSATIONS).document(conversation_id(task.salon_id, task.phone))
-    conv.collection("messages").document(task.message_id).update({"turn": "received"})

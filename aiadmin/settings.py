@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     task_shared_secret: SecretStr | None = None  # local stand-in for OIDC
 
     gemini_api_key: SecretStr | None = None
+    ai_provider: Literal["auto", "gemini", "rules"] = "auto"  # auto: gemini when a key is set, rules otherwise
+    gemini_model: str = "gemini-2.5-flash"
+    gemini_base_url: str | None = None  # a Gemini-compatible endpoint (tests use a scripted local one)
+    gemini_timeout_s: float = 8.0
+    ai_burst_quiet_s: float = 3.0  # a customer's messages within this quiet time make one turn
+    ai_staff_pause_min: int = 120  # staff wrote to this customer from the phone: the bot keeps out this long
 
     # WhatsApp session host
     whatsapp_driver: Literal["neonize", "simulated"] = "neonize"

@@ -24,6 +24,7 @@ from aiadmin.yclients_models import (
     YcRecord,
     YcScheduleDay,
     YcService,
+    YcSlot,
     YcStaff,
 )
 
@@ -290,6 +291,56 @@ class YclientsClient:
 
     def get_record(self, salon_id: int, record_id: int) -> YcRecord:
         return YcRecord.model_validate(self._object(f"/api/v1/record/{salon_id}/{record_id}"))
+
+    # --- online booking and record changes (the bot's actions) ---------------------------------------------
+
+    def book_times(self, salon_id: int, staff_id: int, day: dt.date, service_ids: list[int]) -> list[YcSlot]:
+        params = {"service_ids[]": service_ids}
+        path = f"/api/v1/book_times/{salon_id}/{staff_id}/{day.isoformat()}"
+        data, _ = self._list("GET", path, params=params, with_user=False)
+        return [YcSlot.model_validate(x) for x in data]
+
+    def book_record(
+        self, salon_id: int, *, phone: str, name: str, staff_id: int, service_id: int, at: dt.datetime, api_id: str
+    ) -> int:
+        """Creates the booking; returns the record id. 422 with code 433 (taken) raises YclientsRejected."""
+        body = {
+            "phone": phone,
+            "fullname": name,
+            "email": "",
+            "comment": "Записано AI Admin в WhatsApp",
+            "api_id": api_id,
+            "appointments": [
+                {"id": 1, "services": [service_id], "staff_id": staff_id, "datetime": at.strftime("%Y-%m-%d %H:%M:%S")}
+            ],
+        }
+        # One attempt: a retry after an unclear answer could book twice. The caller looks up api_id instead.
+        data, _ = self.unwrap(
+            self.request("POST", f"/api/v1/book_record/{salon_id}", json=body, with_user=False, max_attempts=1)
+        )
+        if not isinstance(data, list) or not data or "record_id" not in data[0]:
+            raise YclientsUnavailable("book_record answered without a record id")
+        return int(data[0]["record_id"])
+
+    def move_record(
+        self, salon_id: int, record_id: int, *, staff_id: int, service_id: int, at: dt.datetime
+    ) -> YcRecord:
+        body = {
+            "staff_id": staff_id,
+            "services": [{"id": service_id}],
+            "datetime": at.strftime("%Y-%m-%d %H:%M:%S"),
+            "save_if_busy": False,
+            "send_sms": True,
+        }
+        data, _ = self.unwrap(self.request("PUT", f"/api/v1/record/{salon_id}/{record_id}", json=body, max_attempts=1))
+        return YcRecord.model_validate(data)
+
+    def delete_record(self, salon_id: int, record_id: int) -> None:
+        """Idempotent on our side: a record already gone (404) counts as deleted."""
+        resp = self.request("DELETE", f"/api/v1/record/{salon_id}/{record_id}")
+        if resp.status_code in (200, 204, 404):
+            return
+        self.unwrap(resp)
 
     def marketplace_callback(
         self,

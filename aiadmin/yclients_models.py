@@ -185,6 +185,13 @@ class YcRecord(YcModel):
     services: list[YcRecordService] = []
     client: YcRecordClient | None = None
     last_change_date: dt.datetime | None = None
+    api_id: str | None = None  # ours: the proposal a booking came from
+
+    @field_validator("api_id", mode="before")
+    @classmethod
+    def _api_id(cls, v: Any) -> Any:
+        v = _blank_to_none(v)
+        return None if v is None else str(v)
 
     @field_validator("datetime", "last_change_date", mode="before")
     @classmethod
@@ -204,3 +211,16 @@ class YcRecord(YcModel):
     def is_complete(self) -> bool:
         """A webhook's `data` may be partial; a record without these is fetched again."""
         return self.datetime is not None and self.staff_id is not None and bool(self.services)
+
+
+class YcSlot(YcModel):
+    """One free start from `book_times`."""
+
+    time: str
+    seance_length: int | None = None
+    datetime: dt.datetime
+
+    @field_validator("datetime", mode="before")
+    @classmethod
+    def _dt(cls, v: Any) -> Any:
+        return parse_yc_datetime(v)

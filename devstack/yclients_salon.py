@@ -230,11 +230,59 @@ class Salon:
             self.records[record_id] = rec
             return rec
 
+    def free_times(self, staff_id: int, day: date, length_s: int, step_min: int = 30) -> list[dict[str, Any]]:
+        """What `book_times` answers: starts on a grid inside working hours that fit `length_s` without touching
+        a busy interval (and none in the past)."""
+        days = [d for d in self.schedule(day, day) if int(d["staff_id"]) == staff_id]
+        if not days:
+            return []
+        busy = [(_minutes(b["from"]), _minutes(b["to"])) for b in days[0]["busy_intervals"]]
+        now = _now()
+        out = []
+        for slot in days[0]["slots"]:
+            start, end = _minutes(slot["from"]), _minutes(slot["to"])
+            t = start
+            while t + length_s // 60 <= end:
+                fits = all(t + length_s // 60 <= b0 or t >= b1 for b0, b1 in busy)
+                at = datetime.combine(day, datetime.min.time()) + timedelta(minutes=t)
+                if fits and at > now:
+                    out.append(
+                        {
+                            "time": f"{t // 60:02d}:{t % 60:02d}",
+                            "seance_length": length_s,
+                            "sum_length": length_s,
+                            "datetime": at.strftime("%Y-%m-%dT%H:%M:%S") + TZ,
+                        }
+                    )
+                t += step_min
+        return out
+
+    def book(self, staff_id: int, service_id: int, when: datetime, phone: str, name: str, api_id: str | None) -> int:
+        """`book_record`: 433 (the time is taken) raises ValueError; returns the new record id."""
+        with self.lock:
+            length = int(self.services[service_id].get("duration") or 3600)
+            free = {s["time"] for s in self.free_times(staff_id, when.date(), length)}
+            if f"{when:%H:%M}" not in free:
+                raise ValueError("433")
+            client = next((c for c in self.clients.values() if str(c["phone"]).lstrip("+") == phone), None)
+            if client is None:
+                cid = max(self.clients, default=90000) + 1
+                client = self.clients[cid] = {"id": cid, "name": name, "phone": int(phone), "email": ""}
+            rid = max(self.records, default=700000) + 1
+            rec = self.put_record(rid, staff_id, service_id, when, client["id"], length=length)
+            rec["api_id"] = api_id or ""
+            return rid
+
     def delete_record(self, record_id: int) -> dict[str, Any]:
         with self.lock:
             rec = self.records[record_id]
             rec.update(deleted=True, last_change_date=_stamp(_now()))
             return rec
+
+
+def _minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
 
 
 def _colon(stamp: str) -> str:

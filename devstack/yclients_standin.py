@@ -309,6 +309,87 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
         chunk = [public(r) for r in data[(page - 1) * count : page * count]]
         return envelope(chunk, {"page": page, "total_count": len(data)})
 
+    # --- online booking and record changes (what the bot does) ---------------------------------------------
+
+    @app.get("/api/v1/book_times/<int:salon_id>/<int:staff_id>/<day>")
+    def book_times(salon_id: int, staff_id: int, day: str):
+        problem = known(salon_id)
+        if problem:
+            return problem
+        salon = st.salon(salon_id)
+        ids = [int(x) for x in request.args.getlist("service_ids[]") or request.args.getlist("service_ids")]
+        length = sum(int(salon.services[i].get("duration") or 3600) for i in ids if i in salon.services) or 3600
+        try:
+            return envelope(salon.free_times(staff_id, date.fromisoformat(day), length))
+        except ValueError:
+            return failure(422, "bad date")
+
+    @app.post("/api/v1/book_record/<int:salon_id>")
+    def book_record(salon_id: int):
+        problem = known(salon_id)
+        if problem:
+            return problem
+        body = request.get_json(silent=True) or {}
+        salon = st.salon(salon_id)
+        out = []
+        for appt in body.get("appointments") or []:
+            try:
+                rid = salon.book(
+                    int(appt["staff_id"]),
+                    int(appt["services"][0]),
+                    parse_yc_datetime(appt["datetime"]).replace(tzinfo=None),
+                    str(body.get("phone", "")).lstrip("+"),
+                    str(body.get("fullname") or ""),
+                    body.get("api_id"),
+                )
+            except ValueError:
+                return failure(422, "Выбранное время уже занято", {"code": 433})
+            except (KeyError, TypeError, IndexError):
+                return failure(422, "appointments: id, services, staff_id, datetime are required")
+            out.append({"id": appt.get("id", 1), "record_id": rid, "record_hash": f"h{rid}"})
+            st.notify(salon_id, "record", rid, "create", public(salon.records[rid]))
+        return envelope(out, [], status=201)
+
+    @app.put("/api/v1/record/<int:salon_id>/<int:record_id>")
+    def update_record(salon_id: int, record_id: int):
+        problem = needs_user() or known(salon_id)
+        if problem:
+            return problem
+        salon = st.salon(salon_id)
+        rec = salon.records.get(record_id)
+        if rec is None or rec["deleted"]:
+            return failure(404, "Запись не найдена")
+        body = request.get_json(silent=True) or {}
+        when = parse_yc_datetime(body.get("datetime") or rec["datetime"]).replace(tzinfo=None)
+        staff_id = int(body.get("staff_id") or rec["staff_id"])
+        service_id = int(((body.get("services") or rec["services"])[0])["id"])
+        with salon.lock:
+            saved = dict(rec)
+            rec["deleted"] = True  # its own time does not block the move
+            free = {s["time"] for s in salon.free_times(staff_id, when.date(), int(rec["seance_length"]))}
+            rec.update(deleted=saved["deleted"])
+            if f"{when:%H:%M}" not in free:
+                return failure(422, "Выбранное время уже занято", {"code": 433})
+            client_id = (rec.get("client") or {}).get("id")
+            updated = salon.put_record(
+                record_id, staff_id, service_id, when, client_id, length=int(rec["seance_length"])
+            )
+            updated["api_id"] = saved.get("api_id", "")
+        st.notify(salon_id, "record", record_id, "update", public(updated))
+        return envelope(public(updated), [], status=200)
+
+    @app.delete("/api/v1/record/<int:salon_id>/<int:record_id>")
+    def remove_record(salon_id: int, record_id: int):
+        problem = needs_user() or known(salon_id)
+        if problem:
+            return problem
+        salon = st.salon(salon_id)
+        if record_id not in salon.records or salon.records[record_id]["deleted"]:
+            return failure(404, "Запись не найдена")
+        salon.delete_record(record_id)
+        st.notify(salon_id, "record", record_id, "delete", {"id": record_id})
+        return Response(status=204)
+
     # --- marketplace -------------------------------------------------------------------------------------
 
     @app.post("/marketplace/partner/callback/redirect")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import flask
 import functions_framework
 
-from aiadmin import activation, chat, onboarding, post_activation, registration, webhook_intake, webhook_processing
+from aiadmin import activation, onboarding, post_activation, registration, webhook_intake, webhook_processing
+from aiadmin.ai import turn as ai_turn
+from aiadmin.ai.providers import get_provider
 from aiadmin.chat import AiTurnTask
 from aiadmin.errors import NotFound, ServiceUnavailable
 from aiadmin.firestore_db import get_db
@@ -191,7 +193,7 @@ def onboarding_status(request: flask.Request):
 @functions_framework.http
 @json_endpoint("POST")
 def ai_turn_worker(request: flask.Request):
-    """Task: one customer message's AI turn. Until the AI issue (#6) it records the turn and does not reply."""
+    """Task: the AI turn of one conversation (a burst of a customer's messages becomes one turn)."""
     task = task_payload(request, AiTurnTask)
-    chat.mark_turn_received(get_db(), task)
-    return json_response({"success": True, "state": "received"})
+    result = ai_turn.handle(get_db(), task, get_yclients(), get_task_queue(), get_settings(), get_provider())
+    return json_response({"success": True, "state": result.state, "commands": list(result.commands)})

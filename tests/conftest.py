@@ -48,6 +48,8 @@ TEST_ENV = {
     "SESSION_HOST_URL": f"http://127.0.0.1:{HOST_PORT}",
     "ALLOW_UNSIGNED_REDIRECTS": "false",
     "LOG_LEVEL": "INFO",
+    "AI_PROVIDER": "rules",
+    "AI_BURST_QUIET_S": "0.3",
 }
 os.environ.update(TEST_ENV)  # before any aiadmin settings object is built
 

@@ -1,0 +1,125 @@
+"""The salon as the bot knows it, read from the synced Firestore data: services, staff, the customer's client
+record and upcoming bookings; and matching what a customer wrote to a real service or master."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from aiadmin import repositories
+from aiadmin.models import Company
+from aiadmin.sync import documents as d
+
+# How customers say it -> how price lists say it (stems).
+SYNONYMS = {
+    "подстри": "стриж",
+    "постри": "стриж",
+    "стричь": "стриж",
+    "сын": "детск",
+    "сыну": "детск",
+    "ребен": "детск",
+    "ребён": "детск",
+    "доч": "детск",
+    "покраск": "окраш",
+    "покрас": "окраш",
+    "покраси": "окраш",
+    "ноготк": "маникю",
+    "ногт": "маникю",
+}
+
+
+def _stems(text: str) -> list[str]:
+    """Crude Russian stems: lowercase words of 3+ letters without their last 1-2 letters of ending; everyday
+    words mapped to the price list's (SYNONYMS)."""
+    words = re.findall(r"[a-zа-яё]+", text.lower().replace("ё", "е"))
+    out = []
+    for w in words:
+        if len(w) < 3:
+            continue
+        stem = w[:-2] if len(w) > 6 else w[:-1] if len(w) > 4 else w
+        out.append(next((v for k, v in SYNONYMS.items() if w.startswith(k)), stem))
+    return out
+
+
+@dataclass
+class Salon:
+    company: Company
+    services: list[d.ServiceDoc]
+    staff: list[d.StaffDoc]
+    client: d.ClientDoc | None = None
+    bookings: list[d.BookingDoc] = field(default_factory=list)
+
+    def service(self, service_id: int | None) -> d.ServiceDoc | None:
+        return next((s for s in self.services if s.id == service_id), None)
+
+    def master(self, staff_id: int | None) -> d.StaffDoc | None:
+        return next((s for s in self.staff if s.id == staff_id), None)
+
+    def match_service(self, text: str | None) -> d.ServiceDoc | None:
+        """The real service the words name, or None. The shortest title that covers every stem wins, so
+        "стрижка" is "Стрижка", not "Стрижка + борода"; "детская" is "Детская стрижка"."""
+        if not text:
+            return None
+        want = _stems(text)
+        if not want:
+            return None
+        best: tuple[int, int, d.ServiceDoc] | None = None
+        for svc in self.services:
+            if not svc.active:
+                continue
+            have = _stems(svc.title)
+            hits = sum(1 for w in want if any(h.startswith(w) or w.startswith(h) for h in have))
+            if hits == 0:
+                continue
+            score = (hits, -len(have))
+            if best is None or score > best[:2]:
+                best = (*score, svc)
+        if best is None or best[0] < max(1, len(want) // 2):
+            return None
+        return best[2]
+
+    def find_services_in(self, text: str) -> d.ServiceDoc | None:
+        """A service named anywhere in a longer message ("запишите на стрижку завтра")."""
+        words = _stems(text)
+        candidates = []
+        for svc in self.services:
+            have = _stems(svc.title)
+            if have and all(any(w.startswith(h) or h.startswith(w) for w in words) for h in have[:1]):
+                covered = sum(1 for h in have if any(w.startswith(h) or h.startswith(w) for w in words))
+                candidates.append((covered, -len(have), svc))
+        return max(candidates, key=lambda c: c[:2])[2] if candidates else None
+
+    def match_staff(self, text: str | None) -> d.StaffDoc | None:
+        if not text:
+            return None
+        words = re.findall(r"[а-яё]+", text.lower().replace("ё", "е"))
+        for member in self.staff:
+            first = member.name.split()[0].lower().replace("ё", "е")
+            stem = first[:-1] if first[-1] in "аяйьо" and len(first) > 3 else first
+            if any(w.startswith(stem) for w in words):
+                return member
+        return None
+
+    def masters_for(self, service: d.ServiceDoc) -> list[d.StaffDoc]:
+        ids = {int(k) for k in service.staff_durations}
+        found = [m for m in self.staff if m.id in ids and not m.hidden]
+        return found or [m for m in self.staff if not m.hidden]
+
+
+def load(db: firestore.Client, company: Company, phone: str, today: str) -> Salon:
+    base = repositories.company_ref(db, company.salon_id)
+    services = [d.ServiceDoc.model_validate(s.to_dict()) for s in base.collection(d.SERVICES).stream()]
+    staff = [d.StaffDoc.model_validate(s.to_dict()) for s in base.collection(d.STAFF).stream()]
+    clients = base.collection(d.CLIENTS).where(filter=FieldFilter("phone", "==", phone)).limit(1).stream()
+    client = next((d.ClientDoc.model_validate(c.to_dict()) for c in clients), None)
+    upcoming = (
+        base.collection(d.BOOKINGS)
+        .where(filter=FieldFilter("client_phone", "==", phone))
+        .where(filter=FieldFilter("date", ">=", today))
+        .stream()
+    )
+    bookings = sorted((d.BookingDoc.model_validate(b.to_dict()) for b in upcoming), key=lambda b: b.starts_at or 0)
+    return Salon(company, sorted(services, key=lambda s: (s.category or "", s.title)), staff, client, bookings)

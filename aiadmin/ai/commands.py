@@ -1,0 +1,40 @@
+"""Stage 1's output: what the customer wants, as typed commands. Words stay as the customer said them ("завтра",
+"после 18", "к Марине"); the executor resolves them against the salon's data and calendar, so the model never
+computes a date or invents an id. The same schema constrains Gemini's JSON and is produced by the rules parser."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+CommandType = Literal[
+    "search_slots",
+    "create_booking",
+    "cancel_booking",
+    "reschedule_booking",
+    "show_prices",
+    "explain_service",
+    "staff_schedule",
+    "my_bookings",
+    "remember_name",
+    "call_human",
+    "confirm",  # yes to the proposal the bot just made
+    "decline",  # no to it
+    "greeting",
+    "unclear",
+]
+
+
+class Command(BaseModel):
+    type: CommandType
+    service: str | None = Field(default=None, description="the service as the customer named it")
+    staff: str | None = Field(default=None, description="the master's name as written")
+    date: str | None = Field(default=None, description="the day as written: завтра, в пятницу, 25.12")
+    time: str | None = Field(default=None, description="the time as written: 15:00, после 18, вечером")
+    category: str | None = Field(default=None, description="a price-list category, for show_prices")
+    name: str | None = Field(default=None, description="the customer's own name, for remember_name")
+
+
+class Stage1(BaseModel):
+    commands: list[Command] = Field(default_factory=list)

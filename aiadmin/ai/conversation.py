@@ -1,0 +1,71 @@
+"""What the bot remembers of one conversation (`conversations/{salon}_{phone}`, field `ai`): the service, master
+and day under discussion, the slots it offered, the proposal awaiting a yes, the customer's name, a bounded
+transcript. `expire_at` lets a Firestore TTL policy drop the memory of a conversation idle for 30 days."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from google.cloud import firestore
+from pydantic import Field
+
+from aiadmin.chat import CONVERSATIONS, conversation_id
+from aiadmin.models import Document, utcnow
+
+TRANSCRIPT_LINES = 12
+MEMORY_DAYS = 30
+
+
+class Slot(Document):
+    staff_id: int
+    at: datetime
+
+
+class Proposal(Document):
+    """A change the bot described and asked the customer to confirm; only a yes to exactly this executes it."""
+
+    id: str
+    kind: Literal["create", "cancel", "reschedule"]
+    service_id: int | None = None
+    staff_id: int | None = None
+    at: datetime | None = None  # create / reschedule: the new time
+    record_id: int | None = None  # cancel / reschedule: which booking
+    old_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Line(Document):
+    role: Literal["customer", "bot"]
+    text: str
+    at: datetime = Field(default_factory=utcnow)
+
+
+class State(Document):
+    service_id: int | None = None
+    staff_id: int | None = None
+    day: date | None = None
+    offered: list[Slot] = Field(default_factory=list)
+    pending: Proposal | None = None
+    awaiting: Literal["name", "which_booking", "day", "service"] | None = None
+    client_name: str | None = None
+    transcript: list[Line] = Field(default_factory=list)
+
+    def remember(self, role: Literal["customer", "bot"], text: str) -> None:
+        self.transcript = [*self.transcript, Line(role=role, text=text[:1000])][-TRANSCRIPT_LINES:]
+
+
+def conversation_ref(db: firestore.Client, salon_id: int, phone: str) -> firestore.DocumentReference:
+    return db.collection(CONVERSATIONS).document(conversation_id(salon_id, phone))
+
+
+def load(snapshot: firestore.DocumentSnapshot) -> State:
+    data = (snapshot.to_dict() or {}).get("ai") if snapshot.exists else None
+    return State.model_validate(data) if data else State()
+
+
+def save(db: firestore.Client, salon_id: int, phone: str, state: State) -> None:
+    data = state.model_dump(mode="json")
+    conversation_ref(db, salon_id, phone).set(
+        {"ai": data, "expire_at": utcnow() + timedelta(days=MEMORY_DAYS)}, merge=True
+    )

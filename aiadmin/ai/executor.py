@@ -1,0 +1,593 @@
+"""Carrying out Stage 1's commands against the salon's synced data and YCLIENTS.
+
+Rules that protect the salon live here, not in a prompt: nothing is written to YCLIENTS without a yes to the exact
+proposal the bot described; a confirmed action runs once however often the task is retried (`ai_actions/`, and
+the proposal id as the booking's `api_id`); a taken time always comes with the nearest free alternatives; only
+real services, prices and masters are named; a failed action is reported as failed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+
+from aiadmin import chat, repositories
+from aiadmin.ai import catalogue
+from aiadmin.ai.commands import Command
+from aiadmin.ai.conversation import Proposal, Slot, State
+from aiadmin.ai.dates import When, parse_when
+from aiadmin.chat import SendRequest
+from aiadmin.models import utcnow
+from aiadmin.sync import documents as d
+from aiadmin.sync.modules import booking_doc
+from aiadmin.sync.writer import upsert
+from aiadmin.task_queue import TaskQueue
+from aiadmin.yclients_client import YclientsClient, YclientsError, YclientsRejected
+
+log = logging.getLogger("aiadmin.ai.executor")
+
+AI_ACTIONS = "ai_actions"
+PROPOSAL_TTL = dt.timedelta(minutes=30)
+SEARCH_DAYS = 7
+OFFER = 3
+
+
+@dataclass
+class Outcome:
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Turn:
+    db: firestore.Client
+    yclients: YclientsClient
+    salon: catalogue.Salon
+    state: State
+    phone: str
+    push_name: str | None
+    text: str
+    queue: TaskQueue | None = None
+    host_url: str | None = None
+    staff_pause: dt.timedelta = dt.timedelta(hours=2)
+    seed: str = ""  # the message this turn answers: a retried turn makes the same proposal ids
+    _ids: int = 0
+
+    def new_id(self) -> str:
+        self._ids += 1
+        return hashlib.sha256(f"{self.seed}:{self._ids}".encode()).hexdigest()[:16]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.salon.company.timezone or "Europe/Moscow")
+        except (KeyError, ValueError):
+            return ZoneInfo("Europe/Moscow")
+
+    @property
+    def today(self) -> dt.date:
+        return dt.datetime.now(self.zone).date()
+
+    @property
+    def salon_id(self) -> int:
+        return self.salon.company.salon_id
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def _when(turn: Turn, cmd: Command) -> When:
+    said = " ".join(x for x in (cmd.date, cmd.time) if x) or turn.text
+    return parse_when(said, turn.today)
+
+
+def _local(turn: Turn, at: dt.datetime | None) -> str | None:
+    """Times the customer reads are the salon's wall clock (Firestore gives UTC back)."""
+    if at is None:
+        return None
+    return (at.astimezone(turn.zone) if at.tzinfo else at.replace(tzinfo=turn.zone)).replace(tzinfo=None).isoformat()
+
+
+def _slot_view(turn: Turn, slot: Slot) -> dict[str, Any]:
+    master = turn.salon.master(slot.staff_id)
+    return {"at": _local(turn, slot.at), "staff": master.name if master else None}
+
+
+def _working(turn: Turn, masters: list[d.StaffDoc], day: dt.date) -> list[d.StaffDoc]:
+    """Masters with working hours that day (synced schedules); all of them if the schedule is not synced."""
+    base = repositories.company_ref(turn.db, turn.salon_id).collection(d.SCHEDULES)
+    refs = [base.document(f"{m.id}_{day.isoformat()}") for m in masters]
+    present = {snap.id.split("_")[0] for snap in turn.db.get_all(refs) if snap.exists}
+    any_synced = next(iter(base.where("date", "==", day.isoformat()).limit(1).stream()), None) is not None
+    return [m for m in masters if str(m.id) in present] if any_synced else masters
+
+
+def find_slots(
+    turn: Turn,
+    service: d.ServiceDoc,
+    masters: list[d.StaffDoc],
+    days: list[dt.date],
+    when: When,
+    limit: int = OFFER,
+) -> list[Slot]:
+    found: list[Slot] = []
+    for day in days:
+        if day < turn.today:
+            continue
+        for master in _working(turn, masters, day):
+            for slot in turn.yclients.book_times(turn.salon_id, master.id, day, [service.id]):
+                local = slot.datetime.astimezone(turn.zone).time() if slot.datetime.tzinfo else slot.datetime.time()
+                if when.at and local != when.at:
+                    continue
+                if when.after and local < when.after:
+                    continue
+                if when.before and local >= when.before:
+                    continue
+                found.append(Slot(staff_id=master.id, at=slot.datetime))
+        if len(found) >= limit:
+            break
+    return sorted(found, key=lambda s: (s.at, s.staff_id))[:limit]
+
+
+def alternatives(turn: Turn, service: d.ServiceDoc, masters: list[d.StaffDoc], around: dt.date) -> list[Slot]:
+    """The nearest free times: that day with any of the masters, then the following days."""
+    days = [around + dt.timedelta(days=i) for i in range(SEARCH_DAYS)]
+    return find_slots(turn, service, masters, days, When())
+
+
+def _service_for(turn: Turn, cmd: Command) -> d.ServiceDoc | None:
+    return (
+        turn.salon.match_service(cmd.service)
+        or (turn.salon.find_services_in(cmd.service) if cmd.service else None)
+        or turn.salon.service(turn.state.service_id)
+    )
+
+
+def _client_name(turn: Turn) -> str | None:
+    return turn.state.client_name or (turn.salon.client.name if turn.salon.client else None) or turn.push_name
+
+
+# --- commands --------------------------------------------------------------------------------------------
+
+
+def search_slots(turn: Turn, cmd: Command) -> Outcome:
+    service = _service_for(turn, cmd)
+    if service is None:
+        turn.state.awaiting = "service"
+        if cmd.service:
+            return Outcome(
+                "unknown_service", {"asked": cmd.service, "known": [s.title for s in turn.salon.services[:8]]}
+            )
+        return Outcome("need_service", {"examples": [s.title for s in turn.salon.services[:5]]})
+    turn.state.service_id = service.id
+    when = _when(turn, cmd)
+    if when.unclear:
+        turn.state.awaiting = "day"
+        return Outcome("unclear_date", {"said": cmd.date or turn.text})
+    master = turn.salon.match_staff(cmd.staff) or turn.salon.master(turn.state.staff_id)
+    masters = [master] if master else turn.salon.masters_for(service)
+    if master:
+        turn.state.staff_id = master.id
+    days = when.days or (
+        [turn.state.day] if turn.state.day else [turn.today + dt.timedelta(days=i) for i in range(SEARCH_DAYS)]
+    )
+    if when.days:
+        turn.state.day = when.days[0]
+    slots = find_slots(turn, service, masters, days, when)
+    if not slots:
+        alt = alternatives(turn, service, turn.salon.masters_for(service), days[-1] + dt.timedelta(days=1))
+        turn.state.offered = alt
+        return Outcome(
+            "no_slots",
+            {
+                "service": service.title,
+                "days": [x.isoformat() for x in days],
+                "alternatives": [_slot_view(turn, s) for s in alt],
+            },
+        )
+    turn.state.offered = slots
+    return Outcome("slots", {"service": service.title, "slots": [_slot_view(turn, s) for s in slots]})
+
+
+def create_booking(turn: Turn, cmd: Command) -> Outcome:
+    service = _service_for(turn, cmd)
+    if service is None:
+        turn.state.awaiting = "service"
+        return Outcome("need_service", {"examples": [s.title for s in turn.salon.services[:5]]})
+    turn.state.service_id = service.id
+    when = _when(turn, cmd)
+    if when.unclear:
+        turn.state.awaiting = "day"
+        return Outcome("unclear_date", {"said": cmd.date or turn.text})
+    master = turn.salon.match_staff(cmd.staff) or turn.salon.master(turn.state.staff_id)
+    if master:
+        turn.state.staff_id = master.id
+    day = when.days[0] if when.days else turn.state.day
+    if day is None and when.at:  # "на 5 вечера давай" after the bot offered slots
+        offered = [s for s in turn.state.offered if s.at.astimezone(turn.zone).time() == when.at]
+        day = offered[0].at.astimezone(turn.zone).date() if offered else None
+    if day is None:
+        turn.state.awaiting = "day"
+        return Outcome("need_day", {"service": service.title})
+    turn.state.day = day
+    if when.at is None:
+        return search_slots(
+            turn, Command(type="search_slots", service=service.title, date=day.isoformat(), time=cmd.time)
+        )
+    masters = [master] if master else turn.salon.masters_for(service)
+    exact = find_slots(turn, service, masters, [day], When(at=when.at), limit=1)
+    if not exact:
+        alt = find_slots(turn, service, turn.salon.masters_for(service), [day], When()) or alternatives(
+            turn, service, turn.salon.masters_for(service), day + dt.timedelta(days=1)
+        )
+        turn.state.offered = alt
+        at = dt.datetime.combine(day, when.at).isoformat()
+        return Outcome(
+            "time_taken", {"service": service.title, "at": at, "alternatives": [_slot_view(turn, s) for s in alt]}
+        )
+    if not _client_name(turn):
+        turn.state.awaiting = "name"
+        turn.state.offered = exact
+        return Outcome("need_name", {})
+    slot = exact[0]
+    turn.state.pending = Proposal(
+        id=turn.new_id(), kind="create", service_id=service.id, staff_id=slot.staff_id, at=slot.at
+    )
+    return Outcome("propose", _proposal_view(turn, turn.state.pending))
+
+
+def _proposal_view(turn: Turn, p: Proposal) -> dict[str, Any]:
+    service, master = turn.salon.service(p.service_id), turn.salon.master(p.staff_id)
+    return {
+        "kind": p.kind,
+        "service": service.title if service else None,
+        "price": service.price_min if service else None,
+        "staff": master.name if master else None,
+        "at": _local(turn, p.at),
+        "old_at": _local(turn, p.old_at),
+    }
+
+
+def _pick_booking(turn: Turn, cmd: Command) -> tuple[d.BookingDoc | None, Outcome | None]:
+    bookings = turn.salon.bookings
+    if not bookings:
+        return None, Outcome("no_bookings", {})
+    if len(bookings) == 1:
+        return bookings[0], None
+    when = parse_when(cmd.date or "", turn.today) if cmd.date else When()
+    chosen = [b for b in bookings if when.days and b.date in {x.isoformat() for x in when.days}]
+    if len(chosen) == 1:
+        return chosen[0], None
+    turn.state.awaiting = "which_booking"
+    return None, Outcome("which_booking", {"bookings": [_booking_view(turn, b) for b in bookings]})
+
+
+def _booking_view(turn: Turn, b: d.BookingDoc) -> dict[str, Any]:
+    master = turn.salon.master(b.staff_id)
+    return {
+        "id": b.id,
+        "at": _local(turn, b.starts_at),
+        "services": [s.title for s in b.services],
+        "staff": master.name if master else None,
+    }
+
+
+def cancel_booking(turn: Turn, cmd: Command) -> Outcome:
+    booking, problem = _pick_booking(turn, cmd)
+    if problem:
+        return problem
+    assert booking is not None
+    turn.state.pending = Proposal(
+        id=turn.new_id(),
+        kind="cancel",
+        record_id=booking.id,
+        staff_id=booking.staff_id,
+        service_id=booking.services[0].id if booking.services else None,
+        old_at=booking.starts_at,
+    )
+    return Outcome("propose", _proposal_view(turn, turn.state.pending))
+
+
+def reschedule_booking(turn: Turn, cmd: Command) -> Outcome:
+    booking, problem = _pick_booking(turn, Command(type="reschedule_booking"))
+    if problem:
+        return problem
+    assert booking is not None and booking.starts_at is not None
+    service = turn.salon.service(booking.services[0].id if booking.services else None)
+    if service is None:
+        return Outcome("action_failed", {"reason": "unknown_service"})
+    when = _when(turn, cmd)
+    if when.unclear:
+        return Outcome("unclear_date", {"said": cmd.date or turn.text})
+    old_day = booking.starts_at.astimezone(turn.zone).date()
+    day = when.days[0] if when.days else old_day
+    if when.at is None:
+        turn.state.service_id = service.id
+        return search_slots(
+            turn, Command(type="search_slots", service=service.title, date=day.isoformat(), time=cmd.time)
+        )
+    master = turn.salon.master(booking.staff_id)
+    masters = [master] if master else turn.salon.masters_for(service)
+    exact = find_slots(turn, service, masters, [day], When(at=when.at), limit=1)
+    if not exact:
+        alt = find_slots(turn, service, masters, [day], When()) or alternatives(
+            turn, service, masters, day + dt.timedelta(days=1)
+        )
+        turn.state.offered = alt
+        return Outcome(
+            "time_taken",
+            {
+                "service": service.title,
+                "at": dt.datetime.combine(day, when.at).isoformat(),
+                "alternatives": [_slot_view(turn, s) for s in alt],
+            },
+        )
+    turn.state.pending = Proposal(
+        id=turn.new_id(),
+        kind="reschedule",
+        record_id=booking.id,
+        service_id=service.id,
+        staff_id=exact[0].staff_id,
+        at=exact[0].at,
+        old_at=booking.starts_at,
+    )
+    return Outcome("propose", _proposal_view(turn, turn.state.pending))
+
+
+def confirm(turn: Turn, cmd: Command) -> Outcome:
+    p = turn.state.pending
+    if p is None:
+        return Outcome("nothing_to_confirm", {})
+    if utcnow() - p.created_at > PROPOSAL_TTL:
+        turn.state.pending = None
+        return Outcome("proposal_expired", _proposal_view(turn, p))
+    outcome = _execute_once(turn, p)
+    turn.state.pending = None
+    if outcome.kind in ("booked", "rescheduled"):
+        turn.state.offered = []
+    return outcome
+
+
+def _execute_once(turn: Turn, p: Proposal) -> Outcome:
+    """At most once per proposal: a retried task finds the action's record and reports it again."""
+    ref = turn.db.collection(AI_ACTIONS).document(f"{turn.salon_id}_{p.id}")
+    try:
+        ref.create(
+            {
+                "salon_id": turn.salon_id,
+                "phone": turn.phone,
+                "proposal": p.model_dump(mode="json"),
+                "state": "executing",
+                "at": utcnow(),
+            }
+        )
+    except gexc.Conflict:
+        done = ref.get().to_dict() or {}
+        if done.get("state") == "done":
+            return Outcome(done["outcome_kind"], done.get("outcome", {}))
+        recovered = _recover(turn, p)
+        if recovered is not None:
+            ref.update({"state": "done", "outcome_kind": recovered.kind, "outcome": recovered.data})
+            return recovered
+    outcome = _execute(turn, p)
+    ref.update({"state": "done", "outcome_kind": outcome.kind, "outcome": outcome.data, "done_at": utcnow()})
+    return outcome
+
+
+def _recover(turn: Turn, p: Proposal) -> Outcome | None:
+    """An earlier attempt died mid-way: did YCLIENTS get the booking? (we sent the proposal id as `api_id`)"""
+    if p.kind != "create" or p.at is None:
+        return None
+    day = p.at.astimezone(turn.zone).date().isoformat()
+    records, _ = turn.yclients.get_records(turn.salon_id, 1, start_date=day, end_date=day, staff_id=p.staff_id)
+    mine = next((r for r in records if r.api_id == p.id and not r.deleted), None)
+    return Outcome("booked", {**_proposal_view(turn, p), "record_id": mine.id}) if mine else None
+
+
+def _execute(turn: Turn, p: Proposal) -> Outcome:
+    view = _proposal_view(turn, p)
+    service = turn.salon.service(p.service_id)
+    try:
+        if p.kind == "create":
+            assert p.at is not None and p.staff_id is not None and p.service_id is not None
+            record_id = turn.yclients.book_record(
+                turn.salon_id,
+                phone=turn.phone,
+                name=_client_name(turn) or "Клиент",
+                staff_id=p.staff_id,
+                service_id=p.service_id,
+                at=p.at.astimezone(turn.zone).replace(tzinfo=None),
+                api_id=p.id,
+            )
+            _reflect(turn, record_id)
+            return Outcome("booked", {**view, "record_id": record_id})
+        if p.kind == "cancel":
+            assert p.record_id is not None
+            turn.yclients.delete_record(turn.salon_id, p.record_id)
+            _bookings(turn).document(str(p.record_id)).delete()
+            return Outcome("cancelled", view)
+        assert p.record_id is not None and p.at is not None and p.staff_id is not None and p.service_id is not None
+        turn.yclients.move_record(
+            turn.salon_id,
+            p.record_id,
+            staff_id=p.staff_id,
+            service_id=p.service_id,
+            at=p.at.astimezone(turn.zone).replace(tzinfo=None),
+        )
+        _reflect(turn, p.record_id)
+        return Outcome("rescheduled", view)
+    except YclientsRejected as exc:
+        alt: list[Slot] = []
+        if service is not None and p.at is not None and p.kind != "cancel":
+            day = p.at.astimezone(turn.zone).date()
+            alt = find_slots(turn, service, turn.salon.masters_for(service), [day], When()) or alternatives(
+                turn, service, turn.salon.masters_for(service), day + dt.timedelta(days=1)
+            )
+            turn.state.offered = alt
+        log.warning(
+            "action refused by YCLIENTS", extra={"salon_id": turn.salon_id, "kind": p.kind, "reason": exc.message}
+        )
+        return Outcome(
+            "action_failed", {**view, "reason": exc.message, "alternatives": [_slot_view(turn, s) for s in alt]}
+        )
+    except YclientsError as exc:
+        log.error("action failed", extra={"salon_id": turn.salon_id, "kind": p.kind, "reason": exc.message})
+        return Outcome("action_failed", {**view, "reason": "unavailable", "alternatives": []})
+
+
+def _bookings(turn: Turn) -> firestore.CollectionReference:
+    return repositories.company_ref(turn.db, turn.salon_id).collection(d.BOOKINGS)
+
+
+def _reflect(turn: Turn, record_id: int) -> None:
+    """Our own change is in the synced bookings at once ("my bookings" right after a yes must show it); the
+    record webhook that follows finds it unchanged. A failure here is logged: the next sync pass repairs it."""
+    try:
+        upsert(_bookings(turn), str(record_id), booking_doc(turn.yclients.get_record(turn.salon_id, record_id)))
+    except YclientsError as exc:
+        log.warning(
+            "booking not reflected yet", extra={"salon_id": turn.salon_id, "record_id": record_id, "error": exc.message}
+        )
+
+
+def decline(turn: Turn, cmd: Command) -> Outcome:
+    had = turn.state.pending is not None
+    turn.state.pending = None
+    return Outcome("declined", {"had_proposal": had})
+
+
+def show_prices(turn: Turn, cmd: Command) -> Outcome:
+    wanted = cmd.category or cmd.service
+    services = [s for s in turn.salon.services if s.active]
+    if wanted:
+        stems = catalogue._stems(wanted)
+        chosen = [
+            s
+            for s in services
+            if any(
+                any(c.startswith(w) or w.startswith(c) for c in catalogue._stems(f"{s.category or ''} {s.title}"))
+                for w in stems
+            )
+        ]
+        services = chosen or services
+    rows = [{"title": s.title, "price_min": s.price_min, "price_max": s.price_max} for s in services[:25]]
+    return Outcome(
+        "prices", {"filter": wanted if wanted and len(services) < len(turn.salon.services) else None, "services": rows}
+    )
+
+
+def explain_service(turn: Turn, cmd: Command) -> Outcome:
+    service = turn.salon.match_service(cmd.service) or (
+        turn.salon.find_services_in(cmd.service) if cmd.service else None
+    )
+    if service is None:
+        return Outcome("unknown_service", {"asked": cmd.service, "known": [s.title for s in turn.salon.services[:8]]})
+    turn.state.service_id = service.id
+    return Outcome(
+        "service_info",
+        {
+            "title": service.title,
+            "price_min": service.price_min,
+            "price_max": service.price_max,
+            "minutes": (service.duration_s or 0) // 60,
+            "comment": service.comment,
+        },
+    )
+
+
+def staff_schedule(turn: Turn, cmd: Command) -> Outcome:
+    master = turn.salon.match_staff(cmd.staff)
+    if master is None:
+        return Outcome(
+            "unknown_staff", {"asked": cmd.staff, "staff": [m.name for m in turn.salon.staff if not m.hidden]}
+        )
+    turn.state.staff_id = master.id
+    when = _when(turn, cmd)
+    day = when.days[0] if when.days else turn.today
+    turn.state.day = day
+    base = repositories.company_ref(turn.db, turn.salon_id).collection(d.SCHEDULES)
+    snap = base.document(f"{master.id}_{day.isoformat()}").get()
+    hours = [f"{i['start']}–{i['end']}" for i in (snap.to_dict() or {}).get("slots", [])] if snap.exists else []
+    upcoming = [
+        s.to_dict()["date"]
+        for s in base.where("staff_id", "==", master.id).stream()
+        if s.to_dict()["date"] > day.isoformat()
+    ]
+    return Outcome(
+        "staff_day", {"staff": master.name, "day": day.isoformat(), "hours": hours, "next_days": sorted(upcoming)[:3]}
+    )
+
+
+def my_bookings(turn: Turn, cmd: Command) -> Outcome:
+    if not turn.salon.bookings:
+        return Outcome("no_bookings", {})
+    return Outcome("bookings", {"bookings": [_booking_view(turn, b) for b in turn.salon.bookings]})
+
+
+def remember_name(turn: Turn, cmd: Command) -> Outcome:
+    name = (cmd.name or "").strip()
+    if not name or turn.salon.match_service(name):
+        return Outcome("need_name", {})  # "Стрижка" is not a name
+    turn.state.client_name = name[:60]
+    turn.state.awaiting = None
+    if turn.state.offered and turn.state.service_id:  # finish the booking the name was asked for
+        slot = turn.state.offered[0]
+        turn.state.pending = Proposal(
+            id=turn.new_id(), kind="create", service_id=turn.state.service_id, staff_id=slot.staff_id, at=slot.at
+        )
+        return Outcome("propose", {**_proposal_view(turn, turn.state.pending), "name": name})
+    return Outcome("name_saved", {"name": name})
+
+
+def call_human(turn: Turn, cmd: Command) -> Outcome:
+    owner = turn.salon.company.whatsapp_phone
+    if turn.queue is not None and turn.host_url and owner:
+        chat.queue_send(
+            turn.queue,
+            turn.host_url,
+            SendRequest(
+                key=f"handover-{turn.salon_id}-{turn.phone}-{utcnow():%Y%m%d%H%M}",
+                salon_id=turn.salon_id,
+                phone=owner,
+                text=f"Клиент +{turn.phone} просит администратора. Последнее сообщение: «{turn.text[:300]}». "
+                "Ответьте ему в WhatsApp — бот в этом чате замолчит на 2 часа.",
+            ),
+        )
+    return Outcome("handed_over", {"pause_minutes": int(turn.staff_pause.total_seconds() // 60)})
+
+
+HANDLERS = {
+    "search_slots": search_slots,
+    "create_booking": create_booking,
+    "cancel_booking": cancel_booking,
+    "reschedule_booking": reschedule_booking,
+    "confirm": confirm,
+    "decline": decline,
+    "show_prices": show_prices,
+    "explain_service": explain_service,
+    "staff_schedule": staff_schedule,
+    "my_bookings": my_bookings,
+    "remember_name": remember_name,
+    "call_human": call_human,
+    "greeting": lambda turn, cmd: Outcome("greeting", {"salon": turn.salon.company.title}),
+    "unclear": lambda turn, cmd: Outcome("unclear", {}),
+}
+
+
+def execute(turn: Turn, commands: list[Command]) -> list[Outcome]:
+    if not commands:
+        return [Outcome("unclear", {})]
+    if turn.state.pending and not any(c.type in ("confirm", "decline") for c in commands):
+        turn.state.pending = None  # the customer moved on: the proposal is void, nothing is executed
+    outcomes = []
+    for cmd in commands[:4]:
+        if cmd.type != "remember_name" and turn.state.awaiting == "name" and cmd.type == "unclear":
+            cmd = Command(type="remember_name", name=turn.text)
+        outcomes.append(HANDLERS[cmd.type](turn, cmd))
+    return outcomes

@@ -1,0 +1,178 @@
+"""Stage 1 (commands) and Stage 2 (the reply) behind one interface: `gemini` (google-genai, JSON constrained by
+the pydantic schema) and `rules` (deterministic). Gemini falls back to rules on any error, timeout or unusable
+answer, so a customer is never left without a reply."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+from aiadmin.ai import rules
+from aiadmin.ai.catalogue import Salon
+from aiadmin.ai.commands import Stage1
+from aiadmin.ai.conversation import State
+from aiadmin.ai.executor import Outcome
+from aiadmin.settings import Settings, get_settings
+
+log = logging.getLogger("aiadmin.ai.providers")
+
+# Answers that are facts from the salon's data: the template is the reply, no second model call.
+PLAIN = {
+    "prices",
+    "service_info",
+    "staff_day",
+    "bookings",
+    "no_bookings",
+    "greeting",
+    "unknown_staff",
+    "unknown_service",
+}
+
+
+class Provider(Protocol):
+    name: str
+    calls: int
+
+    def stage1(self, text: str, salon: Salon, state: State, today: dt.date) -> Stage1: ...
+
+    def stage2(self, text: str, outcomes: list[Outcome], salon: Salon, state: State, today: dt.date) -> str: ...
+
+
+class RulesProvider:
+    name = "rules"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def stage1(self, text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
+        return rules.stage1(text, salon, state, today)
+
+    def stage2(self, text: str, outcomes: list[Outcome], salon: Salon, state: State, today: dt.date) -> str:
+        return rules.stage2(outcomes, today)
+
+
+class ModelError(RuntimeError):
+    pass
+
+
+STAGE1_SYSTEM = """Ты — модуль понимания сообщений администратора салона красоты в WhatsApp.
+Верни JSON по схеме: список команд, которые нужны, чтобы ответить клиенту. Не отвечай клиенту сам.
+Слова клиента (услуга, мастер, дата, время) переписывай так, как он их написал; не вычисляй даты и не придумывай
+услуги. Если бот только что предложил запись/перенос/отмену и клиент соглашается — confirm, отказывается — decline.
+Просьба позвать администратора или человека — call_human. Приветствие без вопроса — greeting. Непонятно — unclear."""
+
+STAGE2_SYSTEM = """Ты — вежливый администратор салона красоты, отвечаешь клиенту в WhatsApp по-русски, коротко.
+Тебе дан черновик ответа, составленный по данным салона, и результаты действий (JSON). Перепиши черновик живым
+языком. Нельзя добавлять услуги, цены, мастеров, даты или время, которых нет в черновике; нельзя говорить, что
+действие выполнено, если в результатах его нет; вопрос в конце черновика сохрани."""
+
+
+@dataclass
+class GeminiProvider:
+    api_key: str
+    model: str
+    base_url: str | None = None
+    timeout_s: float = 8.0
+    name: str = "gemini"
+    calls: int = 0
+
+    def __post_init__(self) -> None:
+        from google import genai
+        from google.genai import types
+
+        options = types.HttpOptions(timeout=int(self.timeout_s * 1000), base_url=self.base_url or None)
+        self._types = types
+        self._client = genai.Client(api_key=self.api_key, http_options=options)
+
+    def _generate(self, system: str, contents: str, schema: type | None) -> object:
+        config = self._types.GenerateContentConfig(
+            system_instruction=system,
+            temperature=0.1 if schema else 0.4,
+            response_mime_type="application/json" if schema else None,
+            response_schema=schema,
+        )
+        self.calls += 1
+        started = time.perf_counter()
+        resp = self._client.models.generate_content(model=self.model, contents=contents, config=config)
+        log.info("gemini call", extra={"model": self.model, "ms": round((time.perf_counter() - started) * 1000, 1)})
+        if schema is not None:
+            if resp.parsed is None:
+                raise ModelError("the model's answer does not fit the schema")
+            return resp.parsed
+        if not (resp.text or "").strip():
+            raise ModelError("the model returned no text")
+        return resp.text.strip()
+
+    def stage1(self, text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
+        context = {
+            "today": today.isoformat(),
+            "services": [s.title for s in salon.services][:80],
+            "staff": [m.name for m in salon.staff],
+            "pending_proposal": state.pending.kind if state.pending else None,
+            "service_under_discussion": (
+                salon.service(state.service_id).title if salon.service(state.service_id) else None
+            ),
+            "offered_slots": [s.at.isoformat() for s in state.offered],
+            "transcript": [f"{line.role}: {line.text}" for line in state.transcript[-8:]],
+        }
+        prompt = f"Контекст: {json.dumps(context, ensure_ascii=False)}\nСообщение клиента: {text}"
+        result = self._generate(STAGE1_SYSTEM, prompt, Stage1)
+        assert isinstance(result, Stage1)
+        return result
+
+    def stage2(self, text: str, outcomes: list[Outcome], salon: Salon, state: State, today: dt.date) -> str:
+        draft = rules.stage2(outcomes, today)
+        if all(o.kind in PLAIN for o in outcomes):
+            return draft
+        facts = json.dumps([{"kind": o.kind, **o.data} for o in outcomes], ensure_ascii=False, default=str)
+        reply = self._generate(STAGE2_SYSTEM, f"Клиент: {text}\nРезультаты: {facts}\nЧерновик: {draft}", None)
+        assert isinstance(reply, str)
+        return reply
+
+
+@dataclass
+class WithFallback:
+    """Gemini first; the rules provider when Gemini errs, times out or answers outside the schema."""
+
+    primary: Provider
+    fallback: Provider
+    name: str = "gemini+rules"
+
+    @property
+    def calls(self) -> int:
+        return self.primary.calls
+
+    def stage1(self, text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
+        try:
+            return self.primary.stage1(text, salon, state, today)
+        except Exception as exc:  # any failure of the model must not silence the bot
+            log.warning("stage 1 fell back to rules", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
+            return self.fallback.stage1(text, salon, state, today)
+
+    def stage2(self, text: str, outcomes: list[Outcome], salon: Salon, state: State, today: dt.date) -> str:
+        try:
+            return self.primary.stage2(text, outcomes, salon, state, today)
+        except Exception as exc:
+            log.warning("stage 2 fell back to rules", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
+            return self.fallback.stage2(text, outcomes, salon, state, today)
+
+
+def provider_from_settings(settings: Settings) -> Provider:
+    key = settings.gemini_api_key.get_secret_value() if settings.gemini_api_key else None
+    if settings.ai_provider == "rules" or (settings.ai_provider == "auto" and not key):
+        return RulesProvider()
+    if not key:
+        raise ValueError("AI_PROVIDER=gemini needs GEMINI_API_KEY")
+    gemini = GeminiProvider(key, settings.gemini_model, settings.gemini_base_url, settings.gemini_timeout_s)
+    return WithFallback(gemini, RulesProvider())
+
+
+@lru_cache(maxsize=1)
+def get_provider() -> Provider:
+    """One per process (the Gemini client keeps its connections)."""
+    return provider_from_settings(get_settings())

@@ -1,0 +1,269 @@
+"""The `rules` provider: a deterministic Russian intent and slot parser (Stage 1) and templated replies (Stage 2).
+It is the local default without a Gemini key and the fallback whenever Gemini fails, so a customer always gets
+a sensible answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from aiadmin.ai.catalogue import Salon
+from aiadmin.ai.commands import Command, Stage1
+from aiadmin.ai.conversation import State
+from aiadmin.ai.dates import parse_when
+from aiadmin.ai.executor import Outcome
+
+YES = re.compile(
+    r"^(да|ага|угу|ок|окей|ok|хорошо|конечно|подтверждаю|верно|давайте|давай|записывайте|отменяйте|"
+    r"переносите|да,? .*|\+|👍)[.!\s]*$",
+    re.I,
+)
+NO = re.compile(r"^(нет|не надо|не нужно|не хочу|передумал\w*|отбой)[.!,\s]*", re.I)
+HUMAN = re.compile(r"администратор|живо\w* человек|оператор|позов\w*|менеджер|хозя", re.I)
+CANCEL = re.compile(r"отмен|не смогу прийти|не приду|не получится прийти", re.I)
+RESCHEDULE = re.compile(r"перенес|перенос|перезапис|передвин|сдвин|поменять время|другое время", re.I)
+MINE = re.compile(r"мо(и|я|ю|ей) запис|когда я записан|на когда я|я записан", re.I)
+PRICES = re.compile(r"цен|стоит|стоимост|прайс|скок|сколько", re.I)
+EXPLAIN = re.compile(r"что так\w+|что это|это что|\s-\s*это\??$|^\S+\s*-?\s*это\?$|расскажите про|что входит", re.I)
+SCHEDULE = re.compile(r"работает|работают|кто (сегодня |завтра )?работ|график", re.I)
+BOOK = re.compile(
+    r"запиш|записать|записаться|записа|хочу прийти|нужна запись|хочу на|хочу подстри|можно записа|"
+    r"давайте в|давай в|давай на|давайте на|бронь|забронир",
+    re.I,
+)
+SLOTS = re.compile(
+    r"свободн|окн|окош|время есть|есть время|когда можно|можно ли|можно\?|есть ли|когда есть|сегодня можно", re.I
+)
+GREETING = re.compile(r"^(привет|здравствуй\w*|добр\w+ (день|утро|вечер)|hello|hi)[!.,\s]*$", re.I)
+
+
+def _has_time_or_day(text: str, today: dt.date) -> bool:
+    when = parse_when(text, today)
+    return when.has_day or when.has_time
+
+
+def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
+    t = text.strip()
+    low = t.lower()
+    service = salon.find_services_in(t)
+    staff = salon.match_staff(t)
+    base: dict[str, Any] = {
+        "service": service.title if service else None,
+        "staff": staff.name if staff else None,
+        "date": t,
+        "time": None,
+    }
+    commands: list[Command] = []
+    if state.pending and YES.match(low):
+        return Stage1(commands=[Command(type="confirm")])
+    if state.pending and NO.match(low):
+        return Stage1(commands=[Command(type="decline")])
+    if HUMAN.search(low):
+        return Stage1(commands=[Command(type="call_human")])
+    if state.awaiting == "name" and re.fullmatch(r"[А-ЯЁа-яёA-Za-z\- ]{2,40}", t) and not service:
+        return Stage1(commands=[Command(type="remember_name", name=t.title())])
+    if MINE.search(low):
+        return Stage1(commands=[Command(type="my_bookings")])
+    if CANCEL.search(low):
+        return Stage1(commands=[Command(type="cancel_booking", date=t)])
+    if RESCHEDULE.search(low):
+        return Stage1(commands=[Command(type="reschedule_booking", date=t, time=t)])
+    if SCHEDULE.search(low) and staff:
+        commands.append(Command(type="staff_schedule", staff=staff.name, date=t))
+    if EXPLAIN.search(low) and not BOOK.search(low):
+        commands.append(Command(type="explain_service", service=service.title if service else _after_what(t)))
+    if PRICES.search(low):
+        commands.append(Command(type="show_prices", service=service.title if service else None))
+    if BOOK.search(low) or (
+        _has_time_or_day(t, today) and parse_when(t, today).at is not None and (service or state.service_id)
+    ):
+        commands.append(Command(type="create_booking", **base))
+    elif SLOTS.search(low) or (service and _has_time_or_day(t, today)):
+        commands.append(Command(type="search_slots", **base))
+    if not commands and service:
+        commands.append(
+            Command(type="search_slots", **base)
+            if state.service_id
+            else Command(type="explain_service", service=service.title)
+        )
+    if not commands and _has_time_or_day(t, today) and state.service_id:
+        commands.append(Command(type="search_slots", **base))
+    if not commands and GREETING.match(low):
+        commands.append(Command(type="greeting"))
+    return Stage1(commands=commands or [Command(type="unclear")])
+
+
+def _after_what(text: str) -> str:
+    m = re.search(r"(?:что так\w+|расскажите про|что входит в)\s+(.+?)[?!.]*$", text, re.I)
+    if m:
+        return m.group(1)
+    return re.sub(r"\s*-?\s*это\s*\??$", "", text).strip() or text
+
+
+# --- Stage 2: replies --------------------------------------------------------------------------------------
+
+WEEKDAY = ["понедельник", "вторник", "среду", "четверг", "пятницу", "субботу", "воскресенье"]
+MONTH = [
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+]
+
+
+def when_text(iso: str | None, today: dt.date) -> str:
+    if not iso:
+        return ""
+    at = dt.datetime.fromisoformat(iso)
+    day = at.date()
+    if day == today:
+        name = "сегодня"
+    elif day == today + dt.timedelta(days=1):
+        name = "завтра"
+    else:
+        name = f"в {WEEKDAY[day.weekday()]}, {day.day} {MONTH[day.month - 1]}"
+    return f"{name} в {at:%H:%M}"
+
+
+def day_text(iso: str, today: dt.date) -> str:
+    day = dt.date.fromisoformat(iso)
+    if day == today:
+        return "сегодня"
+    if day == today + dt.timedelta(days=1):
+        return "завтра"
+    return f"{day.day} {MONTH[day.month - 1]}"
+
+
+def price(p_min: float, p_max: float) -> str:
+    lo, hi = int(p_min), int(p_max)
+    return f"{lo} ₽" if hi <= lo else f"{lo}–{hi} ₽"
+
+
+def _slots(items: list[dict[str, Any]], today: dt.date) -> str:
+    return "\n".join(f"• {when_text(s['at'], today)}" + (f" — {s['staff']}" if s.get("staff") else "") for s in items)
+
+
+def render(outcome: Outcome, today: dt.date) -> str:
+    k, x = outcome.kind, outcome.data
+    if k == "slots":
+        return f"Свободное время на «{x['service']}»:\n{_slots(x['slots'], today)}\nНа какое время вас записать?"
+    if k == "no_slots":
+        alt = x["alternatives"]
+        head = f"На эти дни свободного времени на «{x['service']}» нет."
+        return head + (
+            f" Ближайшие свободные окна:\n{_slots(alt, today)}\nПодойдёт что-то из этого?"
+            if alt
+            else " Напишите, какой день вам удобен, — поищу ещё."
+        )
+    if k == "time_taken":
+        alt = x["alternatives"]
+        head = f"{when_text(x['at'], today).capitalize()} на «{x['service']}» уже занято."
+        return head + (
+            f" Могу предложить:\n{_slots(alt, today)}\nКакое время выберете?"
+            if alt
+            else " На ближайшую неделю свободного времени нет — напишите, какой день удобен."
+        )
+    if k == "need_service":
+        return "На какую услугу вас записать? Например: " + ", ".join(x["examples"][:4]) + "."
+    if k == "unknown_service":
+        return (
+            f"Услуги «{x['asked']}» в нашем прайсе нет. Есть, например: "
+            + ", ".join(x["known"][:6])
+            + ". Что из этого вам подходит?"
+        )
+    if k == "need_day":
+        return f"На какой день записать вас на «{x['service']}»?"
+    if k == "unclear_date":
+        return "Не понял, на какой день. Напишите, пожалуйста, дату (например, 25.12) или день недели."
+    if k == "need_name":
+        return "Как вас зовут? Укажу имя в записи."
+    if k == "propose":
+        if x["kind"] == "create":
+            return (
+                f"Записываю вас{(', ' + x['name']) if x.get('name') else ''}: «{x['service']}»"
+                f"{(' у мастера ' + x['staff']) if x.get('staff') else ''} {when_text(x['at'], today)}"
+                f"{(', ' + price(x['price'], x['price'])) if x.get('price') else ''}. Подтверждаете?"
+            )
+        if x["kind"] == "cancel":
+            return f"Отменить вашу запись «{x['service']}» {when_text(x['old_at'], today)}? Подтвердите, пожалуйста."
+        return (
+            f"Переношу вашу запись «{x['service']}» с {when_text(x['old_at'], today)} на "
+            f"{when_text(x['at'], today)}{(' к мастеру ' + x['staff']) if x.get('staff') else ''}. Подтверждаете?"
+        )
+    if k == "booked":
+        return (
+            f"Готово! Вы записаны: «{x['service']}»{(' у мастера ' + x['staff']) if x.get('staff') else ''} "
+            f"{when_text(x['at'], today)}. Ждём вас!"
+        )
+    if k == "cancelled":
+        return f"Запись «{x['service']}» {when_text(x['old_at'], today)} отменена."
+    if k == "rescheduled":
+        return f"Готово, запись «{x['service']}» перенесена на {when_text(x['at'], today)}."
+    if k == "action_failed":
+        alt = x.get("alternatives") or []
+        what = {"create": "записать вас", "cancel": "отменить запись", "reschedule": "перенести запись"}[x["kind"]]
+        if x.get("reason") == "unavailable":
+            return (
+                f"Не получилось {what}: YCLIENTS сейчас не отвечает. "
+                "Попробуйте через несколько минут или позвоните в салон."
+            )
+        return f"Не получилось {what}: это время уже занято." + (
+            f" Свободно:\n{_slots(alt, today)}\nВыберете другое?" if alt else ""
+        )
+    if k == "nothing_to_confirm":
+        return "Уточните, пожалуйста, что именно вы хотите сделать?"
+    if k == "proposal_expired":
+        return "Прошло много времени — давайте сверим ещё раз. На какое время вас записать?"
+    if k == "declined":
+        return "Хорошо, ничего не меняю. Чем ещё могу помочь?"
+    if k == "prices":
+        head = f"Цены на «{x['filter']}»:" if x.get("filter") else "Наши цены:"
+        return (
+            head + "\n" + "\n".join(f"• {s['title']} — {price(s['price_min'], s['price_max'])}" for s in x["services"])
+        )
+    if k == "service_info":
+        extra = f" {x['comment']}" if x.get("comment") else ""
+        mins = f", около {x['minutes']} мин" if x.get("minutes") else ""
+        return f"«{x['title']}» — {price(x['price_min'], x['price_max'])}{mins}.{extra} Записать вас?"
+    if k == "unknown_staff":
+        return "У нас работают: " + ", ".join(x["staff"]) + ". О ком вы спрашиваете?"
+    if k == "staff_day":
+        day = day_text(x["day"], today)
+        if x["hours"]:
+            return f"{x['staff']} работает {day}: {', '.join(x['hours'])}."
+        nxt = ", ".join(day_text(d, today) for d in x["next_days"])
+        return f"{x['staff']} {day} не работает." + (f" Ближайшие рабочие дни: {nxt}." if nxt else "")
+    if k == "bookings":
+        rows = [
+            f"• {when_text(b['at'], today)} — {', '.join(b['services'])}"
+            + (f" ({b['staff']})" if b.get("staff") else "")
+            for b in x["bookings"]
+        ]
+        return "Ваши записи:\n" + "\n".join(rows)
+    if k == "no_bookings":
+        return "У вас нет предстоящих записей. Хотите записаться?"
+    if k == "which_booking":
+        rows = [f"• {when_text(b['at'], today)} — {', '.join(b['services'])}" for b in x["bookings"]]
+        return "У вас несколько записей:\n" + "\n".join(rows) + "\nКакую именно? Напишите дату."
+    if k == "name_saved":
+        return f"Приятно познакомиться, {x['name']}! Чем могу помочь?"
+    if k == "handed_over":
+        return "Передал ваш вопрос администратору — вам ответят здесь, в WhatsApp, как только смогут."
+    if k == "greeting":
+        return f"Здравствуйте! Это администратор салона «{x['salon']}». Подскажу цены, свободное время и запишу вас."
+    return (
+        "Не совсем понял вас. Я могу подсказать цены, найти свободное время, записать, перенести или отменить запись."
+    )
+
+
+def stage2(outcomes: list[Outcome], today: dt.date) -> str:
+    return "\n\n".join(render(o, today) for o in outcomes)

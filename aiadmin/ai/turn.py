@@ -1,0 +1,152 @@
+"""One AI turn: the customer's unanswered messages of one conversation → Stage 1 → commands executed → Stage 2 →
+the reply through the session host. One turn at a time per conversation, in order; a burst of messages is one
+turn; a frozen or uninstalled salon, a chat the staff are answering, or a handed-over chat gets silence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from aiadmin import chat, repositories
+from aiadmin.ai import catalogue, conversation, executor
+from aiadmin.ai.providers import Provider
+from aiadmin.chat import AiTurnTask, ChatMessage, SendRequest
+from aiadmin.errors import ServiceUnavailable
+from aiadmin.integration_status import IntegrationStatus
+from aiadmin.models import utcnow
+from aiadmin.settings import Settings
+from aiadmin.task_queue import TaskQueue
+from aiadmin.yclients_client import YclientsClient
+
+log = logging.getLogger("aiadmin.ai.turn")
+
+LOCK_S = 60.0
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    state: str  # answered | merged | skipped | nothing
+    reply: str | None = None
+    commands: tuple[str, ...] = ()
+    model_calls: int = 0
+    ms: float = 0.0
+
+
+def _queued(db: firestore.Client, task: AiTurnTask) -> list[ChatMessage]:
+    msgs = (
+        conversation.conversation_ref(db, task.salon_id, task.phone)
+        .collection("messages")
+        .where(filter=FieldFilter("turn", "==", "queued"))
+        .stream()
+    )
+    return sorted((ChatMessage.model_validate(m.to_dict()) for m in msgs), key=lambda m: m.stored_at)
+
+
+def _mark(db: firestore.Client, task: AiTurnTask, messages: list[ChatMessage], state: str) -> None:
+    batch = db.batch()
+    base = conversation.conversation_ref(db, task.salon_id, task.phone).collection("messages")
+    for msg in messages:
+        batch.update(base.document(msg.message_id), {"turn": state})
+    batch.commit()
+
+
+def _lock(db: firestore.Client, ref: firestore.DocumentReference, holder: str) -> bool:
+    @firestore.transactional
+    def run(tx: firestore.Transaction) -> bool:
+        snap = ref.get(transaction=tx)
+        lock = (snap.to_dict() or {}).get("turn_lock") if snap.exists else None
+        if lock and lock.get("by") != holder and lock.get("until") and lock["until"] > utcnow():
+            return False
+        tx.set(ref, {"turn_lock": {"by": holder, "until": utcnow() + dt.timedelta(seconds=LOCK_S)}}, merge=True)
+        return True
+
+    return run(db.transaction())
+
+
+def _silence_reason(conv: dict, company_status: str | None, settings: Settings) -> str | None:
+    if company_status != IntegrationStatus.ACTIVE:
+        return f"salon is {company_status or 'not registered'}"
+    now = utcnow()
+    staff_at = conv.get("last_staff_message_at")
+    if staff_at and now - staff_at < dt.timedelta(minutes=settings.ai_staff_pause_min):
+        return "the staff are answering this customer"
+    paused = conv.get("paused_until")
+    if paused and paused > now:
+        return "handed over to a person"
+    return None
+
+
+def handle(
+    db: firestore.Client,
+    task: AiTurnTask,
+    yclients: YclientsClient,
+    queue: TaskQueue,
+    settings: Settings,
+    provider: Provider,
+) -> TurnResult:
+    started = time.perf_counter()
+    ref = conversation.conversation_ref(db, task.salon_id, task.phone)
+    queued = _queued(db, task)
+    if not queued:
+        return TurnResult("nothing")  # answered already (a retried task)
+    if queued[-1].message_id != task.message_id:
+        return TurnResult("merged")  # a later message of the burst will answer all of them
+    company = repositories.get_company(db, task.salon_id)
+    snap = ref.get()
+    reason = _silence_reason(snap.to_dict() or {}, company.integration_status if company else None, settings)
+    if reason:
+        _mark(db, task, queued, "skipped")
+        log.info("turn skipped", extra={"salon_id": task.salon_id, "reason": reason})
+        return TurnResult("skipped")
+    assert company is not None
+    if not _lock(db, ref, task.message_id):
+        raise ServiceUnavailable("another turn of this conversation is running", code="turn_busy")
+    try:
+        state = conversation.load(ref.get())
+        text = "\n".join(m.text for m in queued)
+        turn = executor.Turn(
+            db,
+            yclients,
+            catalogue.Salon(company, [], []),
+            state,
+            task.phone,
+            queued[-1].push_name,
+            text,
+            queue=queue,
+            host_url=settings.session_host_url,
+            staff_pause=dt.timedelta(minutes=settings.ai_staff_pause_min),
+            seed=task.message_id,
+        )
+        turn.salon = catalogue.load(db, company, task.phone, turn.today.isoformat())
+        calls_before = provider.calls
+        state.remember("customer", text)
+        stage1 = provider.stage1(text, turn.salon, state, turn.today)
+        outcomes = executor.execute(turn, stage1.commands)
+        reply = provider.stage2(text, outcomes, turn.salon, state, turn.today)
+        state.remember("bot", reply)
+        conversation.save(db, task.salon_id, task.phone, state)
+        if any(o.kind == "handed_over" for o in outcomes):
+            ref.set({"paused_until": utcnow() + dt.timedelta(minutes=settings.ai_staff_pause_min)}, merge=True)
+        chat.queue_send(
+            queue,
+            settings.require("session_host_url"),
+            SendRequest(
+                key=f"reply-{task.salon_id}-{task.message_id}", salon_id=task.salon_id, phone=task.phone, text=reply
+            ),
+        )
+        _mark(db, task, queued[:-1], "merged")
+        _mark(db, task, queued[-1:], "answered")
+    finally:
+        ref.set({"turn_lock": None}, merge=True)
+    ms = round((time.perf_counter() - started) * 1000, 1)
+    kinds = tuple(c.type for c in stage1.commands)
+    log.info(
+        "turn answered",
+        extra={"salon_id": task.salon_id, "commands": list(kinds), "outcomes": [o.kind for o in outcomes], "ms": ms},
+    )
+    return TurnResult("answered", reply, kinds, provider.calls - calls_before, ms)
