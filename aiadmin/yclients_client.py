@@ -150,6 +150,8 @@ class YclientsClient:
         timeout_s: float | None = None,
         max_attempts: int | None = None,
         retry_html: bool = False,
+        retry_statuses: frozenset[int] = RETRYABLE_STATUS,
+        retry_network: bool = True,
     ) -> requests.Response:
         """Send with retries on 429/5xx/timeouts (and HTML bodies when asked); return the last response.
 
@@ -180,10 +182,10 @@ class YclientsClient:
             if resp is not None:
                 # A 2xx HTML page is a proxy or login page, not an answer; a 3xx may carry HTML legitimately.
                 html_instead = retry_html and 200 <= resp.status_code < 300 and _is_html(resp)
-                retry = resp.status_code in RETRYABLE_STATUS or html_instead
+                retry = resp.status_code in retry_statuses or html_instead
                 last_problem = f"HTTP {resp.status_code}" + (" with an HTML page" if html_instead else "")
             else:
-                retry = True
+                retry = retry_network
             final = not retry or attempt == attempts
             log.log(
                 logging.WARNING if retry else logging.INFO,
@@ -201,6 +203,8 @@ class YclientsClient:
                 },
             )
             if not retry:
+                if resp is None:
+                    raise YclientsUnavailable(f"YCLIENTS gave no answer ({last_problem}); not retried")
                 return resp
             if final:
                 break
@@ -314,10 +318,17 @@ class YclientsClient:
                 {"id": 1, "services": [service_id], "staff_id": staff_id, "datetime": at.strftime("%Y-%m-%d %H:%M:%S")}
             ],
         }
-        # One attempt: a retry after an unclear answer could book twice. The caller looks up api_id instead.
-        data, _ = self.unwrap(
-            self.request("POST", f"/api/v1/book_record/{salon_id}", json=body, with_user=False, max_attempts=1)
+        # Only a 429 is retried (nothing was done); after a timeout or a 5xx a retry could book twice, so the
+        # caller looks the booking up by its api_id instead.
+        resp = self.request(
+            "POST",
+            f"/api/v1/book_record/{salon_id}",
+            json=body,
+            with_user=False,
+            retry_statuses=frozenset({429}),
+            retry_network=False,
         )
+        data, _ = self.unwrap(resp)
         if not isinstance(data, list) or not data or "record_id" not in data[0]:
             raise YclientsUnavailable("book_record answered without a record id")
         return int(data[0]["record_id"])
@@ -332,7 +343,14 @@ class YclientsClient:
             "save_if_busy": False,
             "send_sms": True,
         }
-        data, _ = self.unwrap(self.request("PUT", f"/api/v1/record/{salon_id}/{record_id}", json=body, max_attempts=1))
+        resp = self.request(
+            "PUT",
+            f"/api/v1/record/{salon_id}/{record_id}",
+            json=body,
+            retry_statuses=frozenset({429}),
+            retry_network=False,
+        )
+        data, _ = self.unwrap(resp)
         return YcRecord.model_validate(data)
 
     def delete_record(self, salon_id: int, record_id: int) -> None:

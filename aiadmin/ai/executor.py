@@ -438,6 +438,13 @@ def _execute(turn: Turn, p: Proposal) -> Outcome:
         )
     except YclientsError as exc:
         log.error("action failed", extra={"salon_id": turn.salon_id, "kind": p.kind, "reason": exc.message})
+        if p.kind == "create":  # no answer is not a no: YCLIENTS may have booked it
+            try:
+                recovered = _recover(turn, p)
+            except YclientsError:
+                recovered = None
+            if recovered is not None:
+                return recovered
         return Outcome("action_failed", {**view, "reason": "unavailable", "alternatives": []})
 
 

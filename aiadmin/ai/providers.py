@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +23,8 @@ from aiadmin.settings import Settings, get_settings
 log = logging.getLogger("aiadmin.ai.providers")
 
 # Answers that are facts from the salon's data: the template is the reply, no second model call.
+# A reply may say something was done only if it was.
+CLAIMS_DONE = re.compile(r"записал|вы записаны|готово|перен[её]с|перенесен|отмен[её]н|отменил", re.I)
 PLAIN = {
     "prices",
     "service_info",
@@ -132,6 +135,10 @@ class GeminiProvider:
         facts = json.dumps([{"kind": o.kind, **o.data} for o in outcomes], ensure_ascii=False, default=str)
         reply = self._generate(STAGE2_SYSTEM, f"Клиент: {text}\nРезультаты: {facts}\nЧерновик: {draft}", None)
         assert isinstance(reply, str)
+        done = {o.kind for o in outcomes} & {"booked", "rescheduled", "cancelled"}
+        if CLAIMS_DONE.search(reply) and not done:
+            log.warning("stage 2 claimed an action that did not happen; the draft is sent instead")
+            return draft
         return reply
 
 

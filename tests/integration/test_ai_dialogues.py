@@ -14,55 +14,10 @@ import pytest
 import requests
 
 from aiadmin import repositories
-from aiadmin.sync import runner
-from tests.conftest import GATEWAY, running_session_host, wait_for
-from tests.integration.helpers import activate, register
+from tests.conftest import GATEWAY, wait_for
+from tests.integration.conftest import CUSTOMER, OWNER, SALON, SID, Chat, records_by_us
 
-SALON, SID, OWNER, CUSTOMER = 962302, "company_962302", "79161234567", "79035557788"
 MSK = ZoneInfo("Europe/Moscow")
-
-
-class Chat:
-    def __init__(self, stack, phone: str = CUSTOMER):
-        self.stack, self.phone = stack, phone
-        self.seen = len(self.replies())
-
-    def outbox(self) -> list[dict]:
-        return requests.get(f"{GATEWAY}/simulator/sessions/{SID}/outbox", timeout=10).json()
-
-    def replies(self, to: str | None = None) -> list[str]:
-        return [m["text"] for m in self.outbox() if m["to"] == (to or self.phone)]
-
-    def say(self, text: str, *, expect_reply: bool = True, message_id: str | None = None) -> str | None:
-        body = {"from": self.phone, "text": text, **({"message_id": message_id} if message_id else {})}
-        assert requests.post(f"{GATEWAY}/simulator/sessions/{SID}/inbound", json=body, timeout=10).status_code == 200
-        if not expect_reply:
-            time.sleep(2.0)
-            assert len(self.replies()) == self.seen, f"the bot answered: {self.replies()[self.seen :]}"
-            return None
-        wait_for(lambda: len(self.replies()) > self.seen, 15, f"a reply to {text!r}")
-        self.seen = len(self.replies())
-        return self.replies()[-1]
-
-
-@pytest.fixture
-def bot(stack, db, tmp_path):
-    """Salon 962302 linked, activated and synced; the bot answering in the simulator."""
-    with running_session_host(db, tmp_path, "host-ai", sender_opts={"interval_s": 0.05, "jitter_s": 0.0}):
-        token = register()
-        headers = {"Authorization": f"Bearer {token}"}
-        requests.post(f"{GATEWAY}/marketplace/api/qr", headers=headers, timeout=15)
-        requests.post(f"{GATEWAY}/simulator/sessions/{SID}/scan", json={"phone": OWNER}, timeout=10)
-        wait_for(lambda: repositories.get_company(db, SALON).whatsapp_connected, 5, "linked")
-        assert activate(token).status_code == 200
-        for module in ("services", "staff", "clients", "schedules_30d", "bookings_full"):
-            wait_for(lambda m=module: runner.load_state(db, SALON, m).state == "ok", 20, f"{module} synced")
-        stack.data = stack.standin_state.salon(SALON)
-        yield Chat(stack)
-
-
-def records_by_us(stack) -> list[dict]:
-    return [r for r in stack.data.records.values() if r.get("api_id")]
 
 
 def tomorrow() -> datetime:
@@ -221,3 +176,45 @@ def test_golden_a_busy_reschedule_is_not_reported_done(bot):
         pytest.skip("no busy hour that day")
     reply = bot.say(f"Можно перенести на {busy_at}?")
     assert "перенесена" not in reply and ("занято" in reply or "Переношу" not in reply), reply
+
+
+def test_a_confirmed_action_runs_once_even_when_the_turn_runs_again(bot, db):
+    """The task of a yes retried after the booking was made (a crash before the reply): no second booking."""
+    from aiadmin.ai import catalogue, executor
+    from aiadmin.ai.conversation import Proposal, State
+    from aiadmin.yclients_client import get_yclients
+
+    salon = catalogue.load(db, repositories.get_company(db, SALON), CUSTOMER, "2000-01-01")
+    day = tomorrow().date()
+    service = next(s for s in salon.services if s.title == "Мужская стрижка")
+    length = service.duration_s or 3600
+    master = next(m for m in salon.masters_for(service) if bot.stack.data.free_times(m.id, day, length))
+    at = datetime.fromisoformat(bot.stack.data.free_times(master.id, day, length)[0]["datetime"])
+    proposal = Proposal(id="p-once", kind="create", service_id=service.id, staff_id=master.id, at=at)
+    outcomes = []
+    for _ in range(2):
+        turn = executor.Turn(
+            db, get_yclients(), salon, State(pending=proposal, client_name="Анна"), CUSTOMER, None, "да"
+        )
+        outcomes.append(executor.confirm(turn, executor.Command(type="confirm")))
+    assert [o.kind for o in outcomes] == ["booked", "booked"]
+    assert outcomes[0].data["record_id"] == outcomes[1].data["record_id"]
+    assert len(records_by_us(bot.stack)) == 1
+
+    # A crash between YCLIENTS's booking and our note of it: the retry finds the booking by its api_id.
+    free = bot.stack.data.free_times(master.id, day, length)
+    at2 = datetime.fromisoformat(free[-1]["datetime"])
+    db.collection("ai_actions").document(f"{SALON}_p-crash").set({"state": "executing"})
+    get_yclients().book_record(
+        SALON,
+        phone=CUSTOMER,
+        name="Анна",
+        staff_id=master.id,
+        service_id=service.id,
+        at=at2.replace(tzinfo=None),
+        api_id="p-crash",
+    )
+    crashed = Proposal(id="p-crash", kind="create", service_id=service.id, staff_id=master.id, at=at2)
+    turn = executor.Turn(db, get_yclients(), salon, State(pending=crashed, client_name="Анна"), CUSTOMER, None, "да")
+    assert executor.confirm(turn, executor.Command(type="confirm")).kind == "booked"
+    assert len(records_by_us(bot.stack)) == 2, "found, not booked again"

@@ -1,0 +1,58 @@
+"""Fixtures of the AI tests: a linked, activated, synced salon whose bot answers in the simulator."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from aiadmin import repositories
+from aiadmin.sync import runner
+from tests.conftest import GATEWAY, running_session_host, wait_for
+from tests.integration.helpers import activate, register
+
+SALON, SID, OWNER, CUSTOMER = 962302, "company_962302", "79161234567", "79035557788"
+
+
+class Chat:
+    def __init__(self, stack, phone: str = CUSTOMER):
+        self.stack, self.phone = stack, phone
+        self.seen = len(self.replies())
+
+    def outbox(self) -> list[dict]:
+        return requests.get(f"{GATEWAY}/simulator/sessions/{SID}/outbox", timeout=10).json()
+
+    def replies(self, to: str | None = None) -> list[str]:
+        return [m["text"] for m in self.outbox() if m["to"] == (to or self.phone)]
+
+    def say(self, text: str, *, expect_reply: bool = True, message_id: str | None = None) -> str | None:
+        body = {"from": self.phone, "text": text, **({"message_id": message_id} if message_id else {})}
+        assert requests.post(f"{GATEWAY}/simulator/sessions/{SID}/inbound", json=body, timeout=10).status_code == 200
+        if not expect_reply:
+            time.sleep(2.0)
+            assert len(self.replies()) == self.seen, f"the bot answered: {self.replies()[self.seen :]}"
+            return None
+        wait_for(lambda: len(self.replies()) > self.seen, 15, f"a reply to {text!r}")
+        self.seen = len(self.replies())
+        return self.replies()[-1]
+
+
+@pytest.fixture
+def bot(stack, db, tmp_path):
+    """Salon 962302 linked, activated and synced; the bot answering in the simulator."""
+    with running_session_host(db, tmp_path, "host-ai", sender_opts={"interval_s": 0.05, "jitter_s": 0.0}):
+        token = register()
+        headers = {"Authorization": f"Bearer {token}"}
+        requests.post(f"{GATEWAY}/marketplace/api/qr", headers=headers, timeout=15)
+        requests.post(f"{GATEWAY}/simulator/sessions/{SID}/scan", json={"phone": OWNER}, timeout=10)
+        wait_for(lambda: repositories.get_company(db, SALON).whatsapp_connected, 5, "linked")
+        assert activate(token).status_code == 200
+        for module in ("services", "staff", "clients", "schedules_30d", "bookings_full"):
+            wait_for(lambda m=module: runner.load_state(db, SALON, m).state == "ok", 20, f"{module} synced")
+        stack.data = stack.standin_state.salon(SALON)
+        yield Chat(stack)
+
+
+def records_by_us(stack) -> list[dict]:
+    return [r for r in stack.data.records.values() if r.get("api_id")]

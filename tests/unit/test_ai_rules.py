@@ -1,0 +1,142 @@
+"""The rules provider's Stage 1 on the old system's Stage-1 few-shot examples and intent lists
+(original-system.md §2.1–2.3), the service matcher on its fixtures (§2.5), and Russian dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from aiadmin.ai.catalogue import Salon
+from aiadmin.ai.conversation import Proposal, State
+from aiadmin.ai.dates import parse_when
+from aiadmin.ai.rules import stage1
+from aiadmin.models import Company
+from aiadmin.sync.documents import ServiceDoc, StaffDoc
+
+TODAY = dt.date(2026, 11, 26)  # a Thursday
+
+
+def svc(i: int, title: str) -> ServiceDoc:
+    return ServiceDoc(id=i, title=title, price_min=1000, price_max=1000)
+
+
+SALON = Salon(
+    Company(salon_id=1, title="Барбершоп"),
+    [
+        svc(1, "Стрижка"),
+        svc(2, "Стрижка + борода"),
+        svc(3, "Детская стрижка"),
+        svc(4, "ВОСК"),
+        svc(5, "ВОСК КОМПЛЕКС"),
+        svc(6, "Экспресс-стрижка"),
+        svc(7, "Моделирование бороды"),
+        svc(8, "Маникюр"),
+    ],
+    [StaffDoc(id=10, name="Рамзан"), StaffDoc(id=11, name="Бари"), StaffDoc(id=12, name="Марина Петрова")],
+)
+
+
+def types(text: str, state: State | None = None) -> list[str]:
+    return [c.type for c in stage1(text, SALON, state or State(), TODAY).commands]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Запиши на стрижку завтра в 15:00", ["create_booking"]),
+        ("Запишите меня на стрижку завтра в 15:00", ["create_booking"]),
+        ("Какое время свободно на маникюр?", ["search_slots"]),
+        ("Какое время свободно на стрижку завтра?", ["search_slots"]),
+        ("Работает ли Рамзан завтра? И покажи цены", ["staff_schedule", "show_prices"]),
+        ("Работает ли Бари в пятницу? И покажите цены", ["staff_schedule", "show_prices"]),
+        ("Могу я перезаписать на 19:30?", ["reschedule_booking"]),
+        ("Можно перенести на завтра в 15:00?", ["reschedule_booking"]),
+        ("Экспресс - это?", ["explain_service"]),
+        ("Что такое моделирование бороды?", ["explain_service"]),
+        ("Хочу отменить запись", ["cancel_booking"]),
+        ("Привет!", ["greeting"]),
+        ("хочу записаться", ["create_booking"]),
+        ("запишите меня пожалуйста", ["create_booking"]),
+        ("нужна запись на стрижку", ["create_booking"]),
+        ("нужно отменить запись", ["cancel_booking"]),
+        ("не смогу прийти", ["cancel_booking"]),
+        ("свободно завтра?", ["search_slots"]),
+        ("есть время на этой неделе?", ["search_slots"]),
+        ("покажи свободные окна на выходных", ["search_slots"]),
+        ("скок стоит покраска", ["show_prices"]),
+        ("прайс лист", ["show_prices"]),
+        ("сколько стоит стрижка и можно записаться на завтра?", ["show_prices", "create_booking"]),
+        ("Позовите администратора", ["call_human"]),
+        ("asdfghjkl", ["unclear"]),
+        ("ыыыыы", ["unclear"]),
+    ],
+)
+def test_stage1_examples(text, expected):
+    assert types(text) == expected
+
+
+def test_context_carries_service_and_day():
+    state = State(service_id=6, day=TODAY + dt.timedelta(days=1))
+    assert types("Запиши на 15:00", state) == ["create_booking"]
+    assert types("давайте в 14:00", state) == ["create_booking"]
+    assert types("на 5 вечера давай", state) == ["create_booking"]
+    assert types("Да. Сегодня можно?", State(service_id=6)) == ["search_slots"]
+
+
+def test_yes_and_no_answer_only_a_pending_proposal():
+    pending = State(
+        pending=Proposal(id="p", kind="create", service_id=1, staff_id=10, at=dt.datetime(2026, 11, 27, 15))
+    )
+    assert types("Да", pending) == ["confirm"]
+    assert types("нет, не надо", pending) == ["decline"]
+    assert types("Да") == ["unclear"], "no proposal: a yes confirms nothing"
+
+
+def test_a_name_is_asked_for_and_a_service_is_not_a_name():
+    assert types("Наталия", State(awaiting="name")) == ["remember_name"]
+    assert types("Стрижка", State(awaiting="name")) != ["remember_name"]
+
+
+@pytest.mark.parametrize(
+    ("said", "title"),
+    [
+        ("стрижка", "Стрижка"),
+        ("воск комплекс", "ВОСК КОМПЛЕКС"),
+        ("детская", "Детская стрижка"),
+        ("несуществующая услуга", None),
+        ("подстричь сына", "Детская стрижка"),
+    ],
+)
+def test_service_matcher_fixtures(said, title):
+    found = SALON.match_service(said)
+    assert (found.title if found else None) == title
+
+
+@pytest.mark.parametrize(
+    ("said", "day", "time"),
+    [
+        ("в пятницу", "2026-11-27", None),
+        ("в субботу в 10 утра", "2026-11-28", "10:00"),
+        ("25.12", "2026-12-25", None),
+        ("через неделю", "2026-12-03", None),
+        ("на час", None, "13:00"),
+        ("на 6 вечера", None, "18:00"),
+        ("15 часов, пожалуйста", None, "15:00"),
+        ("в среду в 14.30", "2026-12-02", "14:30"),
+        ("5 числа", "2026-12-05", None),
+        ("25 декабря в 11", "2026-12-25", "11:00"),
+    ],
+)
+def test_russian_days_and_times(said, day, time):
+    when = parse_when(said, TODAY)
+    assert (when.days[0].isoformat() if when.days else None) == day
+    assert (when.at.strftime("%H:%M") if when.at else None) == time
+
+
+def test_windows_weekends_and_the_unreadable():
+    assert [d.isoformat() for d in parse_when("на выходных", TODAY).days] == ["2026-11-28", "2026-11-29"]
+    after = parse_when("можно вечером после 18:00?", TODAY)
+    assert after.after == dt.time(18) and after.at is None
+    unreadable = parse_when("32.13", TODAY)
+    assert unreadable.days == [] and unreadable.unclear, "never today: the bot asks"
