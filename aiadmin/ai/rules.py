@@ -33,8 +33,10 @@ BOOK = re.compile(
     re.I,
 )
 SLOTS = re.compile(
-    r"свободн|окн|окош|время есть|есть время|когда можно|можно ли|можно\?|есть ли|когда есть|сегодня можно", re.I
+    r"свободн|окн|окош|время есть|есть время|когда можно|можно ли|\bможно\b|есть ли|когда есть|что есть на|есть на",
+    re.I,
 )
+LIST = re.compile(r"какие (\w+ )?(у вас )?(есть|бывают)|какие услуги|что у вас есть|список услуг", re.I)
 GREETING = re.compile(r"^(привет|здравствуй\w*|добр\w+ (день|утро|вечер)|hello|hi)[!.,\s]*$", re.I)
 
 
@@ -63,17 +65,17 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         return Stage1(commands=[Command(type="call_human")])
     if state.awaiting == "name" and re.fullmatch(r"[А-ЯЁа-яёA-Za-z\- ]{2,40}", t) and not service:
         return Stage1(commands=[Command(type="remember_name", name=t.title())])
-    if MINE.search(low):
-        return Stage1(commands=[Command(type="my_bookings")])
     if CANCEL.search(low):
         return Stage1(commands=[Command(type="cancel_booking", date=t)])
     if RESCHEDULE.search(low):
         return Stage1(commands=[Command(type="reschedule_booking", date=t, time=t)])
+    if MINE.search(low):
+        return Stage1(commands=[Command(type="my_bookings")])
     if SCHEDULE.search(low) and staff:
         commands.append(Command(type="staff_schedule", staff=staff.name, date=t))
     if EXPLAIN.search(low) and not BOOK.search(low):
         commands.append(Command(type="explain_service", service=service.title if service else _after_what(t)))
-    if PRICES.search(low):
+    if PRICES.search(low) or LIST.search(low):
         commands.append(Command(type="show_prices", service=service.title if service else None))
     if BOOK.search(low) or (
         _has_time_or_day(t, today) and parse_when(t, today).at is not None and (service or state.service_id)
