@@ -81,16 +81,26 @@ class Salon:
             return None
         return best[2]
 
-    def find_services_in(self, text: str) -> d.ServiceDoc | None:
-        """A service named anywhere in a longer message ("запишите на стрижку завтра")."""
+    def services_in(self, text: str) -> list[d.ServiceDoc]:
+        """The services a message names ("запишите на стрижку завтра"): every title whose first word it contains,
+        keeping those it covers best. Several left means the customer must say which."""
         words = _stems(text)
-        candidates = []
+        scored = []
         for svc in self.services:
             have = _stems(svc.title)
-            if have and all(any(w.startswith(h) or h.startswith(w) for w in words) for h in have[:1]):
+            if have and any(w.startswith(have[0]) or have[0].startswith(w) for w in words):
                 covered = sum(1 for h in have if any(w.startswith(h) or h.startswith(w) for w in words))
-                candidates.append((covered, -len(have), svc))
-        return max(candidates, key=lambda c: c[:2])[2] if candidates else None
+                scored.append((covered, len(have) - covered, svc))
+        if not scored:
+            return []
+        best = max(c for c, _, _ in scored)
+        top = [(missing, svc) for c, missing, svc in scored if c == best]
+        fewest = min(m for m, _ in top)
+        return [svc for m, svc in top if m == fewest]
+
+    def find_services_in(self, text: str) -> d.ServiceDoc | None:
+        found = self.services_in(text)
+        return found[0] if found else None
 
     def match_staff(self, text: str | None) -> d.StaffDoc | None:
         if not text:
@@ -121,5 +131,6 @@ def load(db: firestore.Client, company: Company, phone: str, today: str) -> Salo
         .where(filter=FieldFilter("date", ">=", today))
         .stream()
     )
-    bookings = sorted((d.BookingDoc.model_validate(b.to_dict()) for b in upcoming), key=lambda b: b.starts_at or 0)
+    live = (d.BookingDoc.model_validate(b.to_dict()) for b in upcoming)
+    bookings = sorted((b for b in live if not b.deleted), key=lambda b: b.starts_at or 0)
     return Salon(company, sorted(services, key=lambda s: (s.category or "", s.title)), staff, client, bookings)

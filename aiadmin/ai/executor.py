@@ -25,7 +25,7 @@ from aiadmin.ai.dates import When, parse_when
 from aiadmin.chat import SendRequest
 from aiadmin.models import utcnow
 from aiadmin.sync import documents as d
-from aiadmin.sync.modules import booking_doc
+from aiadmin.sync.modules import booking_doc, bury_record
 from aiadmin.sync.writer import upsert
 from aiadmin.task_queue import TaskQueue
 from aiadmin.yclients_client import YclientsClient, YclientsError, YclientsRejected
@@ -141,12 +141,28 @@ def alternatives(turn: Turn, service: d.ServiceDoc, masters: list[d.StaffDoc], a
     return find_slots(turn, service, masters, days, When())
 
 
+class Ambiguous(Exception):
+    def __init__(self, options: list[d.ServiceDoc]):
+        self.options = options
+
+
 def _service_for(turn: Turn, cmd: Command) -> d.ServiceDoc | None:
-    return (
-        turn.salon.match_service(cmd.service)
-        or (turn.salon.find_services_in(cmd.service) if cmd.service else None)
-        or turn.salon.service(turn.state.service_id)
-    )
+    """The service meant: named exactly, or the only one the words fit, or the one under discussion. Words that
+    fit several ("маникюр": with or without gel polish) raise Ambiguous: the customer is asked, not guessed for."""
+    current = turn.salon.service(turn.state.service_id)
+    if not cmd.service:
+        return current
+    exact = next((s for s in turn.salon.services if s.title.lower() == cmd.service.strip().lower()), None)
+    if exact:
+        return exact
+    options = turn.salon.services_in(cmd.service)
+    if len(options) == 1:
+        return options[0]
+    if len(options) > 1:
+        if current in options:
+            return current
+        raise Ambiguous(options)
+    return turn.salon.match_service(cmd.service) or current
 
 
 def _client_name(turn: Turn) -> str | None:
@@ -410,7 +426,7 @@ def _execute(turn: Turn, p: Proposal) -> Outcome:
         if p.kind == "cancel":
             assert p.record_id is not None
             turn.yclients.delete_record(turn.salon_id, p.record_id)
-            _bookings(turn).document(str(p.record_id)).delete()
+            bury_record(_bookings(turn), p.record_id)
             return Outcome("cancelled", view)
         assert p.record_id is not None and p.at is not None and p.staff_id is not None and p.service_id is not None
         turn.yclients.move_record(
@@ -587,6 +603,14 @@ HANDLERS = {
 }
 
 
+def _handle(turn: Turn, cmd: Command) -> Outcome:
+    try:
+        return HANDLERS[cmd.type](turn, cmd)
+    except Ambiguous as which:
+        turn.state.awaiting = "service"
+        return Outcome("which_service", {"options": [s.title for s in which.options[:6]]})
+
+
 def execute(turn: Turn, commands: list[Command]) -> list[Outcome]:
     if not commands:
         return [Outcome("unclear", {})]
@@ -596,5 +620,5 @@ def execute(turn: Turn, commands: list[Command]) -> list[Outcome]:
     for cmd in commands[:4]:
         if cmd.type != "remember_name" and turn.state.awaiting == "name" and cmd.type == "unclear":
             cmd = Command(type="remember_name", name=turn.text)
-        outcomes.append(HANDLERS[cmd.type](turn, cmd))
+        outcomes.append(_handle(turn, cmd))
     return outcomes

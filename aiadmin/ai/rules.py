@@ -48,10 +48,12 @@ def _has_time_or_day(text: str, today: dt.date) -> bool:
 def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
     t = text.strip()
     low = t.lower()
-    service = salon.find_services_in(t)
+    named = salon.services_in(t)
+    service = named[0] if named else None
     staff = salon.match_staff(t)
     base: dict[str, Any] = {
-        "service": service.title if service else None,
+        # One service named: its title. Several fit the words: the words, so the executor asks which.
+        "service": (service.title if len(named) == 1 else t) if service else None,
         "staff": staff.name if staff else None,
         "date": t,
         "time": None,
@@ -174,6 +176,8 @@ def render(outcome: Outcome, today: dt.date) -> str:
             if alt
             else " На ближайшую неделю свободного времени нет — напишите, какой день удобен."
         )
+    if k == "which_service":
+        return "Уточните, пожалуйста, какую услугу: " + "; ".join(f"«{o}»" for o in x["options"]) + "?"
     if k == "need_service":
         return "На какую услугу вас записать? Например: " + ", ".join(x["examples"][:4]) + "."
     if k == "unknown_service":
@@ -228,7 +232,7 @@ def render(outcome: Outcome, today: dt.date) -> str:
     if k == "declined":
         return "Хорошо, ничего не меняю. Чем ещё могу помочь?"
     if k == "prices":
-        head = f"Цены на «{x['filter']}»:" if x.get("filter") else "Наши цены:"
+        head = "Цены:" if x.get("filter") else "Наши цены:"
         return (
             head + "\n" + "\n".join(f"• {s['title']} — {price(s['price_min'], s['price_max'])}" for s in x["services"])
         )

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from aiadmin.models import DataWebhook
 from aiadmin.sync import documents as d
-from aiadmin.sync.modules import Context, booking_doc, client_doc, service_doc, staff_doc
+from aiadmin.sync.modules import Context, booking_doc, bury_record, client_doc, service_doc, staff_doc
 from aiadmin.sync.runner import sync_task
 from aiadmin.sync.writer import upsert
 from aiadmin.task_queue import TaskQueue
@@ -32,10 +32,17 @@ def _delete(ctx: Context, collection: str, doc_id: str) -> None:
     ctx.collection(collection).document(doc_id).delete()
 
 
+def _newer_stored(ctx: Context, record: YcRecord) -> bool:
+    """What we hold changed later than this (late, out-of-order) webhook's copy."""
+    snap = ctx.collection(d.BOOKINGS).document(str(record.id)).get(["changed_at"])
+    stored = (snap.to_dict() or {}).get("changed_at") if snap.exists else None
+    return bool(stored and record.last_change_date and stored > record.last_change_date)
+
+
 def _record(ctx: Context, hook: DataWebhook, queue: TaskQueue | None) -> Applied:
     rid = str(hook.resource_id)
     if hook.status == "delete":
-        _delete(ctx, d.BOOKINGS, rid)
+        bury_record(ctx.collection(d.BOOKINGS), rid)
         _delete(ctx, d.VISITS, rid)
         return Applied("processed", f"record {rid} deleted")
     record: YcRecord | None = None
@@ -51,9 +58,11 @@ def _record(ctx: Context, hook: DataWebhook, queue: TaskQueue | None) -> Applied
             _delete(ctx, d.BOOKINGS, rid)
             return Applied("processed", f"record {rid} is gone from YCLIENTS; removed")
     if record.deleted:
-        _delete(ctx, d.BOOKINGS, rid)
+        bury_record(ctx.collection(d.BOOKINGS), rid, record.last_change_date)
         _delete(ctx, d.VISITS, rid)
         return Applied("processed", f"record {rid} deleted")
+    if _newer_stored(ctx, record):
+        return Applied("ignored", f"record {rid}: we hold a newer state than this webhook")
     doc = booking_doc(record)
     today = ctx.today()
     upcoming = doc.date is None or doc.date >= today.isoformat()

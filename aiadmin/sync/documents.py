@@ -118,6 +118,9 @@ class BookingDoc(Synced):
     attendance: int = 0
     comment: str | None = None
     changed_at: datetime | None = None
+    # A tombstone: cancelled (by a webhook or the bot) and kept until the next full pass, so a late, older
+    # webhook of the same record cannot bring it back.
+    deleted: bool = False
 
 
 class SyncState(Document):

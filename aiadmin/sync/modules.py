@@ -121,6 +121,12 @@ def booking_doc(r: YcRecord) -> d.BookingDoc:
     )
 
 
+def bury_record(bookings: firestore.CollectionReference, record_id: int | str, at: dt.datetime | None = None) -> None:
+    """Mark a booking cancelled, with the time of the cancellation (see BookingDoc.deleted)."""
+    doc = d.BookingDoc(id=int(record_id), deleted=True, changed_at=at or utcnow())
+    bookings.document(str(record_id)).set(doc.hashed().to_firestore())
+
+
 def schedule_id(staff_id: int, day: dt.date | str) -> str:
     return f"{staff_id}_{day if isinstance(day, str) else day.isoformat()}"
 
@@ -225,13 +231,10 @@ def sync_bookings(ctx: Context) -> Counts:
                 counts.written += 1
             else:
                 counts.unchanged += 1
-    gone = [str(r.id) for r in records if r.deleted]
-    if gone:
-        batch = ctx.db.batch()
-        for doc_id in gone:
-            batch.delete(coll.document(doc_id))
-        batch.commit()
-        counts.deleted = len(gone)
+    gone = [r for r in records if r.deleted]
+    for r in gone:
+        bury_record(coll, r.id, r.last_change_date)
+    counts.deleted = len(gone)
     return counts
 
 
