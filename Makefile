@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev test lint format bench bench-page bench-sync sync clean system-deps
+.PHONY: dev test lint format bench bench-page bench-sync bench-ai sync clean system-deps
 
 # Debian packages the stack needs: libmagic1 (neonize imports python-magic) and Chromium for the browser tests.
 # Installed on first run when missing (as root, or through sudo). Java 17+ and Node.js 20+ must be on the machine.
@@ -50,6 +50,9 @@ bench-page: system-deps $(STAMP)
 
 bench-sync: $(STAMP)
 	$(PY) -m bench.sync_load
+
+bench-ai: $(STAMP)
+	$(PY) -m bench.ai_turns
 
 # With `make dev` running: sync every module of one salon now. `make sync SALON=962302`
 SALON ?= 962302

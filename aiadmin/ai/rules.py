@@ -78,7 +78,7 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
     if EXPLAIN.search(low) and not BOOK.search(low):
         commands.append(Command(type="explain_service", service=service.title if service else _after_what(t)))
     if PRICES.search(low) or LIST.search(low):
-        commands.append(Command(type="show_prices", service=service.title if service else None))
+        commands.append(Command(type="show_prices", service=t if service else None))  # every service it names
     if BOOK.search(low) or (
         _has_time_or_day(t, today) and parse_when(t, today).at is not None and (service or state.service_id)
     ):

@@ -218,3 +218,14 @@ def test_a_confirmed_action_runs_once_even_when_the_turn_runs_again(bot, db):
     turn = executor.Turn(db, get_yclients(), salon, State(pending=crashed, client_name="Анна"), CUSTOMER, None, "да")
     assert executor.confirm(turn, executor.Command(type="confirm")).kind == "booked"
     assert len(records_by_us(bot.stack)) == 2, "found, not booked again"
+
+
+def test_golden_a_quick_second_message_is_answered_with_the_first(bot):
+    """2025-08-01: the customer answered "Борода и голова" 18 s later while the previous message was still being
+    processed, and the context was lost. Here both messages land within the quiet time: one turn reads both."""
+    for text in ("Сколько стоит окрашивание?", "и мелирование"):
+        requests.post(f"{GATEWAY}/simulator/sessions/{SID}/inbound", json={"from": CUSTOMER, "text": text}, timeout=10)
+    wait_for(lambda: len(bot.replies()) > bot.seen, 15, "the reply")
+    time.sleep(1.0)
+    replies = bot.replies()[bot.seen :]
+    assert len(replies) == 1 and "Окрашивание в один тон" in replies[0] and "Мелирование" in replies[0], replies
