@@ -188,6 +188,7 @@ def main() -> None:
         yc = YclientsClient(f"http://127.0.0.1:{YCLIENTS_PORT}", "p", "u")
         for module in ("services", "staff", "clients", "schedules_30d", "bookings_full"):
             runner.run(db, yc, SALON, module)
+        time.sleep(1.1)  # let the stand-in's 5 req/s window clear after the sync, or the first turn waits on a 429
         settings = get_settings().model_copy(update={"gemini_api_key": SecretStr("k"), "ai_staff_pause_min": 0})
         gemini = GeminiProvider("k", "gemini-2.5-flash", f"http://127.0.0.1:{GEMINI_PORT}", 5.0)
         provider = WithFallback(gemini, RulesProvider())
