@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from aiadmin import chat, repositories
 from aiadmin.ai import catalogue
@@ -104,7 +105,8 @@ def _working(turn: Turn, masters: list[d.StaffDoc], day: dt.date) -> list[d.Staf
     base = repositories.company_ref(turn.db, turn.salon_id).collection(d.SCHEDULES)
     refs = [base.document(f"{m.id}_{day.isoformat()}") for m in masters]
     present = {snap.id.split("_")[0] for snap in turn.db.get_all(refs) if snap.exists}
-    any_synced = next(iter(base.where("date", "==", day.isoformat()).limit(1).stream()), None) is not None
+    same_day = base.where(filter=FieldFilter("date", "==", day.isoformat())).limit(1)
+    any_synced = next(iter(same_day.stream()), None) is not None
     return [m for m in masters if str(m.id) in present] if any_synced else masters
 
 
@@ -539,7 +541,7 @@ def staff_schedule(turn: Turn, cmd: Command) -> Outcome:
     hours = [f"{i['start']}–{i['end']}" for i in (snap.to_dict() or {}).get("slots", [])] if snap.exists else []
     upcoming = [
         s.to_dict()["date"]
-        for s in base.where("staff_id", "==", master.id).stream()
+        for s in base.where(filter=FieldFilter("staff_id", "==", master.id)).stream()
         if s.to_dict()["date"] > day.isoformat()
     ]
     return Outcome(
