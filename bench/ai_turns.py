@@ -81,7 +81,9 @@ LABELLED = [  # utterance, expected first command (the rules provider, no contex
 ]
 
 
-# Written after the rules were tuned on LABELLED, and not tuned on: the honest figure.
+# Written after the rules were tuned on LABELLED. Its first run scored 14/16 (misses: "на когда у меня запись?",
+# "почём стрижка мужская"); both were then fixed, so it is no longer held out. Write a fresh set before trusting
+# the next figure.
 HELD_OUT = [
     ("а можно к вам на окрашивание в субботу?", "search_slots"),
     ("запишите дочку на детскую стрижку", "create_booking"),
@@ -167,7 +169,7 @@ def main() -> None:
     from devstack.yclients_standin import StandinConfig, StandinState, create_app
 
     configure_logging("WARNING")
-    accuracy = {"tuned on": rules_accuracy(LABELLED), "held out": rules_accuracy(HELD_OUT)}
+    accuracy = {"tuned on": rules_accuracy(LABELLED), "written later (first run 14/16)": rules_accuracy(HELD_OUT)}
     config = StandinConfig("p", "u", "1", "http://127.0.0.1:9/r", "http://127.0.0.1:9/c")
     servers = [
         make_server("127.0.0.1", YCLIENTS_PORT, create_app(config, StandinState()), threaded=True),
