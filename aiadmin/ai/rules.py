@@ -14,9 +14,13 @@ from aiadmin.ai.conversation import State
 from aiadmin.ai.dates import parse_when
 from aiadmin.ai.executor import Outcome
 
+# A yes is only a yes: "да, но давайте в 16:00" is a new request, not a confirmation of the old proposal.
+_AFFIRM = (
+    r"да|ага|угу|ок|окей|ok|хорошо|конечно|подтверждаю|верно|вс[её] верно|давайте|давай|записывайте|отменяйте|"
+    r"переносите|пожалуйста|спасибо|\+|👍"
+)
 YES = re.compile(
-    r"^(да|ага|угу|ок|окей|ok|хорошо|конечно|подтверждаю|верно|давайте|давай|записывайте|отменяйте|"
-    r"переносите|да,? .*|\+|👍)[.!\s]*$",
+    rf"^\s*(?:{_AFFIRM})(?:[\s,.!]+(?:{_AFFIRM}))*[\s.!)]*$",
     re.I,
 )
 NO = re.compile(r"^(нет|не надо|не нужно|не хочу|передумал\w*|отбой)[.!,\s]*", re.I)

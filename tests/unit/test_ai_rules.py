@@ -89,6 +89,8 @@ def test_yes_and_no_answer_only_a_pending_proposal():
         pending=Proposal(id="p", kind="create", service_id=1, staff_id=10, at=dt.datetime(2026, 11, 27, 15))
     )
     assert types("Да", pending) == ["confirm"]
+    assert types("да, всё верно, записывайте!", pending) == ["confirm"]
+    assert types("да, но давайте в 16:00", pending) != ["confirm"], "a changed request is not a yes"
     assert types("нет, не надо", pending) == ["decline"]
     assert types("Да") == ["unclear"], "no proposal: a yes confirms nothing"
 
