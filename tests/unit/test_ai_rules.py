@@ -85,13 +85,13 @@ def test_context_carries_service_and_day():
 
 
 def test_yes_and_no_answer_only_a_pending_proposal():
-    pending = State(
-        pending=Proposal(id="p", kind="create", service_id=1, staff_id=10, at=dt.datetime(2026, 11, 27, 15))
-    )
+    proposal = Proposal(id="p", kind="create", service_id=1, staff_id=10, at=dt.datetime(2026, 11, 27, 15))
+    pending = State(service_id=1, pending=proposal)
     assert types("Да", pending) == ["confirm"]
     assert types("да, всё верно, записывайте!", pending) == ["confirm"]
     assert types("да, но давайте в 16:00", pending) != ["confirm"], "a changed request is not a yes"
     assert types("нет, не надо", pending) == ["decline"]
+    assert types("нет, давайте лучше в 16:00", pending) == ["create_booking"], "a no with a new time is a new request"
     assert types("Да") == ["unclear"], "no proposal: a yes confirms nothing"
 
 
