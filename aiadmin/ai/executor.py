@@ -581,10 +581,18 @@ def call_human(turn: Turn, cmd: Command) -> Outcome:
                 salon_id=turn.salon_id,
                 phone=owner,
                 text=f"Клиент +{turn.phone} просит администратора. Последнее сообщение: «{turn.text[:300]}». "
-                "Ответьте ему в WhatsApp — бот в этом чате замолчит на 2 часа.",
+                f"Ответьте ему в WhatsApp — бот в этом чате замолчит на {_duration(turn.staff_pause)}.",
             ),
         )
     return Outcome("handed_over", {"pause_minutes": int(turn.staff_pause.total_seconds() // 60)})
+
+
+def _duration(span: dt.timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} ч"
+    return f"{minutes} мин"
 
 
 HANDLERS = {
