@@ -139,6 +139,9 @@ def _next_weekday(today: dt.date, weekday: int) -> dt.date:
 def parse_days(text: str, today: dt.date) -> tuple[list[dt.date], bool]:
     """(days, unclear)."""
     t = text.lower()
+    m = re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", t)  # ISO, as the executor (or a model) may pass it on
+    if m:
+        return _calendar_day(today, int(m.group(3)), int(m.group(2)), m.group(1))
     if re.search(r"\bпослезавтра\b", t):
         return [today + dt.timedelta(days=2)], False
     if re.search(r"\bзавтра\b", t):

@@ -128,6 +128,7 @@ def test_service_matcher_fixtures(said, title):
         ("в среду в 14.30", "2026-12-02", "14:30"),
         ("5 числа", "2026-12-05", None),
         ("25 декабря в 11", "2026-12-25", "11:00"),
+        ("2026-12-02 14:30", "2026-12-02", "14:30"),
     ],
 )
 def test_russian_days_and_times(said, day, time):
