@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 _OFFSET_NO_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
 
@@ -25,6 +25,28 @@ def _blank_to_none(v: Any) -> Any:
     return None if v in (None, "", [], {}) else v
 
 
+def _text(v: Any) -> Any:
+    v = _blank_to_none(v)
+    return None if v is None else str(v)
+
+
+def normalize_phone(value: Any) -> str | None:
+    """79161234567 / "+7 (916) 123-45-67" / "89161234567" -> "79161234567"; None when there are no digits."""
+    digits = re.sub(r"\D", "", str(value or ""))
+    if len(digits) == 11 and digits.startswith("8"):
+        digits = "7" + digits[1:]  # a Russian trunk prefix in a salon's own records
+    return digits or None
+
+
+# The coercions YCLIENTS's shapes need, each defined once.
+BLANK = BeforeValidator(_blank_to_none)  # "", [] and {} (PHP's empty array) mean "none"
+Text = Annotated[str | None, BeforeValidator(_text)]  # blank -> None, anything else as text
+Name = Annotated[str, BeforeValidator(lambda v: "" if v is None else str(v))]
+Phone = Annotated[str | None, BeforeValidator(normalize_phone)]
+YcDateTime = Annotated[dt.datetime | None, BeforeValidator(parse_yc_datetime)]
+AnyList = BeforeValidator(lambda v: _blank_to_none(v) or [])
+
+
 class YcModel(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
@@ -32,17 +54,11 @@ class YcModel(BaseModel):
 class YcCompany(YcModel):
     id: int
     title: str
-    timezone_name: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    address: str | None = None
-    city: str | None = None
-
-    @field_validator("phone", "email", "address", "city", "timezone_name", mode="before")
-    @classmethod
-    def _text(cls, v: Any) -> Any:
-        v = _blank_to_none(v)
-        return None if v is None else str(v)
+    timezone_name: Text = None
+    phone: Text = None
+    email: Text = None
+    address: Text = None
+    city: Text = None
 
 
 class YcPosition(YcModel):
@@ -54,23 +70,10 @@ class YcStaff(YcModel):
     id: int
     name: str
     specialization: str | None = None
-    position: YcPosition | None = None  # PHP sends [] for "none"
+    position: Annotated[YcPosition | None, BLANK] = None  # PHP sends [] for "none"
     fired: bool = False
     hidden: bool = False
     status: int = 0  # 1 = deleted
-
-    @field_validator("position", mode="before")
-    @classmethod
-    def _no_position(cls, v: Any) -> Any:
-        return _blank_to_none(v)
-
-
-def normalize_phone(value: Any) -> str | None:
-    """79161234567 / "+7 (916) 123-45-67" / "89161234567" -> "79161234567"; None when there are no digits."""
-    digits = re.sub(r"\D", "", str(value or ""))
-    if len(digits) == 11 and digits.startswith("8"):
-        digits = "7" + digits[1:]  # a Russian trunk prefix in a salon's own records
-    return digits or None
 
 
 class YcServiceStaff(YcModel):
@@ -81,24 +84,14 @@ class YcServiceStaff(YcModel):
 class YcService(YcModel):
     id: int
     title: str
-    category_id: int | None = None
+    category_id: Annotated[int | None, BLANK] = None
     price_min: float = 0
     price_max: float = 0
     duration: int | None = None  # seconds
-    comment: str | None = None
+    comment: Annotated[str | None, BLANK] = None
     active: bool = True
     weight: int = 0
-    staff: list[YcServiceStaff] = []
-
-    @field_validator("category_id", "comment", mode="before")
-    @classmethod
-    def _no_category(cls, v: Any) -> Any:
-        return _blank_to_none(v)
-
-    @field_validator("staff", mode="before")
-    @classmethod
-    def _no_staff(cls, v: Any) -> Any:
-        return _blank_to_none(v) or []
+    staff: Annotated[list[YcServiceStaff], AnyList] = []
 
 
 class YcCategory(YcModel):
@@ -109,29 +102,13 @@ class YcCategory(YcModel):
 
 class YcClient(YcModel):
     id: int
-    name: str = ""
-    phone: str | None = None
-    email: str | None = None
+    name: Name = ""
+    phone: Phone = None
+    email: Text = None
     visits_count: int = 0
     sold_amount: float = 0
-    first_visit_date: str | None = None
-    last_visit_date: str | None = None
-
-    @field_validator("phone", mode="before")
-    @classmethod
-    def _phone(cls, v: Any) -> Any:
-        return normalize_phone(v)
-
-    @field_validator("email", "first_visit_date", "last_visit_date", mode="before")
-    @classmethod
-    def _text(cls, v: Any) -> Any:
-        v = _blank_to_none(v)
-        return None if v is None else str(v)
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _name(cls, v: Any) -> Any:
-        return "" if v is None else str(v)
+    first_visit_date: Text = None
+    last_visit_date: Text = None
 
 
 class YcInterval(YcModel):
@@ -142,13 +119,8 @@ class YcInterval(YcModel):
 class YcScheduleDay(YcModel):
     staff_id: int
     date: dt.date
-    slots: list[YcInterval] = []
-    busy_intervals: list[YcInterval] = []
-
-    @field_validator("slots", "busy_intervals", mode="before")
-    @classmethod
-    def _none_is_empty(cls, v: Any) -> Any:
-        return _blank_to_none(v) or []
+    slots: Annotated[list[YcInterval], AnyList] = []
+    busy_intervals: Annotated[list[YcInterval], AnyList] = []
 
 
 class YcRecordService(YcModel):
@@ -160,53 +132,22 @@ class YcRecordService(YcModel):
 
 class YcRecordClient(YcModel):
     id: int | None = None
-    name: str = ""
-    phone: str | None = None
-
-    @field_validator("phone", mode="before")
-    @classmethod
-    def _phone(cls, v: Any) -> Any:
-        return normalize_phone(v)
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _name(cls, v: Any) -> Any:
-        return "" if v is None else str(v)
+    name: Name = ""
+    phone: Phone = None
 
 
 class YcRecord(YcModel):
     id: int
     staff_id: int | None = None
-    datetime: dt.datetime | None = None
+    datetime: YcDateTime = None
     seance_length: int | None = None
     deleted: bool = False
     attendance: int = 0
-    comment: str | None = None
-    services: list[YcRecordService] = []
-    client: YcRecordClient | None = None
-    last_change_date: dt.datetime | None = None
-    api_id: str | None = None  # ours: the proposal a booking came from
-
-    @field_validator("api_id", mode="before")
-    @classmethod
-    def _api_id(cls, v: Any) -> Any:
-        v = _blank_to_none(v)
-        return None if v is None else str(v)
-
-    @field_validator("datetime", "last_change_date", mode="before")
-    @classmethod
-    def _dt(cls, v: Any) -> Any:
-        return parse_yc_datetime(v)
-
-    @field_validator("services", mode="before")
-    @classmethod
-    def _services(cls, v: Any) -> Any:
-        return _blank_to_none(v) or []
-
-    @field_validator("client", "comment", mode="before")
-    @classmethod
-    def _blank(cls, v: Any) -> Any:
-        return _blank_to_none(v)
+    comment: Annotated[str | None, BLANK] = None
+    services: Annotated[list[YcRecordService], AnyList] = []
+    client: Annotated[YcRecordClient | None, BLANK] = None
+    last_change_date: YcDateTime = None
+    api_id: Text = None  # ours: the proposal a booking came from
 
     def is_complete(self) -> bool:
         """A webhook's `data` may be partial; a record without these is fetched again."""
@@ -218,9 +159,4 @@ class YcSlot(YcModel):
 
     time: str
     seance_length: int | None = None
-    datetime: dt.datetime
-
-    @field_validator("datetime", mode="before")
-    @classmethod
-    def _dt(cls, v: Any) -> Any:
-        return parse_yc_datetime(v)
+    datetime: Annotated[dt.datetime, BeforeValidator(parse_yc_datetime)]
