@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -52,12 +53,15 @@ class MarketplaceUser(Document):
         return None if v in (None, "") else str(v)
 
 
+DEFAULT_ZONE = "Europe/Moscow"
+
+
 class Company(Document):
     """`companies/{salon_id}`. Written with merge, so fields owned by other services (the session host) stay."""
 
     salon_id: int
     title: str
-    timezone: str = "Europe/Moscow"
+    timezone: str = DEFAULT_ZONE
     phone: str | None = None
     email: str | None = None
     address: str | None = None
@@ -79,6 +83,16 @@ class Company(Document):
     last_payment_date: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+    def zone(self) -> ZoneInfo:
+        """The salon's time zone (YCLIENTS's `timezone_name`); Moscow when unknown or unreadable."""
+        try:
+            return ZoneInfo(self.timezone or DEFAULT_ZONE)
+        except (KeyError, ValueError):
+            return ZoneInfo(DEFAULT_ZONE)
+
+    def today(self) -> date:
+        return datetime.now(self.zone()).date()
 
 
 EventType = Literal[

@@ -66,14 +66,11 @@ class Turn:
 
     @property
     def zone(self) -> ZoneInfo:
-        try:
-            return ZoneInfo(self.salon.company.timezone or "Europe/Moscow")
-        except (KeyError, ValueError):
-            return ZoneInfo("Europe/Moscow")
+        return self.salon.company.zone()
 
     @property
     def today(self) -> dt.date:
-        return dt.datetime.now(self.zone).date()
+        return self.salon.company.today()
 
     @property
     def salon_id(self) -> int:
@@ -146,6 +143,27 @@ def alternatives(turn: Turn, service: d.ServiceDoc, masters: list[d.StaffDoc], a
 class Ambiguous(Exception):
     def __init__(self, options: list[d.ServiceDoc]):
         self.options = options
+
+
+def _nearest(turn: Turn, service: d.ServiceDoc, masters: list[d.StaffDoc], day: dt.date) -> list[Slot]:
+    """What to offer instead of a taken time: free times that day, or else from the next day on."""
+    return find_slots(turn, service, masters, [day], When()) or alternatives(
+        turn, service, masters, day + dt.timedelta(days=1)
+    )
+
+
+def _time_taken(turn: Turn, service: d.ServiceDoc, masters: list[d.StaffDoc], day: dt.date, at: dt.time) -> Outcome:
+    """Never "busy" alone: the wanted time is taken, here are the nearest free ones (remembered as offered)."""
+    alt = _nearest(turn, service, masters, day)
+    turn.state.offered = alt
+    return Outcome(
+        "time_taken",
+        {
+            "service": service.title,
+            "at": dt.datetime.combine(day, at).isoformat(),
+            "alternatives": [_slot_view(turn, s) for s in alt],
+        },
+    )
 
 
 def _service_for(turn: Turn, cmd: Command) -> d.ServiceDoc | None:
@@ -241,14 +259,7 @@ def create_booking(turn: Turn, cmd: Command) -> Outcome:
     masters = [master] if master else turn.salon.masters_for(service)
     exact = find_slots(turn, service, masters, [day], When(at=when.at), limit=1)
     if not exact:
-        alt = find_slots(turn, service, turn.salon.masters_for(service), [day], When()) or alternatives(
-            turn, service, turn.salon.masters_for(service), day + dt.timedelta(days=1)
-        )
-        turn.state.offered = alt
-        at = dt.datetime.combine(day, when.at).isoformat()
-        return Outcome(
-            "time_taken", {"service": service.title, "at": at, "alternatives": [_slot_view(turn, s) for s in alt]}
-        )
+        return _time_taken(turn, service, turn.salon.masters_for(service), day, when.at)
     if not _client_name(turn):
         turn.state.awaiting = "name"
         turn.state.offered = exact
@@ -334,18 +345,7 @@ def reschedule_booking(turn: Turn, cmd: Command) -> Outcome:
     masters = [master] if master else turn.salon.masters_for(service)
     exact = find_slots(turn, service, masters, [day], When(at=when.at), limit=1)
     if not exact:
-        alt = find_slots(turn, service, masters, [day], When()) or alternatives(
-            turn, service, masters, day + dt.timedelta(days=1)
-        )
-        turn.state.offered = alt
-        return Outcome(
-            "time_taken",
-            {
-                "service": service.title,
-                "at": dt.datetime.combine(day, when.at).isoformat(),
-                "alternatives": [_slot_view(turn, s) for s in alt],
-            },
-        )
+        return _time_taken(turn, service, masters, day, when.at)
     turn.state.pending = Proposal(
         id=turn.new_id(),
         kind="reschedule",
@@ -443,10 +443,7 @@ def _execute(turn: Turn, p: Proposal) -> Outcome:
     except YclientsRejected as exc:
         alt: list[Slot] = []
         if service is not None and p.at is not None and p.kind != "cancel":
-            day = p.at.astimezone(turn.zone).date()
-            alt = find_slots(turn, service, turn.salon.masters_for(service), [day], When()) or alternatives(
-                turn, service, turn.salon.masters_for(service), day + dt.timedelta(days=1)
-            )
+            alt = _nearest(turn, service, turn.salon.masters_for(service), p.at.astimezone(turn.zone).date())
             turn.state.offered = alt
         log.warning(
             "action refused by YCLIENTS", extra={"salon_id": turn.salon_id, "kind": p.kind, "reason": exc.message}

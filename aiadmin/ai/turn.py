@@ -109,10 +109,11 @@ def handle(
     try:
         state = conversation.load(ref.get())
         text = "\n".join(m.text for m in queued)
+        salon = catalogue.load(db, company, task.phone, company.today().isoformat())
         turn = executor.Turn(
             db,
             yclients,
-            catalogue.Salon(company, [], []),
+            salon,
             state,
             task.phone,
             queued[-1].push_name,
@@ -122,7 +123,6 @@ def handle(
             staff_pause=dt.timedelta(minutes=settings.ai_staff_pause_min),
             seed=task.message_id,
         )
-        turn.salon = catalogue.load(db, company, task.phone, turn.today.isoformat())
         calls_before = provider.calls
         state.remember("customer", text)
         stage1 = provider.stage1(text, turn.salon, state, turn.today)

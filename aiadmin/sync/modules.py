@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -40,11 +39,7 @@ class Context:
         return repositories.company_ref(self.db, self.salon_id).collection(name)
 
     def today(self) -> dt.date:
-        try:
-            zone = ZoneInfo(self.company.timezone or "Europe/Moscow")
-        except (KeyError, ValueError):
-            zone = ZoneInfo("Europe/Moscow")
-        return dt.datetime.now(zone).date()
+        return self.company.today()
 
     def apply(self, name: str, fresh: dict[str, d.Synced], **kwargs: Any) -> Counts:
         return apply(self.db, self.collection(name), fresh, ops_per_second=self.ops_per_second, **kwargs)
