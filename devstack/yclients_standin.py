@@ -217,6 +217,14 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
 
     # --- B2B ---------------------------------------------------------------------------------------------
 
+    def one(salon_id: int, pick: Any, missing: str) -> Response:
+        """One object by id, as YCLIENTS answers it: auth and salon checks, then the object or a 404."""
+        problem = needs_user() or known(salon_id)
+        if problem:
+            return problem
+        found = pick(st.salon(salon_id))
+        return envelope(found, {}) if found else failure(404, missing)
+
     @app.get("/api/v1/company/<int:salon_id>")
     def company(salon_id: int):
         return needs_user() or known(salon_id) or envelope(st.salon(salon_id).company, {})
@@ -231,9 +239,7 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
 
     @app.get("/api/v1/company/<int:salon_id>/services/<int:service_id>")
     def service(salon_id: int, service_id: int):
-        problem = needs_user() or known(salon_id)
-        found = st.salon(salon_id).services.get(service_id) if not problem else None
-        return problem or (envelope(found, {}) if found else failure(404, "Услуга не найдена"))
+        return one(salon_id, lambda salon: salon.services.get(service_id), "Услуга не найдена")
 
     @app.get("/api/v1/company/<int:salon_id>/staff")
     def staff(salon_id: int):
@@ -245,9 +251,7 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
 
     @app.get("/api/v1/company/<int:salon_id>/staff/<int:staff_id>")
     def staff_member(salon_id: int, staff_id: int):
-        problem = needs_user() or known(salon_id)
-        found = st.salon(salon_id).staff.get(staff_id) if not problem else None
-        return problem or (envelope(found, {}) if found else failure(404, "Сотрудник не найден"))
+        return one(salon_id, lambda salon: salon.staff.get(staff_id), "Сотрудник не найден")
 
     @app.get("/api/v1/company/<int:salon_id>/service_categories")
     def service_categories(salon_id: int):
@@ -255,15 +259,11 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
 
     @app.get("/api/v1/client/<int:salon_id>/<int:client_id>")
     def client(salon_id: int, client_id: int):
-        problem = needs_user() or known(salon_id)
-        found = st.salon(salon_id).clients.get(client_id) if not problem else None
-        return problem or (envelope(found, {}) if found else failure(404, "Клиент не найден"))
+        return one(salon_id, lambda salon: salon.clients.get(client_id), "Клиент не найден")
 
     @app.get("/api/v1/record/<int:salon_id>/<int:record_id>")
     def record(salon_id: int, record_id: int):
-        problem = needs_user() or known(salon_id)
-        found = st.salon(salon_id).records.get(record_id) if not problem else None
-        return problem or (envelope(public(found), {}) if found else failure(404, "Запись не найдена"))
+        return one(salon_id, lambda salon: (rec := salon.records.get(record_id)) and public(rec), "Запись не найдена")
 
     @app.post("/api/v1/company/<int:salon_id>/clients/search")
     def clients_search(salon_id: int):
