@@ -4,7 +4,7 @@ redelivered message is one message), then handed to the AI turn as one Cloud Tas
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from google.api_core import exceptions as gexc
@@ -20,6 +20,11 @@ log = logging.getLogger("aiadmin.chat")
 
 CONVERSATIONS = "conversations"
 Direction = Literal["customer", "staff", "bot"]
+
+
+# A conversation idle this long is forgotten: Firestore TTL policies on `expire_at` delete the conversation
+# (with the bot's memory of it) and each of its messages (web/firestore.indexes.json).
+RETENTION = timedelta(days=30)
 
 
 def conversation_id(salon_id: int, phone: str) -> str:
@@ -40,6 +45,7 @@ class ChatMessage(Document):
     # queued -> answered (this message's turn replied), merged (a later message's turn answered it too),
     # skipped (no reply on purpose: salon inactive, staff in the chat, handed over); not_needed: not a customer's.
     turn: Literal["queued", "received", "answered", "merged", "skipped", "not_needed"] = "not_needed"
+    expire_at: datetime = Field(default_factory=lambda: utcnow() + RETENTION)
 
 
 class AiTurnTask(Document):
@@ -66,6 +72,7 @@ def store_message(db: firestore.Client, msg: ChatMessage) -> bool:
             "phone": msg.phone,
             marker[msg.direction]: msg.stored_at,
             "updated_at": msg.stored_at,
+            "expire_at": msg.stored_at + RETENTION,
         },
         merge=True,
     )

@@ -145,7 +145,7 @@ def task_payload(request: flask.Request, model: type[M]) -> M:
 
 
 def require_task_caller(request: flask.Request) -> None:
-    """Task and scheduler handlers. In production they are private functions: Cloud Run checks the OIDC
+    """Task and scheduler handlers. Deployed (dev, prod) they are private functions: Cloud Run checks the OIDC
     token of our invoker account before the request arrives. Locally a shared secret stands in for it."""
     settings = get_settings()
     secret = settings.task_shared_secret.get_secret_value() if settings.task_shared_secret else None
@@ -153,5 +153,5 @@ def require_task_caller(request: flask.Request) -> None:
         given = request.headers.get(TASK_SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), secret.encode()):
             raise Unauthorized("task caller not authenticated", code="task_unauthenticated")
-    elif settings.env != "prod":
-        raise ConfigurationError("TASK_SHARED_SECRET must be set outside production")
+    elif settings.env == "local":
+        raise ConfigurationError("TASK_SHARED_SECRET must be set when ENV=local")

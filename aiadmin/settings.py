@@ -22,6 +22,28 @@ REQUIRED_SETTINGS = (
     "google_cloud_project",
 )
 
+# What a deployment (Terraform) sets on every function besides the secrets; `infra/` is tested against it.
+DEPLOYED_SETTINGS = (
+    *REQUIRED_SETTINGS,
+    "env",
+    "region",
+    "tasks_target_base_url",
+    "tasks_service_account",
+    "session_host_url",
+)
+# What a deployment sets on the session host.
+SESSION_HOST_SETTINGS = (
+    "env",
+    "google_cloud_project",
+    "region",
+    "tasks_target_base_url",  # incoming messages become AI-turn tasks
+    "tasks_service_account",
+    "whatsapp_driver",
+    "wa_credentials",
+)
+# Secrets that exist only on a developer's machine (OIDC stands in for it when deployed).
+LOCAL_ONLY_SECRETS = ("task_shared_secret",)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)

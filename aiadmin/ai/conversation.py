@@ -1,20 +1,19 @@
 """What the bot remembers of one conversation (`conversations/{salon}_{phone}`, field `ai`): the service, master
 and day under discussion, the slots it offered, the proposal awaiting a yes, the customer's name, a bounded
-transcript. `expire_at` lets a Firestore TTL policy drop the memory of a conversation idle for 30 days."""
+transcript. Saving it extends the conversation's `expire_at` (`chat.RETENTION`, enforced by a TTL policy)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Literal
 
 from google.cloud import firestore
 from pydantic import Field
 
-from aiadmin.chat import CONVERSATIONS, conversation_id
+from aiadmin.chat import CONVERSATIONS, RETENTION, conversation_id
 from aiadmin.models import Document, utcnow
 
 TRANSCRIPT_LINES = 12
-MEMORY_DAYS = 30
 
 
 class Slot(Document):
@@ -66,6 +65,4 @@ def load(snapshot: firestore.DocumentSnapshot) -> State:
 
 def save(db: firestore.Client, salon_id: int, phone: str, state: State) -> None:
     data = state.model_dump(mode="json")
-    conversation_ref(db, salon_id, phone).set(
-        {"ai": data, "expire_at": utcnow() + timedelta(days=MEMORY_DAYS)}, merge=True
-    )
+    conversation_ref(db, salon_id, phone).set({"ai": data, "expire_at": utcnow() + RETENTION}, merge=True)

@@ -17,8 +17,8 @@ from session_host.sessions import SessionHost
 
 
 def create_app(host: SessionHost, secret: str, sender: Sender | None = None, trust_iam: bool = False) -> Flask:
-    """`trust_iam`: in production the host is a private Cloud Run service; IAM has checked the caller's OIDC token
-    before a request arrives. Elsewhere the shared secret must match."""
+    """`trust_iam`: deployed (dev, prod), the host is a private Cloud Run service; IAM has checked the caller's
+    OIDC token before a request arrives. Elsewhere the shared secret must match."""
     app = Flask("session_host")
 
     @app.before_request

@@ -417,6 +417,8 @@ class SessionHost:
         self._write_status(sid, rebound, qr_payload=payload)
 
     def _give_up(self, sid: str, salon_id: int, state: SessionState, reason: str) -> None:
+        # Alerted on (infra/modules/monitoring): a logged-out salon's customers get no answers until it relinks.
+        log.warning("whatsapp session ended", extra={"salon_id": salon_id, "state": state.value, "reason": reason})
         self._company(
             salon_id,
             {"whatsapp_connected": False},

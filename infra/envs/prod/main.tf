@@ -1,0 +1,80 @@
+# The prod environment: literals and one module call. Deployed by cloudbuild.yaml with _ENV=prod; see README.md,
+# "Deploying". Edit the literals here (project, state bucket, application id, alert address), never the modules.
+
+terraform {
+  required_version = ">= 1.6"
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = "~> 6.0"
+    }
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = "~> 6.0"
+    }
+  }
+
+  backend "gcs" {
+    bucket = "aiadmin-prod-tfstate"
+    prefix = "aiadmin/prod"
+  }
+}
+
+provider "google" {
+  project = "aiadmin-prod"
+  region  = "europe-west1"
+}
+
+provider "google-beta" {
+  project = "aiadmin-prod"
+  region  = "europe-west1"
+}
+
+variable "release" {
+  description = "The commit to deploy (cloudbuild.yaml passes $SHORT_SHA)."
+  type        = string
+}
+
+module "aiadmin" {
+  source = "../../modules/stack"
+
+  env                     = "prod"
+  project_id              = "aiadmin-prod"
+  region                  = "europe-west1"
+  firestore_location      = "eur3"
+  release                 = var.release
+  yclients_app_id         = "SET-ME"
+  alert_email             = "aiadmin-oncall@example.com"
+  ai_provider             = "auto"
+  public_min_instances    = 1
+  db_tier                 = "db-custom-1-3840"
+  db_availability         = "REGIONAL"
+  deletion_protection     = true
+  task_log_sampling_ratio = 0.1
+  max_5xx_per_5min        = 10
+}
+
+output "yclients_cabinet" {
+  value = module.aiadmin.yclients_cabinet
+}
+
+output "onboarding_url" {
+  value = module.aiadmin.onboarding_url
+}
+
+output "health_url" {
+  value = module.aiadmin.health_url
+}
+
+output "sources_bucket" {
+  value = module.aiadmin.sources_bucket
+}
+
+output "image_repository" {
+  value = module.aiadmin.image_repository
+}
+
+output "hosting_site" {
+  value = module.aiadmin.hosting_site
+}

@@ -1,0 +1,152 @@
+# The project's ground floor: APIs, one service account per role with its project roles, the image registry
+# and the bucket the functions' source archives are uploaded to.
+
+locals {
+  apis = toset([
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "cloudtasks.googleapis.com",
+    "firebase.googleapis.com",
+    "firebasehosting.googleapis.com",
+    "firebaserules.googleapis.com",
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "serviceusage.googleapis.com",
+    "sqladmin.googleapis.com",
+    "storage.googleapis.com",
+  ])
+
+  accounts = {
+    functions    = "AI Admin HTTP functions and task handlers"
+    session-host = "AI Admin WhatsApp session host"
+    invoker      = "Cloud Tasks and Cloud Scheduler caller of the private handlers"
+    build        = "Cloud Build: tests, images, function builds, terraform apply"
+  }
+
+  # Project-wide roles. Narrower grants (secrets, invoking a service, acting as the invoker) sit on the
+  # resources themselves, in the modules that own them.
+  project_roles = {
+    functions = [
+      "roles/datastore.user",      # Firestore: the state of record
+      "roles/cloudtasks.enqueuer", # fan-out and retries
+      "roles/logging.logWriter",   # structured logs
+      "roles/monitoring.metricWriter",
+    ]
+    session-host = [
+      "roles/datastore.user",
+      "roles/cloudtasks.enqueuer", # incoming messages become AI-turn tasks
+      "roles/logging.logWriter",
+      "roles/monitoring.metricWriter",
+      "roles/cloudsql.client",       # the Cloud SQL Auth Proxy sidecar
+      "roles/cloudsql.instanceUser", # IAM database login (no password anywhere)
+    ]
+    invoker = []
+    # `terraform apply` from Cloud Build creates and changes everything below; these are the admin roles of
+    # exactly the services this stack uses, not Owner or Editor.
+    build = [
+      "roles/artifactregistry.admin",
+      "roles/cloudbuild.builds.builder",
+      "roles/cloudfunctions.admin",
+      "roles/cloudscheduler.admin",
+      "roles/cloudsql.admin",
+      "roles/cloudtasks.admin",
+      "roles/datastore.owner",
+      "roles/firebase.admin",
+      "roles/iam.serviceAccountAdmin",
+      "roles/iam.serviceAccountUser",
+      "roles/logging.configWriter",
+      "roles/logging.logWriter",
+      "roles/monitoring.editor",
+      "roles/resourcemanager.projectIamAdmin",
+      "roles/run.admin",
+      "roles/secretmanager.admin",
+      "roles/serviceusage.serviceUsageAdmin",
+      "roles/storage.admin",
+    ]
+  }
+
+  grants = merge([
+    for account, roles in local.project_roles : { for role in roles : "${account} ${role}" => { account = account, role = role } }
+  ]...)
+}
+
+resource "google_project_service" "api" {
+  for_each           = local.apis
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false
+}
+
+resource "google_service_account" "account" {
+  for_each     = local.accounts
+  project      = var.project_id
+  account_id   = "aiadmin-${each.key}"
+  display_name = each.value
+  depends_on   = [google_project_service.api]
+}
+
+resource "google_project_iam_member" "role" {
+  for_each = local.grants
+  project  = var.project_id
+  role     = each.value.role
+  member   = google_service_account.account[each.value.account].member
+}
+
+# Cloud Tasks and the session host put the invoker's OIDC token on the requests they create.
+resource "google_service_account_iam_member" "act_as_invoker" {
+  for_each           = toset(["functions", "session-host"])
+  service_account_id = google_service_account.account["invoker"].name
+  role               = "roles/iam.serviceAccountUser"
+  member             = google_service_account.account[each.value].member
+}
+
+resource "google_artifact_registry_repository" "images" {
+  #checkov:skip=CKV_GCP_84:Google-managed encryption; the images hold code, no data or secrets, and a CSEK/CMEK key would be one more thing to lose
+  project       = var.project_id
+  location      = var.region
+  repository_id = "aiadmin"
+  format        = "DOCKER"
+  description   = "AI Admin container images (session host)"
+
+  cleanup_policies {
+    id     = "keep-recent"
+    action = "KEEP"
+    most_recent_versions {
+      keep_count = 20
+    }
+  }
+
+  depends_on = [google_project_service.api]
+}
+
+resource "google_storage_bucket" "sources" {
+  #checkov:skip=CKV_GCP_62:access logs of a build-artefact bucket add nothing; Cloud Audit Logs record who changed it
+  project                     = var.project_id
+  name                        = "${var.project_id}-aiadmin-sources"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+
+  versioning {
+    enabled = true
+  }
+
+  # A release's archive is needed to roll back to it; older than 90 days it is no longer a rollback target.
+  lifecycle_rule {
+    condition {
+      age = 90
+    }
+    action {
+      type = "Delete"
+    }
+  }
+}

@@ -1,0 +1,3 @@
+output "urls" {
+  value = { for name, fn in google_cloudfunctions2_function.function : name => fn.url }
+}

@@ -1,0 +1,124 @@
+# What wakes the person on call. Log-based metrics count the structured log lines the code writes (each
+# `message` below is a log message in the code; a test holds them together), plus the 5xx rate of every
+# function and the session host.
+
+locals {
+  log_alerts = {
+    activation_failures = {
+      title     = "Activation failed"
+      filter    = "jsonPayload.message=\"activation failed\""
+      threshold = 0
+      window    = "600s"
+      runbook   = "A salon owner pressed Connect and YCLIENTS refused the install callback. `jsonPayload.reason` holds YCLIENTS's words; the owner sees them on the page with a retry button. Several in a row: check the YCLIENTS partner token and application id secrets, then YCLIENTS's status."
+    }
+    whatsapp_logged_out = {
+      title     = "A salon's WhatsApp logged out"
+      filter    = "jsonPayload.message=\"whatsapp session ended\" AND jsonPayload.state=\"logged_out\""
+      threshold = 0
+      window    = "300s"
+      runbook   = "The salon unlinked the device or WhatsApp ended the session: its customers get no answers until the owner links again from the onboarding page. `jsonPayload.salon_id` names the salon; contact the owner. Many at once: look for a WhatsApp ban wave or a neonize incompatibility."
+    }
+    sync_errors = {
+      title     = "Salon data sync failing"
+      filter    = "jsonPayload.message=\"sync failed\""
+      threshold = 5
+      window    = "900s"
+      runbook   = "YCLIENTS → Firestore sync modules fail. `/marketplace/health` lists the failing salons and modules (sync_state). Transient errors are retried by the sync queue; lost access is recorded and not retried."
+    }
+  }
+}
+
+resource "google_monitoring_notification_channel" "email" {
+  project      = var.project_id
+  display_name = "AI Admin on call (${var.env})"
+  type         = "email"
+  labels       = { email_address = var.alert_email }
+}
+
+resource "google_logging_metric" "log" {
+  for_each    = local.log_alerts
+  project     = var.project_id
+  name        = "aiadmin_${each.key}"
+  description = each.value.title
+  filter      = "resource.type=\"cloud_run_revision\" AND ${each.value.filter}"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+  }
+}
+
+resource "google_monitoring_alert_policy" "log" {
+  for_each              = local.log_alerts
+  project               = var.project_id
+  display_name          = "[${var.env}] ${each.value.title}"
+  combiner              = "OR"
+  notification_channels = [google_monitoring_notification_channel.email.id]
+
+  conditions {
+    display_name = each.value.title
+    condition_threshold {
+      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.log[each.key].name}\" AND resource.type=\"cloud_run_revision\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = each.value.threshold
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = each.value.window
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "3600s"
+  }
+
+  documentation {
+    content   = each.value.runbook
+    mime_type = "text/markdown"
+  }
+}
+
+resource "google_monitoring_alert_policy" "http_5xx" {
+  project               = var.project_id
+  display_name          = "[${var.env}] 5xx answers"
+  combiner              = "OR"
+  notification_channels = [google_monitoring_notification_channel.email.id]
+
+  conditions {
+    display_name = "More than ${var.max_5xx_per_5min} 5xx answers in 5 minutes"
+    condition_threshold {
+      filter          = "metric.type=\"run.googleapis.com/request_count\" AND resource.type=\"cloud_run_revision\" AND metric.labels.response_code_class=\"5xx\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.max_5xx_per_5min
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.label.service_name"]
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "3600s"
+  }
+
+  documentation {
+    content   = "A function or the session host answers 5xx. Task handlers answer 503 on purpose when YCLIENTS or WhatsApp is down (Cloud Tasks retries), so a burst during an upstream outage is expected; a steady rate is not. The alert names the service; its logs at severity>=ERROR say why. `/marketplace/health` shows Firestore, the task queue and the settings."
+    mime_type = "text/markdown"
+  }
+}

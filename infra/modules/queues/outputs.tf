@@ -1,0 +1,3 @@
+output "names" {
+  value = [for queue in google_cloud_tasks_queue.queue : queue.name]
+}

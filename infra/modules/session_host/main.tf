@@ -1,0 +1,217 @@
+# The always-on WhatsApp session host on Cloud Run, and its credentials store.
+#
+# Exactly one instance (min = max = 1, CPU always allocated): the salons' sockets live in it. A deploy briefly
+# overlaps the old and the new instance; the Firestore leases (wa_leases) hand each session over instead of
+# both holding it. Cloud Run's shutdown grace is fixed at 10 s after SIGTERM; the host lets go within 8 s.
+#
+# Credentials (whatsmeow's device store) live in Cloud SQL for PostgreSQL. The host reaches it through the
+# Cloud SQL Auth Proxy sidecar with automatic IAM database authentication: the database user is the host's
+# service account, so there is no password in the repository, the state or the environment.
+
+locals {
+  db_user = trimsuffix(var.service_account_email, ".gserviceaccount.com")
+  # whatsmeow takes a postgres URL as its store name; the proxy listens on localhost inside the instance.
+  wa_credentials = "postgres://${urlencode(local.db_user)}@127.0.0.1:5432/${google_sql_database.whatsmeow.name}?sslmode=disable"
+}
+
+resource "google_sql_database_instance" "wa" {
+  #checkov:skip=CKV2_GCP_13:log_duration logs a line per statement (every message the host stores); query insights shows slow ones
+  project             = var.project_id
+  name                = "aiadmin-wa"
+  region              = var.region
+  database_version    = "POSTGRES_18"
+  deletion_protection = var.deletion_protection
+
+  settings {
+    edition           = "ENTERPRISE"
+    tier              = var.db_tier
+    availability_type = var.db_availability
+    disk_autoresize   = true
+
+    backup_configuration {
+      enabled                        = true
+      point_in_time_recovery_enabled = true
+      start_time                     = "00:00"
+    }
+
+    ip_configuration {
+      #checkov:skip=CKV_GCP_60:the public IP has no authorized networks; only the Auth Proxy (IAM + mTLS) connects
+      ipv4_enabled = true
+      ssl_mode     = "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
+    }
+
+    insights_config {
+      query_insights_enabled = true
+    }
+
+    database_flags {
+      name  = "cloudsql.iam_authentication"
+      value = "on"
+    }
+    database_flags {
+      name  = "log_checkpoints"
+      value = "on"
+    }
+    database_flags {
+      name  = "log_connections"
+      value = "on"
+    }
+    database_flags {
+      name  = "log_disconnections"
+      value = "on"
+    }
+    database_flags {
+      name  = "log_lock_waits"
+      value = "on"
+    }
+    database_flags {
+      name  = "log_min_messages"
+      value = "error"
+    }
+    database_flags {
+      name  = "log_min_error_statement"
+      value = "error"
+    }
+    database_flags {
+      name  = "log_temp_files"
+      value = "0"
+    }
+    database_flags {
+      name  = "log_min_duration_statement"
+      value = "-1"
+    }
+    database_flags {
+      name  = "log_hostname"
+      value = "on"
+    }
+    database_flags {
+      name  = "log_statement"
+      value = "ddl"
+    }
+    database_flags {
+      name  = "cloudsql.enable_pgaudit"
+      value = "on"
+    }
+  }
+}
+
+resource "google_sql_database" "whatsmeow" {
+  project  = var.project_id
+  instance = google_sql_database_instance.wa.name
+  name     = "whatsmeow"
+}
+
+resource "google_sql_user" "host" {
+  project  = var.project_id
+  instance = google_sql_database_instance.wa.name
+  name     = local.db_user
+  type     = "CLOUD_IAM_SERVICE_ACCOUNT"
+}
+
+resource "google_cloud_run_v2_service" "host" {
+  project             = var.project_id
+  location            = var.region
+  name                = "session-host"
+  ingress             = "INGRESS_TRAFFIC_INTERNAL_ONLY"
+  deletion_protection = var.deletion_protection
+
+  template {
+    service_account                  = var.service_account_email
+    execution_environment            = "EXECUTION_ENVIRONMENT_GEN2"
+    timeout                          = "60s"
+    max_instance_request_concurrency = 80
+
+    scaling {
+      min_instance_count = 1
+      max_instance_count = 1
+    }
+
+    containers {
+      name       = "host"
+      image      = var.image
+      depends_on = ["cloud-sql-proxy"]
+
+      ports {
+        container_port = 8080
+      }
+
+      resources {
+        limits            = { cpu = "1", memory = "1Gi" }
+        cpu_idle          = false # the sockets need CPU between requests
+        startup_cpu_boost = true
+      }
+
+      dynamic "env" {
+        for_each = merge(var.environment, {
+          WHATSAPP_DRIVER   = "neonize"
+          WA_CREDENTIALS    = local.wa_credentials
+          SESSION_HOST_PORT = "8080"
+        })
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      # /healthz answers 503 until the host has restored its sessions and listens for commands.
+      startup_probe {
+        http_get {
+          path = "/healthz"
+        }
+        period_seconds    = 5
+        failure_threshold = 24
+      }
+
+      liveness_probe {
+        http_get {
+          path = "/healthz"
+        }
+        period_seconds    = 30
+        failure_threshold = 3
+      }
+    }
+
+    containers {
+      name  = "cloud-sql-proxy"
+      image = var.sql_proxy_image
+      args = [
+        "--auto-iam-authn",
+        "--port=5432",
+        "--health-check",
+        "--http-address=0.0.0.0",
+        "--structured-logs",
+        google_sql_database_instance.wa.connection_name,
+      ]
+
+      resources {
+        limits   = { cpu = "1", memory = "256Mi" }
+        cpu_idle = false
+      }
+
+      startup_probe {
+        http_get {
+          path = "/startup"
+          port = 9090
+        }
+        period_seconds    = 2
+        failure_threshold = 30
+      }
+    }
+  }
+
+  traffic {
+    type    = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+    percent = 100
+  }
+
+  depends_on = [google_sql_user.host, google_sql_database.whatsmeow]
+}
+
+# Outbound messages reach the host's /send as Cloud Tasks carrying the invoker's OIDC token.
+resource "google_cloud_run_v2_service_iam_member" "invoker" {
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_service.host.name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${var.invoker_email}"
+}

@@ -1,0 +1,127 @@
+# One environment of AI Admin. The roots (infra/envs/*) call this with literals only, so dev and prod differ in
+# values, never in shape. What the code defines (entry points, queues, the timetable, secret settings) comes from
+# infra/app.json, which `make infra-manifest` writes from the code and the tests keep current.
+
+locals {
+  app = jsondecode(file("${path.module}/../../app.json"))
+  web = "${path.module}/../../../web"
+
+  functions_base_url = "https://${var.region}-${var.project_id}.cloudfunctions.net"
+  base_url           = coalesce(var.custom_base_url, module.hosting.default_url)
+
+  # Every function gets the same settings (aiadmin/settings.py; DEPLOYED_SETTINGS must all be here or secrets).
+  function_env = {
+    ENV                   = var.env
+    LOG_LEVEL             = "INFO"
+    GOOGLE_CLOUD_PROJECT  = var.project_id
+    REGION                = var.region
+    BASE_URL              = local.base_url
+    YCLIENTS_APP_ID       = var.yclients_app_id
+    TASKS_DRIVER          = "cloud"
+    TASKS_TARGET_BASE_URL = local.functions_base_url
+    TASKS_SERVICE_ACCOUNT = module.foundation.emails["invoker"]
+    SESSION_HOST_URL      = module.session_host.url
+    AI_PROVIDER           = var.ai_provider
+  }
+
+  # The session host's settings besides its driver and credentials store (SESSION_HOST_SETTINGS).
+  host_env = {
+    ENV                   = var.env
+    LOG_LEVEL             = "INFO"
+    GOOGLE_CLOUD_PROJECT  = var.project_id
+    REGION                = var.region
+    TASKS_DRIVER          = "cloud"
+    TASKS_TARGET_BASE_URL = local.functions_base_url
+    TASKS_SERVICE_ACCOUNT = module.foundation.emails["invoker"]
+  }
+}
+
+module "foundation" {
+  source     = "../foundation"
+  project_id = var.project_id
+  region     = var.region
+}
+
+module "secrets" {
+  source       = "../secrets"
+  project_id   = var.project_id
+  secrets      = local.app.secrets
+  reader_email = module.foundation.emails["functions"]
+}
+
+module "firestore" {
+  source            = "../firestore"
+  project_id        = var.project_id
+  location_id       = var.firestore_location
+  delete_protection = var.deletion_protection
+  indexes_file      = "${local.web}/firestore.indexes.json"
+  rules_file        = "${local.web}/firestore.rules"
+  depends_on        = [module.foundation]
+}
+
+module "queues" {
+  source             = "../queues"
+  project_id         = var.project_id
+  region             = var.region
+  queues             = local.app.queues
+  log_sampling_ratio = var.task_log_sampling_ratio
+  depends_on         = [module.foundation]
+}
+
+module "hosting" {
+  source     = "../hosting"
+  project_id = var.project_id
+  site_id    = var.project_id
+  depends_on = [module.foundation]
+}
+
+module "session_host" {
+  source                = "../session_host"
+  project_id            = var.project_id
+  region                = var.region
+  image                 = "${module.foundation.image_repository}/session-host:${var.release}"
+  sql_proxy_image       = var.sql_proxy_image
+  service_account_email = module.foundation.emails["session-host"]
+  invoker_email         = module.foundation.emails["invoker"]
+  environment           = local.host_env
+  db_tier               = var.db_tier
+  db_availability       = var.db_availability
+  deletion_protection   = var.deletion_protection
+  depends_on            = [module.firestore, module.queues]
+}
+
+module "functions" {
+  source                   = "../functions"
+  project_id               = var.project_id
+  region                   = var.region
+  functions                = local.app.functions
+  source_bucket            = module.foundation.sources_bucket
+  source_object            = "functions/${var.release}.zip"
+  runtime_service_account  = module.foundation.emails["functions"]
+  build_service_account_id = module.foundation.ids["build"]
+  invoker_email            = module.foundation.emails["invoker"]
+  environment              = local.function_env
+  secrets                  = module.secrets.secret_ids
+  public_min_instances     = var.public_min_instances
+  depends_on               = [module.secrets, module.firestore, module.queues]
+}
+
+module "scheduler" {
+  source        = "../scheduler"
+  project_id    = var.project_id
+  region        = var.region
+  time_zone     = local.app.schedule.time_zone
+  jobs          = local.app.schedule.jobs
+  target_url    = "${local.functions_base_url}/sync_dispatch"
+  invoker_email = module.foundation.emails["invoker"]
+  depends_on    = [module.functions]
+}
+
+module "monitoring" {
+  source           = "../monitoring"
+  project_id       = var.project_id
+  env              = var.env
+  alert_email      = var.alert_email
+  max_5xx_per_5min = var.max_5xx_per_5min
+  depends_on       = [module.foundation]
+}
