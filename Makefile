@@ -4,8 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# checkov lives in its own venv: its bc-python-hcl2 overwrites the python-hcl2 the infra tests use.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 
-.PHONY: dev test lint format bench bench-page bench-sync bench-ai sync clean system-deps
+.PHONY: dev test test-unit test-emulator lint format bench bench-page bench-sync bench-ai sync clean system-deps \
+	infra-manifest package-functions
 
 # Debian packages the stack needs: libmagic1 (neonize imports python-magic) and Chromium for the browser tests.
 # Installed on first run when missing (as root, or through sudo). Java 17+ and Node.js 20+ must be on the machine.
@@ -27,12 +31,34 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PY) -m pip install -q -c constraints.txt -r requirements-dev.txt -e .
 	touch $(STAMP)
 
+$(CHECKOV_STAMP): infra/checkov-constraints.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install -q -c infra/checkov-constraints.txt checkov
+	touch $(CHECKOV_STAMP)
+
 dev: system-deps $(STAMP)
 	$(PY) -m devstack.run
 
-test: system-deps $(STAMP) lint
+test: system-deps $(STAMP) $(CHECKOV_STAMP) lint
 	$(PY) -m devstack.web_build
 	$(PY) -m pytest
+
+# The stages of `make test` on their own (cloudbuild.yaml runs them as separate steps).
+test-unit: $(STAMP) $(CHECKOV_STAMP)
+	$(PY) -m pytest tests/unit tests/infra
+
+test-emulator: system-deps $(STAMP)
+	$(PY) -m devstack.web_build
+	$(PY) -m pytest tests/integration tests/browser
+
+# After adding a function, queue, scheduled job or secret setting: rewrite infra/app.json, which Terraform reads.
+infra-manifest: $(STAMP)
+	$(PY) infra/manifest.py
+
+# The functions' source archive for a deploy (cloudbuild.yaml uploads it).
+package-functions: $(STAMP)
+	$(PY) infra/package_functions.py --out build/functions.zip
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -60,4 +86,4 @@ sync: $(STAMP)
 	$(PY) -m devstack.sync_now --salon $(SALON)
 
 clean:
-	rm -rf $(VENV) .devstack test-output .pytest_cache .ruff_cache web/node_modules web/public/assets web/public/onboarding.html
+	rm -rf $(VENV) $(CHECKOV_VENV) build .devstack test-output .pytest_cache .ruff_cache web/node_modules web/public/assets web/public/onboarding.html

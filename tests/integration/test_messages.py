@@ -4,12 +4,14 @@ outbound sends paced, sent once per key, permanent failures not retried."""
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
 import requests
 
 from aiadmin import chat
 from aiadmin.chat import SendRequest
+from aiadmin.models import utcnow
 from aiadmin.settings import get_settings
 from aiadmin.task_queue import get_task_queue
 from aiadmin.wa_session import SessionState
@@ -95,3 +97,23 @@ def test_a_number_not_on_whatsapp_fails_once_and_is_not_retried(host, db, stack)
     stack.dispatcher.wait_idle()
     task = next(t for t in stack.dispatcher.listing("outbound", None) if t["name"] == "send-bad-1")
     assert task["attempts"] == 1 and task["state"] == "done"
+
+
+def test_an_idle_conversation_and_its_messages_are_due_for_deletion_after_the_retention(db):
+    """Firestore's TTL policies (web/firestore.indexes.json) delete on `expire_at`; every message moves the date."""
+    first = chat.ChatMessage(message_id="m1", salon_id=962302, phone=CUSTOMER, direction="customer", text="Привет")
+    later = chat.ChatMessage(
+        message_id="m2",
+        salon_id=962302,
+        phone=CUSTOMER,
+        direction="customer",
+        text="Есть окно?",
+        stored_at=first.stored_at + timedelta(days=3),
+    )
+    conv = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(962302, CUSTOMER))
+    assert chat.store_message(db, first)
+    assert conv.get().get("expire_at") == first.stored_at + chat.RETENTION
+    assert chat.store_message(db, later)
+    assert conv.get().get("expire_at") == later.stored_at + chat.RETENTION  # activity extends it
+    for stored in messages(db):
+        assert utcnow() + chat.RETENTION - timedelta(minutes=1) <= stored["expire_at"] <= utcnow() + chat.RETENTION

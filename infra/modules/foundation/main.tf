@@ -140,10 +140,12 @@ resource "google_storage_bucket" "sources" {
     enabled = true
   }
 
-  # A release's archive is needed to roll back to it; older than 90 days it is no longer a rollback target.
+  # Archives are named by release and kept: a function's build_config points at its release's archive, and a
+  # rollback redeploys an older one. Only overwritten copies are pruned.
   lifecycle_rule {
     condition {
-      age = 90
+      num_newer_versions = 3
+      with_state         = "ARCHIVED"
     }
     action {
       type = "Delete"

@@ -10,8 +10,13 @@
 
 locals {
   db_user = trimsuffix(var.service_account_email, ".gserviceaccount.com")
-  # whatsmeow takes a postgres URL as its store name; the proxy listens on localhost inside the instance.
-  wa_credentials = "postgres://${urlencode(local.db_user)}@127.0.0.1:5432/${google_sql_database.whatsmeow.name}?sslmode=disable"
+  # whatsmeow takes a postgres URL as its store name; the proxy listens on localhost inside the instance and
+  # logs in as the service account, so the URL holds no password.
+  host_env = {
+    WHATSAPP_DRIVER   = "neonize"
+    WA_CREDENTIALS    = "postgres://${urlencode(local.db_user)}@127.0.0.1:5432/${google_sql_database.whatsmeow.name}?sslmode=disable"
+    SESSION_HOST_PORT = "8080"
+  }
 }
 
 resource "google_sql_database_instance" "wa" {
@@ -142,11 +147,7 @@ resource "google_cloud_run_v2_service" "host" {
       }
 
       dynamic "env" {
-        for_each = merge(var.environment, {
-          WHATSAPP_DRIVER   = "neonize"
-          WA_CREDENTIALS    = local.wa_credentials
-          SESSION_HOST_PORT = "8080"
-        })
+        for_each = merge(var.environment, local.host_env)
         content {
           name  = env.key
           value = env.value

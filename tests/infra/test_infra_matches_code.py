@@ -1,0 +1,290 @@
+"""The Terraform deploys what the code needs: every entry point with its settings and secrets, every queue and
+scheduled job from the manifest, the Firestore indexes, TTL policies and rules from web/, alerts on log lines the
+code really writes, and thin environment roots."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from aiadmin.settings import DEPLOYED_SETTINGS, LOCAL_ONLY_SECRETS, SESSION_HOST_SETTINGS, Settings
+from tests.infra.conftest import ENVS, INFRA, MODULES, ROOT, block
+
+WEB = ROOT / "web"
+FIREBASE = json.loads((WEB / "firebase.json").read_text())
+REWRITES = FIREBASE["hosting"]["rewrites"]
+SETTING_NAMES = {name.upper() for name in Settings.model_fields}
+
+
+def _resolve(module: str, expr: str) -> Path:
+    """`"${path.module}/../../app.json"` (or `${local.web}/…`) as a path from the module's directory."""
+    return (MODULES / module / expr.replace("${path.module}/", "")).resolve()
+
+
+@pytest.fixture(scope="module")
+def stack(modules):
+    return modules["stack"]
+
+
+# --- the manifest reaches every module ------------------------------------------------------------------------
+
+
+def test_the_stack_reads_the_manifest_the_tests_check(stack):
+    expr = stack.locals["app"]
+    assert expr.startswith("${jsondecode(file(") and expr.endswith("))}")
+    path = expr.removeprefix("${jsondecode(file(").removesuffix("))}").strip('"')
+    assert _resolve("stack", path) == INFRA / "app.json"
+
+
+@pytest.mark.parametrize(
+    ("module", "argument", "manifest_key"),
+    [
+        ("functions", "functions", "${local.app.functions}"),
+        ("queues", "queues", "${local.app.queues}"),
+        ("scheduler", "jobs", "${local.app.schedule.jobs}"),
+        ("scheduler", "time_zone", "${local.app.schedule.time_zone}"),
+        ("secrets", "secrets", "${local.app.secrets}"),
+    ],
+)
+def test_each_module_is_fed_from_the_manifest(stack, module, argument, manifest_key):
+    assert stack.module(module)[argument] == manifest_key
+
+
+def test_one_function_deployment_per_entry_point(modules, app):
+    fn = modules["functions"]
+    resource = fn.resource("google_cloudfunctions2_function", "function")
+    assert resource["for_each"] == "${local.functions}"
+    assert fn.locals["functions"].startswith("${{for name, fn in var.functions")
+    assert resource["name"] == "${each.key}"
+    build = block(resource["build_config"])
+    assert build["entry_point"] == "${each.value.entry_point}"
+    assert build["runtime"] == "python311"
+    # The manifest's entry points are the functions of functions/main.py, under their own names.
+    source = (ROOT / "functions" / "main.py").read_text()
+    defined = {n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)}
+    assert set(app["functions"]) <= defined
+    assert all(spec["entry_point"] == name for name, spec in app["functions"].items())
+    # Per-function tuning may only name real functions.
+    assert set(fn.locals["tuning"]) <= set(app["functions"])
+
+
+def test_private_functions_are_internal_and_invoked_only_by_the_invoker(modules):
+    fn = modules["functions"]
+    service = block(fn.resource("google_cloudfunctions2_function", "function")["service_config"])
+    assert service["ingress_settings"] == '${each.value.private ? "ALLOW_INTERNAL_ONLY" : "ALLOW_ALL"}'
+    public = fn.resource("google_cloud_run_v2_service_iam_member", "public")
+    invoker = fn.resource("google_cloud_run_v2_service_iam_member", "invoker")
+    assert public["member"] == "allUsers" and "if !fn.private" in public["for_each"]
+    assert invoker["member"] == "serviceAccount:${var.invoker_email}" and "if fn.private" in invoker["for_each"]
+
+
+def test_hosting_rewrites_reach_exactly_the_public_functions_in_the_deployed_region(app, envs):
+    routed = {r["function"]["functionId"] for r in REWRITES if "function" in r}
+    public = {name for name, spec in app["functions"].items() if not spec["private"]}
+    assert routed == public, "every public function needs a firebase.json rewrite, and no private one may have one"
+    regions = {r["function"]["region"] for r in REWRITES if "function" in r}
+    for env in envs.values():
+        assert regions == {env.module("aiadmin")["region"]}
+
+
+def test_queues_and_jobs_are_declared_from_their_inputs(modules):
+    queue = modules["queues"].resource("google_cloud_tasks_queue", "queue")
+    assert queue["for_each"] == "${var.queues}" and queue["name"] == "${each.key}"
+    limits = block(queue["rate_limits"])
+    assert limits["max_concurrent_dispatches"] == "${each.value.max_concurrent_dispatches}"
+    assert block(queue["retry_config"])["max_attempts"] == "${each.value.max_attempts}"
+
+    job = modules["scheduler"].resource("google_cloud_scheduler_job", "job")
+    assert job["for_each"] == "${var.jobs}" and job["name"] == "${each.key}"
+    assert job["schedule"] == "${each.value.schedule}"
+    assert job["time_zone"] == "${var.time_zone}"
+    target = block(job["http_target"])
+    assert target["body"] == "${base64encode(jsonencode({job = each.key}))}"  # sync_dispatch's DispatchRequest
+    assert block(target["oidc_token"])["service_account_email"] == "${var.invoker_email}"
+
+
+def test_scheduler_posts_to_sync_dispatch(stack, app):
+    assert stack.module("scheduler")["target_url"] == "${local.functions_base_url}/sync_dispatch"
+    assert app["functions"]["sync_dispatch"]["private"] is True
+
+
+# --- settings and secrets -------------------------------------------------------------------------------------
+
+
+def test_functions_get_every_setting_the_code_requires(stack, app):
+    env = stack.locals["function_env"]
+    provided = set(env) | set(app["secrets"])
+    missing = {name.upper() for name in DEPLOYED_SETTINGS} - provided
+    assert not missing, f"Terraform does not set {sorted(missing)} on the functions"
+    unknown = set(env) - SETTING_NAMES
+    assert not unknown, f"function_env sets variables no setting reads: {sorted(unknown)}"
+    assert env["ENV"] == "${var.env}" and env["TASKS_DRIVER"] == "cloud"
+    assert env["TASKS_SERVICE_ACCOUNT"] == '${module.foundation.emails["invoker"]}'
+    assert env["SESSION_HOST_URL"] == "${module.session_host.url}"
+
+
+def test_secrets_reach_the_functions_from_secret_manager_only(stack, modules, app):
+    assert not set(stack.locals["function_env"]) & set(app["secrets"]), "a secret as a plain env var"
+    assert not {s.upper() for s in LOCAL_ONLY_SECRETS} & set(stack.locals["function_env"])
+    functions = stack.module("functions")
+    assert functions["environment"] == "${local.function_env}"
+    assert functions["secrets"] == "${module.secrets.secret_ids}"
+    service = block(modules["functions"].resource("google_cloudfunctions2_function", "function")["service_config"])
+    assert service["environment_variables"] == "${var.environment}"
+    mount = block(service["dynamic"])["secret_environment_variables"]
+    assert mount["for_each"] == "${var.secrets}"
+    assert block(mount["content"])["version"] == "latest"
+    secret = modules["secrets"].resource("google_secret_manager_secret", "secret")
+    assert secret["for_each"] == "${var.secrets}"
+    # Created without values: no secret version anywhere in the Terraform, so no value ever enters the state.
+    assert not [r for m in modules.values() for r in m.resources() if r[0] == "google_secret_manager_secret_version"]
+
+
+def test_the_session_host_gets_its_settings(stack, modules):
+    host = modules["session_host"]
+    keys = set(stack.locals["host_env"]) | set(host.locals["host_env"])
+    missing = {name.upper() for name in SESSION_HOST_SETTINGS} - keys
+    assert not missing, f"Terraform does not set {sorted(missing)} on the session host"
+    assert keys <= SETTING_NAMES
+    assert host.locals["host_env"]["WHATSAPP_DRIVER"] == "neonize"
+    assert host.locals["host_env"]["WA_CREDENTIALS"].startswith("postgres://")
+    assert ":" not in host.locals["host_env"]["WA_CREDENTIALS"].split("@")[0].removeprefix("postgres://")
+
+
+def test_the_session_host_is_one_always_on_private_instance(modules):
+    host = modules["session_host"]
+    service = host.resource("google_cloud_run_v2_service", "host")
+    assert service["ingress"] == "INGRESS_TRAFFIC_INTERNAL_ONLY"
+    template = block(service["template"])
+    assert block(template["scaling"]) == {"min_instance_count": 1, "max_instance_count": 1}
+    containers = {c["name"]: c for c in template["containers"]}
+    assert block(containers["host"]["resources"])["cpu_idle"] is False
+    assert block(containers["host"]["dynamic"])["env"]["for_each"] == "${merge(var.environment, local.host_env)}"
+    assert "--auto-iam-authn" in containers["cloud-sql-proxy"]["args"]
+    assert block(service["traffic"]) == {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}
+    assert host.resource("google_sql_user", "host")["type"] == "CLOUD_IAM_SERVICE_ACCOUNT"
+
+
+def test_every_terraform_setting_name_is_documented_in_the_readme(stack, modules):
+    readme = (ROOT / "README.md").read_text()
+    names = set(stack.locals["function_env"]) | set(modules["session_host"].locals["host_env"])
+    undocumented = sorted(n for n in names if f"`{n}`" not in readme)
+    assert not undocumented, f"README configuration table lacks {undocumented}"
+
+
+# --- Firestore ------------------------------------------------------------------------------------------------
+
+
+def test_firestore_indexes_ttl_and_rules_come_from_web(stack, modules):
+    fs = stack.module("firestore")
+    assert fs["indexes_file"] == "${local.web}/firestore.indexes.json"
+    assert fs["rules_file"] == "${local.web}/firestore.rules"
+    web = _resolve("stack", stack.locals["web"])
+    assert web == WEB
+    firestore = modules["firestore"]
+    assert firestore.locals["config"] == "${jsondecode(file(var.indexes_file))}"
+    assert firestore.resource("google_firestore_index", "composite")["for_each"] == "${local.indexes}"
+    field = firestore.resource("google_firestore_field", "override")
+    assert field["for_each"] == "${local.overrides}"
+    assert block(field["dynamic"])["ttl_config"]["for_each"] == '${lookup(each.value, "ttl", false) ? [true] : []}'
+    ruleset = firestore.resource("google_firebaserules_ruleset", "firestore")
+    assert block(block(ruleset["source"])["files"])["content"] == "${file(var.rules_file)}"
+    release = firestore.resource("google_firebaserules_release", "firestore")
+    assert release["name"] == "cloud.firestore"
+
+
+def test_ttl_policies_cover_every_expiry_field_the_code_writes():
+    from aiadmin import chat, onboarding_view
+    from aiadmin.models import WebhookReceipt
+    from aiadmin.repositories import WEBHOOK_RECEIPTS
+
+    written = {
+        (WEBHOOK_RECEIPTS, "expire_at"): "expire_at" in WebhookReceipt.model_fields,
+        (onboarding_view.ONBOARDING_VIEWS, "expires_at"): "expires_at" in onboarding_view.OnboardingView.model_fields,
+        ("messages", "expire_at"): "expire_at" in chat.ChatMessage.model_fields,
+        (chat.CONVERSATIONS, "expire_at"): '"expire_at": msg.stored_at + RETENTION' in Path(chat.__file__).read_text(),
+    }
+    assert all(written.values()), written
+    config = json.loads((WEB / "firestore.indexes.json").read_text())
+    ttl = {(o["collectionGroup"], o["fieldPath"]) for o in config["fieldOverrides"] if o.get("ttl")}
+    assert ttl == set(written)
+
+
+def test_composite_indexes_cover_the_code_queries():
+    config = json.loads((WEB / "firestore.indexes.json").read_text())
+    indexed = {(i["collectionGroup"], tuple(f["fieldPath"] for f in i["fields"])) for i in config["indexes"]}
+    assert ("webhook_receipts", ("salon_id", "kind", "state", "received_at")) in indexed  # data_webhook_worker
+    assert ("bookings", ("client_phone", "date")) in indexed  # "my bookings" in AI turns
+
+
+# --- alerts ---------------------------------------------------------------------------------------------------
+
+
+def _log_messages() -> set[str]:
+    pattern = re.compile(r"log\.(?:debug|info|warning|error|exception|critical)\(\s*\"([^\"]+)\"")
+    sources = [*(ROOT / "aiadmin").rglob("*.py"), *(ROOT / "session-host").rglob("*.py")]
+    return {m for path in sources for m in pattern.findall(path.read_text())}
+
+
+def test_alerts_watch_log_lines_the_code_writes(modules):
+    monitoring = modules["monitoring"]
+    alerts = monitoring.locals["log_alerts"]
+    assert {"activation_failures", "whatsapp_logged_out", "sync_errors"} <= set(alerts)
+    written = _log_messages()
+    for name, alert in alerts.items():
+        messages = re.findall(r'jsonPayload\.message="([^"]+)"', alert["filter"])
+        assert messages, name
+        assert set(messages) <= written, f"{name} watches a log line no code writes: {messages}"
+    fivexx = block(monitoring.resource("google_monitoring_alert_policy", "http_5xx")["conditions"])
+    assert 'response_code_class="5xx"' in block(fivexx["condition_threshold"])["filter"]
+
+
+# --- roots ----------------------------------------------------------------------------------------------------
+
+
+def test_environment_roots_hold_only_literals_and_module_calls(envs):
+    for name, env in envs.items():
+        assert set(env.blocks) <= {"terraform", "provider", "variable", "module", "output"}, name
+        assert [list(b) for b in env.all("module")] == [["aiadmin"]]
+        call = env.module("aiadmin")
+        assert call["source"] == "../../modules/stack"
+        expressions = {k: v for k, v in call.items() if isinstance(v, str) and v.startswith("${")}
+        assert expressions == {"release": "${var.release}"}, f"{name}: only the build's release may be an input"
+    dev, prod = envs["dev"].module("aiadmin"), envs["prod"].module("aiadmin")
+    assert set(dev) == set(prod), "dev and prod must set the same arguments"
+    assert dev["env"] == "dev" and prod["env"] == "prod"
+    assert dev["project_id"] != prod["project_id"]
+
+
+def test_each_environment_has_its_own_project_and_state(envs):
+    seen = set()
+    for name, env in envs.items():
+        backend = block(block(env.all("terraform"))["backend"])["gcs"]
+        project = env.module("aiadmin")["project_id"]
+        assert backend["prefix"].endswith(f"/{name}")
+        assert project in backend["bucket"]
+        providers = {k: v for p in env.all("provider") for k, v in p.items()}
+        assert providers["google"]["project"] == providers["google-beta"]["project"] == project
+        seen.add((backend["bucket"], backend["prefix"]))
+    assert len(seen) == len(ENVS)
+
+
+def test_prod_is_protected_and_warm(envs):
+    prod = envs["prod"].module("aiadmin")
+    assert prod["deletion_protection"] is True
+    assert prod["db_availability"] == "REGIONAL"
+    assert prod["public_min_instances"] >= 1
+
+
+def test_cabinet_urls_are_routed_by_hosting(modules):
+    cabinet = modules["stack"].all("output")
+    urls = next(o["yclients_cabinet"]["value"] for o in cabinet if "yclients_cabinet" in o)
+    routes = {r["source"]: r["function"]["functionId"] for r in REWRITES if "function" in r}
+    paths = {k: v.removeprefix("${local.base_url}") for k, v in urls.items()}
+    assert routes[paths["registration_redirect_url"]] == "registration_redirect"
+    assert routes[paths["callback_url"]] == "lifecycle_webhook"
+    assert routes[paths["webhook_base_url"] + "**"] == "data_webhook"
