@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 from google.api_core import retry as gretry
@@ -54,6 +55,14 @@ def _target_url(settings: Settings, task: Task) -> str:
     return task.target_url or f"{settings.require('tasks_target_base_url')}/{task.function}"
 
 
+def _audience(url: str, task: Task) -> str:
+    """A function's token is for its URL; a Cloud Run service (the host's /send) accepts its origin only."""
+    if task.target_url is None:
+        return url
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _check_queue(task: Task) -> None:
     if task.queue not in QUEUES:
         raise ValueError(f"unknown queue {task.queue!r}")
@@ -92,7 +101,7 @@ class CloudTasksQueue:
         if self._settings.tasks_service_account:
             http_request["oidc_token"] = {
                 "service_account_email": self._settings.tasks_service_account,
-                "audience": url,
+                "audience": _audience(url, task),
             }
         body: dict[str, Any] = {"name": f"{parent}/tasks/{task.name}", "http_request": http_request}
         if task.delay_s > 0:

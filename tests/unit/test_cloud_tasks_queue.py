@@ -51,6 +51,22 @@ def test_a_named_http_task_with_oidc_is_created_once():
     assert 0 < created["schedule_time"].seconds - time.time() <= 3
 
 
+def test_a_send_to_the_session_host_carries_a_token_for_the_host_service():
+    fake = FakeCloudTasks()
+    send = Task(
+        queue="outbound",
+        name="reply-1",
+        function="send",
+        payload={},
+        target_url="https://session-host-abc-ew.a.run.app/send",
+    )
+    assert queue(fake).enqueue(send) is True
+    http = next(iter(fake.created.values()))["http_request"]
+    assert http["url"] == "https://session-host-abc-ew.a.run.app/send"
+    # Cloud Run accepts an ID token whose audience is the service's URL, not a path under it.
+    assert http["oidc_token"]["audience"] == "https://session-host-abc-ew.a.run.app"
+
+
 def test_unknown_queues_are_a_programming_error_and_outages_a_503():
     with pytest.raises(ValueError):
         queue(FakeCloudTasks()).enqueue(Task(queue="nope", name="x", function="f", payload={}))

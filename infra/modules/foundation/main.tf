@@ -116,6 +116,16 @@ resource "google_artifact_registry_repository" "images" {
   format        = "DOCKER"
   description   = "AI Admin container images (session host)"
 
+  # Images older than 90 days go, except the 20 newest (rollback targets); KEEP wins over DELETE.
+  cleanup_policies {
+    id     = "delete-old"
+    action = "DELETE"
+    condition {
+      tag_state  = "ANY"
+      older_than = "7776000s"
+    }
+  }
+
   cleanup_policies {
     id     = "keep-recent"
     action = "KEEP"

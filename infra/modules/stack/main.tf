@@ -56,7 +56,7 @@ module "firestore" {
   delete_protection = var.deletion_protection
   indexes_file      = "${local.web}/firestore.indexes.json"
   rules_file        = "${local.web}/firestore.rules"
-  depends_on        = [module.foundation]
+  depends_on        = [module.foundation, module.hosting] # the rules release needs the Firebase project
 }
 
 module "queues" {
