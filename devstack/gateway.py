@@ -57,6 +57,14 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(f"^{out}$")
 
 
+def _local_csp(key: str, value: str) -> str:
+    """The deployed CSP lets the page talk to Firestore only; locally it talks to the emulator as well."""
+    emulator = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    if key.lower() != "content-security-policy" or not emulator:
+        return value
+    return value.replace("connect-src 'self'", f"connect-src 'self' http://{emulator}", 1)
+
+
 def load_hosting_config(web_dir: Path = WEB_DIR) -> dict[str, Any]:
     return json.loads((web_dir / "firebase.json").read_text())["hosting"]
 
@@ -71,7 +79,7 @@ class Gateway:
         self.clean_urls = bool(config.get("cleanUrls"))
         self.rewrites = [(glob_to_regex(r["source"]), r) for r in config.get("rewrites", [])]
         self.headers = [
-            (glob_to_regex(h["source"]), [(x["key"], x["value"]) for x in h["headers"]])
+            (glob_to_regex(h["source"]), [(x["key"], _local_csp(x["key"], x["value"])) for x in h["headers"]])
             for h in config.get("headers", [])
         ]
         self.functions: dict[str, WSGIApp] = {

@@ -288,3 +288,15 @@ def test_cabinet_urls_are_routed_by_hosting(modules):
     assert routes[paths["registration_redirect_url"]] == "registration_redirect"
     assert routes[paths["callback_url"]] == "lifecycle_webhook"
     assert routes[paths["webhook_base_url"] + "**"] == "data_webhook"
+
+
+def test_the_deployed_page_may_connect_only_to_itself_and_firestore():
+    csp = next(
+        h["value"]
+        for rule in FIREBASE["hosting"]["headers"]
+        if rule["source"] == "/marketplace/onboarding"
+        for h in rule["headers"]
+        if h["key"] == "Content-Security-Policy"
+    )
+    connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()[1:]
+    assert connect == ["'self'", "https://firestore.googleapis.com"]  # the local gateway adds the emulator
