@@ -37,14 +37,13 @@ locals {
     functions = [
       "roles/datastore.user",      # Firestore: the state of record
       "roles/cloudtasks.enqueuer", # fan-out and retries
-      "roles/logging.logWriter",   # structured logs
-      "roles/monitoring.metricWriter",
+      "roles/cloudtasks.viewer",   # /marketplace/health reads a queue to prove Cloud Tasks answers
+      "roles/logging.logWriter",
     ]
     session-host = [
       "roles/datastore.user",
       "roles/cloudtasks.enqueuer", # incoming messages become AI-turn tasks
       "roles/logging.logWriter",
-      "roles/monitoring.metricWriter",
       "roles/cloudsql.client",       # the Cloud SQL Auth Proxy sidecar
       "roles/cloudsql.instanceUser", # IAM database login (no password anywhere)
     ]
