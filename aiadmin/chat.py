@@ -45,7 +45,7 @@ class ChatMessage(Document):
     # queued -> answered (this message's turn replied), merged (a later message's turn answered it too),
     # skipped (no reply on purpose: salon inactive, staff in the chat, handed over); not_needed: not a customer's.
     turn: Literal["queued", "received", "answered", "merged", "skipped", "not_needed"] = "not_needed"
-    expire_at: datetime = Field(default_factory=lambda: utcnow() + RETENTION)
+    expire_at: datetime = Field(default_factory=lambda data: data["stored_at"] + RETENTION)
 
 
 class AiTurnTask(Document):
