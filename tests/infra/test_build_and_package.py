@@ -126,3 +126,12 @@ def test_archive_imports_on_its_own(archive, app):
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert set(run.stdout.split()) == set(app["functions"])
+
+
+def test_the_image_build_context_leaves_out_local_environments():
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    ignored = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    assert {".venv", ".venv-checkov", "web/node_modules", ".git"} <= set(ignored)
+    dockerfile = (ROOT / "session-host" / "Dockerfile").read_text()
+    copied = {line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY")}
+    assert not copied & set(ignored)
