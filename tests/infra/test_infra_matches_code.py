@@ -127,6 +127,16 @@ def test_functions_get_every_setting_the_code_requires(stack, app):
     assert env["SESSION_HOST_URL"] == "${module.session_host.url}"
 
 
+def test_every_setting_the_code_requires_is_deployed(stack, app):
+    pattern = re.compile(r"\.require\(\s*[\"']([a-z_]+)[\"']\s*\)")
+    sources = [*(ROOT / "aiadmin").rglob("*.py"), ROOT / "functions" / "main.py"]
+    required = {name for path in sources for name in pattern.findall(path.read_text())}
+    assert {"jwt_secret", "tasks_target_base_url", "session_host_url"} <= required  # the scan finds them
+    assert required <= set(DEPLOYED_SETTINGS), "a setting the code requires is missing from DEPLOYED_SETTINGS"
+    provided = set(stack.locals["function_env"]) | set(app["secrets"])
+    assert {name.upper() for name in required} <= provided
+
+
 def test_secrets_reach_the_functions_from_secret_manager_only(stack, modules, app):
     assert not set(stack.locals["function_env"]) & set(app["secrets"]), "a secret as a plain env var"
     assert not {s.upper() for s in LOCAL_ONLY_SECRETS} & set(stack.locals["function_env"])
