@@ -6,7 +6,7 @@ locals {
   defaults = {
     memory        = "512Mi"
     cpu           = "1"
-    timeout_s     = 60
+    timeout_s     = 60 # Hosting gives a rewritten request 60 s; activation's 3 callback tries of 8 s fit
     concurrency   = 8
     max_instances = 20
   }
@@ -20,8 +20,6 @@ locals {
     # A large salon's clients take ~16 s at BulkWriter's pace; the sync queue runs one task at a time.
     sync_worker   = { memory = "1Gi", timeout_s = 540, concurrency = 1, max_instances = 2 }
     sync_dispatch = { timeout_s = 120, max_instances = 2 }
-    # The owner waits on the page while YCLIENTS answers the install callback (3 tries of 8 s).
-    activate = { timeout_s = 60 }
   }
 
   functions = {
