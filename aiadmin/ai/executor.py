@@ -192,24 +192,41 @@ def _client_name(turn: Turn) -> str | None:
 # --- commands --------------------------------------------------------------------------------------------
 
 
-def search_slots(turn: Turn, cmd: Command) -> Outcome:
+@dataclass(frozen=True)
+class _Wish:
+    service: d.ServiceDoc
+    when: When
+    master: d.StaffDoc | None
+
+
+def _wish(turn: Turn, cmd: Command, name_unknown: bool) -> tuple[_Wish | None, Outcome | None]:
+    """What a slot search and a booking both start from: the service, the day said and the master, each
+    remembered in the conversation; or the question to ask first. `name_unknown`: a service the salon does not
+    have is answered with the salon's own list, not just "which service?"."""
     service = _service_for(turn, cmd)
     if service is None:
         turn.state.awaiting = "service"
-        if cmd.service:
-            return Outcome(
-                "unknown_service", {"asked": cmd.service, "known": [s.title for s in turn.salon.services[:8]]}
-            )
-        return Outcome("need_service", {"examples": [s.title for s in turn.salon.services[:5]]})
+        if name_unknown and cmd.service:
+            known = [s.title for s in turn.salon.services[:8]]
+            return None, Outcome("unknown_service", {"asked": cmd.service, "known": known})
+        return None, Outcome("need_service", {"examples": [s.title for s in turn.salon.services[:5]]})
     turn.state.service_id = service.id
     when = _when(turn, cmd)
     if when.unclear:
         turn.state.awaiting = "day"
-        return Outcome("unclear_date", {"said": cmd.date or turn.text})
+        return None, Outcome("unclear_date", {"said": cmd.date or turn.text})
     master = turn.salon.match_staff(cmd.staff) or turn.salon.master(turn.state.staff_id)
-    masters = [master] if master else turn.salon.masters_for(service)
     if master:
         turn.state.staff_id = master.id
+    return _Wish(service, when, master), None
+
+
+def search_slots(turn: Turn, cmd: Command) -> Outcome:
+    wish, ask = _wish(turn, cmd, name_unknown=True)
+    if wish is None:
+        return ask
+    service, when, master = wish.service, wish.when, wish.master
+    masters = [master] if master else turn.salon.masters_for(service)
     days = when.days or (
         [turn.state.day] if turn.state.day else [turn.today + dt.timedelta(days=i) for i in range(SEARCH_DAYS)]
     )
@@ -232,18 +249,10 @@ def search_slots(turn: Turn, cmd: Command) -> Outcome:
 
 
 def create_booking(turn: Turn, cmd: Command) -> Outcome:
-    service = _service_for(turn, cmd)
-    if service is None:
-        turn.state.awaiting = "service"
-        return Outcome("need_service", {"examples": [s.title for s in turn.salon.services[:5]]})
-    turn.state.service_id = service.id
-    when = _when(turn, cmd)
-    if when.unclear:
-        turn.state.awaiting = "day"
-        return Outcome("unclear_date", {"said": cmd.date or turn.text})
-    master = turn.salon.match_staff(cmd.staff) or turn.salon.master(turn.state.staff_id)
-    if master:
-        turn.state.staff_id = master.id
+    wish, ask = _wish(turn, cmd, name_unknown=False)
+    if wish is None:
+        return ask
+    service, when, master = wish.service, wish.when, wish.master
     day = when.days[0] if when.days else turn.state.day
     if day is None and when.at:  # "на 5 вечера давай" after the bot offered slots
         offered = [s for s in turn.state.offered if s.at.astimezone(turn.zone).time() == when.at]
