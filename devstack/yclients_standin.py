@@ -225,17 +225,21 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
         found = pick(st.salon(salon_id))
         return envelope(found, {}) if found else failure(404, missing)
 
+    def listing(salon_id: int, pick: Any) -> Response:
+        """A whole collection, as YCLIENTS answers it: auth and salon checks, then the list and its count."""
+        problem = needs_user() or known(salon_id)
+        if problem:
+            return problem
+        data = list(pick(st.salon(salon_id)))
+        return envelope(data, {"total_count": len(data)})
+
     @app.get("/api/v1/company/<int:salon_id>")
     def company(salon_id: int):
         return needs_user() or known(salon_id) or envelope(st.salon(salon_id).company, {})
 
     @app.get("/api/v1/company/<int:salon_id>/services")
     def services(salon_id: int):
-        problem = needs_user() or known(salon_id)
-        if problem:
-            return problem
-        data = list(st.salon(salon_id).services.values())
-        return envelope(data, {"total_count": len(data)})
+        return listing(salon_id, lambda salon: salon.services.values())
 
     @app.get("/api/v1/company/<int:salon_id>/services/<int:service_id>")
     def service(salon_id: int, service_id: int):
@@ -243,11 +247,7 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
 
     @app.get("/api/v1/company/<int:salon_id>/staff")
     def staff(salon_id: int):
-        problem = needs_user() or known(salon_id)
-        if problem:
-            return problem
-        data = list(st.salon(salon_id).staff.values())
-        return envelope(data, {"total_count": len(data)})
+        return listing(salon_id, lambda salon: salon.staff.values())
 
     @app.get("/api/v1/company/<int:salon_id>/staff/<int:staff_id>")
     def staff_member(salon_id: int, staff_id: int):
