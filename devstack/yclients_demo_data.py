@@ -158,36 +158,45 @@ def clients(count: int = 40, seed: int = 962302) -> list[dict[str, Any]]:
     return out
 
 
-def schedule(start: date, end: date) -> list[dict[str, Any]]:
-    out = []
-    day = start
-    while day <= end:
-        for sid, *_ in STAFF:
-            works = (day.toordinal() + sid) % 7 not in (0, 1)  # two days off a week, staggered
-            if works:
-                out.append(
-                    {
-                        "staff_id": sid,
-                        "date": day.isoformat(),
-                        "slots": [{"from": "10:00", "to": "14:00"}, {"from": "15:00", "to": "21:00"}],
-                        "busy_intervals": [],
-                        "off_day_type": None,
-                    }
-                )
-        day += timedelta(days=1)
-    return out
+DAYS_OFF = 2  # each master has two days off a week, staggered by id
+WORKING_HOURS = (("10:00", "14:00"), ("15:00", "21:00"))
+
+
+def works(staff_id: int, day: date, days_off: int = DAYS_OFF) -> bool:
+    """Who works when: the one rule the stand-in's schedules follow and its records are placed on."""
+    return (day.toordinal() + int(staff_id)) % 7 >= days_off
+
+
+def minutes_of(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+def fits(start_min: int, length_min: int, taken: list[tuple[int, int]]) -> bool:
+    """Inside one working interval and clear of the master's other records that day."""
+    end = start_min + length_min
+    inside = any(minutes_of(a) <= start_min and end <= minutes_of(b) for a, b in WORKING_HOURS)
+    return inside and all(end <= t0 or start_min >= t1 for t0, t1 in taken)
 
 
 def records(today: date, count: int = 30, seed: int = 7) -> list[dict[str, Any]]:
+    """Upcoming records, consistent with the schedule by construction: from tomorrow on (so none is already past,
+    whatever the hour), on a day their master works, inside working hours, never overlapping."""
     rnd = random.Random(seed)
     pool = clients()
+    taken: dict[tuple[int, date], list[tuple[int, int]]] = {}
     out = []
     for i in range(count):
         sid, cat, title, pmin, _, minutes = rnd.choice(SERVICES)
         master = next(s for s in STAFF if cat in s[3])
-        when = datetime.combine(today + timedelta(days=rnd.randint(0, 13)), datetime.min.time()).replace(
-            hour=rnd.choice([10, 11, 12, 15, 16, 17, 18])
-        )
+        while True:
+            day = today + timedelta(days=rnd.randint(1, 14))
+            start = rnd.choice([10, 11, 12, 15, 16, 17, 18]) * 60
+            busy = taken.setdefault((master[0], day), [])
+            if works(master[0], day) and fits(start, minutes, busy):
+                busy.append((start, start + minutes))
+                break
+        when = datetime.combine(day, datetime.min.time()) + timedelta(minutes=start)
         client = rnd.choice(pool)
         out.append(
             {

@@ -35,7 +35,7 @@ class Salon:
     staff: dict[int, dict[str, Any]]
     clients: dict[int, dict[str, Any]]
     records: dict[int, dict[str, Any]]
-    staff_days_off: int = 2
+    staff_days_off: int = demo.DAYS_OFF
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     # --- builders ------------------------------------------------------------------------------------------
@@ -117,16 +117,20 @@ class Salon:
         }
         salon = cls(salon_id, demo.company(salon_id), categories, service_map, staff_map, client_map, {})
         client_ids = list(client_map)
+        taken: dict[tuple[int, date], list[tuple[int, int]]] = {}
         for i in range(records + past_records):
             svc = service_map[rnd.choice(list(service_map))]
-            master = rnd.choice(svc["staff"])["id"]
-            offset = rnd.randrange(days) if i < records else -rnd.randint(1, 60)
-            when = datetime.combine(today + timedelta(days=offset), datetime.min.time()).replace(
-                hour=rnd.randint(10, 19), minute=rnd.choice([0, 15, 30, 45])
-            )
-            salon.put_record(
-                600000 + i, master, int(svc["id"]), when, rnd.choice(client_ids), length=int(svc["duration"])
-            )
+            length_min = int(svc["duration"]) // 60
+            for _ in range(50):  # a full salon has no room left: then the record overlaps, as a double booking
+                master = rnd.choice(svc["staff"])["id"]
+                day = today + timedelta(days=rnd.randrange(days) if i < records else -rnd.randint(1, 60))
+                start = rnd.randint(10, 19) * 60 + rnd.choice([0, 15, 30, 45])
+                busy = taken.setdefault((master, day), [])
+                if demo.works(master, day) and demo.fits(start, length_min, busy):
+                    break
+            busy.append((start, start + length_min))
+            when = datetime.combine(day, datetime.min.time()) + timedelta(minutes=start)
+            salon.put_record(600000 + i, master, int(svc["id"]), when, rnd.choice(client_ids), length=length_min * 60)
         made = _now() - timedelta(days=1)  # booked before today, as in a salon that has been running a while
         for rec in salon.records.values():
             rec["create_date"] = rec["last_change_date"] = _stamp(made)
@@ -152,13 +156,13 @@ class Salon:
         day = start
         while day <= end:
             for master in masters:
-                if (day.toordinal() + int(master["id"])) % 7 < self.staff_days_off:
+                if not demo.works(master["id"], day, self.staff_days_off):
                     continue
                 out.append(
                     {
                         "staff_id": master["id"],
                         "date": day.isoformat(),
-                        "slots": [{"from": "10:00", "to": "14:00"}, {"from": "15:00", "to": "21:00"}],
+                        "slots": [{"from": a, "to": b} for a, b in demo.WORKING_HOURS],
                         "busy_intervals": sorted(busy.get((int(master["id"]), day.isoformat()), []), key=str),
                         "off_day_type": None,
                     }
@@ -236,11 +240,11 @@ class Salon:
         days = [d for d in self.schedule(day, day) if int(d["staff_id"]) == staff_id]
         if not days:
             return []
-        busy = [(_minutes(b["from"]), _minutes(b["to"])) for b in days[0]["busy_intervals"]]
+        busy = [(demo.minutes_of(b["from"]), demo.minutes_of(b["to"])) for b in days[0]["busy_intervals"]]
         now = _now()
         out = []
         for slot in days[0]["slots"]:
-            start, end = _minutes(slot["from"]), _minutes(slot["to"])
+            start, end = demo.minutes_of(slot["from"]), demo.minutes_of(slot["to"])
             t = start
             while t + length_s // 60 <= end:
                 fits = all(t + length_s // 60 <= b0 or t >= b1 for b0, b1 in busy)
@@ -278,11 +282,6 @@ class Salon:
             rec = self.records[record_id]
             rec.update(deleted=True, last_change_date=_stamp(_now()))
             return rec
-
-
-def _minutes(hhmm: str) -> int:
-    h, m = hhmm.split(":")
-    return int(h) * 60 + int(m)
 
 
 def _colon(stamp: str) -> str:

@@ -9,10 +9,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "demo-aiadmin-test"
@@ -63,6 +65,31 @@ def wait_for(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = 
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+# Awkward "nows" for every test whose outcome depends on the date: the last day of a month and of a year, a Sunday,
+# late evening and just past midnight in Moscow (the salons' zone), a February in a leap year.
+PINNED_NOWS = {
+    "month-end": "2026-11-30T14:00:00+03:00",
+    "year-end": "2026-12-31T16:10:00+03:00",
+    "sunday": "2027-03-07T11:00:00+03:00",
+    "late-evening": "2028-02-28T23:30:00+03:00",
+    "past-midnight": "2027-03-01T00:30:00+03:00",
+}
+
+
+@pytest.fixture(params=list(PINNED_NOWS.values()), ids=list(PINNED_NOWS))
+def pinned_now(request: pytest.FixtureRequest) -> Iterator[datetime]:
+    """The whole process (functions, stand-ins, dispatcher: all threads) lives on a pinned, ticking clock.
+    Request it before `stack` so the salon's data is built on that day. Not for browser tests: Chromium and the
+    emulator's rules keep the real clock."""
+    at = datetime.fromisoformat(request.param)
+    with time_machine.travel(at, tick=True):
+        yield at
+        if "local_stack" in request.fixturenames:  # tasks due on the pinned clock must not outlive it
+            dispatcher = request.getfixturevalue("local_stack").dispatcher
+            dispatcher.wait_idle()
+            dispatcher.clear()
 
 
 @pytest.fixture(scope="session")

@@ -80,7 +80,7 @@ def test_clients_paged_with_phones_normalised(salon, db):
     assert state(db, "clients").yclients_requests == 3, "pages of 200"
 
 
-def test_schedules_with_busy_intervals_and_bookings_with_offsets(salon, db):
+def test_schedules_with_busy_intervals_and_bookings_with_offsets(pinned_now, salon, db):
     run(db, "bookings_full")
     bookings = docs(db, BOOKINGS)
     assert len(bookings) == 30
@@ -98,7 +98,7 @@ def test_schedules_with_busy_intervals_and_bookings_with_offsets(salon, db):
     assert any(b["start"] == rec["datetime"][11:16] for b in day["busy"]), "the booking is its master's busy time"
 
 
-def test_visits_hold_the_past_and_bookings_only_what_is_ahead(salon, db):
+def test_visits_hold_the_past_and_bookings_only_what_is_ahead(pinned_now, salon, db):
     past = datetime.now() - timedelta(days=10)
     salon.data.put_record(800001, 2001, 1001, past.replace(hour=12, minute=0, second=0, microsecond=0), 5000)
     run(db, "visits")
@@ -131,7 +131,7 @@ def test_deletions_upstream_are_reflected(salon, db):
     assert state(db, "bookings_full").deleted == 2
 
 
-def test_incremental_bookings_read_only_what_changed(salon, db):
+def test_incremental_bookings_read_only_what_changed(pinned_now, salon, db):
     first = run(db, "bookings")
     assert first.counts.written == 30, "the first run is a full one"
     rec = salon.data.records[700003]
