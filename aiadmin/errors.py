@@ -47,6 +47,21 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UriTooLong(AppError):
+    status = 414
+    code = "uri_too_long"
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class Gone(AppError):
     status = 410
     code = "gone"

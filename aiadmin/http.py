@@ -13,15 +13,43 @@ from typing import Any
 import flask
 from google.api_core import exceptions as gexc
 
-from aiadmin.errors import AppError, ConfigurationError, MethodNotAllowed, Unauthorized
+from aiadmin.errors import (
+    AppError,
+    ConfigurationError,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+    UriTooLong,
+)
 from aiadmin.logs import bind_trace
 from aiadmin.settings import get_settings
 from aiadmin.task_queue import TASK_SECRET_HEADER
-from aiadmin.validation import M, parse_json_object, validate
+from aiadmin.validation import MAX_BODY_BYTES, M, parse_json_object, validate
 
 log = logging.getLogger("aiadmin.http")
 
 Handler = Callable[[flask.Request], Any]
+
+MAX_QUERY_BYTES = 8 * 1024  # a signed YCLIENTS link with a few branches is well under 2 KiB
+# Bodies sent as forms are not ours to guess at; no type or any other is read as JSON (YCLIENTS sends JSON).
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _check_request_line(request: flask.Request, methods: tuple[str, ...]) -> None:
+    if request.method not in methods:
+        raise MethodNotAllowed(f"{request.method} is not allowed here; use {', '.join(methods)}")
+    if len(request.query_string) > MAX_QUERY_BYTES:
+        raise UriTooLong(f"the query string is longer than {MAX_QUERY_BYTES} bytes")
+
+
+def json_body(request: flask.Request) -> dict[str, Any]:
+    """A public endpoint's JSON object body: refused (4xx, saying why) before anything is stored."""
+    if request.mimetype in FORM_TYPES:
+        raise UnsupportedMediaType(f"send the body as application/json, not {request.mimetype}")
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"body is larger than {MAX_BODY_BYTES} bytes", code="body_too_large")
+    return parse_json_object(request.get_data())
 
 
 def json_response(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None):
@@ -58,8 +86,7 @@ def json_endpoint(*methods: str) -> Callable[[Handler], Handler]:
         def inner(request: flask.Request):
             bind_trace(request.headers.get("X-Cloud-Trace-Context"), get_settings().google_cloud_project)
             try:
-                if request.method not in methods:
-                    raise MethodNotAllowed(f"{request.method} is not allowed here; use {', '.join(methods)}")
+                _check_request_line(request, methods)
                 return fn(request)
             except AppError as exc:
                 _log_error(exc, request)
@@ -108,6 +135,11 @@ _PAGE_TEXT = {
         "Не удалось получить данные салона из YCLIENTS. Попробуйте ещё раз "
         "через минуту — мы ничего не сохранили наполовину.",
     ),
+    414: (
+        "Слишком длинная ссылка",
+        "Ссылка длиннее, чем бывают ссылки YCLIENTS. Откройте AI Admin в маркетплейсе YCLIENTS и нажмите "
+        "«Подключить» ещё раз.",
+    ),
     503: ("Сервис временно недоступен", "Попробуйте ещё раз через минуту."),
 }
 
@@ -125,8 +157,7 @@ def page_endpoint(fn: Handler) -> Handler:
     def inner(request: flask.Request):
         bind_trace(request.headers.get("X-Cloud-Trace-Context"), get_settings().google_cloud_project)
         try:
-            if request.method not in ("GET", "HEAD"):
-                raise MethodNotAllowed("use GET")
+            _check_request_line(request, ("GET", "HEAD"))
             return fn(request)
         except AppError as exc:
             _log_error(exc, request)
@@ -141,7 +172,7 @@ def page_endpoint(fn: Handler) -> Handler:
 def task_payload(request: flask.Request, model: type[M]) -> M:
     """A task handler's first step: the caller is ours, the body is the task's payload."""
     require_task_caller(request)
-    return validate(model, parse_json_object(request.get_data()))
+    return validate(model, json_body(request))
 
 
 def require_task_caller(request: flask.Request) -> None:

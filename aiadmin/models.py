@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from aiadmin.integration_status import IntegrationStatus
+
+# A YCLIENTS salon id as we accept it from outside: positive and exact in JavaScript (the page shows it) and in
+# Firestore's 64-bit integers. YCLIENTS's ids are far below.
+MAX_SALON_ID = 2**53 - 1
+SalonId = Annotated[int, Field(gt=0, le=MAX_SALON_ID)]
+_ID_TEXT = re.compile(r"^[0-9]{1,16}$")  # ASCII digits: str.isdigit() takes '٣' and '²' too
+
+
+def salon_id_from_text(text: str) -> int | None:
+    """A salon id from a URL or query parameter, or None when it is not one."""
+    return int(text) if _ID_TEXT.match(text) and 0 < int(text) <= MAX_SALON_ID else None
 
 
 def utcnow() -> datetime:
@@ -194,9 +206,9 @@ class LifecycleWebhook(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    salon_id: int
+    salon_id: SalonId
     application_id: int | str
-    event: str
+    event: str = Field(min_length=1, max_length=64)
     partner_token: str
 
     @model_validator(mode="before")
@@ -212,7 +224,7 @@ class DataWebhook(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    company_id: int
+    company_id: SalonId
     resource: str = Field(min_length=1)
     resource_id: int | str
     status: Literal["create", "update", "delete"]
@@ -224,12 +236,12 @@ class WebhookTask(BaseModel):
 
 
 class DataBatchTask(BaseModel):
-    salon_id: int
+    salon_id: SalonId
     window: int
 
 
 class PostActivationTask(BaseModel):
-    salon_id: int
+    salon_id: SalonId
     activation_id: str
 
 
@@ -239,9 +251,9 @@ class RegistrationClaims(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     sub: str
-    salon_id: int
+    salon_id: SalonId
     type: Literal["marketplace_registration"]
     jti: str
     iat: int
     exp: int
-    branches: list[int] = Field(default_factory=list)
+    branches: list[SalonId] = Field(default_factory=list)

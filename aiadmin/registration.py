@@ -13,7 +13,7 @@ from aiadmin import registration_token, repositories
 from aiadmin.errors import BadRequest, Forbidden, NotFound
 from aiadmin.integration_status import IntegrationStatus, check_transition
 from aiadmin.logs import mask_phone
-from aiadmin.models import Company, Event, MarketplaceUser, utcnow
+from aiadmin.models import Company, Event, MarketplaceUser, salon_id_from_text, utcnow
 from aiadmin.settings import Settings
 from aiadmin.user_data_signature import verify_user_data
 from aiadmin.yclients_client import YclientsClient, YclientsError, YclientsNotFound
@@ -21,7 +21,7 @@ from aiadmin.yclients_models import YcCompany
 
 log = logging.getLogger("aiadmin.registration")
 
-_INDEXED = re.compile(r"^salon_ids\[(\d*)\]$")
+_INDEXED = re.compile(r"^salon_ids\[(\d{0,6})\]$")
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,11 @@ def parse_salon_ids(args: MultiDict) -> list[int]:
         raise BadRequest("salon_id is required", code="missing_salon_id")
     ids: list[int] = []
     for value in raw:
-        if not value.isdigit() or int(value) <= 0:
-            raise BadRequest(f"salon_id must be a positive number, got {value!r}", code="bad_salon_id")
-        if int(value) not in ids:
-            ids.append(int(value))
+        salon_id = salon_id_from_text(value)
+        if salon_id is None:
+            raise BadRequest(f"salon_id must be a positive number, got {value[:40]!r}", code="bad_salon_id")
+        if salon_id not in ids:
+            ids.append(salon_id)
     return ids
 
 

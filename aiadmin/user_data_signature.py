@@ -27,7 +27,7 @@ def sign(raw: bytes, partner_token: str) -> str:
 
 def verify_user_data(user_data: str, user_data_sign: str, partner_token: str) -> dict[str, Any]:
     raw = decode_user_data(user_data)
-    if not hmac.compare_digest(sign(raw, partner_token), user_data_sign.strip().lower()):
+    if not hmac.compare_digest(sign(raw, partner_token).encode(), user_data_sign.strip().lower().encode()):
         raise Forbidden("user_data_sign does not match", code="bad_signature")
     try:
         data = json.loads(raw)

@@ -26,6 +26,7 @@ from aiadmin.models import (
     ReceiptKind,
     WebhookReceipt,
     WebhookTask,
+    salon_id_from_text,
     utcnow,
 )
 from aiadmin.queues import WEBHOOKS
@@ -153,9 +154,9 @@ def accept_data(
     db: firestore.Client,
     queue: TaskQueue,
 ) -> Intake:
-    if not salon_id_text.isdigit():
+    salon_id = salon_id_from_text(salon_id_text)
+    if salon_id is None:
         raise Unauthorized("unknown webhook URL", code="bad_webhook_token")
-    salon_id = int(salon_id_text)
     webhook_url_token.check(settings.require("webhook_secret"), salon_id, token)
     hook = validate(DataWebhook, body)
     if hook.company_id != salon_id:

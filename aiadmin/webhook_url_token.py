@@ -17,5 +17,5 @@ def webhook_url(base_url: str, secret: str, salon_id: int) -> str:
 
 
 def check(secret: str, salon_id: int, token: str) -> None:
-    if not hmac.compare_digest(token_for(secret, salon_id), token):
+    if not hmac.compare_digest(token_for(secret, salon_id).encode(), token.encode()):
         raise Unauthorized("unknown webhook URL", code="bad_webhook_token")

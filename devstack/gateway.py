@@ -98,9 +98,12 @@ class Gateway:
         if path.endswith("/"):
             candidates.append(path + "index.html")
         for candidate in candidates:
-            target = (self.public / candidate.lstrip("/")).resolve()
-            if target.is_file() and target.is_relative_to(self.public):
-                return target
+            try:
+                target = (self.public / candidate.lstrip("/")).resolve()
+                if target.is_file() and target.is_relative_to(self.public):
+                    return target
+            except (OSError, ValueError):  # a name too long or with a NUL byte is no file of ours
+                continue
         return None
 
     def _serve_file(self, target: Path, start_response: Callable, status: str = "200 OK") -> list[bytes]:

@@ -140,8 +140,8 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
                 partner = words[1].strip()
             elif len(words) == 2 and words[0].lower() == "user":
                 user = words[1].strip()
-        ok_p = partner is not None and hmac.compare_digest(partner, config.partner_token)
-        ok_u = user is not None and hmac.compare_digest(user, config.user_token)
+        ok_p = partner is not None and hmac.compare_digest(partner.encode(), config.partner_token.encode())
+        ok_u = user is not None and hmac.compare_digest(user.encode(), config.user_token.encode())
         return ok_p, ok_u
 
     @app.before_request

@@ -12,14 +12,14 @@ from aiadmin.chat import AiTurnTask
 from aiadmin.errors import NotFound, ServiceUnavailable
 from aiadmin.firestore_db import get_db
 from aiadmin.health import check_health
-from aiadmin.http import json_endpoint, json_response, page_endpoint, task_payload
+from aiadmin.http import json_body, json_endpoint, json_response, page_endpoint, task_payload
 from aiadmin.logs import configure_logging
 from aiadmin.models import ActivateRequest, DataBatchTask, PairingRequest, PostActivationTask, WebhookTask
 from aiadmin.settings import get_settings
 from aiadmin.sync import runner as sync_runner
 from aiadmin.sync.timetable import JOBS_BY_NAME
 from aiadmin.task_queue import get_task_queue
-from aiadmin.validation import parse_json_object, validate
+from aiadmin.validation import validate
 from aiadmin.wa_session import normalize_pairing_phone
 from aiadmin.yclients_client import get_yclients
 
@@ -42,7 +42,7 @@ def registration_redirect(request: flask.Request):
 @json_endpoint("POST")
 def activate(request: flask.Request):
     """POST /marketplace/activate {token}."""
-    body = validate(ActivateRequest, parse_json_object(request.get_data()))
+    body = validate(ActivateRequest, json_body(request))
     result = activation.activate(body.token, get_settings(), get_db(), get_yclients(), get_task_queue())
     return json_response(
         {
@@ -60,9 +60,7 @@ def activate(request: flask.Request):
 @json_endpoint("POST")
 def lifecycle_webhook(request: flask.Request):
     """POST /webhook/yclients — uninstall / freeze from the YCLIENTS marketplace."""
-    intake = webhook_intake.accept_lifecycle(
-        parse_json_object(request.get_data()), get_settings(), get_db(), get_task_queue()
-    )
+    intake = webhook_intake.accept_lifecycle(json_body(request), get_settings(), get_db(), get_task_queue())
     return json_response({"success": True, "receipt": intake.key, "duplicate": intake.duplicate})
 
 
@@ -74,7 +72,7 @@ def data_webhook(request: flask.Request):
     if len(parts) != 4 or parts[:2] != ["webhook", "yclients"]:
         raise NotFound("no such webhook URL")
     intake = webhook_intake.accept_data(
-        parse_json_object(request.get_data()), parts[2], parts[3], get_settings(), get_db(), get_task_queue()
+        json_body(request), parts[2], parts[3], get_settings(), get_db(), get_task_queue()
     )
     return json_response({"success": True, "receipt": intake.key, "duplicate": intake.duplicate})
 
@@ -173,7 +171,7 @@ def onboarding_pairing_code(request: flask.Request):
     """POST /marketplace/api/pairing-code {phone_number} — a code to enter on the salon's phone."""
     settings = get_settings()
     claims = onboarding.claims_from_header(request.headers.get("Authorization"), settings)
-    body = validate(PairingRequest, parse_json_object(request.get_data()))
+    body = validate(PairingRequest, json_body(request))
     phone = normalize_pairing_phone(body.phone_number)
     view = onboarding.view_of(claims, settings)
     return json_response(onboarding.request_link(get_db(), claims, "pairing", phone, view=view))
