@@ -167,7 +167,8 @@ class WaCommand(Document):
 
     session_id: str
     salon_id: int
-    command: Literal["start_qr", "start_pairing", "stop", "pause", "resume"]
+    # watch: a page opened for the session; feed its view from now on (no change to the session itself)
+    command: Literal["start_qr", "start_pairing", "stop", "pause", "resume", "watch"]
     reason: str
     phone_number: str | None = None  # start_pairing only
     view: ViewRef | None = None  # start_*: the page that asked, to be fed the status from now on

@@ -80,11 +80,19 @@ def overview(db: firestore.Client, claims: RegistrationClaims, view: ViewRef) ->
     company = _registered_company(db, claims.salon_id)
     session_id = session_id_for(claims.salon_id)
     onboarding_view.ensure_view(db, view)
+    status = _status(db, session_id)
+    if status is not None:  # a session exists: this page follows it from now on, whichever page started it
+        _leave_command(
+            db,
+            WaCommand(
+                session_id=session_id, salon_id=claims.salon_id, command="watch", reason="page opened", view=view
+            ),
+        )
     return {
         "success": True,
         "salon": {"id": company.salon_id, "title": company.title},
         "integration_status": str(company.integration_status),
-        "session": describe(session_id, _status(db, session_id)),
+        "session": describe(session_id, status),
         "view_id": view.id,
         "token_expires_at": _iso(view.expires_at),
     }
@@ -110,7 +118,6 @@ def request_link(
         return describe(session_id, current)  # a linked salon is never offered a second link
     if view is not None:
         onboarding_view.ensure_view(db, view)
-    command_id = f"{session_id}-start_{mode}-{uuid.uuid4().hex[:12]}"
     command = WaCommand(
         session_id=session_id,
         salon_id=salon_id,
@@ -119,8 +126,7 @@ def request_link(
         phone_number=phone,
         view=view,
     )
-    command_ref = db.collection(repositories.WA_COMMANDS).document(command_id)
-    command_ref.set(command.to_firestore())
+    command_ref = _leave_command(db, command)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         done = command_ref.get()
@@ -131,6 +137,14 @@ def request_link(
                 return describe(session_id, status)
         time.sleep(POLL_S)
     return describe(session_id, None)  # still starting: the page follows the status document
+
+
+def _leave_command(db: firestore.Client, command: WaCommand) -> firestore.DocumentReference:
+    ref = db.collection(repositories.WA_COMMANDS).document(
+        f"{command.session_id}-{command.command}-{uuid.uuid4().hex[:12]}"
+    )
+    ref.set(command.to_firestore())
+    return ref
 
 
 def session_status(

@@ -172,6 +172,9 @@ class SessionHost:
             self._let_go(sid)
             self._done(command_id, f"session {state}")
             return
+        if cmd.command == "watch":
+            self._handle_watch(command_id, cmd)
+            return
         if cmd.command == "resume":
             if not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
                 return
@@ -218,6 +221,26 @@ class SessionHost:
         self._write_status(sid, status_for(sid, salon_id_from_session(sid), St.STARTING, mode=mode, views=views))
         self.driver.start(sid, mode, cmd.phone_number)
         self._done(command_id, f"started in {mode} mode")
+
+    def _handle_watch(self, command_id: str, cmd: WaCommand) -> None:
+        """A page opened for this session (a second link, a new tab): it follows every status from now on.
+        Only the lease holder writes a status: the host running the session binds it; a session nobody runs is
+        held just long enough to bind the view and project the current status into it."""
+        sid = cmd.session_id
+        if cmd.view is None:
+            self._seen_commands.add(command_id)
+            self._done(command_id, "no view to watch")
+            return
+        running = sid in self._owned
+        if not running and not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
+            return  # a live host holds it and will bind the view
+        self._seen_commands.add(command_id)
+        if not running:
+            self._status.pop(sid, None)  # another host may have written since: bind to what is stored
+        self._bind_view(sid, cmd.view)
+        if not running:
+            self._let_go(sid)
+        self._done(command_id, "view bound")
 
     def _handle_event(self, sid: str, event: DriverEvent) -> None:
         if sid not in self._owned:

@@ -62,11 +62,11 @@ class Browsing:
         return [m for m in self.console if not any(rx.search(m) for rx in allowed)]
 
 
-def _open(browser: Any, request: pytest.FixtureRequest, **context: Any) -> Iterator[Browsing]:
+def _open(browser: Any, request: pytest.FixtureRequest, shots_suffix: str = "", **context: Any) -> Iterator[Browsing]:
     ctx = browser.new_context(locale="ru-RU", **context)
     page = ctx.new_page()
     page.set_default_timeout(15000)
-    shots = SHOTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+    shots = SHOTS / (re.sub(r"[^\w.-]+", "_", request.node.name) + (f"-{shots_suffix}" if shots_suffix else ""))
     shutil.rmtree(shots, ignore_errors=True)
     shots.mkdir(parents=True)
     browsing = Browsing(page, shots)
@@ -79,6 +79,12 @@ def _open(browser: Any, request: pytest.FixtureRequest, **context: Any) -> Itera
 @pytest.fixture
 def desktop(browser: Any, request: pytest.FixtureRequest, stack: Any) -> Iterator[Browsing]:
     yield from _open(browser, request, viewport={"width": 1280, "height": 860})
+
+
+@pytest.fixture
+def second_desktop(browser: Any, request: pytest.FixtureRequest, stack: Any) -> Iterator[Browsing]:
+    """Another browser on a computer: the owner who clicked «Подключить» again, or a colleague."""
+    yield from _open(browser, request, viewport={"width": 1280, "height": 860}, shots_suffix="second")
 
 
 @pytest.fixture

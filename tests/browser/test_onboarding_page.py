@@ -97,6 +97,55 @@ def test_pairing_code_on_a_phone(phone, stack, host, db):
     assert b.console_errors() == []
 
 
+def test_a_second_link_after_the_first_page_closed_reaches_activation(desktop, second_desktop, stack, host, db):
+    """The owner opened the link, saw the QR, closed the tab, clicked «Подключить» again and scanned."""
+    first = desktop
+    first.page.goto(signed_link(stack))
+    shown = first.page.wait_for_selector("#qr-img[src^='data:image/png']:not([hidden])").get_attribute("src")
+    first.shot("first-page-qr")
+    first.page.context.close()
+
+    second = second_desktop
+    second.page.goto(signed_link(stack))
+    second.page.wait_for_selector("#qr-img[src^='data:image/png']:not([hidden])")
+    second.page.wait_for_function("src => document.getElementById('qr-img').src !== src", arg=shown, timeout=10000)
+    second.shot("second-page-qr-rotates")  # the second page follows the session live, not a frozen copy
+    simulator("scan", phone="79161234567")
+    second.screen("done", timeout_ms=20000, shot="second-page-done")
+    assert text(second, "#done-title") == "Готово! Бот активен"
+    assert repositories.get_company(db, 962302).integration_status == "active"
+    assert len(stack.calls("/marketplace/partner/callback")) == 1
+    assert second.console_errors() == []
+
+
+def test_two_open_pages_both_reach_activation_and_activate_once(desktop, second_desktop, stack, host, db):
+    pages = (desktop, second_desktop)
+    for b in pages:
+        b.page.goto(signed_link(stack))
+        b.page.wait_for_selector("#qr-img[src^='data:image/png']:not([hidden])")
+        b.shot("qr")
+    simulator("scan", phone="79161234567")
+    for b in pages:
+        b.screen("done", timeout_ms=20000)
+        assert text(b, "#done-title") == "Готово! Бот активен"
+        assert b.console_errors(expected_statuses=(409,)) == [], "one page may wait for the other's activation"
+    assert installed_key(stack) == repositories.get_company(db, 962302).api_key
+    assert len(stack.calls("/marketplace/partner/callback")) == 1, "two pages, one activation call to YCLIENTS"
+
+
+def test_a_page_opened_after_the_phone_linked_goes_straight_to_activation(desktop, stack, host, db):
+    link = signed_link(stack)
+    token = requests.get(link, allow_redirects=False, timeout=10).headers["Location"].split("token=")[1]
+    qr = requests.post(f"{GATEWAY}/marketplace/api/qr", headers={"Authorization": f"Bearer {token}"}, timeout=15)
+    assert qr.status_code == 200, qr.text
+    simulator("scan", phone="79161234567")  # linked from a page that is gone
+    b = desktop
+    b.page.goto(signed_link(stack))
+    b.screen("done", timeout_ms=20000)
+    assert text(b, "#done-title") == "Готово! Бот активен"
+    assert repositories.get_company(db, 962302).integration_status == "active"
+
+
 def test_expired_invalid_and_missing_tokens_send_the_owner_back_to_yclients(desktop, stack, db):
     b = desktop
     expired = token_with(iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)

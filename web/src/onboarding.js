@@ -207,7 +207,7 @@ async function runActivation() {
   step("step-activate", "active");
   step("step-load", "todo");
   try {
-    await page.api.activate();
+    await activateOnce();
     page.activation.done = true;
     step("step-activate", "done");
     step("step-load", "active");
@@ -220,6 +220,21 @@ async function runActivation() {
     $("activation-retry").focus();
   } finally {
     page.activation.running = false;
+  }
+}
+
+// Another page of this salon (a second link, a colleague's tab) may be activating right now: wait for it.
+const IN_PROGRESS_RETRY_MS = 1500;
+const IN_PROGRESS_TRIES = 40;
+
+async function activateOnce() {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await page.api.activate();
+    } catch (err) {
+      if (err.code !== "activation_in_progress" || tries >= IN_PROGRESS_TRIES) throw err;
+      await new Promise((resolve) => setTimeout(resolve, IN_PROGRESS_RETRY_MS));
+    }
   }
 }
 
