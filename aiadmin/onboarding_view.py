@@ -25,7 +25,8 @@ from aiadmin.wa_session import WA_SESSIONS, SessionStatus, ViewRef, live_views
 
 ONBOARDING_VIEWS = "onboarding_views"
 
-SetupState = Literal["activating", "loading", "done", "failed"]
+# partial: the salon works, some of its data loads later (the message says which)
+SetupState = Literal["activating", "loading", "done", "partial"]
 
 # The fields of a status the page shows; written in full on every change (None clears), merged into the view
 # so the setup progress written by other writers stays.

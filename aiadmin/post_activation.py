@@ -1,7 +1,9 @@
 """The post-activation task: right after a salon is activated, sync what the bot needs first (company and
-services) inline, queue every other module, then send the salon's WhatsApp a welcome message. Safe to run again:
-the first step records once per activation, the syncs write only changes, task names and the message key are
-deterministic, so a retry adds no second task and no second message."""
+services) inline, queue every other module, then send the salon's WhatsApp a welcome message. Every module stands
+alone: one that fails is recorded (`setup_failed` event, its sync state) and retried (at once when the failure is
+transient, on the timetable when it is not), while the others, the welcome message and the page go on; the page
+says what will load later. Safe to run again: the first step records once per activation, the syncs write only
+changes, task names and the message key are deterministic, so a retry adds no second task and no second message."""
 
 from __future__ import annotations
 
@@ -11,18 +13,22 @@ from google.cloud import firestore
 
 from aiadmin import chat, onboarding_view, repositories
 from aiadmin.chat import SendRequest
-from aiadmin.errors import ServiceUnavailable
 from aiadmin.models import Company, Event, PostActivationRun, PostActivationTask, session_id_for
 from aiadmin.settings import Settings
 from aiadmin.sync import runner
 from aiadmin.sync.documents import SERVICES
-from aiadmin.sync.timetable import ACTIVATION_FIRST, ACTIVATION_THEN
+from aiadmin.sync.timetable import ACTIVATION_FIRST, ACTIVATION_THEN, MODULE_TITLES
 from aiadmin.task_queue import TaskQueue
 from aiadmin.yclients_client import YclientsClient
 
 log = logging.getLogger("aiadmin.post_activation")
 
-SETUP_FAILED = "Не удалось загрузить данные салона из YCLIENTS. Мы повторим автоматически и напишем, если не выйдет."
+
+def later_text(modules: list[str]) -> str:
+    """«Салон подключён; услуги и цены загрузятся позже — мы повторим автоматически.»"""
+    titles = list(dict.fromkeys(MODULE_TITLES[m] for m in modules))
+    listed = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " и " + titles[-1]
+    return f"Салон подключён; {listed} загрузятся позже — мы повторим автоматически."
 
 
 def _record_once(db: firestore.Client, task: PostActivationTask, task_name: str | None) -> bool:
@@ -87,11 +93,14 @@ def handle(
     queue: TaskQueue,
     settings: Settings,
 ) -> bool:
-    """True when this call was the activation's first run. Raises ServiceUnavailable to be retried."""
+    """True when this call was the activation's first run. Module failures never raise: they are recorded and
+    retried on their own. Storage failures raise, and Cloud Tasks runs the whole (idempotent) task again."""
     first = _record_once(db, task, task_name)
     session_id = session_id_for(task.salon_id)
     slot = f"act-{task.activation_id}"
     onboarding_view.report_setup(db, session_id, "loading")
+    failed: list[str] = []
+    retry_now: list[str] = []
     for module in ACTIVATION_FIRST:
         result = runner.run(
             db, yclients, task.salon_id, module, slot=slot, ops_per_second=settings.sync_write_ops_per_s
@@ -100,17 +109,27 @@ def handle(
             log.info("post-activation stopped: salon not active", extra={"salon_id": task.salon_id})
             return first
         if result.state == "failed":
-            onboarding_view.report_setup(db, session_id, "failed", SETUP_FAILED)
-            _setup_failed_event(db, task, module, result.detail)
+            failed.append(module)
             if result.retry:
-                raise ServiceUnavailable(f"{module} sync failed, will retry: {result.detail}", code="sync_failed")
-            return first
-    queued = runner.enqueue_modules(queue, task.salon_id, ACTIVATION_THEN, slot, reason="activation")
+                retry_now.append(module)
+            _setup_failed_event(db, task, module, result.detail)
+    # A transient failure gets its own sync task (retried by Cloud Tasks); a permanent one waits for the timetable.
+    queued = runner.enqueue_modules(queue, task.salon_id, (*ACTIVATION_THEN, *retry_now), slot, reason="activation")
     welcomed = _send_welcome(db, queue, settings, task)
-    onboarding_view.report_setup(db, session_id, "done")
-    log.info(
+    if failed:
+        onboarding_view.report_setup(db, session_id, "partial", later_text(failed))
+    else:
+        onboarding_view.report_setup(db, session_id, "done")
+    log.log(
+        logging.WARNING if failed else logging.INFO,
         "post-activation done",
-        extra={"salon_id": task.salon_id, "first_run": first, "sync_tasks_queued": queued, "welcome_queued": welcomed},
+        extra={
+            "salon_id": task.salon_id,
+            "first_run": first,
+            "sync_tasks_queued": queued,
+            "welcome_queued": welcomed,
+            "failed_modules": failed,
+        },
     )
     return first
 

@@ -4,6 +4,7 @@ Each is safe to run again at any time: the content hashes make a repeat cost rea
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +16,10 @@ from aiadmin import repositories
 from aiadmin.models import Company, utcnow
 from aiadmin.sync import documents as d
 from aiadmin.sync.writer import Counts, apply, upsert
-from aiadmin.yclients_client import YclientsClient
+from aiadmin.yclients_client import YclientsClient, YclientsError
 from aiadmin.yclients_models import YcClient, YcRecord, YcScheduleDay, YcService, YcStaff
+
+log = logging.getLogger("aiadmin.sync")
 
 VISIT_HISTORY_DAYS = 90
 BOOKINGS_OVERLAP = dt.timedelta(minutes=5)  # an incremental pass re-reads a little of the previous one
@@ -146,11 +149,23 @@ def sync_company(ctx: Context) -> Counts:
 
 
 def sync_services(ctx: Context) -> Counts:
-    categories = ctx.yclients.get_categories(ctx.salon_id)
-    names = {c.id: c.title for c in categories}
-    counts = ctx.apply(
-        d.CATEGORIES, {str(c.id): d.CategoryDoc(id=c.id, title=c.title, weight=c.weight) for c in categories}
-    )
+    """Services with their category names. Categories are decoration: when YCLIENTS will not give them (a 404 on
+    some accounts, an outage), the services still sync, named with the categories stored before."""
+    counts = Counts()
+    try:
+        categories = ctx.yclients.get_categories(ctx.salon_id)
+    except YclientsError as exc:
+        log.warning(
+            "categories unavailable; services synced without them",
+            extra={"salon_id": ctx.salon_id, "error": str(exc)[:200]},
+        )
+        stored = repositories.company_ref(ctx.db, ctx.salon_id).collection(d.CATEGORIES)
+        names = {int(snap.id): snap.get("title") for snap in stored.stream() if snap.id.isdigit()}
+    else:
+        names = {c.id: c.title for c in categories}
+        counts += ctx.apply(
+            d.CATEGORIES, {str(c.id): d.CategoryDoc(id=c.id, title=c.title, weight=c.weight) for c in categories}
+        )
     counts += ctx.apply(d.SERVICES, {str(s.id): service_doc(s, names) for s in ctx.yclients.get_services(ctx.salon_id)})
     return counts
 

@@ -21,6 +21,19 @@ MODULES = (
     "bookings_full",  # every record from today on; deletions reconciled
 )
 
+# What each module brings, as the owner reads it on the onboarding page («… загрузятся позже»).
+MODULE_TITLES = {
+    "company": "данные салона",
+    "services": "услуги и цены",
+    "staff": "мастера",
+    "clients": "клиенты",
+    "visits": "история визитов",
+    "schedules_30d": "расписание",
+    "schedules_today": "расписание на сегодня",
+    "bookings": "записи",
+    "bookings_full": "записи",
+}
+
 # After an activation: company and services first (the welcome message needs them), then the rest.
 ACTIVATION_FIRST = ("company", "services")
 ACTIVATION_THEN = ("staff", "clients", "schedules_30d", "bookings_full", "visits")

@@ -146,6 +146,22 @@ def test_a_page_opened_after_the_phone_linked_goes_straight_to_activation(deskto
     assert repositories.get_company(db, 962302).integration_status == "active"
 
 
+def test_the_page_says_which_data_loads_later_when_a_module_fails(desktop, stack, host, db):
+    stack.fault("/company/962302/services", "404", times=1000)
+    b = desktop
+    b.page.goto(signed_link(stack))
+    b.page.wait_for_selector("#qr-img[src^='data:image/png']:not([hidden])")
+    simulator("scan", phone="79161234567")
+    b.screen("done", timeout_ms=20000)
+    b.page.wait_for_selector("#done-note:not([hidden])")
+    assert text(b, "#done-title") == "Готово! Бот активен"
+    assert text(b, "#done-note") == (
+        "Салон подключён; услуги и цены загрузятся позже — мы повторим автоматически. Бот уже отвечает клиентам."
+    )
+    assert b.page.get_attribute("#step-load", "data-step") == "partial"
+    b.shot("done-partial")
+
+
 def test_expired_invalid_and_missing_tokens_send_the_owner_back_to_yclients(desktop, stack, db):
     b = desktop
     expired = token_with(iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)

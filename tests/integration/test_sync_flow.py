@@ -69,8 +69,53 @@ def test_activation_syncs_the_salon_then_welcomes_it_once(stack, db, tmp_path):
         assert len(outbox()) == 1
 
 
+def linked_and_activated(db, stack) -> str:
+    """Through the page's API and the simulator, as an owner would; returns the page's view id."""
+    token = register()
+    view_id = api("GET", "/marketplace/api/session", token).json()["view_id"]
+    assert api("POST", "/marketplace/api/qr", token).json()["status"] == "qr"
+    requests.post(f"{GATEWAY}/simulator/sessions/{SID}/scan", json={"phone": PHONE}, timeout=10)
+    wait_for(lambda: repositories.get_company(db, SALON).whatsapp_connected, 5, "linked")
+    assert activate(token).status_code == 200
+    return view_id
+
+
+def test_modules_that_fail_for_good_stop_no_other_and_the_page_says_what_comes_later(stack, db, tmp_path):
+    stack.fault(f"/company/{SALON}/services", "404", times=1000)  # gone for this salon: permanent
+    stack.fault("/clients/search", "404", times=1000)
+    with running_session_host(db, tmp_path, "host-sync", sender_opts={"interval_s": 0.1, "jitter_s": 0.0}):
+        view_id = linked_and_activated(db, stack)
+        welcome = wait_for(outbox, 20, "the welcome message, services or not")
+        for module in ("company", "staff", "schedules_30d", "bookings_full", "visits"):
+            wait_for(lambda m=module: runner.load_state(db, SALON, m).state == "ok", 20, f"{module} synced")
+        for module in ("services", "clients"):
+            wait_for(lambda m=module: runner.load_state(db, SALON, m).state == "failed", 20, f"{module} recorded")
+        view = db.collection("onboarding_views").document(view_id)
+        setup = wait_for(lambda: view.get().to_dict().get("setup", {}).get("state") == "partial" and view.get(), 10)
+        assert setup.to_dict()["setup"]["message"] == (
+            "Салон подключён; услуги и цены загрузятся позже — мы повторим автоматически."
+        )
+        assert len(welcome) == 1 and "Салон красоты «Лилия»" in welcome[0]["text"]
+        events = [e for e in repositories.list_events(db, SALON) if e.type == "setup_failed"]
+        assert [e.data["module"] for e in events] == ["services"]
+        assert len(bookings(db)) == 30, "bookings do not depend on the catalogue"
+
+
+def test_a_salon_without_service_categories_still_gets_its_services(stack, db, tmp_path):
+    stack.fault("/service_categories", "404", times=1000)  # some YCLIENTS accounts answer 404 here
+    with running_session_host(db, tmp_path, "host-sync", sender_opts={"interval_s": 0.1, "jitter_s": 0.0}):
+        view_id = linked_and_activated(db, stack)
+        welcome = wait_for(outbox, 20, "the welcome message")
+        view = db.collection("onboarding_views").document(view_id)
+        wait_for(lambda: view.get().to_dict().get("setup", {}).get("state") == "done", 10, "setup done")
+    assert runner.load_state(db, SALON, "services").state == "ok"
+    services = list(repositories.company_ref(db, SALON).collection(SERVICES).stream())
+    assert len(services) == 12 and all(s.get("category") is None for s in services)
+    assert "12 услуг" in welcome[0]["text"]
+
+
 def test_a_failed_first_sync_is_visible_and_retried(stack, db):
-    stack.fault("/service_categories", "500", times=12)  # YCLIENTS down for the first tries
+    stack.fault(f"/company/{SALON}/services", "500", times=12)  # YCLIENTS down for the first tries
     token = register()
     connect_whatsapp(db)
     assert activate(token).status_code == 200

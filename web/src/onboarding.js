@@ -241,16 +241,17 @@ async function activateOnce() {
 function renderSetup() {
   if (!page.activation.done || !page.setup) return;
   if (page.setup.state === "done") finish(null);
-  if (page.setup.state === "failed") finish(page.setup.message || "Не удалось загрузить данные салона.");
+  // Some data loads later (the message says which); the bot already answers with what is there.
+  if (page.setup.state === "partial") finish(page.setup.message || "Часть данных салона загрузится позже.");
 }
 
-function finish(problem) {
+function finish(later) {
   if (app.dataset.screen === "done") return;
-  step("step-load", problem ? "failed" : "done");
+  step("step-load", later ? "partial" : "done");
   const note = $("done-note");
-  note.hidden = !problem && page.setup && page.setup.state === "done";
-  note.textContent = problem
-    ? `${problem} Мы повторим загрузку автоматически; бот уже отвечает клиентам.`
+  note.hidden = !later && page.setup && page.setup.state === "done";
+  note.textContent = later
+    ? `${later} Бот уже отвечает клиентам.`
     : "Данные салона ещё загружаются — это займёт несколько минут.";
   show("done");
 }
