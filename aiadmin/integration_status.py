@@ -17,14 +17,26 @@ class IntegrationStatus(StrEnum):
 
 
 S = IntegrationStatus
+# YCLIENTS's billing is a fact in every state: a salon may be frozen before it finished onboarding, and a payment
+# takes it back to where it was (see `after_payment`).
 ALLOWED_TRANSITIONS: dict[IntegrationStatus, frozenset[IntegrationStatus]] = {
-    S.PENDING_WHATSAPP: frozenset({S.ACTIVATING, S.UNINSTALLED}),
-    S.ACTIVATING: frozenset({S.ACTIVE, S.ACTIVATION_FAILED, S.UNINSTALLED}),
-    S.ACTIVATION_FAILED: frozenset({S.ACTIVATING, S.UNINSTALLED}),
+    S.PENDING_WHATSAPP: frozenset({S.ACTIVATING, S.FROZEN, S.UNINSTALLED}),
+    S.ACTIVATING: frozenset({S.ACTIVE, S.ACTIVATION_FAILED, S.FROZEN, S.UNINSTALLED}),
+    S.ACTIVATION_FAILED: frozenset({S.ACTIVATING, S.FROZEN, S.UNINSTALLED}),
     S.ACTIVE: frozenset({S.FROZEN, S.UNINSTALLED}),
-    S.FROZEN: frozenset({S.ACTIVE, S.UNINSTALLED}),
+    S.FROZEN: frozenset({S.ACTIVE, S.PENDING_WHATSAPP, S.ACTIVATION_FAILED, S.UNINSTALLED}),
     S.UNINSTALLED: frozenset({S.PENDING_WHATSAPP}),
 }
+
+
+def after_payment(frozen_from: IntegrationStatus | None) -> IntegrationStatus:
+    """Where a paid salon goes back to. An activation cut short by the freeze counts as failed: the owner's page
+    retries it. Salons frozen before this was recorded were active (the only state a freeze applied to)."""
+    if frozen_from in (S.PENDING_WHATSAPP, S.ACTIVATION_FAILED):
+        return frozen_from
+    if frozen_from == S.ACTIVATING:
+        return S.ACTIVATION_FAILED
+    return S.ACTIVE
 
 
 class IllegalTransition(Conflict):

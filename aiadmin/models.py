@@ -93,6 +93,7 @@ class Company(Document):
     activated_at: datetime | None = None
     activation_error: str | None = None
     last_payment_date: datetime | None = None
+    frozen_from: IntegrationStatus | None = None  # the status a payment returns a frozen salon to
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

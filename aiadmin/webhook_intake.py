@@ -16,6 +16,7 @@ from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from aiadmin import repositories, webhook_url_token
 from aiadmin.errors import BadRequest, ServiceUnavailable, Unauthorized
@@ -116,7 +117,12 @@ def store_and_queue(
         snapshot = ref.get()
         existing = repositories.load_receipt(snapshot)
         window = timedelta(seconds=settings.webhook_dedup_window_s)
-        if existing is not None and now - existing.received_at < window:
+        # Freeze, payment, freeze: the second freeze is news, not the first one delivered again.
+        if (
+            existing is not None
+            and now - existing.received_at < window
+            and not (kind == "lifecycle" and _newer_lifecycle(db, existing))
+        ):
             ref.update({"deliveries": firestore.Increment(1)})
             queued = existing.state != "received" or _enqueue(queue, existing)
             log.info("duplicate webhook delivery", extra={"receipt": key, "salon_id": salon_id, "kind": kind})
@@ -131,6 +137,18 @@ def store_and_queue(
     }
     log.info("webhook stored", extra={"receipt": key, "salon_id": salon_id, "kind": kind, "queued": queued, **timing})
     return Intake(key, duplicate=False, queued=queued)
+
+
+def _newer_lifecycle(db: firestore.Client, receipt: WebhookReceipt) -> bool:
+    """Did another lifecycle webhook of this salon arrive after this one?"""
+    query = (
+        db.collection(repositories.WEBHOOK_RECEIPTS)
+        .where(filter=FieldFilter("salon_id", "==", receipt.salon_id))
+        .where(filter=FieldFilter("kind", "==", "lifecycle"))
+        .where(filter=FieldFilter("received_at", ">", receipt.received_at))
+        .limit(1)
+    )
+    return any(True for _ in query.stream())
 
 
 def accept_lifecycle(body: dict[str, Any], settings: Settings, db: firestore.Client, queue: TaskQueue) -> Intake:

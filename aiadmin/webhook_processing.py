@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from aiadmin import repositories
 from aiadmin.errors import ServiceUnavailable
-from aiadmin.integration_status import IntegrationStatus, can_transition
+from aiadmin.integration_status import IntegrationStatus, after_payment, check_transition
 from aiadmin.models import (
     Company,
     DataWebhook,
@@ -63,16 +63,21 @@ def _apply_lifecycle(
     elif event_name == "freeze":
         if status == S.FROZEN:
             return Outcome("processed", "already frozen")
-        if not can_transition(status, S.FROZEN):
-            return Outcome("rejected", f"illegal transition {status} -> frozen")
-        update, event_type, detail = {"integration_status": S.FROZEN.value}, "frozen", f"{status} -> frozen"
+        if status == S.UNINSTALLED:
+            return Outcome("processed", "uninstalled: nothing to freeze (a reinstall starts afresh)")
+        check_transition(status, S.FROZEN)
+        update = {"integration_status": S.FROZEN.value, "frozen_from": status.value}
+        event_type, detail = "frozen", f"{status} -> frozen"
+        # Even before activation: a linked WhatsApp answers nobody, a QR on the owner's page stops.
         _ask_host(tx, db, hook.salon_id, "pause", "freeze", delivery)
     elif event_name == "payment":
         update, event_type, detail = {"last_payment_date": now}, "payment_received", "payment recorded"
         if status == S.FROZEN:
-            update["integration_status"] = S.ACTIVE.value
-            detail += "; frozen -> active"
-            _ask_host(tx, db, hook.salon_id, "resume", "payment", delivery)
+            back = after_payment(company.frozen_from)
+            update.update(integration_status=back.value, frozen_from=None)
+            detail += f"; frozen -> {back}"
+            if back == S.ACTIVE or company.whatsapp_connected:  # a stored link to resume
+                _ask_host(tx, db, hook.salon_id, "resume", "payment", delivery)
     else:
         return Outcome("ignored", f"unknown lifecycle event {hook.event!r}")
     tx.update(repositories.company_ref(db, hook.salon_id), {**update, "updated_at": now})
@@ -100,6 +105,34 @@ def _skip(receipt: WebhookReceipt | None) -> Outcome | None:
 
 
 def process_receipt(db: firestore.Client, key: str) -> Outcome:
+    """Apply one stored lifecycle webhook, after any of the same salon's that arrived before it and still wait
+    (a freeze and then a payment must not apply as a payment and then a freeze because their tasks ran so)."""
+    own = repositories.load_receipt(repositories.receipt_ref(db, key).get())
+    skipped = _skip(own)  # a plain read first: repeats and not-yet-processed kinds cost no transaction
+    if skipped is not None:
+        return _logged(key, skipped)
+    assert own is not None  # _skip answers for a missing receipt
+    for earlier in _waiting_lifecycle(db, own.salon_id, own):
+        if earlier.key != key:
+            _logged(earlier.key, _apply_receipt(db, earlier.key))
+    return _logged(key, _apply_receipt(db, key))
+
+
+def _waiting_lifecycle(db: firestore.Client, salon_id: int, upto: WebhookReceipt) -> list[WebhookReceipt]:
+    """The salon's unapplied lifecycle receipts that arrived no later than `upto`, oldest first."""
+    query = (
+        db.collection(repositories.WEBHOOK_RECEIPTS)
+        .where(filter=FieldFilter("salon_id", "==", salon_id))
+        .where(filter=FieldFilter("kind", "==", "lifecycle"))
+        .where(filter=FieldFilter("state", "==", "received"))
+        .where(filter=FieldFilter("received_at", "<=", upto.received_at))
+        .order_by("received_at")
+        .limit(50)
+    )
+    return [WebhookReceipt.model_validate(d.to_dict()) for d in query.stream()]
+
+
+def _apply_receipt(db: firestore.Client, key: str) -> Outcome:
     ref = repositories.receipt_ref(db, key)
 
     @firestore.transactional
@@ -117,8 +150,10 @@ def process_receipt(db: firestore.Client, key: str) -> Outcome:
         tx.update(ref, {"state": outcome.state, "outcome": outcome.detail, "processed_at": utcnow()})
         return outcome
 
-    # A plain read first: repeats and not-yet-processed kinds cost no transaction.
-    outcome = _skip(repositories.load_receipt(ref.get())) or run(db.transaction())
+    return run(db.transaction())
+
+
+def _logged(key: str, outcome: Outcome) -> Outcome:
     log.log(
         logging.WARNING if outcome.state in ("rejected", "missing") else logging.INFO,
         "webhook receipt %s: %s",

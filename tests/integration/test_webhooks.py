@@ -6,10 +6,10 @@ from typing import Any
 
 import requests
 
-from aiadmin import repositories, webhook_url_token
+from aiadmin import repositories, webhook_intake, webhook_url_token
 from aiadmin.integration_status import IntegrationStatus
-from tests.conftest import APP_ID, GATEWAY, PARTNER_TOKEN, WEBHOOK_SECRET, wait_for
-from tests.integration.helpers import collection_size, company, event_types, register
+from tests.conftest import APP_ID, GATEWAY, PARTNER_TOKEN, TASK_SECRET, WEBHOOK_SECRET, wait_for
+from tests.integration.helpers import activate, collection_size, company, event_types, register
 
 S = IntegrationStatus
 LIFECYCLE = f"{GATEWAY}/webhook/yclients"
@@ -93,12 +93,63 @@ def test_event_type_is_accepted_as_an_alias_of_event(stack, db):
     assert company(db).integration_status == S.FROZEN
 
 
-def test_freeze_of_a_salon_that_is_not_active_is_refused_not_written(stack, db):
-    _salon_in(db, S.PENDING_WHATSAPP)
+def test_a_salon_frozen_during_onboarding_stays_frozen_until_it_pays(stack, db):
+    """YCLIENTS's billing is a fact: a freeze before activation is kept, not thrown away."""
+    token = register()
+    repositories.company_ref(db, 962302).update({"whatsapp_connected": True, "whatsapp_phone": "79001112233"})
     receipt = _receipt(db, lifecycle("freeze").json()["receipt"])
-    assert receipt["state"] == "rejected" and "pending_whatsapp -> frozen" in receipt["outcome"]
-    assert company(db).integration_status == S.PENDING_WHATSAPP
-    assert "frozen" not in event_types(db)
+    assert receipt["state"] == "processed" and "pending_whatsapp -> frozen" in receipt["outcome"]
+    assert company(db).integration_status == S.FROZEN and "frozen" in event_types(db)
+
+    refused = activate(token)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "frozen"
+    assert stack.calls("/marketplace/partner/callback") == [], "a frozen salon never starts answering customers"
+
+    _receipt(db, lifecycle("payment").json()["receipt"])
+    assert company(db).integration_status == S.PENDING_WHATSAPP, "back where it was, not to 'active'"
+    commands = sorted(d.get("command") for d in db.collection("wa_commands").stream())
+    assert commands == ["pause", "resume"], "the linked phone is paused, then resumed"
+    assert activate(token).status_code == 200 and company(db).integration_status == S.ACTIVE
+
+
+def test_lifecycle_webhooks_apply_in_the_order_they_arrived_whatever_order_their_tasks_run(stack, db, monkeypatch):
+    from aiadmin.settings import get_settings
+
+    _salon_in(db, S.ACTIVE)
+    monkeypatch.setattr(get_settings(), "tasks_local_url", "http://127.0.0.1:9")  # stored, not queued
+    keys = []
+    for event in ("freeze", "payment"):
+        assert lifecycle(event).status_code == 503
+        body = {"salon_id": 962302, "application_id": int(APP_ID), "event": event}
+        keys.append(webhook_intake.idempotency_key("lifecycle", 962302, body))
+    monkeypatch.undo()
+    worker = f"{GATEWAY}/_fn/webhook_worker"
+    headers = {"X-AIAdmin-Task-Secret": TASK_SECRET}
+    late = requests.post(worker, json={"receipt_key": keys[1]}, headers=headers, timeout=20)  # payment's task first
+    assert late.status_code == 200 and late.json()["state"] == "processed"
+    early = requests.post(worker, json={"receipt_key": keys[0]}, headers=headers, timeout=20)
+    assert early.json()["state"] == "already_done", "the freeze was applied first, by the payment's task"
+    assert company(db).integration_status == S.ACTIVE
+    assert event_types(db)[-2:] == ["frozen", "payment_received"]
+
+
+def test_freeze_payment_freeze_leaves_the_salon_frozen(stack, db):
+    """Byte-identical freezes a minute apart are two events when a payment came between them."""
+    _salon_in(db, S.ACTIVE)
+    answers = []
+    for event in ("freeze", "payment", "freeze"):
+        answers.append(lifecycle(event))
+        _receipt(db, answers[-1].json()["receipt"])
+    assert [a.json()["duplicate"] for a in answers] == [False, False, False]
+    assert company(db).integration_status == S.FROZEN
+    assert event_types(db)[-3:] == ["frozen", "payment_received", "frozen"]
+
+
+def test_a_freeze_after_an_uninstall_changes_nothing_and_is_recorded(stack, db):
+    _salon_in(db, S.UNINSTALLED)
+    receipt = _receipt(db, lifecycle("freeze").json()["receipt"])
+    assert receipt["state"] == "processed" and "uninstalled" in receipt["outcome"]
+    assert company(db).integration_status == S.UNINSTALLED
 
 
 def test_lifecycle_for_an_unknown_salon_is_stored_and_ignored(stack, db):
