@@ -23,6 +23,7 @@ from aiadmin.ai import catalogue
 from aiadmin.ai.commands import Command
 from aiadmin.ai.conversation import Proposal, Slot, State
 from aiadmin.ai.dates import When, parse_when
+from aiadmin.ai.names import as_name
 from aiadmin.chat import SendRequest
 from aiadmin.models import utcnow
 from aiadmin.sync import documents as d
@@ -186,7 +187,8 @@ def _service_for(turn: Turn, cmd: Command) -> d.ServiceDoc | None:
 
 
 def _client_name(turn: Turn) -> str | None:
-    return turn.state.client_name or (turn.salon.client.name if turn.salon.client else None) or turn.push_name
+    # YCLIENTS's name for a known client; for a new one, WhatsApp's profile name when it reads as a name.
+    return turn.state.client_name or (turn.salon.client.name if turn.salon.client else None) or as_name(turn.push_name)
 
 
 # --- commands --------------------------------------------------------------------------------------------
@@ -562,10 +564,10 @@ def my_bookings(turn: Turn, cmd: Command) -> Outcome:
 
 
 def remember_name(turn: Turn, cmd: Command) -> Outcome:
-    name = (cmd.name or "").strip()
+    name = as_name(cmd.name)
     if not name or turn.salon.match_service(name):
-        return Outcome("need_name", {})  # "Стрижка" is not a name
-    turn.state.client_name = name[:60]
+        return Outcome("need_name", {})  # "да", "Да, всё верно" and "Стрижка" are not names
+    turn.state.client_name = name
     turn.state.awaiting = None
     if turn.state.offered and turn.state.service_id:  # finish the booking the name was asked for
         slot = turn.state.offered[0]

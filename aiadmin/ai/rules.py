@@ -13,6 +13,7 @@ from aiadmin.ai.commands import Command, Stage1
 from aiadmin.ai.conversation import State
 from aiadmin.ai.dates import parse_when
 from aiadmin.ai.executor import Outcome
+from aiadmin.ai.names import as_name
 
 # A yes is only a yes: "да, но давайте в 16:00" is a new request, not a confirmation of the old proposal.
 _AFFIRM = (
@@ -71,8 +72,8 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         return Stage1(commands=[Command(type="decline")])
     if HUMAN.search(low):
         return Stage1(commands=[Command(type="call_human")])
-    if state.awaiting == "name" and re.fullmatch(r"[А-ЯЁа-яёA-Za-z\- ]{2,40}", t) and not service:
-        return Stage1(commands=[Command(type="remember_name", name=t.title())])
+    if state.awaiting == "name" and (name := as_name(t)) and not service:
+        return Stage1(commands=[Command(type="remember_name", name=name)])
     if CANCEL.search(low):
         return Stage1(commands=[Command(type="cancel_booking", date=t)])
     if RESCHEDULE.search(low):

@@ -102,7 +102,12 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, tru
         def inbound(sid: str):
             if (body := fields("from", "text")) is None:
                 return missing("from", "text")
-            return act(driver.customer_writes, sid, str(body["from"]), str(body["text"]), body.get("message_id"))
+            name = body.get("name")  # the customer's WhatsApp profile name, as WhatsApp sends it with each message
+            if name is not None and not isinstance(name, str):
+                return jsonify({"error": {"code": "bad_request", "message": "name must be a string"}}), 400
+            return act(
+                driver.customer_writes, sid, str(body["from"]), str(body["text"]), body.get("message_id"), name or None
+            )
 
         @app.post("/simulator/sessions/<sid>/from-owner")
         def from_owner(sid: str):

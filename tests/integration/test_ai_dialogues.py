@@ -125,6 +125,39 @@ def test_a_burst_of_messages_is_one_answer(bot):
     assert len(replies) == 1 and "Мужская стрижка — 1300 ₽" in replies[0], replies
 
 
+def _asked_for_a_time(bot) -> str:
+    slots = bot.say("Когда свободно на мужскую стрижку завтра?")
+    assert "Свободное время" in slots, slots
+    return bot.say(f"Запишите меня на {first_time(slots)}")
+
+
+def test_yes_is_not_a_name_and_the_booking_waits_for_a_real_one(bot):
+    assert "Как вас зовут" in _asked_for_a_time(bot), "a new customer without a WhatsApp profile name is asked"
+    for answer in ("да", "Да, всё верно"):
+        again = bot.say(answer)
+        assert again == "Как вас зовут? Укажу имя в записи.", (answer, again)
+    proposal = bot.say("Меня зовут Анна")
+    assert proposal.startswith("Записываю вас, Анна: «Мужская стрижка»"), proposal
+    assert bot.say("Да").startswith("Готово! Вы записаны")
+    (record,) = records_by_us(bot.stack)
+    assert record["client"]["name"] == "Анна"
+
+
+def test_the_whatsapp_profile_name_is_used_for_a_new_customer(bot):
+    slots = bot.say("Когда свободно на мужскую стрижку завтра?", name="Ольга 💅")
+    proposal = bot.say(f"Запишите меня на {first_time(slots)}", name="Ольга 💅")
+    assert "Как вас зовут" not in proposal and "Подтверждаете?" in proposal, proposal
+    assert bot.say("Да", name="Ольга 💅").startswith("Готово! Вы записаны")
+    (record,) = records_by_us(bot.stack)
+    assert record["client"]["name"] == "Ольга"
+
+
+def test_a_profile_name_that_is_no_name_is_not_used(bot):
+    slots = bot.say("Когда свободно на мужскую стрижку завтра?", name="+7 916 000-00-00")
+    asked = bot.say(f"Запишите меня на {first_time(slots)}", name="+7 916 000-00-00")
+    assert "Как вас зовут" in asked, asked
+
+
 def test_unparseable_day_gets_a_question_not_today(bot):
     reply = bot.say("Запишите на маникюр 32.13 в 15:00")
     assert "на какой день" in reply.lower() and "сегодня" not in reply.lower()

@@ -123,14 +123,29 @@ class SimulatedWhatsApp:
 
     # --- the simulated phone (the /simulator/ API) -------------------------------------------------------
 
-    def customer_writes(self, session_id: str, from_phone: str, text: str, message_id: str | None = None) -> str:
-        return self._incoming(session_id, from_phone, text, from_me=False, message_id=message_id)
+    def customer_writes(
+        self,
+        session_id: str,
+        from_phone: str,
+        text: str,
+        message_id: str | None = None,
+        push_name: str | None = None,
+    ) -> str:
+        return self._incoming(session_id, from_phone, text, from_me=False, message_id=message_id, push_name=push_name)
 
     def staff_writes(self, session_id: str, to_phone: str, text: str) -> str:
         """The salon's staff answer a customer from the phone itself."""
         return self._incoming(session_id, to_phone, text, from_me=True)
 
-    def _incoming(self, session_id: str, phone: str, text: str, from_me: bool, message_id: str | None = None) -> str:
+    def _incoming(
+        self,
+        session_id: str,
+        phone: str,
+        text: str,
+        from_me: bool,
+        message_id: str | None = None,
+        push_name: str | None = None,
+    ) -> str:
         with self._lock:
             live = self._live.get(session_id)
             if live is None or not live.connected:
@@ -138,7 +153,14 @@ class SimulatedWhatsApp:
         message_id = message_id or "3A" + secrets.token_hex(9).upper()
         self._emit(
             session_id,
-            Inbound(message_id=message_id, chat_phone=phone, text=text, from_me=from_me, timestamp=time.time()),
+            Inbound(
+                message_id=message_id,
+                chat_phone=phone,
+                text=text,
+                from_me=from_me,
+                timestamp=time.time(),
+                push_name=push_name,
+            ),
         )
         return message_id
 
