@@ -35,14 +35,20 @@ def outbox() -> list[dict]:
     return requests.get(f"{GATEWAY}/simulator/sessions/{SID}/outbox", timeout=10).json()
 
 
+def linked_and_activated(db) -> str:
+    """Through the page's API and the simulator, as an owner would; returns the page's view id."""
+    token = register()
+    view_id = api("GET", "/marketplace/api/session", token).json()["view_id"]
+    assert api("POST", "/marketplace/api/qr", token).json()["status"] == "qr"
+    requests.post(f"{GATEWAY}/simulator/sessions/{SID}/scan", json={"phone": PHONE}, timeout=10)
+    wait_for(lambda: repositories.get_company(db, SALON).whatsapp_connected, 5, "linked")
+    assert activate(token).status_code == 200
+    return view_id
+
+
 def test_activation_syncs_the_salon_then_welcomes_it_once(stack, db, tmp_path):
     with running_session_host(db, tmp_path, "host-sync", sender_opts={"interval_s": 0.1, "jitter_s": 0.0}):
-        token = register()
-        view_id = api("GET", "/marketplace/api/session", token).json()["view_id"]
-        assert api("POST", "/marketplace/api/qr", token).json()["status"] == "qr"
-        requests.post(f"{GATEWAY}/simulator/sessions/{SID}/scan", json={"phone": PHONE}, timeout=10)
-        wait_for(lambda: repositories.get_company(db, SALON).whatsapp_connected, 5, "linked")
-        assert activate(token).status_code == 200
+        view_id = linked_and_activated(db)
 
         welcome = wait_for(outbox, 20, "the welcome message")
         for module in (*ACTIVATION_FIRST, *ACTIVATION_THEN):
@@ -69,22 +75,11 @@ def test_activation_syncs_the_salon_then_welcomes_it_once(stack, db, tmp_path):
         assert len(outbox()) == 1
 
 
-def linked_and_activated(db, stack) -> str:
-    """Through the page's API and the simulator, as an owner would; returns the page's view id."""
-    token = register()
-    view_id = api("GET", "/marketplace/api/session", token).json()["view_id"]
-    assert api("POST", "/marketplace/api/qr", token).json()["status"] == "qr"
-    requests.post(f"{GATEWAY}/simulator/sessions/{SID}/scan", json={"phone": PHONE}, timeout=10)
-    wait_for(lambda: repositories.get_company(db, SALON).whatsapp_connected, 5, "linked")
-    assert activate(token).status_code == 200
-    return view_id
-
-
 def test_modules_that_fail_for_good_stop_no_other_and_the_page_says_what_comes_later(stack, db, tmp_path):
     stack.fault(f"/company/{SALON}/services", "404", times=1000)  # gone for this salon: permanent
     stack.fault("/clients/search", "404", times=1000)
     with running_session_host(db, tmp_path, "host-sync", sender_opts={"interval_s": 0.1, "jitter_s": 0.0}):
-        view_id = linked_and_activated(db, stack)
+        view_id = linked_and_activated(db)
         welcome = wait_for(outbox, 20, "the welcome message, services or not")
         for module in ("company", "staff", "schedules_30d", "bookings_full", "visits"):
             wait_for(lambda m=module: runner.load_state(db, SALON, m).state == "ok", 20, f"{module} synced")
@@ -104,7 +99,7 @@ def test_modules_that_fail_for_good_stop_no_other_and_the_page_says_what_comes_l
 def test_a_salon_without_service_categories_still_gets_its_services(stack, db, tmp_path):
     stack.fault("/service_categories", "404", times=1000)  # some YCLIENTS accounts answer 404 here
     with running_session_host(db, tmp_path, "host-sync", sender_opts={"interval_s": 0.1, "jitter_s": 0.0}):
-        view_id = linked_and_activated(db, stack)
+        view_id = linked_and_activated(db)
         welcome = wait_for(outbox, 20, "the welcome message")
         view = db.collection("onboarding_views").document(view_id)
         wait_for(lambda: view.get().to_dict().get("setup", {}).get("state") == "done", 10, "setup done")
