@@ -129,7 +129,7 @@ def rules_accuracy(labelled: list[tuple[str, str]]) -> tuple[int, int, list[str]
     from aiadmin.ai.catalogue import Salon
     from aiadmin.ai.conversation import State
     from aiadmin.ai.rules import stage1
-    from aiadmin.models import Company
+    from aiadmin.core.models import Company
     from aiadmin.sync.documents import ServiceDoc, StaffDoc
     from devstack import yclients_demo_data as demo
 
@@ -155,16 +155,16 @@ def main() -> None:
     from pydantic import SecretStr
     from werkzeug.serving import make_server
 
-    from aiadmin import repositories
     from aiadmin.ai import turn as ai_turn
     from aiadmin.ai.providers import GeminiProvider, RulesProvider, WithFallback
-    from aiadmin.chat import AiTurnTask, ChatMessage, store_message
-    from aiadmin.firestore_db import get_db
-    from aiadmin.logs import configure_logging
-    from aiadmin.models import Company
-    from aiadmin.settings import get_settings
+    from aiadmin.core import repositories
+    from aiadmin.core.firestore_db import get_db
+    from aiadmin.core.logs import configure_logging
+    from aiadmin.core.models import Company
+    from aiadmin.core.settings import get_settings
     from aiadmin.sync import runner
-    from aiadmin.yclients_client import YclientsClient
+    from aiadmin.whatsapp.chat import AiTurnTask, ChatMessage, store_message
+    from aiadmin.yclients.client import YclientsClient
     from devstack import firestore_emulator, gemini_standin
     from devstack.yclients_standin import StandinConfig, StandinState, create_app
 

@@ -64,11 +64,12 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
-    from aiadmin import registration_token, repositories
-    from aiadmin.firestore_db import get_db
-    from aiadmin.models import Company, utcnow
-    from aiadmin.onboarding_view import view_for
-    from aiadmin.wa_session import SessionState, status_for
+    from aiadmin.core import repositories
+    from aiadmin.core.firestore_db import get_db
+    from aiadmin.core.models import Company, utcnow
+    from aiadmin.marketplace import registration_token
+    from aiadmin.whatsapp.onboarding_view import view_for
+    from aiadmin.whatsapp.session_status import SessionState, status_for
     from devstack import chromium, firestore_emulator, web_build
     from devstack.gateway import Gateway
     from session_host.status_writer import StatusWriter

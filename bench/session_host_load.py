@@ -79,8 +79,8 @@ def main() -> None:
     host = None
     try:
         firestore_emulator.wait_ready(os.environ["FIRESTORE_EMULATOR_HOST"], proc=emulator)
-        from aiadmin.firestore_db import get_db
-        from aiadmin.wa_session import WA_SESSIONS, SessionState, status_for
+        from aiadmin.core.firestore_db import get_db
+        from aiadmin.whatsapp.session_status import WA_SESSIONS, SessionState, status_for
 
         db = get_db()
         creds = work / "wa"

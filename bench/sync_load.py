@@ -35,13 +35,13 @@ os.environ.update(
 def main() -> None:
     from werkzeug.serving import make_server
 
-    from aiadmin import repositories
-    from aiadmin.firestore_db import get_db
-    from aiadmin.logs import configure_logging
-    from aiadmin.models import Company
-    from aiadmin.rate_limiter import SlidingWindowLimiter
+    from aiadmin.core import repositories
+    from aiadmin.core.firestore_db import get_db
+    from aiadmin.core.logs import configure_logging
+    from aiadmin.core.models import Company
     from aiadmin.sync import runner
-    from aiadmin.yclients_client import YclientsClient
+    from aiadmin.yclients.client import YclientsClient
+    from aiadmin.yclients.rate_limiter import SlidingWindowLimiter
     from devstack import firestore_emulator
     from devstack.yclients_salon import Salon
     from devstack.yclients_standin import StandinConfig, StandinState, create_app

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from aiadmin import webhook_url_token
+from aiadmin.marketplace import webhook_url_token
 from devstack.stack import Ports, Stack
 
 

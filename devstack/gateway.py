@@ -16,7 +16,7 @@ from typing import Any
 import functions_framework
 import requests
 
-from aiadmin.task_queue import TASK_SECRET_HEADER
+from aiadmin.core.task_queue import TASK_SECRET_HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_SOURCE = ROOT / "functions" / "main.py"

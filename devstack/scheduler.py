@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import requests
 from croniter import croniter
 
+from aiadmin.core.task_queue import TASK_SECRET_HEADER
 from aiadmin.sync.timetable import JOBS, TIME_ZONE, Job
-from aiadmin.task_queue import TASK_SECRET_HEADER
 
 log = logging.getLogger("devstack.scheduler")
 
@@ -40,7 +40,7 @@ def fire(target: str, secret: str, job: Job, minute: datetime) -> int:
 
 
 def main() -> None:
-    from aiadmin.logs import configure_logging
+    from aiadmin.core.logs import configure_logging
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--target", default=os.environ.get("BASE_URL", "http://127.0.0.1:5000") + "/_fn/sync_dispatch")

@@ -154,7 +154,7 @@ class Stack:
         if self.started_standin:
             url = f"{self.env['YCLIENTS_API_BASE']}/_standin/signed-link"
             return requests.get(url, params={"salon_id": salon_id}, timeout=5).json()["url"]
-        from aiadmin.user_data_signature import encode_user_data
+        from aiadmin.marketplace.user_data_signature import encode_user_data
 
         user_data, sign = encode_user_data({"id": 1, "name": "Владелец"}, self.env["YCLIENTS_PARTNER_TOKEN"])
         params = {"salon_id": salon_id, "user_data": user_data, "user_data_sign": sign}

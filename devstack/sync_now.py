@@ -18,11 +18,11 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.update({k: v for k, v in local_env(Ports.from_env()).items() if k not in os.environ})
 
-    from aiadmin import repositories
-    from aiadmin.firestore_db import get_db
+    from aiadmin.core import repositories
+    from aiadmin.core.firestore_db import get_db
+    from aiadmin.core.task_queue import get_task_queue
     from aiadmin.sync.runner import enqueue_modules, load_state
     from aiadmin.sync.timetable import MODULES
-    from aiadmin.task_queue import get_task_queue
 
     db = get_db()
     company = repositories.get_company(db, args.salon)

@@ -20,8 +20,8 @@ from typing import Any
 import requests
 from flask import Flask, jsonify, request
 
-from aiadmin.logs import configure_logging
-from aiadmin.queues import QUEUES
+from aiadmin.core.logs import configure_logging
+from aiadmin.core.queues import QUEUES
 
 log = logging.getLogger("devstack.tasks")
 

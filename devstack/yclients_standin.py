@@ -30,8 +30,8 @@ from urllib.parse import urlencode
 import requests
 from flask import Flask, Response, g, jsonify, redirect, request
 
-from aiadmin.user_data_signature import encode_user_data
-from aiadmin.yclients_models import parse_yc_datetime
+from aiadmin.marketplace.user_data_signature import encode_user_data
+from aiadmin.yclients.models import parse_yc_datetime
 from devstack import yclients_demo_data as demo
 from devstack.yclients_salon import Salon, public
 
@@ -559,7 +559,7 @@ def main() -> None:
 
     from werkzeug.serving import make_server
 
-    from aiadmin.logs import configure_logging
+    from aiadmin.core.logs import configure_logging
 
     parser = argparse.ArgumentParser(description="YCLIENTS stand-in")
     parser.add_argument("--host", default="127.0.0.1")

@@ -5,23 +5,30 @@ from __future__ import annotations
 import flask
 import functions_framework
 
-from aiadmin import activation, onboarding, post_activation, registration, webhook_intake, webhook_processing
 from aiadmin.ai import turn as ai_turn
 from aiadmin.ai.providers import get_provider
-from aiadmin.chat import AiTurnTask
-from aiadmin.errors import NotFound, ServiceUnavailable
-from aiadmin.firestore_db import get_db
-from aiadmin.health import check_health
-from aiadmin.http import json_body, json_endpoint, json_response, page_endpoint, task_payload
-from aiadmin.logs import configure_logging
-from aiadmin.models import ActivateRequest, DataBatchTask, PairingRequest, PostActivationTask, WebhookTask
-from aiadmin.settings import get_settings
+from aiadmin.core.errors import NotFound, ServiceUnavailable
+from aiadmin.core.firestore_db import get_db
+from aiadmin.core.http import json_body, json_endpoint, json_response, page_endpoint, task_payload
+from aiadmin.core.logs import configure_logging
+from aiadmin.core.models import ActivateRequest, DataBatchTask, PairingRequest, PostActivationTask, WebhookTask
+from aiadmin.core.settings import get_settings
+from aiadmin.core.task_queue import get_task_queue
+from aiadmin.core.validation import validate
+from aiadmin.marketplace import (
+    activation,
+    onboarding,
+    post_activation,
+    registration,
+    webhook_intake,
+    webhook_processing,
+)
+from aiadmin.marketplace.health import check_health
 from aiadmin.sync import runner as sync_runner
 from aiadmin.sync.timetable import JOBS_BY_NAME
-from aiadmin.task_queue import get_task_queue
-from aiadmin.validation import validate
-from aiadmin.wa_session import normalize_pairing_phone
-from aiadmin.yclients_client import get_yclients
+from aiadmin.whatsapp.chat import AiTurnTask
+from aiadmin.whatsapp.session_status import normalize_pairing_phone
+from aiadmin.yclients.client import get_yclients
 
 configure_logging(get_settings().log_level)
 

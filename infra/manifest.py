@@ -19,8 +19,8 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from aiadmin.queues import QUEUES  # noqa: E402
-from aiadmin.settings import LOCAL_ONLY_SECRETS, Settings  # noqa: E402
+from aiadmin.core.queues import QUEUES  # noqa: E402
+from aiadmin.core.settings import LOCAL_ONLY_SECRETS, Settings  # noqa: E402
 from aiadmin.sync.timetable import JOBS, TIME_ZONE  # noqa: E402
 
 MANIFEST = ROOT / "infra" / "app.json"

@@ -117,7 +117,7 @@ def firestore_emulator() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def db(firestore_emulator: str):
-    from aiadmin.firestore_db import get_db
+    from aiadmin.core.firestore_db import get_db
 
     return get_db()
 
@@ -180,7 +180,7 @@ def local_stack(firestore_emulator: str) -> Iterator[LocalStack]:
 @pytest.fixture
 def stack(local_stack: LocalStack, db: Any) -> LocalStack:
     """A clean world per test: empty Firestore, fresh stand-in, no pending tasks, default settings."""
-    from aiadmin import webhook_intake
+    from aiadmin.marketplace import webhook_intake
     from devstack import firestore_emulator as emu
 
     local_stack.dispatcher.wait_idle()

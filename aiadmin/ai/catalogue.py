@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from aiadmin import repositories
-from aiadmin.models import Company
+from aiadmin.core import repositories
+from aiadmin.core.models import Company
 from aiadmin.sync import documents as d
 
 # How customers say it -> how price lists say it (stems).

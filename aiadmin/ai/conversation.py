@@ -10,8 +10,8 @@ from typing import Literal
 from google.cloud import firestore
 from pydantic import Field
 
-from aiadmin.chat import CONVERSATIONS, RETENTION, conversation_id
-from aiadmin.models import Document, utcnow
+from aiadmin.core.models import Document, utcnow
+from aiadmin.whatsapp.chat import CONVERSATIONS, RETENTION, conversation_id
 
 TRANSCRIPT_LINES = 12
 

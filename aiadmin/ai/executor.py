@@ -18,19 +18,20 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from aiadmin import chat, repositories
 from aiadmin.ai import catalogue
 from aiadmin.ai.commands import Command
 from aiadmin.ai.conversation import Proposal, Slot, State
 from aiadmin.ai.dates import When, parse_when
 from aiadmin.ai.names import as_name
-from aiadmin.chat import SendRequest
-from aiadmin.models import utcnow
+from aiadmin.core import repositories
+from aiadmin.core.models import utcnow
+from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync import documents as d
 from aiadmin.sync.modules import booking_doc, bury_record
 from aiadmin.sync.writer import upsert
-from aiadmin.task_queue import TaskQueue
-from aiadmin.yclients_client import YclientsClient, YclientsError, YclientsRejected
+from aiadmin.whatsapp import chat
+from aiadmin.whatsapp.chat import SendRequest
+from aiadmin.yclients.client import YclientsClient, YclientsError, YclientsRejected
 
 log = logging.getLogger("aiadmin.ai.executor")
 

@@ -18,7 +18,7 @@ from aiadmin.ai.catalogue import Salon
 from aiadmin.ai.commands import Stage1
 from aiadmin.ai.conversation import State
 from aiadmin.ai.executor import Outcome
-from aiadmin.settings import Settings, get_settings
+from aiadmin.core.settings import Settings, get_settings
 
 log = logging.getLogger("aiadmin.ai.providers")
 

@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from aiadmin import chat, repositories
 from aiadmin.ai import catalogue, conversation, executor
 from aiadmin.ai.providers import Provider
-from aiadmin.chat import AiTurnTask, ChatMessage, SendRequest
-from aiadmin.errors import ServiceUnavailable
-from aiadmin.integration_status import IntegrationStatus
-from aiadmin.models import utcnow
-from aiadmin.settings import Settings
-from aiadmin.task_queue import TaskQueue
-from aiadmin.yclients_client import YclientsClient
+from aiadmin.core import repositories
+from aiadmin.core.errors import ServiceUnavailable
+from aiadmin.core.integration_status import IntegrationStatus
+from aiadmin.core.models import utcnow
+from aiadmin.core.settings import Settings
+from aiadmin.core.task_queue import TaskQueue
+from aiadmin.whatsapp import chat
+from aiadmin.whatsapp.chat import AiTurnTask, ChatMessage, SendRequest
+from aiadmin.yclients.client import YclientsClient
 
 log = logging.getLogger("aiadmin.ai.turn")
 

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from aiadmin.models import DataWebhook
+from aiadmin.core.models import DataWebhook
+from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync import documents as d
 from aiadmin.sync.modules import Context, booking_doc, bury_record, client_doc, service_doc, staff_doc
 from aiadmin.sync.runner import sync_task
 from aiadmin.sync.writer import upsert
-from aiadmin.task_queue import TaskQueue
-from aiadmin.yclients_client import YclientsNotFound, YclientsRejected
-from aiadmin.yclients_models import YcClient, YcRecord, YcStaff
+from aiadmin.yclients.client import YclientsNotFound, YclientsRejected
+from aiadmin.yclients.models import YcClient, YcRecord, YcStaff
 
 log = logging.getLogger("aiadmin.sync.changes")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field
 
-from aiadmin.models import Document, utcnow
+from aiadmin.core.models import Document, utcnow
 
 SERVICES, CATEGORIES, STAFF, CLIENTS, SCHEDULES, BOOKINGS, VISITS = (
     "services",

@@ -12,12 +12,12 @@ from typing import Any
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from aiadmin import repositories
-from aiadmin.models import Company, utcnow
+from aiadmin.core import repositories
+from aiadmin.core.models import Company, utcnow
 from aiadmin.sync import documents as d
 from aiadmin.sync.writer import Counts, apply, upsert
-from aiadmin.yclients_client import YclientsClient, YclientsError
-from aiadmin.yclients_models import YcClient, YcRecord, YcScheduleDay, YcService, YcStaff
+from aiadmin.yclients.client import YclientsClient, YclientsError
+from aiadmin.yclients.models import YcClient, YcRecord, YcScheduleDay, YcService, YcStaff
 
 log = logging.getLogger("aiadmin.sync")
 

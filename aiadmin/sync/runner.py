@@ -12,16 +12,16 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, Field
 
-from aiadmin import repositories
-from aiadmin.integration_status import IntegrationStatus
-from aiadmin.models import utcnow
-from aiadmin.queues import SYNC
+from aiadmin.core import repositories
+from aiadmin.core.integration_status import IntegrationStatus
+from aiadmin.core.models import utcnow
+from aiadmin.core.queues import SYNC
+from aiadmin.core.task_queue import Task, TaskQueue, task_name
 from aiadmin.sync.documents import SYNC_STATE, SyncState
 from aiadmin.sync.modules import MODULE_FUNCTIONS, Context
 from aiadmin.sync.timetable import JOBS_BY_NAME, MODULES
 from aiadmin.sync.writer import Counts, WriteFailed
-from aiadmin.task_queue import Task, TaskQueue, task_name
-from aiadmin.yclients_client import YclientsClient, YclientsError, YclientsUnavailable
+from aiadmin.yclients.client import YclientsClient, YclientsError, YclientsUnavailable
 
 log = logging.getLogger("aiadmin.sync")
 

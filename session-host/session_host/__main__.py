@@ -9,9 +9,9 @@ import threading
 
 from werkzeug.serving import make_server
 
-from aiadmin.firestore_db import get_db
-from aiadmin.logs import configure_logging
-from aiadmin.settings import get_settings
+from aiadmin.core.firestore_db import get_db
+from aiadmin.core.logs import configure_logging
+from aiadmin.core.settings import get_settings
 from session_host.drivers import make_driver
 from session_host.http_api import create_app
 from session_host.outbound import Sender

@@ -8,7 +8,7 @@ from typing import Any
 
 from google.cloud import firestore
 
-from aiadmin.models import utcnow
+from aiadmin.core.models import utcnow
 
 WA_DEVICES = "wa_devices"
 

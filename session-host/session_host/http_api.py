@@ -9,8 +9,8 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
 
-from aiadmin.chat import SendRequest
-from aiadmin.task_queue import TASK_SECRET_HEADER
+from aiadmin.core.task_queue import TASK_SECRET_HEADER
+from aiadmin.whatsapp.chat import SendRequest
 from session_host.drivers.simulated import SimulatedWhatsApp, SimulatorError
 from session_host.outbound import Sender
 from session_host.sessions import SessionHost

@@ -15,10 +15,10 @@ from typing import Any
 
 from google.cloud import firestore
 
-from aiadmin import chat
-from aiadmin.chat import ChatMessage, OutboxEntry, SendRequest
-from aiadmin.logs import mask_phone
-from aiadmin.models import session_id_for, utcnow
+from aiadmin.core.logs import mask_phone
+from aiadmin.core.models import session_id_for, utcnow
+from aiadmin.whatsapp import chat
+from aiadmin.whatsapp.chat import ChatMessage, OutboxEntry, SendRequest
 from session_host.events import SendError
 from session_host.sessions import SessionHost
 

@@ -16,12 +16,13 @@ from typing import Any
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from aiadmin import chat, repositories, session_lease
-from aiadmin.chat import ChatMessage
-from aiadmin.logs import mask_phone
-from aiadmin.models import Event, WaCommand, salon_id_from_session, utcnow
-from aiadmin.task_queue import TaskQueue, get_task_queue
-from aiadmin.wa_session import (
+from aiadmin.core import repositories
+from aiadmin.core.logs import mask_phone
+from aiadmin.core.models import Event, WaCommand, salon_id_from_session, utcnow
+from aiadmin.core.task_queue import TaskQueue, get_task_queue
+from aiadmin.whatsapp import chat, session_lease
+from aiadmin.whatsapp.chat import ChatMessage
+from aiadmin.whatsapp.session_status import (
     LINKED,
     WA_SESSIONS,
     SessionState,

@@ -12,9 +12,9 @@ import time
 
 from google.cloud import firestore
 
-from aiadmin.onboarding_view import add_projections
-from aiadmin.qr_image import qr_data_url
-from aiadmin.wa_session import WA_SESSIONS, SessionStatus
+from aiadmin.whatsapp.onboarding_view import add_projections
+from aiadmin.whatsapp.qr_image import qr_data_url
+from aiadmin.whatsapp.session_status import WA_SESSIONS, SessionStatus
 
 log = logging.getLogger("session_host.status_writer")
 

@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from aiadmin import repositories
+from aiadmin.core import repositories
 from tests.conftest import GATEWAY, JWT_SECRET, running_session_host
 from tests.integration.helpers import token_with
 

@@ -99,7 +99,7 @@ def archive(tmp_path_factory):
 def test_archive_holds_main_the_package_and_pinned_requirements(archive):
     out, extracted = archive
     names = set(zipfile.ZipFile(out).namelist())
-    assert "main.py" in names and "aiadmin/settings.py" in names and "aiadmin/sync/runner.py" in names
+    assert "main.py" in names and "aiadmin/core/settings.py" in names and "aiadmin/sync/runner.py" in names
     assert not [n for n in names if n.startswith(("tests/", "devstack/", "session-host/", "web/"))]
     requirements = (extracted / "requirements.txt").read_text().split()
     assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][^=]*", r) for r in requirements), requirements

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from pydantic import SecretStr
 
-from aiadmin.queues import QueueSpec
-from aiadmin.settings import Settings
+from aiadmin.core.queues import QueueSpec
+from aiadmin.core.settings import Settings
 from tests.infra.conftest import INFRA, load_script
 
 manifest = load_script("manifest")

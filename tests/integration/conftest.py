@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from aiadmin import repositories
+from aiadmin.core import repositories
 from aiadmin.sync import runner
 from tests.conftest import GATEWAY, running_session_host, wait_for
 from tests.integration.helpers import activate, register

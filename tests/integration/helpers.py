@@ -9,9 +9,10 @@ from urllib.parse import parse_qs, urlparse
 import jwt
 import requests
 
-from aiadmin import registration_token, repositories
-from aiadmin.models import Company
-from aiadmin.user_data_signature import encode_user_data
+from aiadmin.core import repositories
+from aiadmin.core.models import Company
+from aiadmin.marketplace import registration_token
+from aiadmin.marketplace.user_data_signature import encode_user_data
 from tests.conftest import GATEWAY, JWT_SECRET, PARTNER_TOKEN
 
 OWNER = {

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from aiadmin import repositories, webhook_url_token
-from aiadmin.integration_status import IntegrationStatus
+from aiadmin.core import repositories
+from aiadmin.core.integration_status import IntegrationStatus
+from aiadmin.marketplace import webhook_url_token
 from tests.conftest import APP_ID, GATEWAY, WEBHOOK_SECRET, wait_for
 from tests.integration.helpers import activate, company, connect_whatsapp, event_types, register, token_with
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from aiadmin import repositories
+from aiadmin.core import repositories
 from tests.conftest import GATEWAY, wait_for
 from tests.integration.conftest import CUSTOMER, OWNER, SALON, SID, Chat, records_by_us
 
@@ -216,7 +216,7 @@ def test_a_confirmed_action_runs_once_even_when_the_turn_runs_again(pinned_now, 
     """The task of a yes retried after the booking was made (a crash before the reply): no second booking."""
     from aiadmin.ai import catalogue, executor
     from aiadmin.ai.conversation import Proposal, State
-    from aiadmin.yclients_client import get_yclients
+    from aiadmin.yclients.client import get_yclients
 
     salon = catalogue.load(db, repositories.get_company(db, SALON), CUSTOMER, "2000-01-01")
     day = tomorrow().date()

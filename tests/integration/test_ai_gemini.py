@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from werkzeug.serving import make_server
 
 from aiadmin.ai.providers import get_provider
-from aiadmin.settings import get_settings
+from aiadmin.core.settings import get_settings
 from devstack.gemini_standin import Script, create_app
 from tests.integration.conftest import records_by_us
 

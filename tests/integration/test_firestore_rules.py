@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 import requests
 
-from aiadmin.models import utcnow
-from aiadmin.onboarding_view import ONBOARDING_VIEWS
+from aiadmin.core.models import utcnow
+from aiadmin.whatsapp.onboarding_view import ONBOARDING_VIEWS
 from tests.conftest import GATEWAY, PROJECT, TEST_ENV
 from tests.integration.helpers import register
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from aiadmin.settings import get_settings
+from aiadmin.core.settings import get_settings
 from tests.conftest import GATEWAY, JWT_SECRET, PARTNER_TOKEN
 
 HEALTH = f"{GATEWAY}/marketplace/health"

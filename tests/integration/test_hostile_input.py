@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from aiadmin import webhook_url_token
-from aiadmin.models import SalonId
+from aiadmin.core.models import SalonId
+from aiadmin.marketplace import webhook_url_token
 from tests.conftest import APP_ID, GATEWAY, PARTNER_TOKEN, WEBHOOK_SECRET
 from tests.integration.helpers import register, token_with
 

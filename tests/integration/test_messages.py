@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 import requests
 
-from aiadmin import chat
-from aiadmin.chat import SendRequest
-from aiadmin.settings import get_settings
-from aiadmin.task_queue import get_task_queue
-from aiadmin.wa_session import SessionState
+from aiadmin.core.settings import get_settings
+from aiadmin.core.task_queue import get_task_queue
+from aiadmin.whatsapp import chat
+from aiadmin.whatsapp.chat import SendRequest
+from aiadmin.whatsapp.session_status import SessionState
 from tests.conftest import GATEWAY, running_session_host, wait_for
 from tests.integration.helpers import register
 

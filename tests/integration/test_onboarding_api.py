@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from aiadmin.onboarding_view import ONBOARDING_VIEWS
-from aiadmin.wa_session import SessionState
+from aiadmin.whatsapp.onboarding_view import ONBOARDING_VIEWS
+from aiadmin.whatsapp.session_status import SessionState
 from tests.conftest import GATEWAY, HOST_PORT, running_session_host, wait_for
 from tests.integration.helpers import activate, company, register, token_with
 

@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlparse
 import jwt
 import requests
 
-from aiadmin import repositories
-from aiadmin.integration_status import IntegrationStatus
+from aiadmin.core import repositories
+from aiadmin.core.integration_status import IntegrationStatus
 from tests.conftest import JWT_SECRET
 from tests.integration.helpers import (
     collection_size,
@@ -62,7 +62,7 @@ def test_user_data_swapped_under_a_valid_signature_is_refused(stack, db):
 
 
 def test_unsigned_link_is_refused_unless_local_dev_allows_it(stack, db, monkeypatch):
-    from aiadmin.settings import get_settings
+    from aiadmin.core.settings import get_settings
 
     legacy = {"salon_id": 962302, "user_id": "77", "user_name": "Ольга", "user_phone": "79005554433"}
     resp = follow_registration(legacy)

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from aiadmin import repositories, session_lease
-from aiadmin.models import WaCommand
-from aiadmin.wa_session import WA_SESSIONS, SessionState
+from aiadmin.core import repositories
+from aiadmin.core.models import WaCommand
+from aiadmin.whatsapp import session_lease
+from aiadmin.whatsapp.session_status import WA_SESSIONS, SessionState
 from session_host.drivers.simulated import SimulatedWhatsApp, SimulatorError
 from session_host.events import Connected
 from session_host.sessions import SessionHost

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from aiadmin import repositories
-from aiadmin.models import utcnow
+from aiadmin.core import repositories
+from aiadmin.core.models import utcnow
 from aiadmin.sync import runner
 from aiadmin.sync.documents import BOOKINGS, CATEGORIES, CLIENTS, SCHEDULES, SERVICES, STAFF, VISITS
 from aiadmin.sync.timetable import JOBS_BY_NAME
-from aiadmin.yclients_client import get_yclients
+from aiadmin.yclients.client import get_yclients
 from tests.conftest import GATEWAY, TASK_SECRET, wait_for
 from tests.integration.helpers import register
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
-from aiadmin import repositories
+from aiadmin.core import repositories
 from aiadmin.sync import runner
 from aiadmin.sync.documents import BOOKINGS, CLIENTS, SERVICES
 from aiadmin.sync.timetable import ACTIVATION_FIRST, ACTIVATION_THEN
@@ -166,7 +166,7 @@ def test_record_webhooks_change_bookings_at_once(active_salon, db):
         "status": "update",
         "data": made["record"],
     }
-    from aiadmin import webhook_url_token
+    from aiadmin.marketplace import webhook_url_token
     from tests.conftest import WEBHOOK_SECRET
 
     url = f"{GATEWAY}/webhook/yclients/{SALON}/{webhook_url_token.token_for(WEBHOOK_SECRET, SALON)}"
@@ -183,7 +183,7 @@ def test_a_missed_webhook_is_caught_by_the_next_incremental_pass(active_salon, d
         timeout=10,
     )
     assert "900002" not in bookings(db), "YCLIENTS never told us"
-    from aiadmin.yclients_client import get_yclients
+    from aiadmin.yclients.client import get_yclients
 
     assert runner.run(db, get_yclients(), SALON, "bookings").state == "ok"
     assert "900002" in bookings(db)

@@ -6,8 +6,9 @@ from typing import Any
 
 import requests
 
-from aiadmin import repositories, webhook_intake, webhook_url_token
-from aiadmin.integration_status import IntegrationStatus
+from aiadmin.core import repositories
+from aiadmin.core.integration_status import IntegrationStatus
+from aiadmin.marketplace import webhook_intake, webhook_url_token
 from tests.conftest import APP_ID, GATEWAY, PARTNER_TOKEN, TASK_SECRET, WEBHOOK_SECRET, wait_for
 from tests.integration.helpers import activate, collection_size, company, event_types, register
 
@@ -113,7 +114,7 @@ def test_a_salon_frozen_during_onboarding_stays_frozen_until_it_pays(stack, db):
 
 
 def test_lifecycle_webhooks_apply_in_the_order_they_arrived_whatever_order_their_tasks_run(stack, db, monkeypatch):
-    from aiadmin.settings import get_settings
+    from aiadmin.core.settings import get_settings
 
     _salon_in(db, S.ACTIVE)
     monkeypatch.setattr(get_settings(), "tasks_local_url", "http://127.0.0.1:9")  # stored, not queued
@@ -217,7 +218,7 @@ def test_data_webhook_for_another_company_or_missing_fields_is_400(stack, db):
 
 
 def test_a_burst_of_data_webhooks_is_handled_by_one_ordered_task_per_salon_window(stack, db):
-    from aiadmin.webhook_processing import pending_data_receipts
+    from aiadmin.marketplace.webhook_processing import pending_data_receipts
 
     _salon_in(db, S.ACTIVE)
     keys = []
@@ -241,7 +242,7 @@ def test_a_burst_of_data_webhooks_is_handled_by_one_ordered_task_per_salon_windo
 
 
 def test_an_uninstall_that_cannot_be_queued_is_kept_and_applied_when_delivered_again(stack, db, monkeypatch):
-    from aiadmin.settings import get_settings
+    from aiadmin.core.settings import get_settings
 
     _salon_in(db, S.ACTIVE)
     monkeypatch.setattr(get_settings(), "tasks_local_url", "http://127.0.0.1:9")
@@ -258,7 +259,7 @@ def test_an_uninstall_that_cannot_be_queued_is_kept_and_applied_when_delivered_a
 
 def test_the_same_body_after_the_dedup_window_is_a_new_happening(stack, db, monkeypatch):
     """Uninstall, reinstall, uninstall again: YCLIENTS sends byte-identical bodies; both must apply."""
-    from aiadmin.settings import get_settings
+    from aiadmin.core.settings import get_settings
 
     _salon_in(db, S.ACTIVE)
     _receipt(db, lifecycle("uninstall").json()["receipt"])

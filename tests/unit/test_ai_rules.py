@@ -11,7 +11,7 @@ from aiadmin.ai.catalogue import Salon
 from aiadmin.ai.conversation import Proposal, State
 from aiadmin.ai.dates import parse_when
 from aiadmin.ai.rules import stage1
-from aiadmin.models import Company
+from aiadmin.core.models import Company
 from aiadmin.sync.documents import ServiceDoc, StaffDoc
 
 TODAY = dt.date(2026, 11, 26)  # a Thursday

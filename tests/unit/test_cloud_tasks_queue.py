@@ -7,9 +7,9 @@ import time
 import pytest
 from google.api_core import exceptions as gexc
 
-from aiadmin.errors import ServiceUnavailable
-from aiadmin.settings import Settings
-from aiadmin.task_queue import CloudTasksQueue, Task
+from aiadmin.core.errors import ServiceUnavailable
+from aiadmin.core.settings import Settings
+from aiadmin.core.task_queue import CloudTasksQueue, Task
 
 
 class FakeCloudTasks:

@@ -1,6 +1,6 @@
 import pytest
 
-from aiadmin.integration_status import IllegalTransition, IntegrationStatus, after_payment, check_transition
+from aiadmin.core.integration_status import IllegalTransition, IntegrationStatus, after_payment, check_transition
 
 S = IntegrationStatus
 ALLOWED = {

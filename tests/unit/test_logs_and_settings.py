@@ -1,8 +1,8 @@
 import json
 import logging
 
-from aiadmin.logs import TRACE_KEY, CloudLoggingFormatter, bind_trace, mask_phone
-from aiadmin.settings import Settings
+from aiadmin.core.logs import TRACE_KEY, CloudLoggingFormatter, bind_trace, mask_phone
+from aiadmin.core.settings import Settings
 
 
 def test_log_lines_are_cloud_logging_json_with_fields():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from aiadmin.models import RegistrationClaims, ViewRef, utcnow
-from aiadmin.onboarding_view import projection, view_for
-from aiadmin.wa_session import MAX_VIEWS, SessionState, live_views, status_for
+from aiadmin.core.models import RegistrationClaims, ViewRef, utcnow
+from aiadmin.whatsapp.onboarding_view import projection, view_for
+from aiadmin.whatsapp.session_status import MAX_VIEWS, SessionState, live_views, status_for
 
 
 def claims(jti: str, exp: int = 2_000_000_000) -> RegistrationClaims:

@@ -1,4 +1,4 @@
-from aiadmin.rate_limiter import SlidingWindowLimiter
+from aiadmin.yclients.rate_limiter import SlidingWindowLimiter
 
 
 class FakeClock:

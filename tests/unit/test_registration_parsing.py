@@ -1,9 +1,9 @@
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from aiadmin.errors import BadRequest, Forbidden
-from aiadmin.registration import parse_redirect, parse_salon_ids
-from aiadmin.settings import Settings
+from aiadmin.core.errors import BadRequest, Forbidden
+from aiadmin.core.settings import Settings
+from aiadmin.marketplace.registration import parse_redirect, parse_salon_ids
 
 
 def ids(pairs):

@@ -3,8 +3,8 @@ import time
 import jwt
 import pytest
 
-from aiadmin import registration_token
-from aiadmin.errors import Gone, Unauthorized
+from aiadmin.core.errors import Gone, Unauthorized
+from aiadmin.marketplace import registration_token
 
 SECRET = "s" * 40
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from aiadmin.errors import Forbidden
-from aiadmin.user_data_signature import encode_user_data, verify_user_data
+from aiadmin.core.errors import Forbidden
+from aiadmin.marketplace.user_data_signature import encode_user_data, verify_user_data
 
 TOKEN = "partner-token-123"
 # Chosen so the base64url form contains '-' and '_' (the alphabet real YCLIENTS links use).

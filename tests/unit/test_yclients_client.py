@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 import requests
 
-from aiadmin.yclients_client import YclientsClient, YclientsNotFound, YclientsRejected, YclientsUnavailable
-from aiadmin.yclients_models import YcCompany, YcRecord, YcService, YcStaff
+from aiadmin.yclients.client import YclientsClient, YclientsNotFound, YclientsRejected, YclientsUnavailable
+from aiadmin.yclients.models import YcCompany, YcRecord, YcService, YcStaff
 
 
 def response(status: int, body, content_type: str = "application/json") -> requests.Response:

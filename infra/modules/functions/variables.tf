@@ -39,7 +39,7 @@ variable "invoker_email" {
 }
 
 variable "environment" {
-  description = "Environment variables of every function (settings; see aiadmin/settings.py)."
+  description = "Environment variables of every function (settings; see aiadmin/core/settings.py)."
   type        = map(string)
 }
 

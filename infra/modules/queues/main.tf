@@ -1,4 +1,4 @@
-# One Cloud Tasks queue per queue spec of the code (aiadmin/queues.py, via infra/app.json).
+# One Cloud Tasks queue per queue spec of the code (aiadmin/core/queues.py, via infra/app.json).
 
 resource "google_cloud_tasks_queue" "queue" {
   for_each = var.queues

@@ -9,7 +9,7 @@ locals {
   functions_base_url = "https://${var.region}-${var.project_id}.cloudfunctions.net"
   base_url           = coalesce(var.custom_base_url, module.hosting.default_url)
 
-  # Every function gets the same settings (aiadmin/settings.py; DEPLOYED_SETTINGS must all be here or secrets).
+  # Every function gets the same settings (aiadmin/core/settings.py; DEPLOYED_SETTINGS must all be here or secrets).
   function_env = {
     ENV                   = var.env
     LOG_LEVEL             = "INFO"

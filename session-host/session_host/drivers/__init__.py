@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aiadmin.settings import Settings
+from aiadmin.core.settings import Settings
 from session_host.drivers.base import EventSink, WhatsAppDriver
 
 
@@ -22,7 +22,7 @@ def make_driver(settings: Settings, sink: EventSink) -> WhatsAppDriver:
     from session_host.drivers.neonize_driver import NeonizeWhatsApp, PostgresStore, SqliteStores
 
     if settings.wa_credentials.startswith(("postgres://", "postgresql://")):
-        from aiadmin.firestore_db import get_db
+        from aiadmin.core.firestore_db import get_db
         from session_host.device_registry import DeviceRegistry
 
         return NeonizeWhatsApp(sink, PostgresStore(settings.wa_credentials, DeviceRegistry(get_db())))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from aiadmin.integration_status import IntegrationStatus
+from aiadmin.core.integration_status import IntegrationStatus
 
 # A YCLIENTS salon id as we accept it from outside: positive and exact in JavaScript (the page shows it) and in
 # Firestore's 64-bit integers. YCLIENTS's ids are far below.

@@ -1,4 +1,4 @@
-"""Application errors, each with its HTTP status and a stable code; `aiadmin.http` maps them to responses."""
+"""Application errors, each with its HTTP status and a stable code; `aiadmin.core.http` maps them to responses."""
 
 from __future__ import annotations
 

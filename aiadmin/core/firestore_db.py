@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from google.cloud import firestore
 
-from aiadmin.settings import get_settings
+from aiadmin.core.settings import get_settings
 
 
 @lru_cache(maxsize=1)

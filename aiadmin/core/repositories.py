@@ -6,7 +6,7 @@ from typing import Any
 
 from google.cloud import firestore
 
-from aiadmin.models import Company, Event, WaCommand, WebhookReceipt
+from aiadmin.core.models import Company, Event, WaCommand, WebhookReceipt
 
 COMPANIES = "companies"
 EVENTS = "events"

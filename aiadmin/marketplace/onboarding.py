@@ -11,12 +11,14 @@ from typing import Any, Literal
 
 from google.cloud import firestore
 
-from aiadmin import onboarding_view, registration_token, repositories
-from aiadmin.errors import Conflict, Forbidden, NotFound, Unauthorized
-from aiadmin.integration_status import IntegrationStatus
-from aiadmin.models import Company, RegistrationClaims, ViewRef, WaCommand, session_id_for, utcnow
-from aiadmin.settings import Settings
-from aiadmin.wa_session import WA_SESSIONS, SessionState, SessionStatus
+from aiadmin.core import repositories
+from aiadmin.core.errors import Conflict, Forbidden, NotFound, Unauthorized
+from aiadmin.core.integration_status import IntegrationStatus
+from aiadmin.core.models import Company, RegistrationClaims, ViewRef, WaCommand, session_id_for, utcnow
+from aiadmin.core.settings import Settings
+from aiadmin.marketplace import registration_token
+from aiadmin.whatsapp import onboarding_view
+from aiadmin.whatsapp.session_status import WA_SESSIONS, SessionState, SessionStatus
 
 St = SessionState
 POLL_S = 0.1

@@ -1,7 +1,7 @@
 """A salon's WhatsApp session as the owner sees it: a closed set of states with stable codes and Russian
 messages, written by the session host to `wa_sessions/{session_id}` (watched by the onboarding page).
 Nothing secret goes into that document: no credentials, no tokens, the phone masked. Browsers never read it:
-they read a projection of it, `onboarding_views/{id}` (see `aiadmin.onboarding_view`)."""
+they read a projection of it, `onboarding_views/{id}` (see `aiadmin.whatsapp.onboarding_view`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from aiadmin.errors import BadRequest
-from aiadmin.models import Document, ViewRef, utcnow
+from aiadmin.core.errors import BadRequest
+from aiadmin.core.models import Document, ViewRef, utcnow
 
 WA_SESSIONS = "wa_sessions"
 

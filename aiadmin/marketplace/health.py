@@ -8,10 +8,10 @@ from typing import Any
 
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from aiadmin.firestore_db import get_db
-from aiadmin.settings import REQUIRED_SETTINGS, Settings
+from aiadmin.core.firestore_db import get_db
+from aiadmin.core.settings import REQUIRED_SETTINGS, Settings
+from aiadmin.core.task_queue import get_task_queue
 from aiadmin.sync.documents import SYNC_STATE
-from aiadmin.task_queue import get_task_queue
 
 log = logging.getLogger("aiadmin.health")
 

@@ -11,15 +11,16 @@ import logging
 
 from google.cloud import firestore
 
-from aiadmin import chat, onboarding_view, repositories
-from aiadmin.chat import SendRequest
-from aiadmin.models import Company, Event, PostActivationRun, PostActivationTask, session_id_for
-from aiadmin.settings import Settings
+from aiadmin.core import repositories
+from aiadmin.core.models import Company, Event, PostActivationRun, PostActivationTask, session_id_for
+from aiadmin.core.settings import Settings
+from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync import runner
 from aiadmin.sync.documents import SERVICES
 from aiadmin.sync.timetable import ACTIVATION_FIRST, ACTIVATION_THEN, MODULE_TITLES
-from aiadmin.task_queue import TaskQueue
-from aiadmin.yclients_client import YclientsClient
+from aiadmin.whatsapp import chat, onboarding_view
+from aiadmin.whatsapp.chat import SendRequest
+from aiadmin.yclients.client import YclientsClient
 
 log = logging.getLogger("aiadmin.post_activation")
 

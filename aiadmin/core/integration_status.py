@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from aiadmin.errors import Conflict
+from aiadmin.core.errors import Conflict
 
 
 class IntegrationStatus(StrEnum):

@@ -8,8 +8,8 @@ import uuid
 import jwt
 from pydantic import ValidationError
 
-from aiadmin.errors import Gone, Unauthorized
-from aiadmin.models import RegistrationClaims
+from aiadmin.core.errors import Gone, Unauthorized
+from aiadmin.core.models import RegistrationClaims
 
 TOKEN_TYPE = "marketplace_registration"  # noqa: S105 - a claim value, not a secret
 ALGORITHM = "HS256"

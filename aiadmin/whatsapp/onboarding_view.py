@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from google.cloud import firestore
 
-from aiadmin.models import Document, RegistrationClaims, utcnow
-from aiadmin.wa_session import WA_SESSIONS, SessionStatus, ViewRef, live_views
+from aiadmin.core.models import Document, RegistrationClaims, utcnow
+from aiadmin.whatsapp.session_status import WA_SESSIONS, SessionStatus, ViewRef, live_views
 
 ONBOARDING_VIEWS = "onboarding_views"
 

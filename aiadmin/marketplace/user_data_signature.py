@@ -9,7 +9,7 @@ import hmac
 import json
 from typing import Any
 
-from aiadmin.errors import Forbidden
+from aiadmin.core.errors import Forbidden
 
 
 def decode_user_data(user_data: str) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from aiadmin.errors import Unauthorized
+from aiadmin.core.errors import Unauthorized
 
 
 def token_for(secret: str, salon_id: int) -> str:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from aiadmin.errors import BadRequest, PayloadTooLarge
+from aiadmin.core.errors import BadRequest, PayloadTooLarge
 
 M = TypeVar("M", bound=BaseModel)
 

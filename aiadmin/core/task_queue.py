@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import requests
 from google.api_core import retry as gretry
 
-from aiadmin.errors import ServiceUnavailable
-from aiadmin.queues import QUEUES
-from aiadmin.settings import Settings, get_settings
+from aiadmin.core.errors import ServiceUnavailable
+from aiadmin.core.queues import QUEUES
+from aiadmin.core.settings import Settings, get_settings
 
 log = logging.getLogger("aiadmin.tasks")
 

@@ -12,14 +12,15 @@ from datetime import timedelta
 
 from google.cloud import firestore
 
-from aiadmin import registration_token, repositories, webhook_url_token
-from aiadmin.errors import Conflict, Gone, NotFound, UpstreamError
-from aiadmin.integration_status import IntegrationStatus, check_transition
-from aiadmin.models import Company, Event, PostActivationTask, utcnow
-from aiadmin.queues import POST_ACTIVATION
-from aiadmin.settings import Settings
-from aiadmin.task_queue import Task, TaskQueue, task_name
-from aiadmin.yclients_client import YclientsClient, YclientsError
+from aiadmin.core import repositories
+from aiadmin.core.errors import Conflict, Gone, NotFound, UpstreamError
+from aiadmin.core.integration_status import IntegrationStatus, check_transition
+from aiadmin.core.models import Company, Event, PostActivationTask, utcnow
+from aiadmin.core.queues import POST_ACTIVATION
+from aiadmin.core.settings import Settings
+from aiadmin.core.task_queue import Task, TaskQueue, task_name
+from aiadmin.marketplace import registration_token, webhook_url_token
+from aiadmin.yclients.client import YclientsClient, YclientsError
 
 log = logging.getLogger("aiadmin.activation")
 

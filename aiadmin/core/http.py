@@ -13,7 +13,7 @@ from typing import Any
 import flask
 from google.api_core import exceptions as gexc
 
-from aiadmin.errors import (
+from aiadmin.core.errors import (
     AppError,
     ConfigurationError,
     MethodNotAllowed,
@@ -22,10 +22,10 @@ from aiadmin.errors import (
     UnsupportedMediaType,
     UriTooLong,
 )
-from aiadmin.logs import bind_trace
-from aiadmin.settings import get_settings
-from aiadmin.task_queue import TASK_SECRET_HEADER
-from aiadmin.validation import MAX_BODY_BYTES, M, parse_json_object, validate
+from aiadmin.core.logs import bind_trace
+from aiadmin.core.settings import get_settings
+from aiadmin.core.task_queue import TASK_SECRET_HEADER
+from aiadmin.core.validation import MAX_BODY_BYTES, M, parse_json_object, validate
 
 log = logging.getLogger("aiadmin.http")
 

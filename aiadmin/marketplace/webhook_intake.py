@@ -18,9 +18,9 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from aiadmin import repositories, webhook_url_token
-from aiadmin.errors import BadRequest, ServiceUnavailable, Unauthorized
-from aiadmin.models import (
+from aiadmin.core import repositories
+from aiadmin.core.errors import BadRequest, ServiceUnavailable, Unauthorized
+from aiadmin.core.models import (
     DataBatchTask,
     DataWebhook,
     LifecycleWebhook,
@@ -30,10 +30,11 @@ from aiadmin.models import (
     salon_id_from_text,
     utcnow,
 )
-from aiadmin.queues import WEBHOOKS
-from aiadmin.settings import Settings
-from aiadmin.task_queue import Task, TaskQueue, task_name
-from aiadmin.validation import validate
+from aiadmin.core.queues import WEBHOOKS
+from aiadmin.core.settings import Settings
+from aiadmin.core.task_queue import Task, TaskQueue, task_name
+from aiadmin.core.validation import validate
+from aiadmin.marketplace import webhook_url_token
 
 log = logging.getLogger("aiadmin.webhooks")
 

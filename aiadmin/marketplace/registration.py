@@ -9,15 +9,16 @@ from dataclasses import dataclass
 from google.cloud import firestore
 from werkzeug.datastructures import MultiDict
 
-from aiadmin import registration_token, repositories
-from aiadmin.errors import BadRequest, Forbidden, NotFound
-from aiadmin.integration_status import IntegrationStatus, check_transition
-from aiadmin.logs import mask_phone
-from aiadmin.models import Company, Event, MarketplaceUser, salon_id_from_text, utcnow
-from aiadmin.settings import Settings
-from aiadmin.user_data_signature import verify_user_data
-from aiadmin.yclients_client import YclientsClient, YclientsError, YclientsNotFound
-from aiadmin.yclients_models import YcCompany
+from aiadmin.core import repositories
+from aiadmin.core.errors import BadRequest, Forbidden, NotFound
+from aiadmin.core.integration_status import IntegrationStatus, check_transition
+from aiadmin.core.logs import mask_phone
+from aiadmin.core.models import Company, Event, MarketplaceUser, salon_id_from_text, utcnow
+from aiadmin.core.settings import Settings
+from aiadmin.marketplace import registration_token
+from aiadmin.marketplace.user_data_signature import verify_user_data
+from aiadmin.yclients.client import YclientsClient, YclientsError, YclientsNotFound
+from aiadmin.yclients.models import YcCompany
 
 log = logging.getLogger("aiadmin.registration")
 

@@ -10,10 +10,10 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import ValidationError
 
-from aiadmin import repositories
-from aiadmin.errors import ServiceUnavailable
-from aiadmin.integration_status import IntegrationStatus, after_payment, check_transition
-from aiadmin.models import (
+from aiadmin.core import repositories
+from aiadmin.core.errors import ServiceUnavailable
+from aiadmin.core.integration_status import IntegrationStatus, after_payment, check_transition
+from aiadmin.core.models import (
     Company,
     DataWebhook,
     Event,
@@ -23,10 +23,10 @@ from aiadmin.models import (
     session_id_for,
     utcnow,
 )
+from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync import changes
 from aiadmin.sync.modules import Context
-from aiadmin.task_queue import TaskQueue
-from aiadmin.yclients_client import YclientsClient, YclientsUnavailable
+from aiadmin.yclients.client import YclientsClient, YclientsUnavailable
 
 log = logging.getLogger("aiadmin.webhook_processing")
 

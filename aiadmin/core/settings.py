@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from aiadmin.errors import ConfigurationError
+from aiadmin.core.errors import ConfigurationError
 
 DEV_ONLY_PREFIX = "dev-only-"
 

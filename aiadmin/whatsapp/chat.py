@@ -11,10 +11,10 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from pydantic import Field
 
-from aiadmin.models import Document, utcnow
-from aiadmin.queues import AI_TURNS, OUTBOUND
-from aiadmin.settings import get_settings
-from aiadmin.task_queue import Task, TaskQueue, task_name
+from aiadmin.core.models import Document, utcnow
+from aiadmin.core.queues import AI_TURNS, OUTBOUND
+from aiadmin.core.settings import get_settings
+from aiadmin.core.task_queue import Task, TaskQueue, task_name
 
 log = logging.getLogger("aiadmin.chat")
 

@@ -14,10 +14,9 @@ from typing import Any
 
 import requests
 
-from aiadmin.errors import UpstreamError
-from aiadmin.rate_limiter import SlidingWindowLimiter
-from aiadmin.settings import Settings, get_settings
-from aiadmin.yclients_models import (
+from aiadmin.core.errors import UpstreamError
+from aiadmin.core.settings import Settings, get_settings
+from aiadmin.yclients.models import (
     YcCategory,
     YcClient,
     YcCompany,
@@ -27,6 +26,7 @@ from aiadmin.yclients_models import (
     YcSlot,
     YcStaff,
 )
+from aiadmin.yclients.rate_limiter import SlidingWindowLimiter
 
 log = logging.getLogger("aiadmin.yclients")
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from aiadmin.models import Document, utcnow
+from aiadmin.core.models import Document, utcnow
 
 log = logging.getLogger("aiadmin.session_lease")
 
