@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aiadmin.settings import DEPLOYED_SETTINGS, LOCAL_ONLY_SECRETS, SESSION_HOST_SETTINGS, Settings
+from aiadmin.core.settings import DEPLOYED_SETTINGS, LOCAL_ONLY_SECRETS, SESSION_HOST_SETTINGS, Settings
 from tests.infra.conftest import ENVS, INFRA, MODULES, ROOT, block
 
 WEB = ROOT / "web"
@@ -179,11 +179,11 @@ def test_the_session_host_is_one_always_on_private_instance(modules):
     assert host.resource("google_sql_user", "host")["type"] == "CLOUD_IAM_SERVICE_ACCOUNT"
 
 
-def test_every_terraform_setting_name_is_documented_in_the_readme(stack, modules):
-    readme = (ROOT / "README.md").read_text()
+def test_every_terraform_setting_name_is_documented_in_the_configuration_reference(stack, modules):
+    reference = (ROOT / "docs" / "configuration.md").read_text()
     names = set(stack.locals["function_env"]) | set(modules["session_host"].locals["host_env"])
-    undocumented = sorted(n for n in names if f"`{n}`" not in readme)
-    assert not undocumented, f"README configuration table lacks {undocumented}"
+    undocumented = sorted(n for n in names if f"`{n}`" not in reference)
+    assert not undocumented, f"docs/configuration.md lacks {undocumented}"
 
 
 # --- Firestore ------------------------------------------------------------------------------------------------
@@ -208,9 +208,9 @@ def test_firestore_indexes_ttl_and_rules_come_from_web(stack, modules):
 
 
 def test_ttl_policies_cover_every_expiry_field_the_code_writes():
-    from aiadmin import chat, onboarding_view
-    from aiadmin.models import WebhookReceipt
-    from aiadmin.repositories import WEBHOOK_RECEIPTS
+    from aiadmin.core.models import WebhookReceipt
+    from aiadmin.core.repositories import WEBHOOK_RECEIPTS
+    from aiadmin.whatsapp import chat, onboarding_view
 
     written = {
         (WEBHOOK_RECEIPTS, "expire_at"): "expire_at" in WebhookReceipt.model_fields,
