@@ -7,6 +7,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 DEMO_SALON_ID = 962302
+DEMO_BRANCHES = (962302, 962303)  # two branches of one network («Лилия» and its second salon)
+DEMO_NETWORK = 9206
 
 CATEGORIES = [
     (101, "Стрижки"),
@@ -87,7 +89,7 @@ def company(salon_id: int = DEMO_SALON_ID) -> dict[str, Any]:
         "business_type_id": 1,
         "phone_confirmation": False,
         "active_staff_count": len(STAFF),
-        "main_group_id": 9206,
+        "main_group_id": DEMO_NETWORK if salon_id in DEMO_BRANCHES else salon_id,  # any other salon: its own network
         "social": {"vk": "", "instagram": "", "telegram": "", "whatsapp": "", "viber": "", "facebook": ""},
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from google.cloud import firestore
@@ -22,6 +23,7 @@ from aiadmin.yclients.models import YcCompany
 
 log = logging.getLogger("aiadmin.registration")
 
+MAX_BRANCHES = 30  # a network installing for more salons at once does it in several links
 _INDEXED = re.compile(r"^salon_ids\[(\d{0,6})\]$")
 
 
@@ -43,6 +45,8 @@ def parse_salon_ids(args: MultiDict) -> list[int]:
     raw = [v.strip() for v in raw if v.strip()]
     if not raw:
         raise BadRequest("salon_id is required", code="missing_salon_id")
+    if len(raw) > MAX_BRANCHES:
+        raise BadRequest(f"a link names at most {MAX_BRANCHES} branches, this one {len(raw)}", code="too_many_branches")
     ids: list[int] = []
     for value in raw:
         salon_id = salon_id_from_text(value)
@@ -102,6 +106,42 @@ def _fetch_companies(salon_ids: list[int], yclients: YclientsClient, db: firesto
     return fetched
 
 
+def _same_name(a: str | None, b: str | None) -> bool:
+    def norm(text: str) -> str:
+        text = re.sub(r"[«»“”„\"'`]", "", unicodedata.normalize("NFKC", text)).replace("ё", "е").replace("Ё", "Е")
+        return " ".join(text.casefold().split())
+
+    return bool(a and b) and norm(a or "") == norm(b or "")
+
+
+def _check_vouched(request: RedirectRequest, companies: list[YcCompany], db: firestore.Client) -> None:
+    """YCLIENTS signs `user_data` (with the salon's name) but not the salon ids beside it in the URL. So a signed
+    link vouches only for the salon it names and for branches of that salon's network: a genuine link replayed
+    with another salon's id gets 403 and writes nothing but the `registration_failed` event."""
+    if not request.signed:  # unsigned links are accepted only with ENV=local and ALLOW_UNSIGNED_REDIRECTS
+        return
+    named = [c for c in companies if _same_name(request.user.salon_name, c.title)]
+    problem = None
+    if not named:
+        problem = "the signed salon name is not the name of the salon in the link"
+    else:
+        network = named[0].main_group_id
+        if any(c.id != named[0].id and (network is None or c.main_group_id != network) for c in companies):
+            problem = "a branch in the link is not in the signed salon's network"
+    if problem is None:
+        return
+    batch = db.batch()
+    for company in companies:
+        event = Event(salon_id=company.id, type="registration_failed", data={"reason": problem, "code": "not_vouched"})
+        repositories.add_event(batch, db, event)
+    batch.commit()
+    log.warning(
+        "signed link does not vouch for its salon",
+        extra={"salon_ids": request.salon_ids, "problem": problem, "user_id": request.user.id},
+    )
+    raise Forbidden(problem, code="salon_not_vouched")
+
+
 def _upserted(existing: Company | None, yc: YcCompany, user: MarketplaceUser, group: list[int]) -> Company:
     now = utcnow()
     fields = {
@@ -138,6 +178,7 @@ def register(request: RedirectRequest, settings: Settings, db: firestore.Client,
     """Upsert every branch and its `registration_started` event atomically; return the onboarding JWT."""
     jwt_secret = settings.require("jwt_secret")
     companies = _fetch_companies(request.salon_ids, yclients, db)
+    _check_vouched(request, companies, db)
     onboarded = request.salon_ids[0]
 
     @firestore.transactional

@@ -54,6 +54,7 @@ class YcModel(BaseModel):
 class YcCompany(YcModel):
     id: int
     title: str
+    main_group_id: int | None = None  # the network (chain) the salon belongs to
     timezone_name: Text = None
     phone: Text = None
     email: Text = None

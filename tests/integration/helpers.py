@@ -13,6 +13,7 @@ from aiadmin.core import repositories
 from aiadmin.core.models import Company
 from aiadmin.marketplace import registration_token
 from aiadmin.marketplace.user_data_signature import encode_user_data
+from devstack import yclients_demo_data as demo
 from tests.conftest import GATEWAY, JWT_SECRET, PARTNER_TOKEN
 
 OWNER = {
@@ -26,7 +27,9 @@ OWNER = {
 
 
 def redirect_params(salon_id: int = 962302, user: dict[str, Any] | None = None) -> dict[str, Any]:
-    user_data, sign = encode_user_data(user or OWNER, PARTNER_TOKEN)
+    """What YCLIENTS sends: the user data it signs names the salon the link is for."""
+    user = user or {**OWNER, "salon_name": demo.company(salon_id)["title"]}
+    user_data, sign = encode_user_data(user, PARTNER_TOKEN)
     return {"salon_id": salon_id, "user_data": user_data, "user_data_sign": sign}
 
 

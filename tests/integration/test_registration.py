@@ -149,3 +149,52 @@ def test_reregistration_keeps_fields_other_services_wrote(stack, db):
     repositories.company_ref(db, 962302).update({"host_note": "written by the session host"})
     register()
     assert repositories.company_ref(db, 962302).get().get("host_note") == "written by the session host"
+
+
+# --- a signed link vouches only for its own salon -----------------------------------------------------------
+
+
+def test_a_genuine_link_replayed_with_another_salons_id_is_refused_and_writes_nothing(stack, db):
+    """An attacker installs the app on their own salon (962303), keeps the signed link and swaps in the victim's
+    id (962302), which is outside the signature."""
+    register()  # the victim is mid-onboarding: its document must not change
+    before = repositories.company_ref(db, 962302).get().to_dict()
+    stolen = redirect_params(salon_id=962303)
+    resp = follow_registration({**stolen, "salon_id": 962302})
+    assert resp.status_code == 403 and "Ссылка не подтверждена" in resp.text
+    assert repositories.company_ref(db, 962302).get().to_dict() == before, "the victim's salon is untouched"
+    assert company(db, 962303) is None
+    assert event_types(db) == ["registration_started", "registration_failed"]
+    assert repositories.list_events(db, 962302)[-1].data["code"] == "not_vouched"
+    assert "Location" not in resp.headers, "no token for the victim's salon"
+
+
+def test_a_branch_outside_the_signed_salons_network_is_refused(stack, db):
+    stack.standin_config.known_salons.add(555001)  # a salon in another network
+    try:
+        params = redirect_params()
+        del params["salon_id"]
+        params.update({"salon_ids[0]": 962302, "salon_ids[1]": 555001})
+        assert follow_registration(params).status_code == 403
+        assert company(db, 962302) is None and company(db, 555001) is None
+    finally:
+        stack.standin_config.known_salons.discard(555001)
+
+
+def test_a_signed_link_without_a_salon_name_vouches_for_no_salon(stack, db):
+    user = {"id": 1234567, "name": "Анна Иванова", "phone": "79001234567"}
+    assert follow_registration(redirect_params(user=user)).status_code == 403
+    assert company(db) is None
+
+
+def test_the_salon_name_may_differ_in_quotes_case_and_spaces(stack, db):
+    user = {"id": 1, "name": "Анна", "salon_name": '  салон  красоты "Лилия" '}
+    assert follow_registration(redirect_params(user=user)).status_code == 302
+
+
+def test_a_link_with_too_many_branches_is_a_400(stack, db):
+    params = redirect_params()
+    del params["salon_id"]
+    params.update({f"salon_ids[{i}]": 962302 + i for i in range(31)})
+    resp = follow_registration(params)
+    assert resp.status_code == 400 and stack.calls("/api/v1/company") == []
