@@ -11,7 +11,14 @@ from aiadmin.core.errors import NotFound, ServiceUnavailable
 from aiadmin.core.firestore_db import get_db
 from aiadmin.core.http import json_body, json_endpoint, json_response, page_endpoint, task_payload
 from aiadmin.core.logs import configure_logging
-from aiadmin.core.models import ActivateRequest, DataBatchTask, PairingRequest, PostActivationTask, WebhookTask
+from aiadmin.core.models import (
+    ActivateRequest,
+    DataBatchTask,
+    LinkRequest,
+    PairingRequest,
+    PostActivationTask,
+    WebhookTask,
+)
 from aiadmin.core.settings import get_settings
 from aiadmin.core.task_queue import get_task_queue
 from aiadmin.core.validation import validate
@@ -168,8 +175,9 @@ def onboarding_qr(request: flask.Request):
     """POST /marketplace/api/qr — start or reuse the salon's session in QR mode."""
     settings = get_settings()
     claims = onboarding.claims_from_header(request.headers.get("Authorization"), settings)
+    body = validate(LinkRequest, json_body(request) if request.get_data() else {})
     view = onboarding.view_of(claims, settings)
-    return json_response(onboarding.request_link(get_db(), claims, "qr", view=view))
+    return json_response(onboarding.request_link(get_db(), claims, "qr", view=view, confirm_relink=body.confirm_relink))
 
 
 @functions_framework.http
@@ -181,7 +189,9 @@ def onboarding_pairing_code(request: flask.Request):
     body = validate(PairingRequest, json_body(request))
     phone = normalize_pairing_phone(body.phone_number)
     view = onboarding.view_of(claims, settings)
-    return json_response(onboarding.request_link(get_db(), claims, "pairing", phone, view=view))
+    return json_response(
+        onboarding.request_link(get_db(), claims, "pairing", phone, view=view, confirm_relink=body.confirm_relink)
+    )
 
 
 @functions_framework.http

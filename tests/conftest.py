@@ -193,8 +193,11 @@ def stack(local_stack: LocalStack, db: Any) -> LocalStack:
 
 
 @contextlib.contextmanager
-def running_session_host(db: Any, tmp_path: Path, holder: str, sender_opts: dict | None = None, **sim: Any):
-    """A session host with the simulated WhatsApp, its HTTP API on HOST_PORT (reached through the gateway)."""
+def running_session_host(
+    db: Any, tmp_path: Path, holder: str, sender_opts: dict | None = None, host_opts: dict | None = None, **sim: Any
+):
+    """A session host with the simulated WhatsApp, its HTTP API on HOST_PORT (reached through the gateway).
+    `host_opts` go to SessionHost (say, `reconnect_delays`), `sim` to the simulated driver."""
     from werkzeug.serving import make_server
 
     from session_host.drivers.simulated import SimulatedWhatsApp
@@ -203,7 +206,11 @@ def running_session_host(db: Any, tmp_path: Path, holder: str, sender_opts: dict
     from session_host.sessions import SessionHost
 
     host = SessionHost(
-        db, lambda sink: SimulatedWhatsApp(sink, tmp_path / "creds.sqlite3", **sim), holder, lease_ttl_s=5
+        db,
+        lambda sink: SimulatedWhatsApp(sink, tmp_path / "creds.sqlite3", **sim),
+        holder,
+        lease_ttl_s=5,
+        **(host_opts or {}),
     )
     host.start()
     assert host.listening.wait(10), "the command listener never started"

@@ -193,8 +193,15 @@ class PostActivationRun(Document):
 # --- HTTP payloads --------------------------------------------------------------------------------------
 
 
-class PairingRequest(BaseModel):
+class LinkRequest(BaseModel):
+    """`POST /marketplace/api/qr` (body optional)."""
+
     model_config = ConfigDict(extra="ignore")
+    # An active salon's owner confirmed on the page that the salon's WhatsApp link is to be replaced.
+    confirm_relink: bool = False
+
+
+class PairingRequest(LinkRequest):
     phone_number: str
 
 

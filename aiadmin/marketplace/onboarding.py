@@ -107,6 +107,7 @@ def request_link(
     phone: str | None = None,
     wait_s: float = 2.0,
     view: ViewRef | None = None,
+    confirm_relink: bool = False,
 ) -> dict[str, Any]:
     """Ask the host for a QR or a pairing code; wait up to `wait_s` for it (the page keeps listening anyway).
     With a view, the host feeds that page's `onboarding_views` document from now on."""
@@ -118,6 +119,7 @@ def request_link(
     current = _status(db, session_id)
     if current and current.state == St.CONNECTED:
         return describe(session_id, current)  # a linked salon is never offered a second link
+    _refuse_relink_that_may_destroy(company, current, confirm_relink)
     if view is not None:
         onboarding_view.ensure_view(db, view)
     command = WaCommand(
@@ -139,6 +141,28 @@ def request_link(
                 return describe(session_id, status)
         time.sleep(POLL_S)
     return describe(session_id, None)  # still starting: the page follows the status document
+
+
+# States in which a new link replaces nothing that may still come back (or a relink is already under way).
+_RELINK_FREE = frozenset({St.LOGGED_OUT, St.QR, St.PAIRING_CODE, St.EXPIRED, St.STARTING})
+
+
+def _refuse_relink_that_may_destroy(company: Company, current: SessionStatus | None, confirmed: bool) -> None:
+    """A link that may come back is never replaced by accident: not during a reconnect (a blip, and any old tab
+    could otherwise unlink the salon), and for an active salon only after the phone removed us (`logged_out`)
+    or with the owner's explicit confirmation on the page."""
+    if current is not None and current.state == St.RECONNECTING:
+        raise Conflict(
+            "WhatsApp is reconnecting; a new link would replace the salon's working one. Wait a minute.",
+            code="reconnecting",
+        )
+    active = company.integration_status == IntegrationStatus.ACTIVE
+    if active and current is not None and current.state not in _RELINK_FREE and not confirmed:
+        raise Conflict(
+            f"the salon's WhatsApp link is {current.state}; confirm to replace it with a new one",
+            code="relink_needs_confirmation",
+            details={"state": str(current.state)},
+        )
 
 
 def _leave_command(db: firestore.Client, command: WaCommand) -> firestore.DocumentReference:

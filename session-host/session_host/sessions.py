@@ -195,6 +195,9 @@ class SessionHost:
         if current and current.state == St.CONNECTED:
             self._done(command_id, "already connected")
             return
+        if current and current.state == St.RECONNECTING:  # the API refuses this too; a link that may come back
+            self._done(command_id, "refused: reconnecting, the stored link is kept")
+            return
         if (
             cmd.command == "start_qr"
             and current
@@ -275,8 +278,13 @@ class SessionHost:
                 )
             case LinkExpired():
                 self.driver.stop(sid)
-                self._write_status(sid, status_for(sid, salon_id, St.EXPIRED, mode=mode))
-                self._let_go(sid)
+                if self.driver.has_credentials(sid):  # a relink nobody finished: the old link is still there
+                    log.info("relink expired; resuming the stored link", extra={"session_id": sid})
+                    self._write_status(sid, status_for(sid, salon_id, St.RECONNECTING, mode=mode))
+                    self.driver.start(sid, "restore")
+                else:
+                    self._write_status(sid, status_for(sid, salon_id, St.EXPIRED, mode=mode))
+                    self._let_go(sid)
             case Connected(phone=phone, name=name):
                 self._reconnects.pop(sid, None)
                 if current is None or current.state not in (*LINKED, St.PAUSED):

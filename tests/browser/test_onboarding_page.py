@@ -7,7 +7,7 @@ import time
 import requests
 
 from aiadmin.core import repositories
-from tests.conftest import GATEWAY, JWT_SECRET, running_session_host
+from tests.conftest import GATEWAY, JWT_SECRET, running_session_host, wait_for
 from tests.integration.helpers import token_with
 
 SID = "company_962302"
@@ -160,6 +160,28 @@ def test_the_page_says_which_data_loads_later_when_a_module_fails(desktop, stack
     )
     assert b.page.get_attribute("#step-load", "data-step") == "partial"
     b.shot("done-partial")
+
+
+def test_an_active_salon_relinks_only_after_the_owner_confirms(desktop, stack, db, tmp_path):
+    opts = {"host_opts": {"reconnect_delays": ()}, "qr_ttl_s": 20, "qr_rotations": 3}
+    with running_session_host(db, tmp_path, "host-relink-page", **opts):
+        b = desktop
+        b.page.goto(signed_link(stack))
+        b.page.wait_for_selector("#qr-img[src^='data:image/png']:not([hidden])")
+        simulator("scan", phone="79161234567")
+        b.screen("done", timeout_ms=20000)
+        simulator("drop")  # no retries configured: the session fails and the bot is silent
+        wait_for(lambda: db.collection("wa_sessions").document(SID).get().get("state") == "failed", 5)
+
+        b.page.goto(signed_link(stack))  # the owner comes back to fix it
+        b.page.wait_for_selector("#relink-confirm:not([hidden])")
+        assert "Подключить WhatsApp заново?" in text(b, "#relink-text")
+        assert b.page.is_hidden("#qr-img"), "no QR before the owner says yes"
+        b.shot("relink-question")
+        b.page.click("#relink-yes")
+        b.page.wait_for_selector("#qr-img[src^='data:image/png']:not([hidden])")
+        b.shot("relink-qr")
+        assert b.console_errors(expected_statuses=(409,)) == []
 
 
 def test_expired_invalid_and_missing_tokens_send_the_owner_back_to_yclients(desktop, stack, db):

@@ -115,3 +115,71 @@ def test_the_session_api_refuses_what_the_page_must_not_trust(host, db):
     assert expired.status_code == 410 and expired.json()["error"]["code"] == "registration_expired"
     unknown = api("GET", "/marketplace/api/session", token_with(salon_id=999, sub="999"))
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "salon_not_registered"
+
+
+# --- a relink never destroys a link that may come back ------------------------------------------------------
+
+
+def _linked_and_active(token: str) -> None:
+    assert api("POST", "/marketplace/api/qr", token).json()["status"] == "qr"
+    requests.post(f"{GATEWAY}/simulator/sessions/{SID}/scan", json={"phone": "79161234567"}, timeout=10)
+    wait_for(lambda: api("GET", f"/marketplace/api/status/{SID}", token).json()["connected"], 5, "connected")
+    assert activate(token).status_code == 200
+
+
+def _state(token: str) -> str:
+    return api("GET", f"/marketplace/api/status/{SID}", token).json()["status"]
+
+
+def _simulator() -> dict:
+    return requests.get(f"{GATEWAY}/simulator/sessions/{SID}", timeout=10).json()
+
+
+def test_a_relink_during_a_reconnect_is_refused_and_the_stored_link_comes_back(stack, db, tmp_path):
+    with running_session_host(db, tmp_path, "host-blip", host_opts={"reconnect_delays": (3.0,)}):
+        token = register()
+        _linked_and_active(token)
+        requests.post(f"{GATEWAY}/simulator/sessions/{SID}/drop", timeout=10)  # a network blip
+        wait_for(lambda: _state(token) == "reconnecting", 5, "reconnecting")
+        for path, body in (
+            ("/marketplace/api/qr", {}),
+            ("/marketplace/api/pairing-code", {"phone_number": "79160000000", "confirm_relink": True}),
+        ):
+            refused = api("POST", path, token, json=body)
+            assert refused.status_code == 409 and refused.json()["error"]["code"] == "reconnecting", refused.text
+        assert _simulator()["linked_phone"] == "79161234567", "the stored credentials are kept"
+        wait_for(lambda: _state(token) == "connected", 10, "the link back by itself")
+
+
+def test_an_active_salons_link_is_replaced_only_on_the_owners_word_and_only_once_the_new_one_works(stack, db, tmp_path):
+    opts = {"host_opts": {"reconnect_delays": ()}, "qr_ttl_s": 1.0, "qr_rotations": 1}
+    with running_session_host(db, tmp_path, "host-relink", **opts):
+        token = register()
+        _linked_and_active(token)
+        requests.post(f"{GATEWAY}/simulator/sessions/{SID}/drop", timeout=10)  # no retries configured: failed
+        wait_for(lambda: _state(token) == "failed", 5, "failed")
+
+        asked = api("POST", "/marketplace/api/qr", token)
+        assert asked.status_code == 409 and asked.json()["error"]["code"] == "relink_needs_confirmation"
+        confirmed = api("POST", "/marketplace/api/qr", token, json={"confirm_relink": True})
+        assert confirmed.status_code == 200 and confirmed.json()["status"] == "qr", confirmed.text
+        assert _simulator()["linked_phone"] == "79161234567", "nothing is deleted before the new link works"
+
+        # Nobody scans: the QR expires and the stored link is resumed instead of being lost.
+        wait_for(lambda: _state(token) == "connected", 10, "the old link resumed")
+        assert company(db).whatsapp_phone == "79161234567"
+
+        requests.post(f"{GATEWAY}/simulator/sessions/{SID}/drop", timeout=10)
+        wait_for(lambda: _state(token) == "failed", 5, "failed again")
+        assert api("POST", "/marketplace/api/qr", token, json={"confirm_relink": True}).json()["status"] == "qr"
+        requests.post(f"{GATEWAY}/simulator/sessions/{SID}/scan", json={"phone": "79169999999"}, timeout=10)
+        wait_for(lambda: _state(token) == "connected", 5, "the new link")
+        assert _simulator()["linked_phone"] == "79169999999", "replaced once the new link connected"
+
+
+def test_a_salon_whose_phone_removed_us_relinks_without_being_asked(host, db):
+    token = register()
+    _linked_and_active(token)
+    requests.post(f"{GATEWAY}/simulator/sessions/{SID}/logout", timeout=10)
+    wait_for(lambda: _state(token) == "logged_out", 5, "logged out")
+    assert api("POST", "/marketplace/api/qr", token).json()["status"] == "qr"

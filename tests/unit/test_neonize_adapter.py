@@ -1,5 +1,7 @@
 """The neonize driver's translation of WhatsApp's events, fed with real neonize protobuf event objects."""
 
+from pathlib import Path
+
 import pytest
 from neonize.proto import Neonize_pb2 as N
 
@@ -69,6 +71,40 @@ def test_credentials_exist_only_when_the_store_holds_a_device(tmp_path):
         assert driver.has_credentials("company_1")
     finally:
         driver.close()
+
+
+def _device(path, jid="79161234567.0:1@s.whatsapp.net"):
+    import sqlite3
+
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE IF NOT EXISTS whatsmeow_device (jid TEXT)")
+        con.execute("INSERT INTO whatsmeow_device VALUES (?)", (jid,))
+
+
+def test_a_relink_keeps_the_working_link_until_the_new_one_connects(tmp_path):
+    stores = nd.SqliteStores(tmp_path)
+    _device(stores.client_args("company_1", "qr")["name"])
+    stores.remember("company_1", None)  # the first link connected
+    live = stores.path("company_1")
+    assert stores.has("company_1") and stores.client_args("company_1", "restore")["name"] == str(live)
+
+    attempt = stores.client_args("company_1", "pairing")["name"]  # a relink starts: its own store
+    assert attempt != str(live) and stores.has("company_1"), "the working link is still there"
+    _device(attempt, "79161234567.0:2@s.whatsapp.net")
+    again = stores.client_args("company_1", "qr")["name"]  # that one never connected; another try
+    assert not Path(attempt).exists() and stores.path("company_1") == live
+
+    _device(again, "79161234567.0:3@s.whatsapp.net")
+    stores.remember("company_1", None)  # the relink connected: now, and only now, the old store goes
+    assert stores.path("company_1") == Path(again) and not live.exists() and stores.has("company_1")
+    stores.forget("company_1")
+    assert not stores.has("company_1") and list(tmp_path.iterdir()) == []
+
+
+def test_a_store_made_before_pointers_is_still_the_live_one(tmp_path):
+    stores = nd.SqliteStores(tmp_path)
+    _device(tmp_path / "company_1.sqlite3")
+    assert stores.has("company_1") and stores.client_args("company_1", "restore")["name"].endswith("company_1.sqlite3")
 
 
 def _message(chat_user, server="s.whatsapp.net", from_me=False, group=False, text="Здравствуйте", alt=None):

@@ -47,8 +47,10 @@ export function createApi(token) {
   }
   return {
     session: () => call("GET", "/marketplace/api/session"),
-    requestQr: () => call("POST", "/marketplace/api/qr", {}),
-    requestPairingCode: (phone) => call("POST", "/marketplace/api/pairing-code", { phone_number: phone }),
+    // confirm: the owner agreed to replace the salon's existing WhatsApp link (see relink_needs_confirmation).
+    requestQr: (confirm = false) => call("POST", "/marketplace/api/qr", confirm ? { confirm_relink: true } : {}),
+    requestPairingCode: (phone, confirm = false) =>
+      call("POST", "/marketplace/api/pairing-code", { phone_number: phone, ...(confirm ? { confirm_relink: true } : {}) }),
     status: (sessionId) => call("GET", `/marketplace/api/status/${encodeURIComponent(sessionId)}`),
     activate: () => call("POST", "/marketplace/activate", { token }),
   };

@@ -4,7 +4,7 @@
 import { createApi } from "./api.js";
 import { normalizePhone } from "./phone.js";
 import { fromApi, watchSession } from "./status-feed.js";
-import { INVALID_LINK, PHONE_HINTS, countdown, explain } from "./texts.js";
+import { INVALID_LINK, PHONE_HINTS, RELINK_QUESTION, countdown, explain } from "./texts.js";
 
 const $ = (id) => document.getElementById(id);
 const app = $("app");
@@ -21,6 +21,7 @@ const page = {
   setup: null,
   phone: null,
   confirmed8: null, // a number starting with 8 the owner confirmed
+  confirmRelink: false, // the owner agreed to replace the active salon's WhatsApp link
   activation: { started: false, running: false, done: false },
   codeTimer: null,
 };
@@ -61,18 +62,34 @@ function selectTab(tab) {
 
 async function ask(call) {
   setStatusText("");
+  $("relink-confirm").hidden = true;
   try {
     applyStatus(fromApi(await call()));
   } catch (err) {
     if (INVALID_LINK[err.code]) return invalid(err.code);
+    if (err.code === "relink_needs_confirmation") return askToRelink(call);
+    $("qr-wait").hidden = true;
     setStatusText(explain(err), true);
   }
+}
+
+// The salon is active and its WhatsApp link may still come back: replacing it takes the owner's word.
+function askToRelink(call) {
+  $("qr-wait").hidden = true;
+  $("retry-link").hidden = true; // one question on screen: the confirmation
+  setStatusText("");
+  $("relink-text").textContent = RELINK_QUESTION;
+  $("relink-confirm").hidden = false;
+  $("relink-yes").onclick = () => {
+    page.confirmRelink = true;
+    ask(call);
+  };
 }
 
 function requestQr() {
   $("qr-img").hidden = true;
   $("qr-wait").hidden = false;
-  return ask(() => page.api.requestQr());
+  return ask(() => page.api.requestQr(page.confirmRelink));
 }
 
 function openTab(tab) {
@@ -108,7 +125,7 @@ async function submitPhone(event) {
   page.phone = digits;
   $("phone-submit").disabled = true;
   try {
-    applyStatus(fromApi(await page.api.requestPairingCode(digits)));
+    applyStatus(fromApi(await page.api.requestPairingCode(digits, page.confirmRelink)));
   } catch (err) {
     if (INVALID_LINK[err.code]) return invalid(err.code);
     hint.textContent = explain(err);
@@ -156,10 +173,11 @@ function applyStatus(status) {
   if (page.activation.started) return; // activation owns the screen now
   show("link");
   const retry = $("retry-link");
-  retry.hidden = !RETRYABLE.has(state);
+  const asking = !$("relink-confirm").hidden; // the relink question stands alone on screen
+  retry.hidden = asking || !RETRYABLE.has(state);
   retry.textContent = state === "expired" ? (page.tab === "pairing" ? "Получить новый код" : "Показать новый QR-код") : "Подключить снова";
   $("status").dataset.busy = String(state === "starting" || state === "reconnecting");
-  setStatusText(state === "qr" || state === "pairing_code" ? "" : status.message, RETRYABLE.has(state));
+  setStatusText(state === "qr" || state === "pairing_code" || asking ? "" : status.message, RETRYABLE.has(state));
   if (state === "qr") {
     selectTab("qr");
     $("qr-img").src = status.qr;
@@ -180,7 +198,7 @@ function applyStatus(status) {
 
 function retryLink() {
   if (page.tab === "pairing") {
-    if (page.phone) return ask(() => page.api.requestPairingCode(page.phone));
+    if (page.phone) return ask(() => page.api.requestPairingCode(page.phone, page.confirmRelink));
     return showPhoneForm();
   }
   return requestQr();
@@ -315,7 +333,7 @@ async function start() {
 $("tab-qr").addEventListener("click", () => openTab("qr"));
 $("tab-pairing").addEventListener("click", () => openTab("pairing"));
 $("phone-form").addEventListener("submit", submitPhone);
-$("code-new").addEventListener("click", () => ask(() => page.api.requestPairingCode(page.phone)));
+$("code-new").addEventListener("click", () => ask(() => page.api.requestPairingCode(page.phone, page.confirmRelink)));
 $("code-change-phone").addEventListener("click", showPhoneForm);
 $("retry-link").addEventListener("click", retryLink);
 $("activation-retry").addEventListener("click", runActivation);

@@ -34,6 +34,8 @@ const ERRORS = {
   activation_in_progress: "Активация уже идёт. Подождите несколько секунд и нажмите «Повторить».",
   state_changed: "Состояние салона изменилось во время активации. Нажмите «Повторить».",
   uninstalled: "Приложение AI Admin отключено в YCLIENTS. Включите его и начните подключение заново.",
+  reconnecting:
+    "Связь с WhatsApp салона прервалась, и мы переподключаемся — подключать заново не нужно. Подождите минуту.",
   frozen: "Подписка AI Admin в YCLIENTS заморожена. После оплаты откройте AI Admin в YCLIENTS — подключение продолжится.",
   storage_unavailable: "Сервис временно недоступен. Попробуйте ещё раз через минуту.",
   internal: "Что-то пошло не так на нашей стороне. Попробуйте ещё раз через минуту.",
@@ -48,6 +50,10 @@ export function explain(err) {
   if (err.status >= 500 || err.status === 0) return ERRORS.internal;
   return err.message || ERRORS.internal;
 }
+
+export const RELINK_QUESTION =
+  "WhatsApp салона уже был подключён к AI Admin, и связь может восстановиться сама. Подключить WhatsApp заново? " +
+  "Прежняя привязка будет заменена, как только новая заработает.";
 
 export const PHONE_HINTS = {
   invalid: "Введите номер WhatsApp салона полностью, с кодом страны: например +7 916 123-45-67.",

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -116,17 +117,33 @@ def stream_replaced_event(_: Any) -> Failed:
 
 
 class SqliteStores:
-    """One whatsmeow SQLite store per salon in a directory (a persistent volume in production)."""
+    """One whatsmeow SQLite store per salon in a directory (a persistent volume in production). Each link has a
+    store file of its own: `{session_id}.current` names the live one, `{session_id}.pending` a new link in the
+    making. The pending one becomes live when it connects (`remember`), and only then is the old store deleted,
+    so a relink that never completes leaves the working link intact. Files are never renamed while open."""
 
     def __init__(self, directory: Path):
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
 
+    def _pointer(self, session_id: str, kind: str) -> Path:
+        return self.directory / f"{session_id}.{kind}"
+
+    def _named(self, session_id: str, kind: str) -> Path | None:
+        pointer = self._pointer(session_id, kind)
+        return self.directory / pointer.read_text().strip() if pointer.exists() else None
+
     def path(self, session_id: str) -> Path:
-        return self.directory / f"{session_id}.sqlite3"
+        """The live link's store (`{session_id}.sqlite3` for a store made before pointers)."""
+        return self._named(session_id, "current") or self.directory / f"{session_id}.sqlite3"
 
     def client_args(self, session_id: str, mode: Mode) -> dict[str, Any]:
-        return {"name": str(self.path(session_id))}
+        if mode == "restore":
+            return {"name": str(self.path(session_id))}
+        self._drop_pending(session_id)  # an earlier relink that never connected
+        fresh = self.directory / f"{session_id}.{uuid.uuid4().hex[:12]}.sqlite3"
+        self._pointer(session_id, "pending").write_text(fresh.name)
+        return {"name": str(fresh)}
 
     def has(self, session_id: str) -> bool:
         if not self.path(session_id).exists():
@@ -138,17 +155,38 @@ class SqliteStores:
             return False
 
     def remember(self, session_id: str, jid: Any) -> None:
-        """The file is the salon's: nothing to remember."""
+        """Connected. A pending link becomes the live one, and the previous link's store goes only now."""
+        pending = self._named(session_id, "pending")
+        if pending is None:
+            return  # a restore: the live store connected again
+        previous = self.path(session_id)
+        self._pointer(session_id, "current").write_text(pending.name)
+        self._pointer(session_id, "pending").unlink(missing_ok=True)
+        if previous != pending:
+            _unlink_store(previous)
 
     def forget(self, session_id: str) -> None:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{self.path(session_id)}{suffix}").unlink(missing_ok=True)
+        _unlink_store(self.path(session_id))
+        self._drop_pending(session_id)
+        self._pointer(session_id, "current").unlink(missing_ok=True)
+
+    def _drop_pending(self, session_id: str) -> None:
+        pending = self._named(session_id, "pending")
+        if pending is not None:
+            _unlink_store(pending)
+        self._pointer(session_id, "pending").unlink(missing_ok=True)
+
+
+def _unlink_store(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 class PostgresStore:
     """All salons' devices in one whatsmeow Postgres database (Cloud SQL): neonize takes the URL as the store name.
     A shared store resumes the right device only when given its JID, so each salon's device JID is kept in the
-    registry (Firestore `wa_devices/{session_id}`); a new link asks neonize for a new device."""
+    registry (Firestore `wa_devices/{session_id}`); a new link asks neonize for a new device, and the registry
+    keeps naming the old one until the new one has connected (`remember`)."""
 
     def __init__(self, url: str, registry: DeviceRegistry):
         self.url, self.registry = url, registry
@@ -242,8 +280,7 @@ class NeonizeWhatsApp:
         from neonize.utils.enum import ClientName, Presence
 
         await self._stop(session_id)
-        if mode != "restore":
-            self.stores.forget(session_id)  # a new link starts from an empty store
+        # A new link starts from an empty store of its own; the live link's store stays until the new one connects.
         client = NewAClient(**self.stores.client_args(session_id, mode))
         self._clients[session_id] = client
         pairing_requested = False
