@@ -7,6 +7,7 @@ import hmac
 import html
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +53,14 @@ def json_body(request: flask.Request) -> dict[str, Any]:
     return parse_json_object(request.get_data())
 
 
+_SECRET_IN_PATH = re.compile(r"^(/webhook/yclients/[^/]+/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """A request path fit for logs: a data-webhook URL's last segment is a credential, so it is cut."""
+    return _SECRET_IN_PATH.sub(r"\1…", path)
+
+
 def json_response(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None):
     return flask.Response(
         json.dumps(body, ensure_ascii=False, default=str),
@@ -74,7 +83,7 @@ def _log_error(exc: AppError, request: flask.Request) -> None:
         level,
         "request failed: %s",
         exc.message,
-        extra={"status": exc.status, "code": exc.code, "path": request.path},
+        extra={"status": exc.status, "code": exc.code, "path": loggable_path(request.path)},
     )
 
 
@@ -93,14 +102,14 @@ def json_endpoint(*methods: str) -> Callable[[Handler], Handler]:
                 headers = {"Retry-After": "5"} if exc.status == 503 else None
                 return json_response(error_body(exc), exc.status, headers)
             except gexc.GoogleAPICallError:
-                log.exception("storage call failed", extra={"path": request.path})
+                log.exception("storage call failed", extra={"path": loggable_path(request.path)})
                 body = {
                     "success": False,
                     "error": {"code": "storage_unavailable", "message": "storage is unavailable, try again"},
                 }
                 return json_response(body, 503, {"Retry-After": "5"})
             except Exception:
-                log.exception("unhandled error", extra={"path": request.path})
+                log.exception("unhandled error", extra={"path": loggable_path(request.path)})
                 body = {"success": False, "error": {"code": "internal", "message": "internal error"}}
                 return json_response(body, 500)
 
@@ -163,7 +172,7 @@ def page_endpoint(fn: Handler) -> Handler:
             _log_error(exc, request)
             return error_page(exc)
         except Exception:
-            log.exception("unhandled error", extra={"path": request.path})
+            log.exception("unhandled error", extra={"path": loggable_path(request.path)})
             return error_page(AppError("internal error"))
 
     return inner

@@ -88,6 +88,8 @@ class Company(Document):
     whatsapp_connected_at: datetime | None = None
     api_key: str | None = None
     api_key_created_at: datetime | None = None
+    webhook_nonce: str | None = None  # in the data-webhook URL's token: one per install, cleared on uninstall
+    webhook_stale_calls: int = 0  # deliveries to a retired or forged webhook URL of this salon
     activation_id: str | None = None  # one per activation attempt; names the post-activation task
     activation_started_at: datetime | None = None
     activated_at: datetime | None = None

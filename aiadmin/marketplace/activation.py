@@ -68,6 +68,8 @@ def _begin(db: firestore.Client, salon_id: int) -> Company | None:
             update={
                 "integration_status": S.ACTIVATING,
                 "api_key": api_key,
+                # Like the key, kept across retries (YCLIENTS may hold the URL of a try we saw fail).
+                "webhook_nonce": company.webhook_nonce or secrets.token_hex(16),
                 "api_key_created_at": company.api_key_created_at if company.api_key else now,
                 "activation_id": uuid.uuid4().hex[:16],
                 "activation_started_at": now,
@@ -178,7 +180,7 @@ def activate(
             salon_id=salon_id,
             application_id=app_id,
             api_key=company.api_key,
-            webhook_urls=[webhook_url_token.webhook_url(base_url, webhook_secret, salon_id)],
+            webhook_urls=[webhook_url_token.webhook_url(base_url, webhook_secret, salon_id, company.webhook_nonce)],
             attempts=settings.activation_callback_attempts,
             timeout_s=settings.activation_callback_timeout_s,
         )

@@ -167,6 +167,7 @@ def _upserted(existing: Company | None, yc: YcCompany, user: MarketplaceUser, gr
                 "whatsapp_connected": False,
                 "api_key": None,
                 "api_key_created_at": None,
+                "webhook_nonce": None,
                 "activation_error": None,
                 "activated_at": None,
             }

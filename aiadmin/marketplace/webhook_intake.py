@@ -19,7 +19,8 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from aiadmin.core import repositories
-from aiadmin.core.errors import BadRequest, ServiceUnavailable, Unauthorized
+from aiadmin.core.errors import BadRequest, NotFound, ServiceUnavailable, Unauthorized
+from aiadmin.core.integration_status import IntegrationStatus
 from aiadmin.core.models import (
     DataBatchTask,
     DataWebhook,
@@ -175,8 +176,17 @@ def accept_data(
 ) -> Intake:
     salon_id = salon_id_from_text(salon_id_text)
     if salon_id is None:
-        raise Unauthorized("unknown webhook URL", code="bad_webhook_token")
-    webhook_url_token.check(settings.require("webhook_secret"), salon_id, token)
+        raise NotFound("unknown webhook URL", code="unknown_webhook_url")
+    company = repositories.get_company(db, salon_id)
+    if company is None or company.integration_status == IntegrationStatus.UNINSTALLED:
+        raise NotFound("unknown webhook URL", code="unknown_webhook_url")
+    try:
+        webhook_url_token.check(settings.require("webhook_secret"), salon_id, company.webhook_nonce, token)
+    except NotFound:
+        # An earlier install's URL, or a guess: counted on the salon (an operator can see it) and refused.
+        repositories.company_ref(db, salon_id).update({"webhook_stale_calls": firestore.Increment(1)})
+        log.warning("webhook to a retired or forged URL", extra={"salon_id": salon_id})
+        raise
     hook = validate(DataWebhook, body)
     if hook.company_id != salon_id:
         raise BadRequest(f"company_id {hook.company_id} does not match this salon's URL", code="salon_mismatch")

@@ -57,7 +57,12 @@ def _apply_lifecycle(
     if event_name == "uninstall":
         if status == S.UNINSTALLED:
             return Outcome("processed", "already uninstalled")
-        update = {"integration_status": S.UNINSTALLED.value, "whatsapp_connected": False, "api_key": None}
+        update = {
+            "integration_status": S.UNINSTALLED.value,
+            "whatsapp_connected": False,
+            "api_key": None,
+            "webhook_nonce": None,  # the data-webhook URL dies with the install
+        }
         event_type, detail = "uninstalled", f"{status} -> uninstalled; session stop requested"
         _ask_host(tx, db, hook.salon_id, "stop", "uninstall", delivery)
     elif event_name == "freeze":
@@ -192,12 +197,22 @@ def process_data_batch(
             _finish_receipt(db, receipt.key, "ignored", f"salon is {status}")
         return Outcome("ignored", f"{len(pending)} receipts ignored: salon is {status}")
     ctx = Context(db, yclients, company)
-    applied = 0
+    hooks: dict[str, DataWebhook] = {}
     for receipt in pending:
         try:
-            hook = DataWebhook.model_validate(receipt.body)
+            hooks[receipt.key] = DataWebhook.model_validate(receipt.body)
         except ValidationError as exc:
             _finish_receipt(db, receipt.key, "rejected", f"not a data webhook: {exc.error_count()} problems")
+    # Each object is read again from YCLIENTS once per batch, for the last webhook that names it.
+    last = {(h.resource.strip().lower(), str(h.resource_id)): key for key, h in hooks.items()}
+    applied = 0
+    for receipt in pending:
+        hook = hooks.get(receipt.key)
+        if hook is None:
+            continue
+        if last[(hook.resource.strip().lower(), str(hook.resource_id))] != receipt.key:
+            _finish_receipt(db, receipt.key, "processed", "superseded by a later webhook for the same object")
+            applied += 1
             continue
         try:
             result = changes.apply(ctx, hook, queue)

@@ -1,14 +1,14 @@
-"""YCLIENTS's data-change webhooks applied to the synced data at once. A webhook's `data` may be partial, so an
-incomplete object is fetched again; a change YCLIENTS never sent is caught by the next scheduled pass
-(bookings every 15 min incrementally, nightly in full)."""
+"""YCLIENTS's data-change webhooks applied to the synced data at once. A webhook is a hint, never a fact: it
+carries no signature, so whoever learns a salon's URL could otherwise move a client's booking onto their own phone
+or pin a record with a change date in 2099. So the object it names is read again from YCLIENTS by id and what
+YCLIENTS says is written; the body only says what to read. A change YCLIENTS never sent is caught by the next
+scheduled pass (bookings every 15 min incrementally, nightly in full)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 from dataclasses import dataclass
-
-from pydantic import ValidationError
 
 from aiadmin.core.models import DataWebhook
 from aiadmin.core.task_queue import TaskQueue
@@ -17,7 +17,7 @@ from aiadmin.sync.modules import Context, booking_doc, bury_record, client_doc, 
 from aiadmin.sync.runner import sync_task
 from aiadmin.sync.writer import upsert
 from aiadmin.yclients.client import YclientsNotFound, YclientsRejected
-from aiadmin.yclients.models import YcClient, YcRecord, YcStaff
+from aiadmin.yclients.models import YcStaff
 
 log = logging.getLogger("aiadmin.sync.changes")
 
@@ -32,37 +32,18 @@ def _delete(ctx: Context, collection: str, doc_id: str) -> None:
     ctx.collection(collection).document(doc_id).delete()
 
 
-def _newer_stored(ctx: Context, record: YcRecord) -> bool:
-    """What we hold changed later than this (late, out-of-order) webhook's copy."""
-    snap = ctx.collection(d.BOOKINGS).document(str(record.id)).get(["changed_at"])
-    stored = (snap.to_dict() or {}).get("changed_at") if snap.exists else None
-    return bool(stored and record.last_change_date and stored > record.last_change_date)
-
-
 def _record(ctx: Context, hook: DataWebhook, queue: TaskQueue | None) -> Applied:
     rid = str(hook.resource_id)
-    if hook.status == "delete":
+    try:
+        record = ctx.yclients.get_record(ctx.salon_id, int(rid))
+    except YclientsNotFound:
         bury_record(ctx.collection(d.BOOKINGS), rid)
         _delete(ctx, d.VISITS, rid)
-        return Applied("processed", f"record {rid} deleted")
-    record: YcRecord | None = None
-    if isinstance(hook.data, dict):
-        try:
-            record = YcRecord.model_validate({"id": rid, **hook.data})
-        except ValidationError:
-            record = None
-    if record is None or not record.is_complete():
-        try:
-            record = ctx.yclients.get_record(ctx.salon_id, int(rid))
-        except YclientsNotFound:
-            _delete(ctx, d.BOOKINGS, rid)
-            return Applied("processed", f"record {rid} is gone from YCLIENTS; removed")
+        return Applied("processed", f"record {rid} is gone from YCLIENTS; removed")
     if record.deleted:
         bury_record(ctx.collection(d.BOOKINGS), rid, record.last_change_date)
         _delete(ctx, d.VISITS, rid)
         return Applied("processed", f"record {rid} deleted")
-    if _newer_stored(ctx, record):
-        return Applied("ignored", f"record {rid}: we hold a newer state than this webhook")
     doc = booking_doc(record)
     today = ctx.today()
     upcoming = doc.date is None or doc.date >= today.isoformat()
@@ -81,17 +62,11 @@ def _record(ctx: Context, hook: DataWebhook, queue: TaskQueue | None) -> Applied
 
 def _client(ctx: Context, hook: DataWebhook) -> Applied:
     cid = str(hook.resource_id)
-    if hook.status == "delete":
+    try:
+        client = ctx.yclients.get_client(ctx.salon_id, int(cid))
+    except YclientsNotFound:
         _delete(ctx, d.CLIENTS, cid)
-        return Applied("processed", f"client {cid} deleted")
-    data = hook.data if isinstance(hook.data, dict) else {}
-    client = YcClient.model_validate({"id": cid, **data}) if data.get("name") and data.get("phone") else None
-    if client is None:
-        try:
-            client = ctx.yclients.get_client(ctx.salon_id, int(cid))
-        except YclientsNotFound:
-            _delete(ctx, d.CLIENTS, cid)
-            return Applied("processed", f"client {cid} is gone from YCLIENTS; removed")
+        return Applied("processed", f"client {cid} is gone from YCLIENTS; removed")
     written = upsert(ctx.collection(d.CLIENTS), cid, client_doc(client))
     return Applied("processed", f"client {cid} {'written' if written else 'unchanged'}")
 
@@ -99,11 +74,10 @@ def _client(ctx: Context, hook: DataWebhook) -> Applied:
 def _staff(ctx: Context, hook: DataWebhook) -> Applied:
     sid = str(hook.resource_id)
     member: YcStaff | None = None
-    if hook.status != "delete":
-        try:
-            member = ctx.yclients.get_staff_member(ctx.salon_id, int(sid))
-        except YclientsNotFound:
-            member = None
+    try:
+        member = ctx.yclients.get_staff_member(ctx.salon_id, int(sid))
+    except YclientsNotFound:
+        member = None
     doc = staff_doc(member) if member else None
     if doc is None:  # deleted, dismissed or gone
         _delete(ctx, d.STAFF, sid)
@@ -114,9 +88,6 @@ def _staff(ctx: Context, hook: DataWebhook) -> Applied:
 
 def _service(ctx: Context, hook: DataWebhook) -> Applied:
     sid = str(hook.resource_id)
-    if hook.status == "delete":
-        _delete(ctx, d.SERVICES, sid)
-        return Applied("processed", f"service {sid} deleted")
     try:
         service = ctx.yclients.get_service(ctx.salon_id, int(sid))
     except YclientsNotFound:
@@ -132,8 +103,9 @@ def _service(ctx: Context, hook: DataWebhook) -> Applied:
 
 
 def apply(ctx: Context, hook: DataWebhook, queue: TaskQueue | None = None) -> Applied:
-    """Apply one data-change webhook. YclientsUnavailable propagates (the batch is retried in order);
-    a refusal for one object (401/403) is recorded on its receipt and the batch goes on."""
+    """Re-read the object one data-change webhook names and write what YCLIENTS holds. YclientsUnavailable
+    propagates (the batch is retried in order); a refusal for one object (401/403) is recorded on its receipt
+    and the batch goes on."""
     resource = hook.resource.strip().lower()
     try:
         if resource == "record":

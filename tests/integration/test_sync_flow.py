@@ -131,6 +131,12 @@ def active_salon(stack, db):
     return stack
 
 
+def our_webhook_url(stack) -> str:
+    """The data-webhook URL we gave YCLIENTS at activation."""
+    with stack.standin_state.lock:
+        return stack.standin_state.installs[SALON]["webhook_urls"][0]
+
+
 def standin(path: str, method: str = "POST", **body) -> dict:
     resp = requests.request(
         method, f"{GATEWAY.replace('18500', '18510')}/_standin/salons/{SALON}{path}", json=body or None, timeout=20
@@ -166,11 +172,7 @@ def test_record_webhooks_change_bookings_at_once(active_salon, db):
         "status": "update",
         "data": made["record"],
     }
-    from aiadmin.marketplace import webhook_url_token
-    from tests.conftest import WEBHOOK_SECRET
-
-    url = f"{GATEWAY}/webhook/yclients/{SALON}/{webhook_url_token.token_for(WEBHOOK_SECRET, SALON)}"
-    assert requests.post(url, json=late, timeout=10).status_code == 200
+    assert requests.post(our_webhook_url(active_salon), json=late, timeout=10).status_code == 200
     time.sleep(3.0)
     assert "900001" not in bookings(db)
 
@@ -187,3 +189,38 @@ def test_a_missed_webhook_is_caught_by_the_next_incremental_pass(active_salon, d
 
     assert runner.run(db, get_yclients(), SALON, "bookings").state == "ok"
     assert "900002" in bookings(db)
+
+
+def test_a_forged_data_webhook_changes_nothing_yclients_does_not_say(active_salon, db):
+    """Whoever learns the URL cannot move a client's booking onto their phone, pin it with a change date in
+    2099, or cancel it: the webhook only makes us read the record again."""
+    record = active_salon.standin_state.salon(SALON).records[700001]
+    before = bookings(db)["700001"]
+    forged = [
+        {**record, "client": {**record["client"], "phone": "+79990001122"}, "last_change_date": "2099-01-01 00:00:00"},
+        {"id": 700001, "deleted": True},
+    ]
+    url = our_webhook_url(active_salon)
+    for status, data in (("update", forged[0]), ("delete", forged[1])):
+        body = {"company_id": SALON, "resource": "record", "resource_id": 700001, "status": status, "data": data}
+        assert requests.post(url, json=body, timeout=10).status_code == 200
+    wait_for(
+        lambda: all(t["state"] == "done" for t in active_salon.dispatcher.listing("webhooks", None)), 10, "applied"
+    )
+    time.sleep(0.5)
+    after = bookings(db)["700001"]
+    assert after["client_phone"] == before["client_phone"] == record["client"]["phone"].lstrip("+")
+    assert after["changed_at"] == before["changed_at"] and after["changed_at"].year < 2099
+    assert len(active_salon.calls("/record/962302/700001")) >= 1, "YCLIENTS was asked instead"
+
+    # A real change later is still taken: nothing was pinned.
+    moved = datetime.fromisoformat(record["datetime"]).replace(tzinfo=None) + timedelta(hours=1)
+    standin(
+        "/records",
+        id=700001,
+        staff_id=record["staff_id"],
+        service_id=record["services"][0]["id"],
+        datetime=moved.isoformat(),
+        client_id=record["client"]["id"],
+    )
+    wait_for(lambda: bookings(db)["700001"]["starts_at"] != before["starts_at"], 10, "the real change")

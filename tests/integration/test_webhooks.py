@@ -22,10 +22,13 @@ def lifecycle(event: str, **overrides: Any) -> requests.Response:
     return requests.post(LIFECYCLE, json=body, timeout=10)
 
 
+NONCE = "install-nonce-1"
+
+
 def _salon_in(db, status: S) -> None:
     register()
     repositories.company_ref(db, 962302).update(
-        {"integration_status": status.value, "whatsapp_connected": True, "api_key": "k" * 64}
+        {"integration_status": status.value, "whatsapp_connected": True, "api_key": "k" * 64, "webhook_nonce": NONCE}
     )
 
 
@@ -182,12 +185,14 @@ RECORD = {
 }
 
 
-def data_url(salon_id: int = 962302, token: str | None = None) -> str:
-    token = token or webhook_url_token.token_for(WEBHOOK_SECRET, salon_id)
+def data_url(salon_id: int = 962302, token: str | None = None, nonce: str | None = NONCE) -> str:
+    """The URL given to YCLIENTS at activation (the salon's install nonce in its token)."""
+    token = token or webhook_url_token.token_for(WEBHOOK_SECRET, salon_id, nonce)
     return f"{GATEWAY}/webhook/yclients/{salon_id}/{token}"
 
 
 def test_data_webhook_is_stored_durably_and_acknowledged(stack, db):
+    _salon_in(db, S.ACTIVE)
     resp = requests.post(data_url(), json=RECORD, timeout=10)
     assert resp.status_code == 200
     stored = repositories.receipt_ref(db, resp.json()["receipt"]).get().to_dict()
@@ -195,6 +200,7 @@ def test_data_webhook_is_stored_durably_and_acknowledged(stack, db):
 
 
 def test_the_same_data_webhook_three_times_is_one_receipt(stack, db):
+    _salon_in(db, S.ACTIVE)
     keys = {requests.post(data_url(), json=RECORD, timeout=10).json()["receipt"] for _ in range(3)}
     assert len(keys) == 1
     assert repositories.receipt_ref(db, keys.pop()).get().to_dict()["deliveries"] == 3
@@ -202,14 +208,29 @@ def test_the_same_data_webhook_three_times_is_one_receipt(stack, db):
 
 
 def test_data_webhook_with_a_wrong_token_is_rejected_and_stores_nothing(stack, db):
-    assert requests.post(data_url(token="0" * 40), json=RECORD, timeout=10).status_code == 401
-    other_salons_token = webhook_url_token.token_for(WEBHOOK_SECRET, 962303)
-    assert requests.post(data_url(962302, other_salons_token), json=RECORD, timeout=10).status_code == 401
-    assert requests.post(f"{GATEWAY}/webhook/yclients/abc/def", json=RECORD, timeout=10).status_code == 401
+    _salon_in(db, S.ACTIVE)
+    assert requests.post(data_url(token="0" * 40), json=RECORD, timeout=10).status_code == 404
+    other_salons_token = webhook_url_token.token_for(WEBHOOK_SECRET, 962303, NONCE)
+    assert requests.post(data_url(962302, other_salons_token), json=RECORD, timeout=10).status_code == 404
+    assert requests.post(f"{GATEWAY}/webhook/yclients/abc/def", json=RECORD, timeout=10).status_code == 404
     assert collection_size(db, "webhook_receipts") == 0
+    assert company(db).webhook_stale_calls == 2, "the salon's refused deliveries are counted"
+
+
+def test_an_earlier_installs_webhook_url_stops_working_on_uninstall_and_reinstall(stack, db):
+    _salon_in(db, S.ACTIVE)
+    legacy = data_url(nonce=None)  # the nonce-less URL of a salon activated before nonces: refused once it has one
+    assert requests.post(legacy, json=RECORD, timeout=10).status_code == 404
+    assert requests.post(data_url(), json=RECORD, timeout=10).status_code == 200
+    _receipt(db, lifecycle("uninstall").json()["receipt"])
+    assert requests.post(data_url(), json=RECORD, timeout=10).status_code == 404, "uninstalled: no URL answers"
+    register()  # reinstalled: the next activation gets a new nonce, the old URL stays dead
+    assert company(db).webhook_nonce is None
+    assert requests.post(data_url(), json=RECORD, timeout=10).status_code == 404
 
 
 def test_data_webhook_for_another_company_or_missing_fields_is_400(stack, db):
+    _salon_in(db, S.ACTIVE)
     assert requests.post(data_url(), json={**RECORD, "company_id": 1}, timeout=10).status_code == 400
     incomplete = requests.post(data_url(), json={"company_id": 962302, "resource": "record"}, timeout=10)
     assert incomplete.status_code == 400

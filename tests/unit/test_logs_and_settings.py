@@ -32,3 +32,12 @@ def test_log_lines_of_a_request_carry_its_cloud_trace():
         assert line[TRACE_KEY] == "projects/ai-admin-prod/traces/105445aa7843bc8bf206b12000100000"
     finally:
         bind_trace(None, None)
+
+
+def test_a_webhook_urls_token_never_reaches_a_log_line():
+    from aiadmin.core.http import loggable_path
+
+    assert loggable_path("/webhook/yclients/962302/4981b5b6ab9f3fc49f0f1b311272bfb9f8732dac") == (
+        "/webhook/yclients/962302/…"
+    )
+    assert loggable_path("/marketplace/activate") == "/marketplace/activate"
