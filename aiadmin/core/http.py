@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hmac
 import html
 import json
 import logging
@@ -14,18 +13,16 @@ from typing import Any
 import flask
 from google.api_core import exceptions as gexc
 
+from aiadmin.core.caller_auth import verify_caller
 from aiadmin.core.errors import (
     AppError,
-    ConfigurationError,
     MethodNotAllowed,
     PayloadTooLarge,
-    Unauthorized,
     UnsupportedMediaType,
     UriTooLong,
 )
 from aiadmin.core.logs import bind_trace
 from aiadmin.core.settings import get_settings
-from aiadmin.core.task_queue import TASK_SECRET_HEADER
 from aiadmin.core.validation import MAX_BODY_BYTES, M, parse_json_object, validate
 
 log = logging.getLogger("aiadmin.http")
@@ -185,13 +182,7 @@ def task_payload(request: flask.Request, model: type[M]) -> M:
 
 
 def require_task_caller(request: flask.Request) -> None:
-    """Task and scheduler handlers. Deployed (dev, prod) they are private functions: Cloud Run checks the OIDC
-    token of our invoker account before the request arrives. Locally a shared secret stands in for it."""
+    """Task and scheduler handlers: the caller is our invoker account (OIDC) when deployed, the local dispatcher
+    (shared secret) locally. See aiadmin.core.caller_auth."""
     settings = get_settings()
-    secret = settings.task_shared_secret.get_secret_value() if settings.task_shared_secret else None
-    if secret:
-        given = request.headers.get(TASK_SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            raise Unauthorized("task caller not authenticated", code="task_unauthenticated")
-    elif settings.env == "local":
-        raise ConfigurationError("TASK_SHARED_SECRET must be set when ENV=local")
+    verify_caller(request.headers, settings, settings.tasks_target_base_url)

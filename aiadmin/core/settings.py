@@ -48,7 +48,8 @@ LOCAL_ONLY_SECRETS = ("task_shared_secret",)
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
-    env: Literal["local", "dev", "prod"] = "local"
+    # Production behaviour unless told otherwise: private endpoints demand OIDC, the simulator refuses to run.
+    env: Literal["local", "dev", "prod"] = "prod"
     log_level: str = "INFO"
     google_cloud_project: str | None = None
     region: str = "europe-west1"
@@ -82,6 +83,7 @@ class Settings(BaseSettings):
     tasks_target_base_url: str | None = None  # where task handlers live: the functions' base URL
     tasks_service_account: str | None = None  # OIDC identity Cloud Tasks signs with
     task_shared_secret: SecretStr | None = None  # local stand-in for OIDC
+    oidc_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"  # Google's ID-token signing certificates
 
     gemini_api_key: SecretStr | None = None
     ai_provider: Literal["auto", "gemini", "rules"] = "auto"  # auto: gemini when a key is set, rules otherwise

@@ -9,6 +9,9 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
 
+from aiadmin.core.caller_auth import verify_caller
+from aiadmin.core.errors import AppError
+from aiadmin.core.settings import Settings
 from aiadmin.core.task_queue import TASK_SECRET_HEADER
 from aiadmin.whatsapp.chat import SendRequest
 from session_host.drivers.simulated import SimulatedWhatsApp, SimulatorError
@@ -16,15 +19,21 @@ from session_host.outbound import Sender
 from session_host.sessions import SessionHost
 
 
-def create_app(host: SessionHost, secret: str, sender: Sender | None = None, trust_iam: bool = False) -> Flask:
-    """`trust_iam`: deployed (dev, prod), the host is a private Cloud Run service; IAM has checked the caller's
-    OIDC token before a request arrives. Elsewhere the shared secret must match."""
+def create_app(host: SessionHost, secret: str, sender: Sender | None = None, deployed: Settings | None = None) -> Flask:
+    """`deployed`: the host's settings when it runs in the cloud; every call but /healthz must then carry an OIDC
+    token of our invoker account (checked here too, not only by Cloud Run's IAM). Locally the shared secret."""
     app = Flask("session_host")
 
     @app.before_request
     def authenticate():
-        if request.path == "/healthz" or (trust_iam and not secret):
+        if request.path == "/healthz":
             return None
+        try:
+            if deployed is not None:
+                verify_caller(request.headers, deployed, deployed.session_host_url)
+                return None
+        except AppError as exc:
+            return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.status
         given = request.headers.get(TASK_SECRET_HEADER, "")
         if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
             return jsonify({"error": {"code": "unauthenticated", "message": "missing or wrong secret"}}), 401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aiadmin.core.errors import ConfigurationError
 from aiadmin.core.settings import Settings
 from session_host.drivers.base import EventSink, WhatsAppDriver
 
@@ -11,6 +12,8 @@ from session_host.drivers.base import EventSink, WhatsAppDriver
 def make_driver(settings: Settings, sink: EventSink) -> WhatsAppDriver:
     store = Path(settings.wa_credentials)
     if settings.whatsapp_driver == "simulated":
+        if settings.env != "local":  # its /simulator/ API would let anyone "scan" a salon's QR
+            raise ConfigurationError(f"WHATSAPP_DRIVER=simulated runs only with ENV=local, not {settings.env}")
         from session_host.drivers.simulated import SimulatedWhatsApp
 
         return SimulatedWhatsApp(
