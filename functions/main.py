@@ -7,7 +7,8 @@ import functions_framework
 
 from aiadmin.ai import turn as ai_turn
 from aiadmin.ai.providers import get_provider
-from aiadmin.core.errors import NotFound, ServiceUnavailable
+from aiadmin.core.caller_auth import verify_caller
+from aiadmin.core.errors import AppError, NotFound, ServiceUnavailable
 from aiadmin.core.firestore_db import get_db
 from aiadmin.core.http import json_body, json_endpoint, json_response, page_endpoint, task_payload
 from aiadmin.core.logs import configure_logging
@@ -30,7 +31,7 @@ from aiadmin.marketplace import (
     webhook_intake,
     webhook_processing,
 )
-from aiadmin.marketplace.health import check_health
+from aiadmin.marketplace.health import check_health, public_view
 from aiadmin.sync import runner as sync_runner
 from aiadmin.sync.timetable import JOBS_BY_NAME
 from aiadmin.whatsapp.chat import AiTurnTask
@@ -95,7 +96,12 @@ def data_webhook(request: flask.Request):
 @json_endpoint("GET")
 def health(request: flask.Request):
     """GET /marketplace/health."""
-    healthy, body = check_health(get_settings())
+    settings = get_settings()
+    healthy, body = check_health(settings)
+    try:
+        verify_caller(request.headers, settings, settings.tasks_target_base_url)
+    except AppError:
+        body = public_view(healthy)  # anyone may ask whether we are up; only we see why not
     return json_response(body, 200 if healthy else 503)
 
 

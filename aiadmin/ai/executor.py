@@ -24,6 +24,7 @@ from aiadmin.ai.conversation import Proposal, Slot, State
 from aiadmin.ai.dates import When, parse_when
 from aiadmin.ai.names import as_name
 from aiadmin.core import repositories
+from aiadmin.core.logs import phone_ref
 from aiadmin.core.models import utcnow
 from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync import documents as d
@@ -586,7 +587,7 @@ def call_human(turn: Turn, cmd: Command) -> Outcome:
             turn.queue,
             turn.host_url,
             SendRequest(
-                key=f"handover-{turn.salon_id}-{turn.phone}-{utcnow():%Y%m%d%H%M}",
+                key=f"handover-{turn.salon_id}-{phone_ref(turn.phone)}-{utcnow():%Y%m%d%H%M}",
                 salon_id=turn.salon_id,
                 phone=owner,
                 text=f"Клиент +{turn.phone} просит администратора. Последнее сообщение: «{turn.text[:300]}». "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sys
@@ -65,3 +66,10 @@ def mask_phone(phone: str | int | None) -> str | None:
     if len(digits) <= 6:
         return "*" * len(digits)
     return digits[:3] + "*" * (len(digits) - 6) + digits[-3:]
+
+
+def phone_ref(phone: str | int) -> str:
+    """A stable pseudonym of a phone number for names operators see (task names, keys): the same number gives the
+    same reference, and the number is not written out. Not a secret: it only keeps numbers out of plain sight."""
+    digits = "".join(ch for ch in str(phone) if ch.isdigit())
+    return hashlib.sha256(f"aiadmin-phone:{digits}".encode()).hexdigest()[:16]

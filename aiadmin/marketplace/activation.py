@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,7 +12,7 @@ from datetime import timedelta
 from google.cloud import firestore
 
 from aiadmin.core import repositories
-from aiadmin.core.errors import Conflict, Gone, NotFound, UpstreamError
+from aiadmin.core.errors import Conflict, NotFound, UpstreamError
 from aiadmin.core.integration_status import IntegrationStatus, check_transition
 from aiadmin.core.models import Company, Event, PostActivationTask, utcnow
 from aiadmin.core.queues import POST_ACTIVATION
@@ -158,9 +157,7 @@ def _queue_post_activation(queue: TaskQueue, db: firestore.Client, company: Comp
 def activate(
     token: str, settings: Settings, db: firestore.Client, yclients: YclientsClient, queue: TaskQueue
 ) -> ActivationResult:
-    claims = registration_token.verify(settings.require("jwt_secret"), token)
-    if time.time() - claims.iat > settings.registration_ttl_s:
-        raise Gone("registration expired: start again from YCLIENTS (Подключить)", code="registration_expired")
+    claims = registration_token.verify(settings.require("jwt_secret"), token, settings.registration_ttl_s)
     salon_id = claims.salon_id
     app_id = settings.require("yclients_app_id")
     webhook_secret = settings.require("webhook_secret")

@@ -1,4 +1,7 @@
-"""Real health checks: settings present (booleans only), a Firestore round trip, the task queue reachable."""
+"""Real health checks: settings present (booleans only), a Firestore round trip, the task queue reachable. The
+public answer says only up or degraded; the details (which setting is missing, which salon's sync fails) are for
+callers that pass the private endpoints' check (`aiadmin.core.caller_auth`): our invoker account, or locally the
+shared secret."""
 
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ def check_health(settings: Settings) -> tuple[bool, dict[str, Any]]:
         _timed(lambda: failing.extend(failing_syncs()))
     healthy = not missing and not failed
     body: dict[str, Any] = {
-        "status": "ok" if healthy else "error",
+        "status": "ok" if healthy else "degraded",
         "env": settings.env,
         "settings": configured,
         "checks": {
@@ -62,3 +65,7 @@ def check_health(settings: Settings) -> tuple[bool, dict[str, Any]]:
     if not healthy:
         log.warning("health check failed", extra={"missing": missing, "failed": failed})
     return healthy, body
+
+
+def public_view(healthy: bool) -> dict[str, Any]:
+    return {"status": "ok" if healthy else "degraded"}

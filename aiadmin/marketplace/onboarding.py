@@ -28,7 +28,7 @@ def claims_from_header(header: str | None, settings: Settings) -> RegistrationCl
     scheme, _, token = (header or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Authorization: Bearer <registration token> is required", code="missing_token")
-    return registration_token.verify(settings.require("jwt_secret"), token.strip())
+    return registration_token.verify(settings.require("jwt_secret"), token.strip(), settings.registration_ttl_s)
 
 
 def view_of(claims: RegistrationClaims, settings: Settings) -> ViewRef:

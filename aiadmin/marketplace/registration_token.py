@@ -29,8 +29,10 @@ def issue(secret: str, salon_id: int, branches: list[int], ttl_s: int, now: floa
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def verify(secret: str, token: str) -> RegistrationClaims:
-    """Signature, expiry and type. An expired registration is 410: the owner must start again in YCLIENTS."""
+def verify(secret: str, token: str, max_age_s: int) -> RegistrationClaims:
+    """Signature, expiry, type and lifetime: a token is good for `max_age_s` after it was issued, whatever `exp`
+    it carries (so one signed with a long `exp`, say by an old release, ends on time). An expired registration is
+    410: the owner must start again in YCLIENTS."""
     try:
         raw = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "jti", "sub"]})
     except jwt.ExpiredSignatureError as exc:
@@ -38,6 +40,11 @@ def verify(secret: str, token: str) -> RegistrationClaims:
     except jwt.InvalidTokenError as exc:
         raise Unauthorized("invalid registration token", code="invalid_token") from exc
     try:
-        return RegistrationClaims.model_validate(raw)
+        claims = RegistrationClaims.model_validate(raw)
     except ValidationError as exc:
         raise Unauthorized("registration token has the wrong type or claims", code="invalid_token") from exc
+    if claims.exp - claims.iat > max_age_s:
+        raise Unauthorized("registration token lives longer than a registration may", code="invalid_token")
+    if time.time() - claims.iat > max_age_s:
+        raise Gone("registration expired: start again from YCLIENTS (Подключить)", code="registration_expired")
+    return claims

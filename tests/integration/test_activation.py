@@ -31,7 +31,8 @@ def test_activation_sends_the_stored_key_to_yclients_and_marks_the_salon_active(
     assert re.fullmatch(r"[0-9a-f]{64}", salon.api_key)
     calls = stack.calls(CALLBACK)
     assert len(calls) == 1
-    token_part = webhook_url_token.token_for(WEBHOOK_SECRET, 962302)
+    assert re.fullmatch(r"[0-9a-f]{32}", salon.webhook_nonce), "the URL carries this install's nonce"
+    token_part = webhook_url_token.token_for(WEBHOOK_SECRET, 962302, salon.webhook_nonce)
     assert calls[0]["json"] == {
         "salon_id": 962302,
         "application_id": int(APP_ID),

@@ -106,6 +106,17 @@ def test_handover_pauses_the_bot_and_tells_the_owner(bot):
     bot.say("Алло?", expect_reply=False)
 
 
+def test_no_phone_number_is_written_out_in_any_task_name(bot):
+    """Task names show in Cloud Tasks' logs and console: a customer's or the owner's number never appears."""
+    book_something(bot)
+    bot.say("Позовите администратора, пожалуйста")
+    wait_for(lambda: any("просит администратора" in t for t in bot.replies(to=OWNER)), 10, "the owner told")
+    names = [t["name"] for t in bot.stack.dispatcher.listing(None, None)]
+    assert any(n.startswith("send-handover-") for n in names), names
+    leaked = [n for n in names if CUSTOMER in n or OWNER in n]
+    assert leaked == []
+
+
 def test_staff_in_the_chat_and_a_frozen_salon_mean_silence(bot, db):
     requests.post(
         f"{GATEWAY}/simulator/sessions/{SID}/from-owner", json={"to": CUSTOMER, "text": "Добрый день!"}, timeout=10

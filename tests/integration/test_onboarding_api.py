@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -111,6 +113,9 @@ def test_every_open_page_gets_the_status_including_one_that_joins_late(host, db)
 def test_the_session_api_refuses_what_the_page_must_not_trust(host, db):
     assert api("GET", "/marketplace/api/session", None).status_code == 401
     assert api("GET", "/marketplace/api/session", token_with(secret="x" * 40)).status_code == 401
+    now = int(time.time())
+    long_lived = api("GET", "/marketplace/api/session", token_with(iat=now, exp=now + 30 * 86400))
+    assert long_lived.status_code == 401, "a token's lifetime counts, not only its exp (as /activate checks)"
     expired = api("GET", "/marketplace/api/session", token_with(iat=1, exp=2))
     assert expired.status_code == 410 and expired.json()["error"]["code"] == "registration_expired"
     unknown = api("GET", "/marketplace/api/session", token_with(salon_id=999, sub="999"))

@@ -152,7 +152,8 @@ def test_a_failing_module_records_its_error_and_blocks_no_other(salon, db):
     st = state(db, "services")
     assert st.state == "failed" and "500" in st.last_error and st.consecutive_failures == 1
     assert run(db, "staff").state == "ok"
-    health = requests.get(f"{GATEWAY}/marketplace/health", timeout=10).json()
+    health = requests.get(f"{GATEWAY}/marketplace/health", headers={"X-AIAdmin-Task-Secret": TASK_SECRET}, timeout=10)
+    health = health.json()
     assert health["sync"]["failing"] == [f"{SALON}_services"], "operators see which salon's module fails"
     salon.standin_state.faults.clear()
     assert run(db, "services").state == "ok"
