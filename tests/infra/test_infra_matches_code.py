@@ -146,12 +146,60 @@ def test_secrets_reach_the_functions_from_secret_manager_only(stack, modules, ap
     service = block(modules["functions"].resource("google_cloudfunctions2_function", "function")["service_config"])
     assert service["environment_variables"] == "${var.environment}"
     mount = block(service["dynamic"])["secret_environment_variables"]
-    assert mount["for_each"] == "${var.secrets}"
+    assert mount["for_each"].startswith("${{for env, secret in var.secrets : env => secret if contains(")
+    assert "var.group_secrets[each.value.group]" in mount["for_each"], "each function gets its group's secrets"
     assert block(mount["content"])["version"] == "latest"
     secret = modules["secrets"].resource("google_secret_manager_secret", "secret")
     assert secret["for_each"] == "${var.secrets}"
     # Created without values: no secret version anywhere in the Terraform, so no value ever enters the state.
     assert not [r for m in modules.values() for r in m.resources() if r[0] == "google_secret_manager_secret_version"]
+
+
+# --- least privilege ------------------------------------------------------------------------------------------
+
+
+def test_each_function_group_runs_as_its_own_account_and_reads_only_its_secrets(stack, modules, app):
+    groups = stack.locals["group_secrets"]
+    assert set(groups) == {"public", "tasks", "ai"}
+    assert set(stack.locals["group_accounts"]) == set(groups)
+    assert {a for a in stack.locals["group_accounts"].values()} == {
+        f'${{module.foundation.emails["functions-{g}"]}}' for g in groups
+    }
+    assert set().union(*groups.values()) == set(app["secrets"]), "every secret is read by some group, no more"
+    assert [g for g, names in groups.items() if "GEMINI_API_KEY" in names] == ["ai"]
+    assert {g for g, names in groups.items() if {"JWT_SECRET", "WEBHOOK_SECRET"} & set(names)} == {"public"}
+    functions = modules["functions"]
+    assert '"ai_turn_worker" ? "ai" : (fn.private ? "tasks" : "public")' in functions.locals["functions"]
+    service = block(functions.resource("google_cloudfunctions2_function", "function")["service_config"])
+    assert service["service_account_email"] == "${var.runtime_service_accounts[each.value.group]}"
+    readers = stack.module("secrets")["readers"]
+    assert "local.group_accounts[group] if contains(names, env)" in readers
+    foundation = modules["foundation"]
+    accounts = foundation.locals["accounts"]
+    assert {"functions-public", "functions-tasks", "functions-ai"} <= set(accounts) and "functions" not in accounts
+
+
+def test_the_build_account_holds_no_unconditioned_iam_admin_or_secret_access(modules):
+    foundation = modules["foundation"]
+    build = foundation.locals["project_roles"]["build"]
+    dangerous = {"roles/resourcemanager.projectIamAdmin", "roles/iam.serviceAccountAdmin", "roles/secretmanager.admin"}
+    assert not dangerous & set(build), "granted only below, with conditions or as a narrower role"
+    iam_admin = foundation.resource("google_project_iam_member", "build_iam_admin")
+    assert iam_admin["role"] == "roles/resourcemanager.projectIamAdmin"
+    assert "modifiedGrantsByRole" in block(iam_admin["condition"])["expression"]
+    account_admin = foundation.resource("google_project_iam_member", "build_account_admin")
+    assert "serviceAccounts/aiadmin-" in block(account_admin["condition"])["expression"]
+    custom = foundation.resource("google_project_iam_custom_role", "secrets_manager")
+    assert not [p for p in custom["permissions"] if p.startswith("secretmanager.versions")], "never a value"
+
+
+def test_secrets_wait_for_their_api_and_alerts_for_their_metrics(stack, modules):
+    assert "${module.foundation}" in stack.module("secrets")["depends_on"]
+    monitoring = modules["monitoring"]
+    wait = monitoring.resource("time_sleep", "metrics_settle")
+    assert wait["create_duration"] == "600s" and "google_logging_metric.log" in wait["triggers"]["metrics"]
+    alert = monitoring.resource("google_monitoring_alert_policy", "log")
+    assert "${time_sleep.metrics_settle}" in alert["depends_on"]
 
 
 def test_the_session_host_gets_its_settings(stack, modules):

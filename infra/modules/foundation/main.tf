@@ -24,22 +24,30 @@ locals {
     "storage.googleapis.com",
   ])
 
+  # The functions run as one account per group, each reading only the secrets its group needs (stack:
+  # group_secrets): a public entry point cannot read the Gemini key, a task handler not the JWT secret.
   accounts = {
-    functions    = "AI Admin HTTP functions and task handlers"
-    session-host = "AI Admin WhatsApp session host"
-    invoker      = "Cloud Tasks and Cloud Scheduler caller of the private handlers"
-    build        = "Cloud Build: tests, images, function builds, terraform apply"
+    functions-public = "AI Admin public functions (redirect, onboarding API, activation, webhooks, health)"
+    functions-tasks  = "AI Admin task handlers (webhooks, post-activation, sync)"
+    functions-ai     = "AI Admin AI turns"
+    session-host     = "AI Admin WhatsApp session host"
+    invoker          = "Cloud Tasks and Cloud Scheduler caller of the private handlers"
+    build            = "Cloud Build: tests, images, function builds, terraform apply"
   }
 
   # Project-wide roles. Narrower grants (secrets, invoking a service, acting as the invoker) sit on the
   # resources themselves, in the modules that own them.
+  function_roles = [
+    "roles/datastore.user",      # Firestore: the state of record
+    "roles/cloudtasks.enqueuer", # fan-out and retries
+    "roles/logging.logWriter",
+  ]
+
   project_roles = {
-    functions = [
-      "roles/datastore.user",      # Firestore: the state of record
-      "roles/cloudtasks.enqueuer", # fan-out and retries
-      "roles/cloudtasks.viewer",   # /marketplace/health reads a queue to prove Cloud Tasks answers
-      "roles/logging.logWriter",
-    ]
+    # /marketplace/health (public) reads a queue to prove Cloud Tasks answers.
+    functions-public = concat(local.function_roles, ["roles/cloudtasks.viewer"])
+    functions-tasks  = local.function_roles
+    functions-ai     = local.function_roles
     session-host = [
       "roles/datastore.user",
       "roles/cloudtasks.enqueuer", # incoming messages become AI-turn tasks
@@ -49,7 +57,8 @@ locals {
     ]
     invoker = []
     # `terraform apply` from Cloud Build creates and changes everything below; these are the admin roles of
-    # exactly the services this stack uses, not Owner or Editor.
+    # exactly the services this stack uses, not Owner or Editor. The IAM-admin and secret roles are not here:
+    # they are granted below with conditions or as a narrower custom role.
     build = [
       "roles/artifactregistry.admin",
       "roles/cloudbuild.builds.builder",
@@ -59,18 +68,18 @@ locals {
       "roles/cloudtasks.admin",
       "roles/datastore.owner",
       "roles/firebase.admin",
-      "roles/iam.serviceAccountAdmin",
       "roles/iam.serviceAccountUser",
       "roles/logging.configWriter",
       "roles/logging.logWriter",
       "roles/monitoring.editor",
-      "roles/resourcemanager.projectIamAdmin",
       "roles/run.admin",
-      "roles/secretmanager.admin",
       "roles/serviceusage.serviceUsageAdmin",
       "roles/storage.admin",
     ]
   }
+
+  # Every project role this stack grants: the only ones the build account may grant (conditioned IAM admin).
+  grantable = sort(distinct(flatten([for account, roles in local.project_roles : roles if account != "build"])))
 
   grants = merge([
     for account, roles in local.project_roles : { for role in roles : "${account} ${role}" => { account = account, role = role } }
@@ -99,9 +108,61 @@ resource "google_project_iam_member" "role" {
   member   = google_service_account.account[each.value.account].member
 }
 
+# The build account manages project IAM only for the roles this stack grants, never Owner, Editor or IAM admin.
+resource "google_project_iam_member" "build_iam_admin" {
+  project = var.project_id
+  role    = "roles/resourcemanager.projectIamAdmin"
+  member  = google_service_account.account["build"].member
+
+  condition {
+    title       = "only-stack-roles"
+    description = "May grant and revoke only the roles the AI Admin stack grants."
+    expression  = "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(${jsonencode(local.grantable)})"
+  }
+}
+
+# …and administers only the stack's own service accounts.
+resource "google_project_iam_member" "build_account_admin" {
+  #checkov:skip=CKV_GCP_49:the build account must create the stack's service accounts; the condition limits it to aiadmin-* accounts, which checkov does not read
+  project = var.project_id
+  role    = "roles/iam.serviceAccountAdmin"
+  member  = google_service_account.account["build"].member
+
+  condition {
+    title       = "only-aiadmin-accounts"
+    description = "Service accounts named aiadmin-* only."
+    expression  = "resource.name.startsWith(\"projects/${var.project_id}/serviceAccounts/aiadmin-\")"
+  }
+}
+
+# Secrets: create them and set who reads them, but never read a value (no secretmanager.versions.access).
+resource "google_project_iam_custom_role" "secrets_manager" {
+  project     = var.project_id
+  role_id     = "aiadminSecretsManager"
+  title       = "AI Admin secrets manager (no value access)"
+  description = "Create Secret Manager secrets and set their IAM; values are added by people."
+  permissions = [
+    "secretmanager.locations.get",
+    "secretmanager.locations.list",
+    "secretmanager.secrets.create",
+    "secretmanager.secrets.delete",
+    "secretmanager.secrets.get",
+    "secretmanager.secrets.getIamPolicy",
+    "secretmanager.secrets.list",
+    "secretmanager.secrets.setIamPolicy",
+    "secretmanager.secrets.update",
+  ]
+}
+
+resource "google_project_iam_member" "build_secrets" {
+  project = var.project_id
+  role    = google_project_iam_custom_role.secrets_manager.name
+  member  = google_service_account.account["build"].member
+}
+
 # Cloud Tasks and the session host put the invoker's OIDC token on the requests they create.
 resource "google_service_account_iam_member" "act_as_invoker" {
-  for_each           = toset(["functions", "session-host"])
+  for_each           = toset(["functions-public", "functions-tasks", "functions-ai", "session-host"])
   service_account_id = google_service_account.account["invoker"].name
   role               = "roles/iam.serviceAccountUser"
   member             = google_service_account.account[each.value].member

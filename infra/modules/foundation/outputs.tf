@@ -1,5 +1,5 @@
 output "emails" {
-  description = "Service account e-mail per role (functions, session-host, invoker, build)."
+  description = "Service account e-mail per role (functions-public, functions-tasks, functions-ai, session-host, invoker, build)."
   value       = { for key, account in google_service_account.account : key => account.email }
 }
 

@@ -23,7 +23,10 @@ locals {
   }
 
   functions = {
-    for name, fn in var.functions : name => merge(local.defaults, lookup(local.tuning, name, {}), fn)
+    for name, fn in var.functions : name => merge(local.defaults, lookup(local.tuning, name, {}), fn, {
+      # The group decides the runtime account and so the secrets: AI turns alone read the Gemini key.
+      group = name == "ai_turn_worker" ? "ai" : (fn.private ? "tasks" : "public")
+    })
   }
 }
 
@@ -48,7 +51,7 @@ resource "google_cloudfunctions2_function" "function" {
   }
 
   service_config {
-    service_account_email            = var.runtime_service_account
+    service_account_email            = var.runtime_service_accounts[each.value.group]
     available_memory                 = each.value.memory
     available_cpu                    = each.value.cpu
     timeout_seconds                  = each.value.timeout_s
@@ -60,7 +63,7 @@ resource "google_cloudfunctions2_function" "function" {
     environment_variables            = var.environment
 
     dynamic "secret_environment_variables" {
-      for_each = var.secrets
+      for_each = { for env, secret in var.secrets : env => secret if contains(var.group_secrets[each.value.group], env) }
       content {
         key        = secret_environment_variables.key
         project_id = var.project_id

@@ -23,9 +23,14 @@ variable "source_object" {
   type        = string
 }
 
-variable "runtime_service_account" {
-  description = "E-mail of the account the functions run as."
-  type        = string
+variable "runtime_service_accounts" {
+  description = "Function group (public, tasks, ai) -> e-mail of the account its functions run as."
+  type        = map(string)
+}
+
+variable "group_secrets" {
+  description = "Function group -> the secret settings (environment variable names) its functions get."
+  type        = map(list(string))
 }
 
 variable "build_service_account_id" {

@@ -49,8 +49,16 @@ resource "google_logging_metric" "log" {
   }
 }
 
+# An alert on a log-based metric fails for up to ~10 minutes after the metric is created (the provider's issue
+# 11102: "Cannot find metric(s)"). The alerts wait that long the first time; later applies do not.
+resource "time_sleep" "metrics_settle" {
+  create_duration = "600s"
+  triggers        = { metrics = join(",", sort([for m in google_logging_metric.log : m.name])) }
+}
+
 resource "google_monitoring_alert_policy" "log" {
   for_each              = local.log_alerts
+  depends_on            = [time_sleep.metrics_settle]
   project               = var.project_id
   display_name          = "[${var.env}] ${each.value.title}"
   combiner              = "OR"

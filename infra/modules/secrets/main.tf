@@ -12,10 +12,13 @@ resource "google_secret_manager_secret" "secret" {
   }
 }
 
+# Each secret is readable by exactly the function groups that need it.
 resource "google_secret_manager_secret_iam_member" "reader" {
-  for_each  = var.secrets
+  for_each = merge([
+    for env, emails in var.readers : { for email in emails : "${env} ${email}" => { env = env, email = email } }
+  ]...)
   project   = var.project_id
-  secret_id = google_secret_manager_secret.secret[each.key].secret_id
+  secret_id = google_secret_manager_secret.secret[each.value.env].secret_id
   role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${var.reader_email}"
+  member    = "serviceAccount:${each.value.email}"
 }

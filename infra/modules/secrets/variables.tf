@@ -7,7 +7,7 @@ variable "secrets" {
   type        = map(string)
 }
 
-variable "reader_email" {
-  description = "The one account that reads the values: the functions' runtime account."
-  type        = string
+variable "readers" {
+  description = "Environment variable name -> e-mails of the accounts that read its value (the function groups)."
+  type        = map(list(string))
 }

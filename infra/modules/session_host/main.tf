@@ -20,11 +20,12 @@ locals {
 }
 
 resource "google_sql_database_instance" "wa" {
+  #checkov:skip=CKV_GCP_79:POSTGRES_17 is the newest version the pinned provider line (google ~> 6.0) documents; 18 arrives with the provider upgrade
   #checkov:skip=CKV2_GCP_13:log_duration logs a line per statement (every message the host stores); query insights shows slow ones
   project             = var.project_id
   name                = "aiadmin-wa"
   region              = var.region
-  database_version    = "POSTGRES_18"
+  database_version    = "POSTGRES_17" # the newest the pinned provider line (google ~> 6.0) documents
   deletion_protection = var.deletion_protection
 
   settings {

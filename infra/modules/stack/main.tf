@@ -24,6 +24,18 @@ locals {
     AI_PROVIDER           = var.ai_provider
   }
 
+  # Which secret settings each function group reads (least privilege; a test holds this against the code).
+  group_secrets = {
+    public = ["JWT_SECRET", "WEBHOOK_SECRET", "YCLIENTS_PARTNER_TOKEN", "YCLIENTS_USER_TOKEN"]
+    tasks  = ["YCLIENTS_PARTNER_TOKEN", "YCLIENTS_USER_TOKEN"]
+    ai     = ["GEMINI_API_KEY", "YCLIENTS_PARTNER_TOKEN", "YCLIENTS_USER_TOKEN"]
+  }
+  group_accounts = {
+    public = module.foundation.emails["functions-public"]
+    tasks  = module.foundation.emails["functions-tasks"]
+    ai     = module.foundation.emails["functions-ai"]
+  }
+
   # The session host's settings besides its driver and credentials store (SESSION_HOST_SETTINGS).
   host_env = {
     ENV                   = var.env
@@ -43,10 +55,13 @@ module "foundation" {
 }
 
 module "secrets" {
-  source       = "../secrets"
-  project_id   = var.project_id
-  secrets      = local.app.secrets
-  reader_email = module.foundation.emails["functions"]
+  source     = "../secrets"
+  project_id = var.project_id
+  secrets    = local.app.secrets
+  readers = {
+    for env in keys(local.app.secrets) : env => [for group, names in local.group_secrets : local.group_accounts[group] if contains(names, env)]
+  }
+  depends_on = [module.foundation] # the Secret Manager API is enabled there; the first apply raced it
 }
 
 module "firestore" {
@@ -97,7 +112,8 @@ module "functions" {
   functions                = local.app.functions
   source_bucket            = module.foundation.sources_bucket
   source_object            = "functions/${var.release}.zip"
-  runtime_service_account  = module.foundation.emails["functions"]
+  runtime_service_accounts = local.group_accounts
+  group_secrets            = local.group_secrets
   build_service_account_id = module.foundation.ids["build"]
   invoker_email            = module.foundation.emails["invoker"]
   environment              = local.function_env
