@@ -13,6 +13,7 @@ from google.cloud import firestore
 
 from aiadmin.core import repositories
 from aiadmin.core.models import Company, Event, PostActivationRun, PostActivationTask, session_id_for
+from aiadmin.core.russian import plural
 from aiadmin.core.settings import Settings
 from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync import runner
@@ -61,7 +62,7 @@ def _record_once(db: firestore.Client, task: PostActivationTask, task_name: str 
 
 
 def welcome_text(company: Company, services: int) -> str:
-    catalogue = f" ({services} услуг в каталоге)" if services else ""
+    catalogue = f" ({plural(services, 'услуга', 'услуги', 'услуг')} в каталоге)" if services else ""
     return (
         f"Здравствуйте! AI Admin подключён к WhatsApp салона «{company.title}».\n\n"
         f"Теперь бот круглосуточно отвечает клиентам салона: цены и услуги{catalogue}, свободное время, "
