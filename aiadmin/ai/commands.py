@@ -22,6 +22,9 @@ CommandType = Literal[
     "confirm",  # yes to the proposal the bot just made
     "decline",  # no to it
     "greeting",
+    "salon_info",  # the salon's address, phone or hours (topic)
+    "small_talk",  # thanks, goodbye, ok, an emoji (topic)
+    "unknown_question",  # a question about the salon the bot has no data for: it offers to ask a person
     "unclear",
 ]
 
@@ -34,6 +37,9 @@ class Command(BaseModel):
     time: str | None = Field(default=None, description="the time as written: 15:00, после 18, вечером")
     category: str | None = Field(default=None, description="a price-list category, for show_prices")
     name: str | None = Field(default=None, description="the customer's own name, for remember_name")
+    topic: str | None = Field(
+        default=None, description="salon_info: address|phone|hours; small_talk: thanks|bye|ok|emoji"
+    )
 
 
 class Stage1(BaseModel):

@@ -4,7 +4,7 @@ transcript. Saving it extends the conversation's `expire_at` (`chat.RETENTION`, 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from google.cloud import firestore
@@ -14,6 +14,7 @@ from aiadmin.core.models import Document, utcnow
 from aiadmin.whatsapp.chat import CONVERSATIONS, RETENTION, conversation_id
 
 TRANSCRIPT_LINES = 12
+TOPIC_TTL = timedelta(hours=6)  # a booking being built is forgotten after this long without a word
 
 
 class Slot(Document):
@@ -44,11 +45,23 @@ class State(Document):
     service_id: int | None = None
     staff_id: int | None = None
     day: date | None = None
+    after: time | None = None  # the part of the day asked for («вечером»: after 17:00), kept with the day
+    before: time | None = None
     offered: list[Slot] = Field(default_factory=list)
     pending: Proposal | None = None
-    awaiting: Literal["name", "which_booking", "day", "service"] | None = None
+    awaiting: Literal["name", "which_booking", "day", "service", "handover_offer"] | None = None
+    open_question: str | None = None  # a question the bot could not answer, kept for the salon's staff
     client_name: str | None = None
     transcript: list[Line] = Field(default_factory=list)
+
+    def forget_stale_topic(self, now: datetime, after: timedelta = TOPIC_TTL) -> None:
+        """A conversation resumed hours later starts a new topic: yesterday's service, day and offers do not
+        carry into today's «запишите на 12:00». The name and the transcript stay."""
+        last = self.transcript[-1].at if self.transcript else None
+        if last is not None and now - last > after:
+            self.service_id = self.staff_id = self.day = self.awaiting = self.open_question = None
+            self.after = self.before = None
+            self.offered = []
 
     def remember(self, role: Literal["customer", "bot"], text: str) -> None:
         self.transcript = [*self.transcript, Line(role=role, text=text[:1000])][-TRANSCRIPT_LINES:]

@@ -207,6 +207,16 @@ def _wish(turn: Turn, cmd: Command, name_unknown: bool) -> tuple[_Wish | None, O
     """What a slot search and a booking both start from: the service, the day said and the master, each
     remembered in the conversation; or the question to ask first. `name_unknown`: a service the salon does not
     have is answered with the salon's own list, not just "which service?"."""
+    when = _when(turn, cmd)
+    if when.days:  # the day said is kept even when the service is asked for first, and so is the part of day
+        turn.state.day = when.days[0]
+    if when.after or when.before:
+        turn.state.after, turn.state.before = when.after, when.before
+    elif not when.at and (turn.state.after or turn.state.before):
+        when = When(days=when.days, after=turn.state.after, before=turn.state.before, unclear=when.unclear)
+    master = turn.salon.match_staff(cmd.staff) or turn.salon.master(turn.state.staff_id)
+    if master:
+        turn.state.staff_id = master.id
     service = _service_for(turn, cmd)
     if service is None:
         turn.state.awaiting = "service"
@@ -215,13 +225,13 @@ def _wish(turn: Turn, cmd: Command, name_unknown: bool) -> tuple[_Wish | None, O
             return None, Outcome("unknown_service", {"asked": cmd.service, "known": known})
         return None, Outcome("need_service", {"examples": [s.title for s in turn.salon.services[:5]]})
     turn.state.service_id = service.id
-    when = _when(turn, cmd)
+    if turn.state.awaiting == "service":
+        turn.state.awaiting = None
     if when.unclear:
         turn.state.awaiting = "day"
         return None, Outcome("unclear_date", {"said": cmd.date or turn.text})
-    master = turn.salon.match_staff(cmd.staff) or turn.salon.master(turn.state.staff_id)
-    if master:
-        turn.state.staff_id = master.id
+    if master and master not in turn.salon.masters_for(service):
+        master = None  # the remembered master does not do this service: any master who does
     return _Wish(service, when, master), None
 
 
@@ -238,7 +248,11 @@ def search_slots(turn: Turn, cmd: Command) -> Outcome:
         turn.state.day = when.days[0]
     slots = find_slots(turn, service, masters, days, when)
     if not slots:
-        alt = alternatives(turn, service, turn.salon.masters_for(service), days[-1] + dt.timedelta(days=1))
+        # The master asked for first (their next free days), then anyone who does the service.
+        after = days[-1] + dt.timedelta(days=1)
+        alt = alternatives(turn, service, masters, after) or alternatives(
+            turn, service, turn.salon.masters_for(service), after
+        )
         turn.state.offered = alt
         return Outcome(
             "no_slots",
@@ -494,6 +508,8 @@ def _reflect(turn: Turn, record_id: int) -> None:
 def decline(turn: Turn, cmd: Command) -> Outcome:
     had = turn.state.pending is not None
     turn.state.pending = None
+    if turn.state.awaiting == "handover_offer":  # «не надо» to «передать вопрос администратору?»
+        turn.state.awaiting, turn.state.open_question = None, None
     return Outcome("declined", {"had_proposal": had})
 
 
@@ -511,6 +527,8 @@ def show_prices(turn: Turn, cmd: Command) -> Outcome:
             )
         ]
         services = chosen or services
+    if wanted and len(services) == 1:
+        turn.state.service_id = services[0].id  # «сколько стоит X?» then «запишите на завтра»: X is meant
     rows = [{"title": s.title, "price_min": s.price_min, "price_max": s.price_max} for s in services[:25]]
     return Outcome(
         "prices", {"filter": wanted if wanted and len(services) < len(turn.salon.services) else None, "services": rows}
@@ -580,8 +598,49 @@ def remember_name(turn: Turn, cmd: Command) -> Outcome:
     return Outcome("name_saved", {"name": name})
 
 
+def salon_info(turn: Turn, cmd: Command) -> Outcome:
+    """What the synced company document and schedules hold; anything else is an honest «I don't know»."""
+    company = turn.salon.company
+    if cmd.topic == "address" and company.address:
+        return Outcome("salon_address", {"address": company.address, "city": company.city, "title": company.title})
+    if cmd.topic == "phone" and company.phone:
+        return Outcome("salon_phone", {"phone": company.phone})
+    if cmd.topic == "hours":
+        hours = _opening_hours(turn)
+        if hours:
+            return Outcome("salon_hours", hours)
+    return unknown_question(turn, cmd)
+
+
+def _opening_hours(turn: Turn) -> dict[str, str] | None:
+    """The salon's hours this week: from the earliest start to the latest end of its masters' schedules."""
+    week = [(turn.today + dt.timedelta(days=i)).isoformat() for i in range(7)]
+    base = repositories.company_ref(turn.db, turn.salon_id).collection(d.SCHEDULES)
+    query = base.where(filter=FieldFilter("date", ">=", week[0])).where(filter=FieldFilter("date", "<=", week[-1]))
+    slots = [slot for snap in query.stream() for slot in (snap.to_dict() or {}).get("slots", [])]
+    if not slots:
+        return None
+    return {"from": min(s["start"] for s in slots), "to": max(s["end"] for s in slots)}
+
+
+def unknown_question(turn: Turn, cmd: Command) -> Outcome:
+    """A question the salon's data does not answer (cards, parking, …): never invented, never a non sequitur.
+    The bot says so, keeps the question for the staff and offers to pass it on."""
+    turn.state.open_question = turn.text[:500]
+    turn.state.awaiting = "handover_offer"
+    return Outcome("unknown_question", {})
+
+
+def small_talk(turn: Turn, cmd: Command) -> Outcome:
+    return Outcome("small_talk", {"topic": cmd.topic or "ok"})
+
+
 def call_human(turn: Turn, cmd: Command) -> Outcome:
     owner = turn.salon.company.whatsapp_phone
+    asked = turn.state.open_question or turn.text  # after «передать вопрос?» — «да»: the question, not the yes
+    turn.state.open_question = None
+    if turn.state.awaiting == "handover_offer":
+        turn.state.awaiting = None
     if turn.queue is not None and turn.host_url and owner:
         chat.queue_send(
             turn.queue,
@@ -590,7 +649,7 @@ def call_human(turn: Turn, cmd: Command) -> Outcome:
                 key=f"handover-{turn.salon_id}-{phone_ref(turn.phone)}-{utcnow():%Y%m%d%H%M}",
                 salon_id=turn.salon_id,
                 phone=owner,
-                text=f"Клиент +{turn.phone} просит администратора. Последнее сообщение: «{turn.text[:300]}». "
+                text=f"Клиент +{turn.phone} просит администратора. Его вопрос: «{asked[:300]}». "
                 f"Ответьте ему в WhatsApp — бот в этом чате замолчит на {_duration(turn.staff_pause)}.",
             ),
         )
@@ -619,6 +678,9 @@ HANDLERS = {
     "remember_name": remember_name,
     "call_human": call_human,
     "greeting": lambda turn, cmd: Outcome("greeting", {"salon": turn.salon.company.title}),
+    "salon_info": salon_info,
+    "small_talk": small_talk,
+    "unknown_question": unknown_question,
     "unclear": lambda turn, cmd: Outcome("unclear", {}),
 }
 

@@ -14,6 +14,7 @@ from aiadmin.ai.conversation import State
 from aiadmin.ai.dates import parse_when
 from aiadmin.ai.executor import Outcome
 from aiadmin.ai.names import as_name
+from aiadmin.core.russian import Preposition, date_text, day_phrase, when_phrase, with_master
 
 # A yes is only a yes: "да, но давайте в 16:00" is a new request, not a confirmation of the old proposal.
 _AFFIRM = (
@@ -35,16 +36,30 @@ PRICES = re.compile(r"цен|стоит|стоимост|прайс|скок|с�
 EXPLAIN = re.compile(r"что так\w+|что это|это что|\s-\s*это\??$|^\S+\s*-?\s*это\?$|расскажите про|что входит", re.I)
 SCHEDULE = re.compile(r"работает|работают|кто (сегодня |завтра )?работ|график", re.I)
 BOOK = re.compile(
-    r"запиш|записать|записаться|записа|хочу прийти|нужна запись|хочу на|хочу подстри|можно записа|"
+    r"запиш|записать|записаться|записа|хочу прийти|нужна запись|хочу на|хочу к |хочу подстри|можно записа|"
     r"давайте в|давай в|давай на|давайте на|бронь|забронир",
     re.I,
 )
-SLOTS = re.compile(
-    r"свободн|окн|окош|время есть|есть время|когда можно|можно ли|\bможно\b|есть ли|когда есть|что есть на|есть на",
-    re.I,
-)
+SLOTS = re.compile(r"свободн|окн|окош|время есть|есть время|когда можно|когда есть|что есть на|есть на", re.I)
+# «можно?», «есть ли?» ask about free time only with a service, a master, a day or a time beside them:
+# «у вас можно оплатить картой?» is no slot search.
+MAYBE_SLOTS = re.compile(r"можно ли|\bможно\b|есть ли", re.I)
 LIST = re.compile(r"какие (\w+ )?(у вас )?(есть|бывают)|какие услуги|что у вас есть|список услуг", re.I)
 GREETING = re.compile(r"^(привет|здравствуй\w*|добр\w+ (день|утро|вечер)|hello|hi)[!.,\s]*$", re.I)
+THANKS = re.compile(r"^\W*(спасибо|спс|благодар\w*|мерси|thanks?( you)?)\b", re.I)
+BYE = re.compile(r"до свидания|всего (вам )?доброго|хорошего (вам )?дня|до встречи|^\W*пока\W*$", re.I)
+OK = re.compile(r"^\W*(ок|окей|ok|хорошо|понятно|ясно|ладно|отлично|супер|договорились)\W*$", re.I)
+ADDRESS = re.compile(r"адрес|где (вы )?находит|как (к вам )?(добраться|пройти|проехать)|как вас найти", re.I)
+PHONE = re.compile(r"ваш (номер )?телефон|номер (телефона )?салона|как (вам )?позвонить|телефон салона", re.I)
+HOURS = re.compile(
+    r"во сколько (вы )?(работаете|открываетесь|закрываетесь|откры|закры)|до скольки|режим работы|часы работы|"
+    r"когда (вы )?(работаете|открыты)|с какого времени",
+    re.I,
+)
+PASS_ON = re.compile(r"^\W*(да|давайте|передайте|передай|спросите|уточните)\b", re.I)  # to «передать вопрос?»
+# «а на день позже?», «на следующий день», «а днём раньше?»: the day under discussion, moved.
+DAY_LATER = re.compile(r"(на )?(день|днём|денек) (позже|попозже)|на следующий день|на другой день", re.I)
+DAY_EARLIER = re.compile(r"(на )?(день|днём) (раньше|пораньше)|на день раньше|накануне", re.I)
 
 
 def _has_time_or_day(text: str, today: dt.date) -> bool:
@@ -70,6 +85,10 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         return Stage1(commands=[Command(type="confirm")])
     if state.pending and NO.match(low):
         return Stage1(commands=[Command(type="decline")])
+    if state.awaiting == "handover_offer" and (YES.match(low) or PASS_ON.match(low)):
+        return Stage1(commands=[Command(type="call_human")])
+    if state.awaiting == "handover_offer" and NO.match(low):
+        return Stage1(commands=[Command(type="decline")])
     if HUMAN.search(low):
         return Stage1(commands=[Command(type="call_human")])
     if state.awaiting == "name" and (name := as_name(t)) and not service:
@@ -80,6 +99,12 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         return Stage1(commands=[Command(type="reschedule_booking", date=t, time=t)])
     if MINE.search(low):
         return Stage1(commands=[Command(type="my_bookings")])
+    for topic, pattern in (("address", ADDRESS), ("phone", PHONE), ("hours", HOURS)):
+        if pattern.search(low):
+            return Stage1(commands=[Command(type="salon_info", topic=topic)])
+    if state.day and (shift := 1 if DAY_LATER.search(low) else -1 if DAY_EARLIER.search(low) else 0):
+        moved = state.day + dt.timedelta(days=shift)
+        return Stage1(commands=[Command(type="search_slots", date=moved.isoformat(), staff=base["staff"])])
     if SCHEDULE.search(low) and staff:
         commands.append(Command(type="staff_schedule", staff=staff.name, date=t))
     if EXPLAIN.search(low) and not BOOK.search(low):
@@ -90,19 +115,40 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         _has_time_or_day(t, today) and parse_when(t, today).at is not None and (service or state.service_id)
     ):
         commands.append(Command(type="create_booking", **base))
-    elif SLOTS.search(low) or (service and _has_time_or_day(t, today)):
+    elif (
+        SLOTS.search(low)
+        or (MAYBE_SLOTS.search(low) and (service or staff or _has_time_or_day(t, today)))
+        or (service and _has_time_or_day(t, today))
+    ):
         commands.append(Command(type="search_slots", **base))
     if not commands and service:
+        continuing = state.service_id or state.awaiting == "service" or state.day or state.staff_id
         commands.append(
             Command(type="search_slots", **base)
-            if state.service_id
+            if continuing
             else Command(type="explain_service", service=service.title)
         )
     if not commands and _has_time_or_day(t, today) and state.service_id:
         commands.append(Command(type="search_slots", **base))
     if not commands and GREETING.match(low):
         commands.append(Command(type="greeting"))
+    if not commands:
+        commands += _small_talk(t, low)
+    if not commands and "?" in t:
+        commands.append(Command(type="unknown_question"))  # a question we have no data for: say so, offer a person
     return Stage1(commands=commands or [Command(type="unclear")])
+
+
+def _small_talk(text: str, low: str) -> list[Command]:
+    if THANKS.search(low):
+        return [Command(type="small_talk", topic="thanks")]
+    if BYE.search(low):
+        return [Command(type="small_talk", topic="bye")]
+    if OK.match(low):
+        return [Command(type="small_talk", topic="ok")]
+    if text and not any(ch.isalnum() for ch in text):  # 👍, 🙏, ))) and the like
+        return [Command(type="small_talk", topic="emoji")]
+    return []
 
 
 def _after_what(text: str) -> str:
@@ -114,44 +160,14 @@ def _after_what(text: str) -> str:
 
 # --- Stage 2: replies --------------------------------------------------------------------------------------
 
-WEEKDAY = ["понедельник", "вторник", "среду", "четверг", "пятницу", "субботу", "воскресенье"]
-MONTH = [
-    "января",
-    "февраля",
-    "марта",
-    "апреля",
-    "мая",
-    "июня",
-    "июля",
-    "августа",
-    "сентября",
-    "октября",
-    "ноября",
-    "декабря",
-]
 
-
-def when_text(iso: str | None, today: dt.date) -> str:
-    if not iso:
-        return ""
-    at = dt.datetime.fromisoformat(iso)
-    day = at.date()
-    if day == today:
-        name = "сегодня"
-    elif day == today + dt.timedelta(days=1):
-        name = "завтра"
-    else:
-        name = f"в {WEEKDAY[day.weekday()]}, {day.day} {MONTH[day.month - 1]}"
-    return f"{name} в {at:%H:%M}"
+def when_text(iso: str | None, today: dt.date, prep: Preposition = "в") -> str:
+    return when_phrase(dt.datetime.fromisoformat(iso), today, prep) if iso else ""
 
 
 def day_text(iso: str, today: dt.date) -> str:
     day = dt.date.fromisoformat(iso)
-    if day == today:
-        return "сегодня"
-    if day == today + dt.timedelta(days=1):
-        return "завтра"
-    return f"{day.day} {MONTH[day.month - 1]}"
+    return day_phrase(day, today) if (day - today).days <= 2 else date_text(day)
 
 
 def price(p_min: float, p_max: float) -> str:
@@ -202,25 +218,25 @@ def render(outcome: Outcome, today: dt.date) -> str:
     if k == "propose":
         if x["kind"] == "create":
             return (
-                f"Записываю вас{(', ' + x['name']) if x.get('name') else ''}: «{x['service']}»"
-                f"{(' у мастера ' + x['staff']) if x.get('staff') else ''} {when_text(x['at'], today)}"
+                f"Записываю вас{(', ' + x['name']) if x.get('name') else ''}: «{x['service']}», "
+                f"{when_text(x['at'], today)}{with_master(x.get('staff'))}"
                 f"{(', ' + price(x['price'], x['price'])) if x.get('price') else ''}. Подтверждаете?"
             )
         if x["kind"] == "cancel":
             return f"Отменить вашу запись «{x['service']}» {when_text(x['old_at'], today)}? Подтвердите, пожалуйста."
         return (
-            f"Переношу вашу запись «{x['service']}» с {when_text(x['old_at'], today)} на "
-            f"{when_text(x['at'], today)}{(' к мастеру ' + x['staff']) if x.get('staff') else ''}. Подтверждаете?"
+            f"Переношу вашу запись «{x['service']}» (сейчас — {when_text(x['old_at'], today)}) "
+            f"{when_text(x['at'], today, 'на')}{with_master(x.get('staff'))}. Подтверждаете?"
         )
     if k == "booked":
         return (
-            f"Готово! Вы записаны: «{x['service']}»{(' у мастера ' + x['staff']) if x.get('staff') else ''} "
-            f"{when_text(x['at'], today)}. Ждём вас!"
+            f"Готово! Вы записаны: «{x['service']}», {when_text(x['at'], today)}{with_master(x.get('staff'))}. "
+            "Ждём вас!"
         )
     if k == "cancelled":
         return f"Запись «{x['service']}» {when_text(x['old_at'], today)} отменена."
     if k == "rescheduled":
-        return f"Готово, запись «{x['service']}» перенесена на {when_text(x['at'], today)}."
+        return f"Готово, запись «{x['service']}» перенесена {when_text(x['at'], today, 'на')}."
     if k == "action_failed":
         alt = x.get("alternatives") or []
         what = {"create": "записать вас", "cancel": "отменить запись", "reschedule": "перенести запись"}[x["kind"]]
@@ -250,11 +266,12 @@ def render(outcome: Outcome, today: dt.date) -> str:
     if k == "unknown_staff":
         return "У нас работают: " + ", ".join(x["staff"]) + ". О ком вы спрашиваете?"
     if k == "staff_day":
-        day = day_text(x["day"], today)
+        day = day_phrase(dt.date.fromisoformat(x["day"]), today)
         if x["hours"]:
             return f"{x['staff']} работает {day}: {', '.join(x['hours'])}."
         nxt = ", ".join(day_text(d, today) for d in x["next_days"])
-        return f"{x['staff']} {day} не работает." + (f" Ближайшие рабочие дни: {nxt}." if nxt else "")
+        closing = "," if "," in day else ""  # «во вторник, 1 декабря, не работает»
+        return f"{x['staff']} {day}{closing} не работает." + (f" Ближайшие рабочие дни: {nxt}." if nxt else "")
     if k == "bookings":
         rows = [
             f"• {when_text(b['at'], today)} — {', '.join(b['services'])}"
@@ -271,10 +288,30 @@ def render(outcome: Outcome, today: dt.date) -> str:
         return f"Приятно познакомиться, {x['name']}! Чем могу помочь?"
     if k == "handed_over":
         return "Передал ваш вопрос администратору — вам ответят здесь, в WhatsApp, как только смогут."
+    if k == "salon_address":
+        city = f"{x['city']}, " if x.get("city") else ""
+        return f"Наш адрес: {city}{x['address']}. Ждём вас!"
+    if k == "salon_phone":
+        return f"Телефон салона: {x['phone']}."
+    if k == "salon_hours":
+        return f"Мы работаем с {x['from']} до {x['to']}. Подобрать вам время?"
+    if k == "unknown_question":
+        return (
+            "Точной информации об этом у меня нет, а гадать не хочу. "
+            "Передать ваш вопрос администратору? Он ответит здесь, в WhatsApp."
+        )
+    if k == "small_talk":
+        return {
+            "thanks": "Пожалуйста! Если понадобится что-то ещё — пишите.",
+            "bye": "До свидания! Будем рады видеть вас в салоне.",
+            "ok": "Хорошо! Если понадобится запись или цены — пишите.",
+            "emoji": "😊 Если нужна запись или цены — напишите, подскажу.",
+        }.get(x["topic"], "Хорошо! Если понадобится запись или цены — пишите.")
     if k == "greeting":
         return f"Здравствуйте! Это администратор салона «{x['salon']}». Подскажу цены, свободное время и запишу вас."
     return (
-        "Не совсем понял вас. Я могу подсказать цены, найти свободное время, записать, перенести или отменить запись."
+        "Не совсем понял вас. Я могу подсказать цены, найти свободное время, записать, перенести или отменить "
+        "запись. Вы хотите записаться?"
     )
 
 

@@ -109,6 +109,7 @@ def handle(
         raise ServiceUnavailable("another turn of this conversation is running", code="turn_busy")
     try:
         state = conversation.load(ref.get())
+        state.forget_stale_topic(utcnow())
         text = "\n".join(m.text for m in queued)
         salon = catalogue.load(db, company, task.phone, company.today().isoformat())
         turn = executor.Turn(

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from aiadmin.core.models import Document, utcnow
 from aiadmin.core.queues import AI_TURNS, OUTBOUND
-from aiadmin.core.settings import get_settings
+from aiadmin.core.settings import Settings, get_settings
 from aiadmin.core.task_queue import Task, TaskQueue, task_name
 
 log = logging.getLogger("aiadmin.chat")
@@ -108,13 +108,21 @@ def accept_inbound(db: firestore.Client, queue: TaskQueue, msg: ChatMessage, qui
                 function="ai_turn_worker",
                 payload=AiTurnTask(salon_id=msg.salon_id, phone=msg.phone, message_id=msg.message_id).to_firestore(),
                 # Waiting for a short quiet lets a burst of messages become one turn (see aiadmin.ai.turn).
-                delay_s=get_settings().ai_burst_quiet_s if quiet_s is None else quiet_s,
+                delay_s=quiet_for(msg.text, get_settings()) if quiet_s is None else quiet_s,
             )
         )
     except Exception:
         message_ref(db, msg).update({"turn": "not_needed"})
         raise
     return new
+
+
+def quiet_for(text: str, settings: Settings) -> float:
+    """How long to wait for more before answering. A question is usually complete: a short wait still merges
+    messages sent together; a fragment («Здравствуйте», «сколько стоит») waits the full burst window."""
+    if text.rstrip().endswith("?"):
+        return min(settings.ai_complete_quiet_s, settings.ai_burst_quiet_s)
+    return settings.ai_burst_quiet_s
 
 
 OUTBOX = "wa_outbox"

@@ -41,3 +41,13 @@ def test_a_webhook_urls_token_never_reaches_a_log_line():
         "/webhook/yclients/962302/…"
     )
     assert loggable_path("/marketplace/activate") == "/marketplace/activate"
+
+
+def test_a_question_waits_a_short_quiet_and_a_fragment_the_whole_burst_window():
+    from aiadmin.core.settings import Settings
+    from aiadmin.whatsapp.chat import quiet_for
+
+    settings = Settings(ai_burst_quiet_s=3.0, ai_complete_quiet_s=0.8)
+    assert quiet_for("Сколько стоит мужская стрижка?", settings) == 0.8
+    assert quiet_for("Здравствуйте", settings) == 3.0
+    assert quiet_for("сколько стоит", settings) == 3.0

@@ -1,0 +1,88 @@
+"""A customer who writes in pieces, the way people do (issue 15's cases, on the rules provider, which is also what
+every customer gets whenever Gemini fails): what was said earlier carries over, follow-ups resolve against it,
+the salon's facts are answered from its data, small talk is answered in place, and a question the data cannot
+answer gets an honest «I don't know» and an offer to ask a person."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from tests.conftest import wait_for
+from tests.integration.conftest import OWNER, records_by_us
+
+MSK = ZoneInfo("Europe/Moscow")
+NOT_UNDERSTOOD = "Не совсем понял"
+
+
+def _times(reply: str) -> list[str]:
+    return re.findall(r"в (\d{2}:\d{2})", reply)
+
+
+def test_tomorrow_evening_is_remembered_while_the_service_is_asked(pinned_now, bot):
+    asked = bot.say("Хочу записаться на завтра вечером")
+    assert "На какую услугу" in asked, asked
+    slots = bot.say("Мужская стрижка")
+    assert "Свободное время на «Мужская стрижка»" in slots and "завтра" in slots, slots
+    assert all(t >= "17:00" for t in _times(slots)), f"evening was asked for: {slots}"
+    chosen = _times(slots)[0]
+    proposal = bot.say(f"давайте в {chosen}")
+    if "Как вас зовут" in proposal:
+        proposal = bot.say("Пётр")
+    assert f"завтра в {chosen}" in proposal and "Подтверждаете?" in proposal, proposal
+    assert "На какой день" not in proposal
+
+
+def test_the_service_asked_about_is_the_one_booked(pinned_now, bot):
+    assert "Укладка" in bot.say("Сколько стоит укладка?")
+    reply = bot.say("Запишите меня на послезавтра в 12:30")
+    assert "какую услугу" not in reply.lower(), reply
+    assert "Укладка" in reply or "Как вас зовут" in reply, reply
+
+
+def test_a_day_later_follows_the_day_under_discussion(pinned_now, bot):
+    first = bot.say("Есть время на мужскую стрижку послезавтра?")
+    assert "«Мужская стрижка»" in first, first
+    later = bot.say("а на день позже?")
+    assert NOT_UNDERSTOOD not in later and "«Мужская стрижка»" in later, later
+    shown = (pinned_now.date() + timedelta(days=3)).day
+    assert f" {shown} " in later or "нет" in later, f"the day after the day asked about: {later}"
+
+
+def test_thanks_and_goodbye_are_answered_in_place(bot):
+    thanks = bot.say("Спасибо!")
+    bye = bot.say("До свидания")
+    ok = bot.say("👍")
+    for reply in (thanks, bye, ok):
+        assert NOT_UNDERSTOOD not in reply and len(reply) < 80, reply
+    assert thanks.startswith("Пожалуйста") and bye.startswith("До свидания")
+
+
+def test_a_master_without_a_service_leads_to_which_service_then_that_master(pinned_now, bot):
+    asked = bot.say("Хочу к Дмитрию на завтра")
+    assert "На какую услугу" in asked, asked
+    slots = bot.say("мужская стрижка")
+    assert "Дмитрий Козлов" in slots or "нет" in slots, slots
+    assert "Анна Соколова" not in slots and "Ирина Морозова" not in slots, "the master asked for"
+
+
+def test_the_salons_hours_and_address_come_from_its_data(bot):
+    hours = bot.say("Во сколько вы работаете?")
+    assert "с 10:00 до 21:00" in hours, hours
+    address = bot.say("Подскажите адрес салона")
+    assert "Тверская" in address and "Наши цены" not in address, address
+    phone = bot.say("Какой у вас номер телефона салона?")
+    assert "+7 495 123-45-67" in phone, phone
+
+
+def test_a_question_the_salon_data_cannot_answer_is_never_guessed_and_goes_to_a_person(bot):
+    reply = bot.say("У вас можно оплатить картой?")
+    assert "нет" in reply.lower() and "администратору" in reply, reply
+    assert "На какую услугу" not in reply and "картой можно" not in reply.lower()
+    handed = bot.say("Да, передайте")
+    assert "администратору" in handed, handed
+    told = wait_for(lambda: [t for t in bot.replies(to=OWNER) if "просит администратора" in t], 10, "the owner")
+    assert "оплатить картой" in told[-1], "the owner gets the question, not the «да»"
+    bot.say("Алло?", expect_reply=False)  # a person has the chat now
+    assert records_by_us(bot.stack) == []
