@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 
-.PHONY: dev test test-unit test-emulator lint format bench bench-page bench-sync bench-ai sync clean system-deps \
+.PHONY: dev test test-unit test-emulator lint format bench bench-page bench-sync bench-ai bench-reply sync clean system-deps \
 	infra-manifest package-functions
 
 # Debian packages the stack needs: libmagic1 (neonize imports python-magic) and Chromium for the browser tests.
@@ -80,6 +80,10 @@ bench-sync: $(STAMP)
 
 bench-ai: $(STAMP)
 	$(PY) -m bench.ai_turns
+
+# With nothing else on ports 191xx: a customer's wait from message to reply on the local stack.
+bench-reply: system-deps $(STAMP)
+	$(PY) -m bench.reply_time
 
 # With `make dev` running: sync every module of one salon now. `make sync SALON=962302`
 SALON ?= 962302
