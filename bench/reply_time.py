@@ -75,8 +75,8 @@ def link_and_activate(link: str) -> None:
     auth = {"Authorization": f"Bearer {token}"}
     requests.post(f"{GATEWAY}/marketplace/api/qr", headers=auth, timeout=30)
     requests.post(f"{GATEWAY}/simulator/sessions/{SID}/scan", json={"phone": "79161234567"}, timeout=10)
-    wait(lambda: requests.get(f"{GATEWAY}/marketplace/api/status/{SID}", headers=auth, timeout=10).json()["connected"],
-         30, "linked")  # fmt: skip
+    status = f"{GATEWAY}/marketplace/api/status/{SID}"
+    wait(lambda: requests.get(status, headers=auth, timeout=10).json()["connected"], 30, "linked")
     assert requests.post(f"{GATEWAY}/marketplace/activate", json={"token": token}, timeout=60).status_code == 200
     wait(lambda: outbox(), 60, "the welcome message (the salon's data is in)")
     time.sleep(6)  # the sync modules queued after activation settle
