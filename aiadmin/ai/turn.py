@@ -138,7 +138,11 @@ def handle(
             queue,
             settings.require("session_host_url"),
             SendRequest(
-                key=f"reply-{task.salon_id}-{task.message_id}", salon_id=task.salon_id, phone=task.phone, text=reply
+                key=f"reply-{task.salon_id}-{task.message_id}",
+                salon_id=task.salon_id,
+                phone=task.phone,
+                text=reply,
+                reply_to_customer=True,
             ),
         )
         _mark(db, task, queued[:-1], "merged")

@@ -135,6 +135,9 @@ class SendRequest(Document):
     salon_id: int
     phone: str
     text: str = Field(min_length=1, max_length=4096)
+    # The bot answering a customer who just wrote: the first such reply skips the session's pacing (within a
+    # cap), so a customer is not kept waiting behind other customers' replies.
+    reply_to_customer: bool = False
 
 
 class OutboxEntry(Document):

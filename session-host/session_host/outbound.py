@@ -1,8 +1,10 @@
 """The host's /send: one message to one customer, paced per session, sent once per key.
 
 Pacing: a session sends at most one message per interval (plus jitter); a request that comes too early gets 429
-with Retry-After and Cloud Tasks brings it back. Permanent refusals (not on WhatsApp, 463) are recorded and
-answered 200 so they are not retried; transient ones are 503."""
+with Retry-After and Cloud Tasks brings it back. The first reply to a customer who just wrote skips the queue (at
+most JUMPS_PER_MINUTE a minute per session): one customer does not wait behind another's replies, while a burst
+to one customer, notices and anything past the cap stay paced. Permanent refusals (not on WhatsApp, 463) are
+recorded and answered 200 so they are not retried; transient ones are 503."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import math
 import random
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from google.cloud import firestore
@@ -25,22 +28,42 @@ from session_host.sessions import SessionHost
 log = logging.getLogger("session_host.outbound")
 
 
+JUMPS_PER_MINUTE = 10
+FIRST_REPLY_GAP_S = 60.0  # a reply counts as a customer's first when we sent them nothing for this long
+
+
 class Sender:
     def __init__(self, db: firestore.Client, host: SessionHost, interval_s: float = 3.0, jitter_s: float = 2.0):
         self.db, self.host = db, host
         self.interval_s, self.jitter_s = interval_s, jitter_s
         self._next: dict[str, float] = {}
+        self._last_to: dict[tuple[str, str], float] = {}
+        self._jumps: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _reserve(self, session_id: str) -> float:
+    def _reserve(self, session_id: str, req: SendRequest) -> float:
         """0 when this send may go now (the slot is taken), else the seconds to wait."""
         with self._lock:
             now = time.monotonic()
             ready = self._next.get(session_id, 0.0)
-            if now < ready:
+            if now < ready and not self._may_jump(session_id, req, now):
                 return ready - now
-            self._next[session_id] = now + self.interval_s + random.uniform(0, self.jitter_s)  # noqa: S311
+            # A jump goes now without shortening anyone's wait: the next slot is counted from the later of the two.
+            self._next[session_id] = max(ready, now) + self.interval_s + random.uniform(0, self.jitter_s)  # noqa: S311
+            self._last_to[(session_id, req.phone)] = now
             return 0.0
+
+    def _may_jump(self, session_id: str, req: SendRequest, now: float) -> bool:
+        last = self._last_to.get((session_id, req.phone))
+        if not req.reply_to_customer or (last is not None and now - last < FIRST_REPLY_GAP_S):
+            return False
+        jumps = self._jumps.setdefault(session_id, deque())
+        while jumps and now - jumps[0] > 60.0:
+            jumps.popleft()
+        if len(jumps) >= JUMPS_PER_MINUTE:
+            return False
+        jumps.append(now)
+        return True
 
     def send(self, req: SendRequest) -> tuple[int, dict[str, Any], dict[str, str]]:
         ref = self.db.collection(chat.OUTBOX).document(req.key)
@@ -51,7 +74,7 @@ class Sender:
         session_id = session_id_for(req.salon_id)
         if session_id not in self.host.owned:
             return 503, {"error": "this host does not hold the session"}, {"Retry-After": "10"}
-        wait = self._reserve(session_id)
+        wait = self._reserve(session_id, req)
         if wait > 0:
             return 429, {"error": "paced", "retry_after_s": round(wait, 2)}, {"Retry-After": str(math.ceil(wait))}
         entry = OutboxEntry(key=req.key, salon_id=req.salon_id, phone=req.phone)

@@ -81,6 +81,29 @@ def test_sends_are_paced_per_session_and_a_retried_key_sends_once(host, db, stac
     assert len(bot) == 3, "each sent message is in the conversation"
 
 
+@pytest.fixture
+def slow_paced_host(stack, db, tmp_path):
+    register()
+    with running_session_host(db, tmp_path, "host-pace", sender_opts={"interval_s": 2.0, "jitter_s": 0.0}) as host:
+        yield from _linked(db, host)
+
+
+def test_a_customers_first_reply_skips_the_pacing_but_a_burst_to_one_customer_does_not(slow_paced_host, stack):
+    """Two customers write at once: neither waits behind the other's answer; a second message to the same
+    customer still waits its turn."""
+    host, queue, url = slow_paced_host, get_task_queue(), get_settings().session_host_url
+    for i, phone in enumerate(("79030000001", "79030000002")):
+        req = SendRequest(key=f"first-{i}", salon_id=962302, phone=phone, text="Ответ", reply_to_customer=True)
+        chat.queue_send(queue, url, req)
+    more = SendRequest(key="second-0", salon_id=962302, phone="79030000001", text="Ещё", reply_to_customer=True)
+    chat.queue_send(queue, url, more)
+    sent = wait_for(lambda: len(host.driver.outbox.get(SID, [])) >= 3 and host.driver.outbox[SID], 15, "3 sends")
+    first = {m["to"]: m["at"] for m in sent if m["text"] == "Ответ"}
+    assert abs(first["79030000001"] - first["79030000002"]) < 1.0, "neither customer waited for the other"
+    again = next(m["at"] for m in sent if m["text"] == "Ещё")
+    assert again - first["79030000001"] >= 1.9, "a second message to one customer keeps the pace"
+
+
 def test_a_number_not_on_whatsapp_fails_once_and_is_not_retried(host, db, stack):
     chat.queue_send(
         get_task_queue(),
