@@ -52,6 +52,7 @@ class State(Document):
     awaiting: Literal["name", "which_booking", "day", "service", "handover_offer"] | None = None
     open_question: str | None = None  # a question the bot could not answer, kept for the salon's staff
     client_name: str | None = None
+    language: Literal["ru", "en"] = "ru"  # the customer's, from their last message with enough letters
     transcript: list[Line] = Field(default_factory=list)
 
     def forget_stale_topic(self, now: datetime, after: timedelta = TOPIC_TTL) -> None:

@@ -60,7 +60,7 @@ class RulesProvider:
         return rules.stage1(text, salon, state, today)
 
     def stage2(self, text: str, outcomes: list[Outcome], salon: Salon, state: State, today: dt.date) -> str:
-        return rules.stage2(outcomes, today)
+        return rules.stage2(outcomes, today, state.language)
 
 
 class ModelError(RuntimeError):
@@ -77,7 +77,7 @@ STAGE1_SYSTEM = """Ты — модуль понимания сообщений �
 (оплата картой, парковка и т. п.) — unknown_question. Если бот предложил передать вопрос администратору и клиент
 согласен — call_human. Непонятно — unclear."""
 
-STAGE2_SYSTEM = """Ты — вежливый администратор салона красоты, отвечаешь клиенту в WhatsApp по-русски, коротко.
+STAGE2_SYSTEM = """Ты — вежливый администратор салона красоты, отвечаешь клиенту в WhatsApp на языке клиента, коротко.
 Тебе дан черновик ответа, составленный по данным салона, и результаты действий (JSON). Перепиши черновик живым
 языком. Нельзя добавлять услуги, цены, мастеров, даты или время, которых нет в черновике; нельзя говорить, что
 действие выполнено, если в результатах его нет; вопрос в конце черновика сохрани."""
@@ -137,7 +137,7 @@ class GeminiProvider:
         return result
 
     def stage2(self, text: str, outcomes: list[Outcome], salon: Salon, state: State, today: dt.date) -> str:
-        draft = rules.stage2(outcomes, today)
+        draft = rules.stage2(outcomes, today, state.language)
         if all(o.kind in PLAIN for o in outcomes):
             return draft
         facts = json.dumps([{"kind": o.kind, **o.data} for o in outcomes], ensure_ascii=False, default=str)

@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from aiadmin.ai import english
 from aiadmin.ai.catalogue import Salon
 from aiadmin.ai.commands import Command, Stage1
 from aiadmin.ai.conversation import State
@@ -68,6 +69,8 @@ def _has_time_or_day(text: str, today: dt.date) -> bool:
 
 
 def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
+    if english.language_of(text, state.language) == "en":
+        text = english.to_russian(text)  # one parser for both: English words mapped to the ones it knows
     t = text.strip()
     low = t.lower()
     named = salon.services_in(t)
@@ -315,5 +318,8 @@ def render(outcome: Outcome, today: dt.date) -> str:
     )
 
 
-def stage2(outcomes: list[Outcome], today: dt.date) -> str:
-    return "\n\n".join(render(o, today) for o in outcomes)
+def stage2(outcomes: list[Outcome], today: dt.date, language: str = "ru") -> str:
+    """The reply in the customer's language (English where a text exists, Russian otherwise)."""
+    return "\n\n".join(
+        (english.render(o.kind, o.data, today) if language == "en" else None) or render(o, today) for o in outcomes
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from aiadmin.ai import catalogue, conversation, executor
+from aiadmin.ai import catalogue, conversation, english, executor
 from aiadmin.ai.providers import Provider
 from aiadmin.core import repositories
 from aiadmin.core.errors import ServiceUnavailable
@@ -126,6 +126,7 @@ def handle(
             seed=task.message_id,
         )
         calls_before = provider.calls
+        state.language = english.language_of(text, state.language)  # type: ignore[assignment]
         state.remember("customer", text)
         stage1 = provider.stage1(text, turn.salon, state, turn.today)
         outcomes = executor.execute(turn, stage1.commands)

@@ -86,3 +86,18 @@ def test_a_question_the_salon_data_cannot_answer_is_never_guessed_and_goes_to_a_
     assert "оплатить картой" in told[-1], "the owner gets the question, not the «да»"
     bot.say("Алло?", expect_reply=False)  # a person has the chat now
     assert records_by_us(bot.stack) == []
+
+
+def test_a_customer_writing_in_english_is_answered_in_english_and_booked(pinned_now, bot):
+    prices = bot.say("Hi! How much is a men's haircut?")
+    assert prices.startswith("Our prices") and "Мужская стрижка — 1300 ₽" in prices, prices
+    slots = bot.say("Can I book a men's haircut tomorrow?")
+    assert slots.startswith("Free times for «Мужская стрижка»") and "tomorrow at" in slots, slots
+    chosen = re.findall(r"at (\d{2}:\d{2})", slots)[0]
+    asked = bot.say(f"At {chosen} please")
+    if "What name" in asked:
+        asked = bot.say("John")
+    assert asked.startswith("Booking you for «Мужская стрижка», tomorrow at " + chosen), asked
+    assert bot.say("yes").startswith("Done! You are booked")
+    assert len(records_by_us(bot.stack)) == 1
+    assert "administrator" in bot.say("I want to talk to a human")
