@@ -2,7 +2,7 @@
 only by the platform, so one stray `allUsers` grant opens nothing:
 
 - deployed (`ENV` dev or prod): a Google-signed OIDC token (signature against Google's certificates, issuer,
-  expiry) of our invoker service account, `email_verified`, for one of our own URLs (the audience);
+  expiry) of our invoker service account (not marked unverified), for one of our own URLs (the audience);
 - locally (`ENV=local`): the shared secret the local dispatcher sends, since nothing signs tokens here."""
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ def verify_caller(headers: Mapping[str, str], settings: Settings, audience_prefi
     invoker = settings.require("tasks_service_account")
     if claims.get("iss") not in GOOGLE_ISSUERS:
         raise Unauthorized("the OIDC token was not issued by Google", code="task_unauthenticated")
-    if claims.get("email") != invoker or not claims.get("email_verified"):
+    # Google's service-account tokens carry email_verified=true; one that says false is refused, one that omits it
+    # is still Google-signed for that e-mail (refusing it could stop every task in production).
+    if claims.get("email") != invoker or claims.get("email_verified") is False:
         raise Forbidden("the caller is not our invoker account", code="task_forbidden")
     audience = str(claims.get("aud") or "")
     if audience_prefix and not (audience == audience_prefix or audience.startswith(audience_prefix.rstrip("/") + "/")):
