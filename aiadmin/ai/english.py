@@ -9,6 +9,8 @@ import datetime as dt
 import re
 from typing import Any
 
+from aiadmin.core.russian import price
+
 Language = str  # "ru" | "en"
 
 _LATIN = re.compile(r"[A-Za-z]")
@@ -87,10 +89,6 @@ def _when(iso: str | None, today: dt.date) -> str:
     return f"{day} at {at:%H:%M}"
 
 
-def _price(lo: float, hi: float) -> str:
-    return f"{int(lo)} ₽" if int(hi) <= int(lo) else f"{int(lo)}–{int(hi)} ₽"
-
-
 def _slots(items: list[dict[str, Any]], today: dt.date) -> str:
     return "\n".join(f"• {_when(s['at'], today)}" + (f" — {s['staff']}" if s.get("staff") else "") for s in items)
 
@@ -99,10 +97,10 @@ def render(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
     """The reply in English, or None for an outcome that has no English text yet (the Russian one is used)."""
     if kind == "prices":
         return "Our prices:\n" + "\n".join(
-            f"• {s['title']} — {_price(s['price_min'], s['price_max'])}" for s in x["services"]
+            f"• {s['title']} — {price(s['price_min'], s['price_max'])}" for s in x["services"]
         )
     if kind == "service_info":
-        return f"«{x['title']}» — {_price(x['price_min'], x['price_max'])}. Shall I book you in?"
+        return f"«{x['title']}» — {price(x['price_min'], x['price_max'])}. Shall I book you in?"
     if kind == "slots":
         return f"Free times for «{x['service']}»:\n{_slots(x['slots'], today)}\nWhich time suits you?"
     if kind in ("no_slots", "time_taken"):
@@ -119,8 +117,8 @@ def render(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
         return "What name should I put on the booking?"
     if kind == "propose" and x["kind"] == "create":
         staff = f", with {x['staff']}" if x.get("staff") else ""
-        price = f", {_price(x['price'], x['price'])}" if x.get("price") else ""
-        return f"Booking you for «{x['service']}», {_when(x['at'], today)}{staff}{price}. Shall I confirm?"
+        cost = f", {price(x['price'], x['price'])}" if x.get("price") else ""
+        return f"Booking you for «{x['service']}», {_when(x['at'], today)}{staff}{cost}. Shall I confirm?"
     if kind == "booked":
         staff = f", with {x['staff']}" if x.get("staff") else ""
         return f"Done! You are booked for «{x['service']}», {_when(x['at'], today)}{staff}. See you then!"

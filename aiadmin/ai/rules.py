@@ -15,7 +15,7 @@ from aiadmin.ai.conversation import State
 from aiadmin.ai.dates import parse_when
 from aiadmin.ai.executor import Outcome
 from aiadmin.ai.names import as_name
-from aiadmin.core.russian import Preposition, date_text, day_phrase, when_phrase, with_master
+from aiadmin.core.russian import Preposition, date_text, day_phrase, price, when_phrase, with_master
 
 # A yes is only a yes: "да, но давайте в 16:00" is a new request, not a confirmation of the old proposal.
 _AFFIRM = (
@@ -171,11 +171,6 @@ def when_text(iso: str | None, today: dt.date, prep: Preposition = "в") -> str:
 def day_text(iso: str, today: dt.date) -> str:
     day = dt.date.fromisoformat(iso)
     return day_phrase(day, today) if (day - today).days <= 2 else date_text(day)
-
-
-def price(p_min: float, p_max: float) -> str:
-    lo, hi = int(p_min), int(p_max)
-    return f"{lo} ₽" if hi <= lo else f"{lo}–{hi} ₽"
 
 
 def _slots(items: list[dict[str, Any]], today: dt.date) -> str:

@@ -68,6 +68,12 @@ def plural(n: int, one: str, few: str, many: str) -> str:
     return f"{n} {word}"
 
 
+def price(p_min: float, p_max: float) -> str:
+    """«1300 ₽», «1800–2500 ₽»: the same in every language the bot answers in."""
+    lo, hi = int(p_min), int(p_max)
+    return f"{lo} ₽" if hi <= lo else f"{lo}–{hi} ₽"
+
+
 def with_master(name: str | None) -> str:
     """«, мастер — Дмитрий Козлов»: no declension of a person's name."""
     return f", мастер — {name}" if name else ""
