@@ -4,6 +4,7 @@ request. Tests and the AI benchmark run the real google-genai client against it 
 
 Control: POST /_script {"steps": [...]} replaces the script; each step is one of
   {"json": {...}}  {"text": "..."}  {"status": 503}  {"raw": "not json"}  {"delay_s": 3, "json": {...}}
+  {"draft": true}: Stage 2 as a faithful model writes it, the draft it was given (the text after «Черновик:»)
 GET /_requests lists what was asked; POST /_reset clears both. With no step left it answers 500."""
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ def _answer(text: str) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
 
 
+def _draft_in(body: dict[str, Any]) -> str:
+    parts = [p.get("text", "") for c in body.get("contents") or [] for p in c.get("parts") or []]
+    prompt = "\n".join(parts)
+    return prompt.split("Черновик:", 1)[1].strip() if "Черновик:" in prompt else ""
+
+
 def create_app(script: Script | None = None) -> Flask:
     app = Flask("gemini_standin")
     sc = script or Script()
@@ -68,6 +75,8 @@ def create_app(script: Script | None = None) -> Flask:
             return _answer(str(step["raw"]))
         if "json" in step:
             return _answer(json.dumps(step["json"], ensure_ascii=False))
+        if step.get("draft"):
+            return _answer(_draft_in(request.get_json(silent=True) or {}))
         return _answer(str(step.get("text", "")))
 
     def control(path: str):

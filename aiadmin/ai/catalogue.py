@@ -44,6 +44,15 @@ def _stems(text: str) -> list[str]:
     return out
 
 
+def _negated(title: str, text: str) -> bool:
+    """«Маникюр без покрытия» is not what «маникюр с покрытием» asks for."""
+    m = re.search(r"\bбез\s+([а-яё]+)", title.lower())
+    if not m:
+        return False
+    said = text.lower()
+    return "без" not in said and any(w.startswith(m.group(1)[:5]) for w in re.findall(r"[а-яё]+", said))
+
+
 @dataclass
 class Salon:
     company: Company
@@ -57,6 +66,9 @@ class Salon:
 
     def master(self, staff_id: int | None) -> d.StaffDoc | None:
         return next((s for s in self.staff if s.id == staff_id), None)
+
+    def booking(self, record_id: int | None) -> d.BookingDoc | None:
+        return next((b for b in self.bookings if b.id == record_id), None) if record_id else None
 
     def match_service(self, text: str | None) -> d.ServiceDoc | None:
         """The real service the words name, or None. The shortest title that covers every stem wins, so
@@ -88,6 +100,8 @@ class Salon:
         scored = []
         for svc in self.services:
             have = _stems(svc.title)
+            if _negated(svc.title, text):
+                continue
             if have and any(w.startswith(have[0]) or have[0].startswith(w) for w in words):
                 covered = sum(1 for h in have if any(w.startswith(h) or h.startswith(w) for w in words))
                 scored.append((covered, len(have) - covered, svc))
@@ -95,8 +109,20 @@ class Salon:
             return []
         best = max(c for c, _, _ in scored)
         top = [(missing, svc) for c, missing, svc in scored if c == best]
-        fewest = min(m for m, _ in top)
-        return [svc for m, svc in top if m == fewest]
+        if any(m == 0 for m, _ in top):  # a title said in full ("стрижка" beside "стрижка + борода")
+            return [svc for m, svc in top if m == 0]
+        return [svc for _, svc in top]  # "маникюр": with or without polish, the customer must say which
+
+    def choose_among(self, options: list[int], text: str) -> d.ServiceDoc | None:
+        """The answer to «which of these?»: the one option the words fit best (words in the option's title)."""
+        words = _stems(text)
+        scored = []
+        for svc in (s for s in self.services if s.id in options and not _negated(s.title, text)):
+            have = _stems(svc.title)
+            scored.append((sum(1 for w in words if any(h.startswith(w) or w.startswith(h) for h in have)), svc))
+        top = max((n for n, _ in scored), default=0)
+        best = [svc for n, svc in scored if n == top]
+        return best[0] if top and len(best) == 1 else None
 
     def find_services_in(self, text: str) -> d.ServiceDoc | None:
         found = self.services_in(text)

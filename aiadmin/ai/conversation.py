@@ -47,6 +47,9 @@ class State(Document):
     day: date | None = None
     after: time | None = None  # the part of the day asked for («вечером»: after 17:00), kept with the day
     before: time | None = None
+    at: time | None = None  # the exact time last asked for or proposed («а в субботу в то же время?»)
+    moving: int | None = None  # the booking being rescheduled while its new time is chosen
+    choices: list[int] = Field(default_factory=list)  # services of the «which one?» question just asked
     offered: list[Slot] = Field(default_factory=list)
     pending: Proposal | None = None
     awaiting: Literal["name", "which_booking", "day", "service", "handover_offer"] | None = None
@@ -61,8 +64,8 @@ class State(Document):
         last = self.transcript[-1].at if self.transcript else None
         if last is not None and now - last > after:
             self.service_id = self.staff_id = self.day = self.awaiting = self.open_question = None
-            self.after = self.before = None
-            self.offered = []
+            self.after = self.before = self.at = self.moving = None
+            self.offered, self.choices = [], []
 
     def remember(self, role: Literal["customer", "bot"], text: str) -> None:
         self.transcript = [*self.transcript, Line(role=role, text=text[:1000])][-TRANSCRIPT_LINES:]

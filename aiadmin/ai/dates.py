@@ -220,3 +220,42 @@ def parse_when(text: str, today: dt.date) -> When:
     days, unclear = parse_days(text, today)
     at, after, before = parse_time(text)
     return When(days=days, at=at, after=after, before=before, unclear=unclear and not days)
+
+
+# Follow-ups that mean something only against what was just discussed; the executor resolves them.
+SAME_TIME = re.compile(r"(в|на) (то|это) же (самое )?время|в тоже время|в то же самое", re.I)
+EARLIER = re.compile(r"(?<!день )(?<!днём )(?<!дн[её]м )\bпо?раньше\b", re.I)
+LATER = re.compile(r"(?<!день )(?<!днём )(?<!дн[её]м )\bпо?позже\b(?!\s+\d)", re.I)
+SAME_MASTER = re.compile(
+    r"(к|у) (тому|этому|той|этой) же( самому| самой)?( мастеру| мастера)?|к (нему|ней) же|тот же (мастер|самый)|"
+    r"(тому|той) же мастер",
+    re.I,
+)
+_ORDINALS = {"перв": 1, "втор": 2, "трет": 3, "четв": 4, "пят": 5, "последн": -1}
+PICK = re.compile(
+    r"\b(перв|втор(?!ник)|трет|четв[её]рт(?!ок|ак|г)|последн)\w*\b(?:\s+(вариант|время|окно|окошко|слот))?|"
+    r"\bвариант\s*(\d)\b",
+    re.I,
+)
+
+
+def relative_time(text: str) -> str | None:
+    """«пораньше» / «попозже» / «в то же время» (than the times under discussion), or None."""
+    if SAME_TIME.search(text):
+        return "same"
+    if EARLIER.search(text):
+        return "earlier"
+    if LATER.search(text):
+        return "later"
+    return None
+
+
+def option_number(text: str) -> int | None:
+    """«второй вариант», «давайте первое», «последний», «вариант 2»: 1-based, -1 for the last."""
+    m = PICK.search(text)
+    if not m or "половин" in text.lower():  # «в первой половине дня» is a time, not an option
+        return None
+    if m.group(3):
+        return int(m.group(3))
+    stem = m.group(1).lower().replace("ё", "е")
+    return next(v for k, v in _ORDINALS.items() if stem.startswith(k))

@@ -21,7 +21,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from aiadmin.ai import catalogue
 from aiadmin.ai.commands import Command
 from aiadmin.ai.conversation import Proposal, Slot, State
-from aiadmin.ai.dates import When, parse_when
+from aiadmin.ai.dates import SAME_MASTER, When, parse_when, relative_time
 from aiadmin.ai.names import as_name
 from aiadmin.core import repositories
 from aiadmin.core.logs import phone_ref
@@ -85,7 +85,39 @@ class Turn:
 
 def _when(turn: Turn, cmd: Command) -> When:
     said = " ".join(x for x in (cmd.date, cmd.time) if x) or turn.text
-    return parse_when(said, turn.today)
+    when = parse_when(said, turn.today)
+    relative = relative_time(said) if not when.has_time else None
+    return _relative(turn, when, relative) if relative else when
+
+
+def _relative(turn: Turn, when: When, relative: str) -> When:
+    """«в то же время», «пораньше», «попозже»: against the time asked for or the times just offered."""
+    if relative == "same":
+        return When(days=when.days, at=turn.state.at, unclear=when.unclear) if turn.state.at else when
+    day = turn.state.day
+    offered = [s.at.astimezone(turn.zone) for s in turn.state.offered]
+    times = [x.time() for x in offered if day is None or x.date() == day] or [x.time() for x in offered]
+    if not times and turn.state.at:
+        times = [turn.state.at]
+    if not times:
+        return when
+    if relative == "earlier":
+        return When(days=when.days, before=min(times), unclear=when.unclear)
+    later = (dt.datetime.combine(dt.date.min, max(times)) + dt.timedelta(minutes=1)).time()
+    return When(days=when.days, after=later, unclear=when.unclear)
+
+
+def _same_master(turn: Turn) -> d.StaffDoc | None:
+    """«к тому же мастеру»: the one under discussion, else of the times just offered, else of the next visit."""
+    for staff_id in (
+        turn.state.staff_id,
+        turn.state.pending.staff_id if turn.state.pending else None,
+        turn.state.offered[0].staff_id if turn.state.offered else None,
+        turn.salon.bookings[0].staff_id if turn.salon.bookings else None,
+    ):
+        if master := turn.salon.master(staff_id):
+            return master
+    return None
 
 
 def _local(turn: Turn, at: dt.datetime | None) -> str | None:
@@ -203,10 +235,10 @@ class _Wish:
     master: d.StaffDoc | None
 
 
-def _wish(turn: Turn, cmd: Command, name_unknown: bool) -> tuple[_Wish | None, Outcome | None]:
+def _wish(turn: Turn, cmd: Command) -> tuple[_Wish | None, Outcome | None]:
     """What a slot search and a booking both start from: the service, the day said and the master, each
-    remembered in the conversation; or the question to ask first. `name_unknown`: a service the salon does not
-    have is answered with the salon's own list, not just "which service?"."""
+    remembered in the conversation; or the question to ask first. A service the salon does not have is answered
+    with the salon's own list, not just "which service?"."""
     when = _when(turn, cmd)
     if when.days:  # the day said is kept even when the service is asked for first, and so is the part of day
         turn.state.day = when.days[0]
@@ -214,19 +246,24 @@ def _wish(turn: Turn, cmd: Command, name_unknown: bool) -> tuple[_Wish | None, O
         turn.state.after, turn.state.before = when.after, when.before
     elif not when.at and (turn.state.after or turn.state.before):
         when = When(days=when.days, after=turn.state.after, before=turn.state.before, unclear=when.unclear)
-    master = turn.salon.match_staff(cmd.staff) or turn.salon.master(turn.state.staff_id)
+    if when.at:
+        turn.state.at = when.at
+    master = turn.salon.match_staff(cmd.staff)
+    if master is None and SAME_MASTER.search(f"{cmd.staff or ''} {turn.text}"):
+        master = _same_master(turn)
+    master = master or turn.salon.master(turn.state.staff_id)
     if master:
         turn.state.staff_id = master.id
     service = _service_for(turn, cmd)
     if service is None:
         turn.state.awaiting = "service"
-        if name_unknown and cmd.service:
+        if cmd.service:
             known = [s.title for s in turn.salon.services[:8]]
             return None, Outcome("unknown_service", {"asked": cmd.service, "known": known})
         return None, Outcome("need_service", {"examples": [s.title for s in turn.salon.services[:5]]})
     turn.state.service_id = service.id
     if turn.state.awaiting == "service":
-        turn.state.awaiting = None
+        turn.state.awaiting, turn.state.choices = None, []
     if when.unclear:
         turn.state.awaiting = "day"
         return None, Outcome("unclear_date", {"said": cmd.date or turn.text})
@@ -236,7 +273,7 @@ def _wish(turn: Turn, cmd: Command, name_unknown: bool) -> tuple[_Wish | None, O
 
 
 def search_slots(turn: Turn, cmd: Command) -> Outcome:
-    wish, ask = _wish(turn, cmd, name_unknown=True)
+    wish, ask = _wish(turn, cmd)
     if wish is None:
         return ask
     service, when, master = wish.service, wish.when, wish.master
@@ -266,8 +303,33 @@ def search_slots(turn: Turn, cmd: Command) -> Outcome:
     return Outcome("slots", {"service": service.title, "slots": [_slot_view(turn, s) for s in slots]})
 
 
+def _pick_offered(turn: Turn, cmd: Command) -> Outcome:
+    """«давайте второй вариант»: the N-th of the times just offered, with its master."""
+    offered, n = turn.state.offered, cmd.pick or 1
+    index = n - 1 if n > 0 else n
+    if not -len(offered) <= index < len(offered) or not offered:
+        return Outcome("no_such_option", {"count": len(offered), "slots": [_slot_view(turn, s) for s in offered]})
+    slot = offered[index]
+    local = slot.at.astimezone(turn.zone)
+    turn.state.staff_id = slot.staff_id
+    again = Command(type=cmd.type, date=local.date().isoformat(), time=local.strftime("%H:%M"))
+    return reschedule_booking(turn, again) if turn.state.moving else create_booking(turn, again)
+
+
+def _same_service(turn: Turn, cmd: Command, booking: d.BookingDoc) -> bool:
+    if not cmd.service:
+        return True
+    ids = {s.id for s in booking.services}
+    return any(s.id in ids for s in turn.salon.services_in(cmd.service))
+
+
 def create_booking(turn: Turn, cmd: Command) -> Outcome:
-    wish, ask = _wish(turn, cmd, name_unknown=False)
+    if cmd.pick is not None:
+        return _pick_offered(turn, cmd)
+    if (moving := turn.salon.booking(turn.state.moving)) and _same_service(turn, cmd, moving):
+        # a time chosen while a booking is being moved moves it; it never makes a second booking
+        return reschedule_booking(turn, cmd)
+    wish, ask = _wish(turn, cmd)
     if wish is None:
         return ask
     service, when, master = wish.service, wish.when, wish.master
@@ -292,6 +354,7 @@ def create_booking(turn: Turn, cmd: Command) -> Outcome:
         turn.state.offered = exact
         return Outcome("need_name", {})
     slot = exact[0]
+    turn.state.at = when.at
     turn.state.pending = Proposal(
         id=turn.new_id(), kind="create", service_id=service.id, staff_id=slot.staff_id, at=slot.at
     )
@@ -314,6 +377,8 @@ def _pick_booking(turn: Turn, cmd: Command) -> tuple[d.BookingDoc | None, Outcom
     bookings = turn.salon.bookings
     if not bookings:
         return None, Outcome("no_bookings", {})
+    if cmd.type == "reschedule_booking" and (moving := turn.salon.booking(turn.state.moving)):
+        return moving, None
     if len(bookings) == 1:
         return bookings[0], None
     when = parse_when(cmd.date or "", turn.today) if cmd.date else When()
@@ -362,9 +427,11 @@ def reschedule_booking(turn: Turn, cmd: Command) -> Outcome:
     if when.unclear:
         return Outcome("unclear_date", {"said": cmd.date or turn.text})
     old_day = booking.starts_at.astimezone(turn.zone).date()
-    day = when.days[0] if when.days else old_day
+    chosen_day = turn.state.day if turn.state.moving == booking.id else None
+    day = when.days[0] if when.days else chosen_day or old_day
     if when.at is None:
-        turn.state.service_id = service.id
+        # the new time is chosen turn by turn; whatever time comes next moves this booking, with its master
+        turn.state.service_id, turn.state.staff_id, turn.state.moving = service.id, booking.staff_id, booking.id
         return search_slots(
             turn, Command(type="search_slots", service=service.title, date=day.isoformat(), time=cmd.time)
         )
@@ -394,8 +461,8 @@ def confirm(turn: Turn, cmd: Command) -> Outcome:
         return Outcome("proposal_expired", _proposal_view(turn, p))
     outcome = _execute_once(turn, p)
     turn.state.pending = None
-    if outcome.kind in ("booked", "rescheduled"):
-        turn.state.offered = []
+    if outcome.kind in ("booked", "rescheduled", "cancelled"):
+        turn.state.offered, turn.state.moving = [], None
     return outcome
 
 
@@ -507,7 +574,7 @@ def _reflect(turn: Turn, record_id: int) -> None:
 
 def decline(turn: Turn, cmd: Command) -> Outcome:
     had = turn.state.pending is not None
-    turn.state.pending = None
+    turn.state.pending, turn.state.moving = None, None
     if turn.state.awaiting == "handover_offer":  # «не надо» to «передать вопрос администратору?»
         turn.state.awaiting, turn.state.open_question = None, None
     return Outcome("declined", {"had_proposal": had})
@@ -516,7 +583,10 @@ def decline(turn: Turn, cmd: Command) -> Outcome:
 def show_prices(turn: Turn, cmd: Command) -> Outcome:
     wanted = cmd.category or cmd.service
     services = [s for s in turn.salon.services if s.active]
-    if wanted:
+    exact = [s for s in services if wanted and s.title.lower() == wanted.strip().lower()]
+    if exact:
+        services = exact
+    elif wanted:
         stems = catalogue._stems(wanted)
         chosen = [
             s
@@ -690,6 +760,7 @@ def _handle(turn: Turn, cmd: Command) -> Outcome:
         return HANDLERS[cmd.type](turn, cmd)
     except Ambiguous as which:
         turn.state.awaiting = "service"
+        turn.state.choices = [s.id for s in which.options[:6]]
         return Outcome("which_service", {"options": [s.title for s in which.options[:6]]})
 
 

@@ -75,7 +75,10 @@ STAGE1_SYSTEM = """Ты — модуль понимания сообщений �
 Вопрос об адресе, телефоне или часах работы салона — salon_info с topic address|phone|hours. Благодарность,
 прощание, «ок», эмодзи — small_talk с topic thanks|bye|ok|emoji. Вопрос о салоне, на который в данных нет ответа
 (оплата картой, парковка и т. п.) — unknown_question. Если бот предложил передать вопрос администратору и клиент
-согласен — call_human. Непонятно — unclear."""
+согласен — call_human. Выбор из предложенного ботом времени («второй вариант», «давайте первое», «последний»)
+— create_booking с pick (1, 2, …; -1 — последний). «Пораньше», «попозже», «в то же время», «к тому же мастеру»
+переписывай как есть в time или staff: бот сам сверит их с обсуждаемым днём, временем и мастером.
+Непонятно — unclear."""
 
 STAGE2_SYSTEM = """Ты — вежливый администратор салона красоты, отвечаешь клиенту в WhatsApp на языке клиента, коротко.
 Тебе дан черновик ответа, составленный по данным салона, и результаты действий (JSON). Перепиши черновик живым
@@ -129,6 +132,9 @@ class GeminiProvider:
                 salon.service(state.service_id).title if salon.service(state.service_id) else None
             ),
             "offered_slots": [s.at.isoformat() for s in state.offered],
+            "day_under_discussion": state.day.isoformat() if state.day else None,
+            "master_under_discussion": (salon.master(state.staff_id).name if salon.master(state.staff_id) else None),
+            "moving_a_booking": state.moving is not None,
             "transcript": [f"{line.role}: {line.text}" for line in state.transcript[-8:]],
         }
         prompt = f"Контекст: {json.dumps(context, ensure_ascii=False)}\nСообщение клиента: {text}"

@@ -8,14 +8,14 @@ import datetime as dt
 import re
 from typing import Any
 
-from aiadmin.ai import english
+from aiadmin.ai import catalogue, english
 from aiadmin.ai.catalogue import Salon
 from aiadmin.ai.commands import Command, Stage1
 from aiadmin.ai.conversation import State
-from aiadmin.ai.dates import parse_when
+from aiadmin.ai.dates import SAME_MASTER, option_number, parse_when, relative_time
 from aiadmin.ai.executor import Outcome
 from aiadmin.ai.names import as_name
-from aiadmin.core.russian import Preposition, date_text, day_phrase, price, when_phrase, with_master
+from aiadmin.core.russian import Preposition, date_text, day_phrase, plural, price, when_phrase, with_master
 
 # A yes is only a yes: "да, но давайте в 16:00" is a new request, not a confirmation of the old proposal.
 _AFFIRM = (
@@ -29,7 +29,7 @@ YES = re.compile(
 NO = re.compile(
     r"^(нет|не надо|не нужно|не хочу|передумал\w*|отбой)([.!,\s]+(нет|не надо|спасибо|пожалуйста))*[.!,\s]*$", re.I
 )
-HUMAN = re.compile(r"администратор|живо\w* человек|оператор|позов\w*|менеджер|хозя", re.I)
+HUMAN = re.compile(r"администратор|жив\w* человек|с человеком|оператор|позов\w*|менеджер|хозя", re.I)
 CANCEL = re.compile(r"отмен|не смогу прийти|не приду|не получится прийти", re.I)
 RESCHEDULE = re.compile(r"перенес|перенос|перезапис|передвин|сдвин|поменять время|другое время", re.I)
 MINE = re.compile(r"мо(и|я|ю|ей) запис|когда я записан|на когда я|я записан|у меня запис", re.I)
@@ -45,6 +45,17 @@ SLOTS = re.compile(r"свободн|окн|окош|время есть|есть
 # «можно?», «есть ли?» ask about free time only with a service, a master, a day or a time beside them:
 # «у вас можно оплатить картой?» is no slot search.
 MAYBE_SLOTS = re.compile(r"можно ли|\bможно\b|есть ли", re.I)
+# «а что есть?», «какие есть варианты?» while a service is under discussion: its free times, not the list.
+WHAT_IS_FREE = re.compile(
+    r"^\W*(а )?что (у вас )?(есть|свободно)\W*$|какие (есть )?(окна|варианты)|какое время есть", re.I
+)
+FULL_LIST = re.compile(r"прайс|все цены|вс[её] услуг|какие услуги|список", re.I)
+# «запишите на наращивание ресниц»: what follows «на» after a booking verb, less the words of a day or time.
+BOOKED_WHAT = re.compile(r"(?:запиш\w*|записать\w*|записаться|хочу)\s+(?:меня\s+)?на\s+([а-яё][а-яё\s-]+)", re.I)
+NOT_A_SERVICE = re.compile(
+    r"^(завтра|сегодня|послезавтра|понедельн|вторн|сред|четверг|пятниц|суббот|воскрес|выходн|недел|следующ|"
+    r"утр|вечер|дн[её]м|час|числ|время|врем|при[её]м|запис|консульт|друг|ближайш|какое|какую|свободн|эт[оуи])",
+)
 LIST = re.compile(r"какие (\w+ )?(у вас )?(есть|бывают)|какие услуги|что у вас есть|список услуг", re.I)
 GREETING = re.compile(r"^(привет|здравствуй\w*|добр\w+ (день|утро|вечер)|hello|hi)[!.,\s]*$", re.I)
 THANKS = re.compile(r"^\W*(спасибо|спс|благодар\w*|мерси|thanks?( you)?)\b", re.I)
@@ -74,6 +85,8 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
     t = text.strip()
     low = t.lower()
     named = salon.services_in(t)
+    if state.awaiting == "service" and state.choices and (chosen := salon.choose_among(state.choices, t)):
+        named = [chosen]  # «с покрытием» answering «which manicure?»
     service = named[0] if named else None
     staff = salon.match_staff(t)
     base: dict[str, Any] = {
@@ -105,6 +118,11 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
     for topic, pattern in (("address", ADDRESS), ("phone", PHONE), ("hours", HOURS)):
         if pattern.search(low):
             return Stage1(commands=[Command(type="salon_info", topic=topic)])
+    said = parse_when(t, today)
+    if state.offered and (n := option_number(low)) is not None and not (said.has_day or said.has_time or said.unclear):
+        return Stage1(commands=[Command(type="create_booking", pick=n)])
+    if state.service_id and (relative_time(low) or SAME_MASTER.search(low)) and not BOOK.search(low):
+        return Stage1(commands=[Command(type="search_slots", **base)])  # «а пораньше?», «к тому же мастеру?»
     if state.day and (shift := 1 if DAY_LATER.search(low) else -1 if DAY_EARLIER.search(low) else 0):
         moved = state.day + dt.timedelta(days=shift)
         return Stage1(commands=[Command(type="search_slots", date=moved.isoformat(), staff=base["staff"])])
@@ -112,8 +130,12 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         commands.append(Command(type="staff_schedule", staff=staff.name, date=t))
     if EXPLAIN.search(low) and not BOOK.search(low):
         commands.append(Command(type="explain_service", service=service.title if service else _after_what(t)))
+    if state.service_id and not service and WHAT_IS_FREE.search(low):
+        return Stage1(commands=[Command(type="search_slots", **base)])
     if PRICES.search(low) or LIST.search(low):
-        commands.append(Command(type="show_prices", service=t if service else None))  # every service it names
+        commands.append(Command(type="show_prices", service=_priced(t, low, salon, named, state)))
+    if BOOK.search(low) and not service and (unknown := _unknown_service(t)):
+        base["service"] = unknown  # the executor answers with the salon's own list
     if BOOK.search(low) or (
         _has_time_or_day(t, today) and parse_when(t, today).at is not None and (service or state.service_id)
     ):
@@ -140,6 +162,30 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
     if not commands and "?" in t:
         commands.append(Command(type="unknown_question"))  # a question we have no data for: say so, offer a person
     return Stage1(commands=commands or [Command(type="unclear")])
+
+
+def _priced(text: str, low: str, salon: Salon, named: list[Any], state: State) -> str | None:
+    """Which services a price question is about: the one named when nothing else in it names another («стрижка
+    женская» is not every haircut), every one it names, the one under discussion («а сколько она стоит?»),
+    or all of them."""
+    if len(named) == 1:
+        covered = catalogue._stems(named[0].title)
+        rest = [w for w in catalogue._stems(text) if not any(c.startswith(w) or w.startswith(c) for c in covered)]
+        return named[0].title if salon.match_service(" ".join(rest)) is None else text
+    if named:
+        return text
+    current = salon.service(state.service_id)
+    if current and not FULL_LIST.search(low) and not LIST.search(low) and salon.match_service(text) is None:
+        return current.title
+    return text if salon.match_service(text) else None
+
+
+def _unknown_service(text: str) -> str | None:
+    m = BOOKED_WHAT.search(text)
+    if not m:
+        return None
+    words = [w for w in m.group(1).lower().split() if len(w) >= 4 and not NOT_A_SERVICE.match(w)]
+    return " ".join(words) or None
 
 
 def _small_talk(text: str, low: str) -> list[Command]:
@@ -246,6 +292,11 @@ def render(outcome: Outcome, today: dt.date) -> str:
         return f"Не получилось {what}: это время уже занято." + (
             f" Свободно:\n{_slots(alt, today)}\nВыберете другое?" if alt else ""
         )
+    if k == "no_such_option":
+        if not x["slots"]:
+            return "Сейчас у меня нет предложенных вариантов. На какой день и время вас записать?"
+        count = plural(x["count"], "вариант", "варианта", "вариантов")
+        return f"Я предложил {count}:\n{_slots(x['slots'], today)}\nКакой из них выберете?"
     if k == "nothing_to_confirm":
         return "Уточните, пожалуйста, что именно вы хотите сделать?"
     if k == "proposal_expired":

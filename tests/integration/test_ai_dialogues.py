@@ -170,7 +170,7 @@ def test_a_profile_name_that_is_no_name_is_not_used(bot):
 
 
 def test_unparseable_day_gets_a_question_not_today(bot):
-    reply = bot.say("Запишите на маникюр 32.13 в 15:00")
+    reply = bot.say("Запишите на маникюр без покрытия 32.13 в 15:00")
     assert "на какой день" in reply.lower() and "сегодня" not in reply.lower()
 
 
