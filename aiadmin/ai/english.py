@@ -134,6 +134,9 @@ def render(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
         return {"thanks": "You're welcome!", "bye": "Goodbye! We look forward to seeing you."}.get(
             x["topic"], "Great! Write any time you need a booking or a price."
         )
+    if kind == "media":
+        what = "I can't listen to voice messages yet" if x["kind"] == "voice" else "I can't open pictures or files yet"
+        return f"{what} — please write to me in text and I'll answer right away."
     if kind == "declined":
         return "All right, nothing changed. Anything else I can help with?"
     if kind == "unclear":

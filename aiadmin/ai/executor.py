@@ -701,6 +701,13 @@ def unknown_question(turn: Turn, cmd: Command) -> Outcome:
     return Outcome("unknown_question", {})
 
 
+def media_received(kind: str | None) -> Outcome:
+    """What we cannot read yet (voice is not transcribed): a sticker is small talk, the rest asks for text."""
+    if kind == "sticker":
+        return Outcome("small_talk", {"topic": "emoji"})
+    return Outcome("media", {"kind": kind or "file"})
+
+
 def small_talk(turn: Turn, cmd: Command) -> Outcome:
     return Outcome("small_talk", {"topic": cmd.topic or "ok"})
 

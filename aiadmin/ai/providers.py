@@ -38,6 +38,7 @@ PLAIN = {
     "salon_phone",
     "salon_hours",
     "small_talk",
+    "media",
 }
 
 

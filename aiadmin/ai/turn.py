@@ -13,6 +13,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from aiadmin.ai import catalogue, conversation, english, executor
+from aiadmin.ai.commands import Stage1
 from aiadmin.ai.providers import Provider
 from aiadmin.core import repositories
 from aiadmin.core.errors import ServiceUnavailable
@@ -110,7 +111,7 @@ def handle(
     try:
         state = conversation.load(ref.get())
         state.forget_stale_topic(utcnow())
-        text = "\n".join(m.text for m in queued)
+        text = "\n".join(m.text for m in queued if m.text)
         salon = catalogue.load(db, company, task.phone, company.today().isoformat())
         turn = executor.Turn(
             db,
@@ -126,10 +127,14 @@ def handle(
             seed=task.message_id,
         )
         calls_before = provider.calls
-        state.language = english.language_of(text, state.language)  # type: ignore[assignment]
-        state.remember("customer", text)
-        stage1 = provider.stage1(text, turn.salon, state, turn.today)
-        outcomes = executor.execute(turn, stage1.commands)
+        if text:
+            state.language = english.language_of(text, state.language)  # type: ignore[assignment]
+            state.remember("customer", text)
+            stage1 = provider.stage1(text, turn.salon, state, turn.today)
+            outcomes = executor.execute(turn, stage1.commands)
+        else:  # a voice note or a picture alone: nothing to understand yet, ask for text
+            state.remember("customer", f"[{queued[-1].media}]")
+            stage1, outcomes = Stage1(), [executor.media_received(queued[-1].media)]
         reply = provider.stage2(text, outcomes, turn.salon, state, turn.today)
         state.remember("bot", reply)
         conversation.save(db, task.salon_id, task.phone, state)

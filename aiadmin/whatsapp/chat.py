@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
@@ -20,6 +20,8 @@ log = logging.getLogger("aiadmin.chat")
 
 CONVERSATIONS = "conversations"
 Direction = Literal["customer", "staff", "bot"]
+Media = Literal["voice", "image", "video", "sticker", "document"]
+MEDIA_KINDS: tuple[str, ...] = get_args(Media)
 
 
 # A conversation idle this long is forgotten: Firestore TTL policies on `expire_at` delete the conversation
@@ -39,6 +41,7 @@ class ChatMessage(Document):
     phone: str
     direction: Direction
     text: str
+    media: Media | None = None  # what came instead of (or with, as its caption) the text
     push_name: str | None = None
     sent_at: datetime | None = None  # WhatsApp's timestamp
     stored_at: datetime = Field(default_factory=utcnow)

@@ -64,6 +64,7 @@ class Inbound:
     is_broadcast: bool = False  # broadcast lists and status updates
     timestamp: float | None = None
     push_name: str | None = None
+    media: str | None = None  # voice | image | video | sticker | document: what came instead of (or with) text
 
 
 class SendError(Exception):

@@ -13,7 +13,7 @@ from aiadmin.core.caller_auth import verify_caller
 from aiadmin.core.errors import AppError
 from aiadmin.core.settings import Settings
 from aiadmin.core.task_queue import TASK_SECRET_HEADER
-from aiadmin.whatsapp.chat import SendRequest
+from aiadmin.whatsapp.chat import MEDIA_KINDS, SendRequest
 from session_host.drivers.simulated import SimulatedWhatsApp, SimulatorError
 from session_host.outbound import Sender
 from session_host.sessions import SessionHost
@@ -109,13 +109,20 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
 
         @app.post("/simulator/sessions/<sid>/inbound")
         def inbound(sid: str):
-            if (body := fields("from", "text")) is None:
-                return missing("from", "text")
+            """{from, text} or {from, media: voice|image|video|sticker|document[, text as its caption]}."""
+            body = fields("from") or {}
+            media = body.get("media")
+            if not body or not (body.get("text") or media):
+                return missing("from", "text (or media)")
+            if media is not None and media not in MEDIA_KINDS:
+                message = f"media must be one of {', '.join(MEDIA_KINDS)}"
+                return jsonify({"error": {"code": "bad_request", "message": message}}), 400
             name = body.get("name")  # the customer's WhatsApp profile name, as WhatsApp sends it with each message
             if name is not None and not isinstance(name, str):
                 return jsonify({"error": {"code": "bad_request", "message": "name must be a string"}}), 400
+            text = str(body.get("text") or "")
             return act(
-                driver.customer_writes, sid, str(body["from"]), str(body["text"]), body.get("message_id"), name or None
+                driver.customer_writes, sid, str(body["from"]), text, body.get("message_id"), name or None, media
             )
 
         @app.post("/simulator/sessions/<sid>/from-owner")

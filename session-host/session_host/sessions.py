@@ -336,7 +336,7 @@ class SessionHost:
                 self._inbound(sid, salon_id, event)
 
     def _inbound(self, sid: str, salon_id: int, event: Inbound) -> None:
-        if event.is_group or event.is_broadcast or not event.text:
+        if event.is_group or event.is_broadcast or not (event.text or event.media):
             return  # the bot answers people in private chats, nothing else
         if event.from_me and event.message_id in self.sent_ids:
             return  # our own send coming back
@@ -345,6 +345,7 @@ class SessionHost:
             salon_id=salon_id,
             phone=event.chat_phone,
             text=event.text,
+            media=event.media,
             direction="staff" if event.from_me else "customer",
             push_name=event.push_name,
             sent_at=datetime.fromtimestamp(event.timestamp, UTC) if event.timestamp else None,

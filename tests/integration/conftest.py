@@ -27,12 +27,21 @@ class Chat:
         return [m["text"] for m in self.outbox() if m["to"] == (to or self.phone)]
 
     def say(
-        self, text: str, *, expect_reply: bool = True, message_id: str | None = None, name: str | None = None
+        self,
+        text: str,
+        *,
+        expect_reply: bool = True,
+        message_id: str | None = None,
+        name: str | None = None,
+        media: str | None = None,
     ) -> str | None:
-        """`name`: the customer's WhatsApp profile name, which WhatsApp sends with every message."""
+        """`name`: the customer's WhatsApp profile name, which WhatsApp sends with every message; `media`: a voice
+        note, picture, … sent with `text` as its caption (or none)."""
         body = {"from": self.phone, "text": text, **({"message_id": message_id} if message_id else {})}
         if name:
             body["name"] = name
+        if media:
+            body["media"] = media
         assert requests.post(f"{GATEWAY}/simulator/sessions/{SID}/inbound", json=body, timeout=10).status_code == 200
         if not expect_reply:
             time.sleep(2.0)

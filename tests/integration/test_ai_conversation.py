@@ -9,8 +9,10 @@ import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from tests.conftest import wait_for
-from tests.integration.conftest import OWNER, records_by_us
+import requests
+
+from tests.conftest import GATEWAY, wait_for
+from tests.integration.conftest import CUSTOMER, OWNER, SID, records_by_us
 
 MSK = ZoneInfo("Europe/Moscow")
 NOT_UNDERSTOOD = "Не совсем понял"
@@ -101,3 +103,18 @@ def test_a_customer_writing_in_english_is_answered_in_english_and_booked(pinned_
     assert bot.say("yes").startswith("Done! You are booked")
     assert len(records_by_us(bot.stack)) == 1
     assert "administrator" in bot.say("I want to talk to a human")
+
+
+def test_a_voice_note_or_a_picture_gets_a_polite_ask_for_text_and_a_caption_is_read(bot):
+    voice = bot.say("", media="voice")
+    assert voice.startswith("Голосовые сообщения я пока не слушаю") and "текстом" in voice, voice
+    picture = bot.say("", media="image")
+    assert picture.startswith("Картинки и файлы я пока не открываю"), picture
+    sticker = bot.say("", media="sticker")
+    assert NOT_UNDERSTOOD not in sticker and "текстом" not in sticker, sticker
+    captioned = bot.say("Сколько стоит такой маникюр с покрытием?", media="image")
+    assert "Маникюр с покрытием гель-лак — 2200 ₽" in captioned, "the caption is the question"
+    bad = requests.post(
+        f"{GATEWAY}/simulator/sessions/{SID}/inbound", json={"from": CUSTOMER, "media": "hologram"}, timeout=10
+    )
+    assert bad.status_code == 400 and "media must be one of" in bad.json()["error"]["message"]

@@ -107,7 +107,7 @@ def test_a_store_made_before_pointers_is_still_the_live_one(tmp_path):
     assert stores.has("company_1") and stores.client_args("company_1", "restore")["name"].endswith("company_1.sqlite3")
 
 
-def _message(chat_user, server="s.whatsapp.net", from_me=False, group=False, text="Здравствуйте", alt=None):
+def _message(chat_user, server="s.whatsapp.net", from_me=False, group=False, text="Здравствуйте", alt=None, body=None):
     from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
 
     src = N.MessageSource(
@@ -119,7 +119,7 @@ def _message(chat_user, server="s.whatsapp.net", from_me=False, group=False, tex
     if alt:
         (src.RecipientAlt if from_me else src.SenderAlt).CopyFrom(N.JID(User=alt, Server="s.whatsapp.net"))
     info = N.MessageInfo(MessageSource=src, ID="3EB0ABC", Timestamp=1795690000, Pushname="Ольга")
-    return N.Message(Info=info, Message=WAMessage(conversation=text))
+    return N.Message(Info=info, Message=WAMessage(**(body or {"conversation": text})))
 
 
 def test_a_customer_message_becomes_inbound_with_text_and_phone():
@@ -134,3 +134,12 @@ def test_staff_group_broadcast_and_lid_messages_are_marked_or_skipped():
     assert nd.inbound_event(_message("status", server="broadcast")).is_broadcast is True
     assert nd.inbound_event(_message("123456789", server="lid")) is None
     assert nd.inbound_event(_message("123456789", server="lid", alt="79035557788")).chat_phone == "79035557788"
+
+
+def test_a_voice_note_a_picture_and_a_sticker_arrive_as_media_with_their_caption():
+    voice = nd.inbound_event(_message("79035557788", body={"audioMessage": {"PTT": True, "seconds": 7}}))
+    assert voice.media == "voice" and voice.text == ""
+    photo = nd.inbound_event(_message("79035557788", body={"imageMessage": {"caption": "хочу такой маникюр"}}))
+    assert photo.media == "image" and photo.text == "хочу такой маникюр"
+    assert nd.inbound_event(_message("79035557788", body={"stickerMessage": {}})).media == "sticker"
+    assert nd.inbound_event(_message("79035557788")).media is None

@@ -83,6 +83,20 @@ def _phone_of(*jids: Any) -> str | None:
     return None
 
 
+MEDIA_FIELDS = (
+    ("audioMessage", "voice"),
+    ("ptvMessage", "video"),
+    ("imageMessage", "image"),
+    ("videoMessage", "video"),
+    ("stickerMessage", "sticker"),
+    ("documentMessage", "document"),
+)
+
+
+def media_of(message: Any) -> str | None:
+    return next((kind for name, kind in MEDIA_FIELDS if message.HasField(name)), None)
+
+
 def inbound_event(ev: Any) -> Inbound | None:
     """A MessageEv as our Inbound; None for what has no customer phone (groups, broadcasts, status, LIDs)."""
     from neonize.utils.message import extract_text
@@ -104,6 +118,7 @@ def inbound_event(ev: Any) -> Inbound | None:
         is_broadcast=is_broadcast,
         timestamp=float(info.Timestamp) if info.Timestamp else None,
         push_name=info.Pushname or None,
+        media=media_of(ev.Message),
     )
 
 

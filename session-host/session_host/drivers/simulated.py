@@ -130,8 +130,11 @@ class SimulatedWhatsApp:
         text: str,
         message_id: str | None = None,
         push_name: str | None = None,
+        media: str | None = None,
     ) -> str:
-        return self._incoming(session_id, from_phone, text, from_me=False, message_id=message_id, push_name=push_name)
+        return self._incoming(
+            session_id, from_phone, text, from_me=False, message_id=message_id, push_name=push_name, media=media
+        )
 
     def staff_writes(self, session_id: str, to_phone: str, text: str) -> str:
         """The salon's staff answer a customer from the phone itself."""
@@ -145,6 +148,7 @@ class SimulatedWhatsApp:
         from_me: bool,
         message_id: str | None = None,
         push_name: str | None = None,
+        media: str | None = None,
     ) -> str:
         with self._lock:
             live = self._live.get(session_id)
@@ -160,6 +164,7 @@ class SimulatedWhatsApp:
                 from_me=from_me,
                 timestamp=time.time(),
                 push_name=push_name,
+                media=media,
             ),
         )
         return message_id
