@@ -1,8 +1,11 @@
 """A local Cloud Tasks stand-in: named HTTP tasks, deduplicated by name (unlike the gcloud emulator),
 scheduled, dispatched with Cloud Tasks headers, retried with backoff up to the queue's max attempts.
 
-API: POST /queues/<queue>/tasks {name, url, payload, delay_s, headers} -> 201 | 409 (name exists)
-     GET /tasks[?queue=&state=] ; GET /healthz
+API: POST /queues/<queue>/tasks {name, url, payload, schedule_time (ISO 8601) | delay_s, headers}
+       -> 201 | 409 (name exists)
+     GET /tasks[?queue=&state=] -> [{name, queue, schedule_time, state, attempts, …}]
+     POST /tasks/<name>:run -> dispatches it now, as Cloud Tasks' RunTask (404 unknown, 409 already done)
+     GET /healthz
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -34,6 +38,7 @@ class TaskRecord:
     payload: Any
     headers: dict[str, str]
     eta: float
+    schedule_time: str = ""  # ISO 8601, UTC: when it is (or was) due
     created: float = field(default_factory=time.time)
     state: str = "pending"  # pending | running | done | failed
     attempts: int = 0
@@ -70,8 +75,9 @@ class Dispatcher:
                 url=body["url"],
                 payload=body.get("payload"),
                 headers=dict(body.get("headers") or {}),
-                eta=time.time() + float(body.get("delay_s") or 0),
+                eta=_eta(body),
             )
+            rec.schedule_time = _iso(rec.eta)
             self.tasks[key] = rec
             heapq.heappush(self._heap, (rec.eta, next(self._seq), key))
             self._lock.notify()
@@ -147,6 +153,20 @@ class Dispatcher:
             self.tasks.clear()
             self._heap.clear()
 
+    def run_now(self, name: str, queue: str | None = None) -> tuple[int, dict[str, Any]]:
+        """RunTask: dispatch a waiting task now, whatever its schedule."""
+        with self._lock:
+            found = [(k, r) for k, r in self.tasks.items() if r.name == name and queue in (None, r.queue)]
+            if not found:
+                return 404, {"error": f"no task {name!r}"}
+            key, rec = found[0]
+            if rec.state != "pending":
+                return 409, {"error": f"task {name!r} is {rec.state}"}
+            rec.eta = time.time()
+            heapq.heappush(self._heap, (rec.eta, next(self._seq), key))
+            self._lock.notify()
+            return 200, asdict(rec)
+
     def listing(self, queue: str | None, state: str | None) -> list[dict[str, Any]]:
         with self._lock:
             return [
@@ -154,6 +174,16 @@ class Dispatcher:
                 for r in self.tasks.values()
                 if (queue is None or r.queue == queue) and (state is None or r.state == state)
             ]
+
+
+def _eta(body: dict[str, Any]) -> float:
+    if body.get("schedule_time"):
+        return datetime.fromisoformat(str(body["schedule_time"])).timestamp()
+    return time.time() + float(body.get("delay_s") or 0)
+
+
+def _iso(eta: float) -> str:
+    return datetime.fromtimestamp(eta, UTC).isoformat(timespec="seconds")
 
 
 def create_app(dispatcher: Dispatcher) -> Flask:
@@ -167,6 +197,14 @@ def create_app(dispatcher: Dispatcher) -> Flask:
     @app.get("/tasks")
     def tasks():
         return jsonify(dispatcher.listing(request.args.get("queue"), request.args.get("state")))
+
+    @app.post("/tasks/<path:spec>")
+    def run(spec: str):
+        name, _, verb = spec.rpartition(":")
+        if verb != "run" or not name:
+            return jsonify({"error": "POST /tasks/<name>:run"}), 404
+        status, body = dispatcher.run_now(name, request.args.get("queue"))
+        return jsonify(body), status
 
     @app.get("/healthz")
     def healthz():

@@ -207,10 +207,12 @@ def records(today: date, count: int = 30, seed: int = 7) -> list[dict[str, Any]]
                 "staff_id": master[0],
                 "date": when.strftime("%Y-%m-%d %H:%M:%S"),
                 "datetime": when.strftime("%Y-%m-%dT%H:%M:%S+03:00"),
-                "create_date": when.strftime("%Y-%m-%dT%H:%M:%S+0300"),
+                # made at the front desk a few days ago
+                "create_date": f"{today - timedelta(days=rnd.randint(1, 5)):%Y-%m-%d}T12:00:00+0300",
                 "seance_length": minutes * 60,
                 "length": minutes * 60,
                 "attendance": 0,
+                "visit_id": 5_700_000 + i,
                 "confirmed": 1,
                 "deleted": False,
                 "comment": "",

@@ -378,6 +378,23 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
         st.notify(salon_id, "record", record_id, "update", public(updated))
         return envelope(public(updated), [], status=200)
 
+    @app.put("/api/v1/visits/<int:visit_id>/<int:record_id>")
+    def update_visit(visit_id: int, record_id: int):
+        problem = needs_user()
+        if problem:
+            return problem
+        body = request.get_json(silent=True) or {}
+        if "attendance" not in body or "comment" not in body:
+            return failure(422, "attendance and comment are required")
+        for salon in st.salons.values():
+            rec = salon.records.get(record_id)
+            if rec is not None and rec.get("visit_id") == visit_id and not rec["deleted"]:
+                with salon.lock:
+                    rec["attendance"] = int(body["attendance"])
+                st.notify(salon.salon_id, "record", record_id, "update", public(rec))
+                return envelope({"attendance": rec["attendance"], "records": [public(rec)]}, [], status=200)
+        return failure(404, "Визит не найден")
+
     @app.delete("/api/v1/record/<int:salon_id>/<int:record_id>")
     def remove_record(salon_id: int, record_id: int):
         problem = needs_user() or known(salon_id)

@@ -32,7 +32,9 @@ from aiadmin.marketplace import (
     webhook_processing,
 )
 from aiadmin.marketplace.health import check_health, public_view
+from aiadmin.reminders import delivery as reminder_delivery
 from aiadmin.sync import runner as sync_runner
+from aiadmin.sync.reminder_plan import ReminderTask
 from aiadmin.sync.timetable import JOBS_BY_NAME
 from aiadmin.whatsapp.chat import AiTurnTask
 from aiadmin.whatsapp.session_status import normalize_pairing_phone
@@ -159,6 +161,7 @@ def sync_worker(request: flask.Request):
         task.module,
         slot=task.slot,
         ops_per_second=settings.sync_write_ops_per_s,
+        queue=get_task_queue(),
     )
     if result.retry:
         raise ServiceUnavailable(f"sync {task.module} failed: {result.detail}", code="sync_failed")
@@ -218,3 +221,12 @@ def ai_turn_worker(request: flask.Request):
     task = task_payload(request, AiTurnTask)
     result = ai_turn.handle(get_db(), task, get_yclients(), get_task_queue(), get_settings(), get_provider())
     return json_response({"success": True, "state": result.state, "commands": list(result.commands)})
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def reminder_worker(request: flask.Request):
+    """Task: one reminder of one booking, at its `schedule_time`; sent only if the booking still stands."""
+    task = task_payload(request, ReminderTask)
+    outcome = reminder_delivery.deliver(get_db(), task, get_task_queue(), get_settings())
+    return json_response({"success": True, "state": outcome})

@@ -20,6 +20,7 @@ CommandType = Literal[
     "remember_name",
     "call_human",
     "confirm",  # yes to the proposal the bot just made
+    "confirm_visit",  # «1», «да, буду», 👍 to a reminder: the customer will come
     "decline",  # no to it
     "greeting",
     "salon_info",  # the salon's address, phone or hours (topic)

@@ -49,6 +49,7 @@ class State(Document):
     before: time | None = None
     at: time | None = None  # the exact time last asked for or proposed («а в субботу в то же время?»)
     moving: int | None = None  # the booking being rescheduled while its new time is chosen
+    reminded: int | None = None  # the booking of the reminder just sent: «1», «да, буду», 👍, «3» are about it
     choices: list[int] = Field(default_factory=list)  # services of the «which one?» question just asked
     offered: list[Slot] = Field(default_factory=list)
     pending: Proposal | None = None

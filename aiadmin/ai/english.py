@@ -134,6 +134,8 @@ def render(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
         return {"thanks": "You're welcome!", "bye": "Goodbye! We look forward to seeing you."}.get(
             x["topic"], "Great! Write any time you need a booking or a price."
         )
+    if kind == "visit_confirmed":
+        return f"Thank you for confirming! See you {_when(x['at'], today)}."
     if kind == "media":
         what = "I can't listen to voice messages yet" if x["kind"] == "voice" else "I can't open pictures or files yet"
         return f"{what} — please write to me in text and I'll answer right away."

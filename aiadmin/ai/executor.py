@@ -22,12 +22,13 @@ from aiadmin.ai import catalogue
 from aiadmin.ai.commands import Command
 from aiadmin.ai.conversation import Proposal, Slot, State
 from aiadmin.ai.dates import SAME_MASTER, When, parse_when, relative_time
-from aiadmin.ai.names import as_name
 from aiadmin.core import repositories
 from aiadmin.core.logs import phone_ref
 from aiadmin.core.models import utcnow
+from aiadmin.core.names import as_name
 from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync import documents as d
+from aiadmin.sync import reminder_plan
 from aiadmin.sync.modules import booking_doc, bury_record
 from aiadmin.sync.writer import upsert
 from aiadmin.whatsapp import chat
@@ -379,6 +380,8 @@ def _pick_booking(turn: Turn, cmd: Command) -> tuple[d.BookingDoc | None, Outcom
         return None, Outcome("no_bookings", {})
     if cmd.type == "reschedule_booking" and (moving := turn.salon.booking(turn.state.moving)):
         return moving, None
+    if reminded := turn.salon.booking(turn.state.reminded):  # the answer to a reminder is about its booking
+        return reminded, None
     if len(bookings) == 1:
         return bookings[0], None
     when = parse_when(cmd.date or "", turn.today) if cmd.date else When()
@@ -404,6 +407,7 @@ def cancel_booking(turn: Turn, cmd: Command) -> Outcome:
     if problem:
         return problem
     assert booking is not None
+    offer_move = turn.state.reminded == booking.id  # «3» to a reminder: moving is offered before cancelling
     turn.state.pending = Proposal(
         id=turn.new_id(),
         kind="cancel",
@@ -412,7 +416,7 @@ def cancel_booking(turn: Turn, cmd: Command) -> Outcome:
         service_id=booking.services[0].id if booking.services else None,
         old_at=booking.starts_at,
     )
-    return Outcome("propose", _proposal_view(turn, turn.state.pending))
+    return Outcome("propose", {**_proposal_view(turn, turn.state.pending), "offer_move": offer_move})
 
 
 def reschedule_booking(turn: Turn, cmd: Command) -> Outcome:
@@ -463,6 +467,8 @@ def confirm(turn: Turn, cmd: Command) -> Outcome:
     turn.state.pending = None
     if outcome.kind in ("booked", "rescheduled", "cancelled"):
         turn.state.offered, turn.state.moving = [], None
+    if outcome.kind in ("rescheduled", "cancelled"):
+        turn.state.reminded = None
     return outcome
 
 
@@ -565,11 +571,43 @@ def _reflect(turn: Turn, record_id: int) -> None:
     """Our own change is in the synced bookings at once ("my bookings" right after a yes must show it); the
     record webhook that follows finds it unchanged. A failure here is logged: the next sync pass repairs it."""
     try:
-        upsert(_bookings(turn), str(record_id), booking_doc(turn.yclients.get_record(turn.salon_id, record_id)))
+        doc = booking_doc(turn.yclients.get_record(turn.salon_id, record_id))
+        if upsert(_bookings(turn), str(record_id), doc) and turn.queue is not None:
+            reminder_plan.schedule(turn.queue, turn.salon.company, [doc])
     except YclientsError as exc:
         log.warning(
             "booking not reflected yet", extra={"salon_id": turn.salon_id, "record_id": record_id, "error": exc.message}
         )
+
+
+def confirm_visit(turn: Turn, cmd: Command) -> Outcome:
+    """«Буду» to a reminder: attendance 2 (confirmed) in YCLIENTS, once however often the answer arrives."""
+    booking = turn.salon.booking(turn.state.reminded)
+    if booking is None:
+        turn.state.reminded = None
+        return Outcome("nothing_to_confirm", {})
+    view = _booking_view(turn, booking)
+    if booking.attendance != 2:
+        ref = turn.db.collection(AI_ACTIONS).document(f"{turn.salon_id}_visit_{booking.id}")
+        try:
+            ref.create({"salon_id": turn.salon_id, "record_id": booking.id, "state": "executing", "at": utcnow()})
+        except gexc.Conflict:
+            if (ref.get().to_dict() or {}).get("state") == "done":
+                turn.state.reminded = None
+                return Outcome("visit_confirmed", view)
+        try:
+            visit_id = booking.visit_id or turn.yclients.get_record(turn.salon_id, booking.id).visit_id
+            if visit_id is None:
+                raise YclientsError("the record has no visit")
+            turn.yclients.set_attendance(visit_id, booking.id, 2)
+        except YclientsError as exc:
+            ref.delete()  # not done: a later «да» may try again
+            log.error("attendance not set", extra={"salon_id": turn.salon_id, "error": exc.message})
+            return Outcome("action_failed", {"kind": "confirm_visit", "reason": "unavailable"})
+        ref.update({"state": "done", "done_at": utcnow()})
+        _bookings(turn).document(str(booking.id)).update({"attendance": 2})  # the 2-hour reminder now skips it
+    turn.state.reminded = None
+    return Outcome("visit_confirmed", view)
 
 
 def decline(turn: Turn, cmd: Command) -> Outcome:
@@ -747,6 +785,7 @@ HANDLERS = {
     "cancel_booking": cancel_booking,
     "reschedule_booking": reschedule_booking,
     "confirm": confirm,
+    "confirm_visit": confirm_visit,
     "decline": decline,
     "show_prices": show_prices,
     "explain_service": explain_service,

@@ -39,6 +39,7 @@ PLAIN = {
     "salon_hours",
     "small_talk",
     "media",
+    "visit_confirmed",
 }
 
 
@@ -79,7 +80,8 @@ STAGE1_SYSTEM = """Ты — модуль понимания сообщений �
 согласен — call_human. Выбор из предложенного ботом времени («второй вариант», «давайте первое», «последний»)
 — create_booking с pick (1, 2, …; -1 — последний). «Пораньше», «попозже», «в то же время», «к тому же мастеру»
 переписывай как есть в time или staff: бот сам сверит их с обсуждаемым днём, временем и мастером.
-Непонятно — unclear."""
+Если бот напомнил о записи (reminded_booking) и клиент подтверждает («1», «да, буду», 👍) — confirm_visit; «3»,
+«не смогу» — cancel_booking; «2» или просьба перенести — reschedule_booking. Непонятно — unclear."""
 
 STAGE2_SYSTEM = """Ты — вежливый администратор салона красоты, отвечаешь клиенту в WhatsApp на языке клиента, коротко.
 Тебе дан черновик ответа, составленный по данным салона, и результаты действий (JSON). Перепиши черновик живым
@@ -136,6 +138,7 @@ class GeminiProvider:
             "day_under_discussion": state.day.isoformat() if state.day else None,
             "master_under_discussion": (salon.master(state.staff_id).name if salon.master(state.staff_id) else None),
             "moving_a_booking": state.moving is not None,
+            "reminded_booking": state.reminded is not None,
             "transcript": [f"{line.role}: {line.text}" for line in state.transcript[-8:]],
         }
         prompt = f"Контекст: {json.dumps(context, ensure_ascii=False)}\nСообщение клиента: {text}"

@@ -14,7 +14,7 @@ from aiadmin.ai.commands import Command, Stage1
 from aiadmin.ai.conversation import State
 from aiadmin.ai.dates import SAME_MASTER, option_number, parse_when, relative_time
 from aiadmin.ai.executor import Outcome
-from aiadmin.ai.names import as_name
+from aiadmin.core.names import as_name
 from aiadmin.core.russian import Preposition, date_text, day_phrase, plural, price, when_phrase, with_master
 
 # A yes is only a yes: "да, но давайте в 16:00" is a new request, not a confirmation of the old proposal.
@@ -68,6 +68,14 @@ HOURS = re.compile(
     r"когда (вы )?(работаете|открыты)|с какого времени",
     re.I,
 )
+# Answers to a reminder («1 — подтверждаю, 2 — перенести, 3 — отменить»), and reactions to it.
+VISIT_YES = re.compile(
+    r"^\W*(1|да|буду|приду|подтвержда\w*|ок|окей|конечно|обязательно|хорошо|спасибо|👍|❤️|❤|🙏|👌|✅|😊|🥰)"
+    r"([\s,.!)]+(да|буду|приду|обязательно|конечно|спасибо|подтверждаю|👍|❤️|🙏))*[\s,.!)]*$",
+    re.I,
+)
+VISIT_NO = re.compile(r"^\W*3\W*$|не смогу|не приду|не получится|не успеваю|👎|😢", re.I)
+VISIT_MOVE = re.compile(r"^\W*2\W*$", re.I)
 PASS_ON = re.compile(r"^\W*(да|давайте|передайте|передай|спросите|уточните)\b", re.I)  # to «передать вопрос?»
 # «а на день позже?», «на следующий день», «а днём раньше?»: the day under discussion, moved.
 DAY_LATER = re.compile(r"(на )?(день|днём|денек) (позже|попозже)|на следующий день|на другой день", re.I)
@@ -105,6 +113,13 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         return Stage1(commands=[Command(type="call_human")])
     if state.awaiting == "handover_offer" and NO.match(low):
         return Stage1(commands=[Command(type="decline")])
+    if state.reminded and not state.pending:
+        if VISIT_YES.match(low):
+            return Stage1(commands=[Command(type="confirm_visit")])
+        if VISIT_NO.search(low):
+            return Stage1(commands=[Command(type="cancel_booking")])
+        if VISIT_MOVE.match(low):
+            return Stage1(commands=[Command(type="reschedule_booking")])
     if HUMAN.search(low):
         return Stage1(commands=[Command(type="call_human")])
     if state.awaiting == "name" and (name := as_name(t)) and not service:
@@ -266,6 +281,11 @@ def render(outcome: Outcome, today: dt.date) -> str:
                 f"{when_text(x['at'], today)}{with_master(x.get('staff'))}"
                 f"{(', ' + price(x['price'], x['price'])) if x.get('price') else ''}. Подтверждаете?"
             )
+        if x["kind"] == "cancel" and x.get("offer_move"):
+            return (
+                f"Жаль! Могу перенести вашу запись «{x['service']}» на другое время — напишите, какой день удобен. "
+                f"Или отменить её ({when_text(x['old_at'], today)})? Для отмены ответьте «да»."
+            )
         if x["kind"] == "cancel":
             return f"Отменить вашу запись «{x['service']}» {when_text(x['old_at'], today)}? Подтвердите, пожалуйста."
         return (
@@ -283,7 +303,12 @@ def render(outcome: Outcome, today: dt.date) -> str:
         return f"Готово, запись «{x['service']}» перенесена {when_text(x['at'], today, 'на')}."
     if k == "action_failed":
         alt = x.get("alternatives") or []
-        what = {"create": "записать вас", "cancel": "отменить запись", "reschedule": "перенести запись"}[x["kind"]]
+        what = {
+            "create": "записать вас",
+            "cancel": "отменить запись",
+            "reschedule": "перенести запись",
+            "confirm_visit": "отметить подтверждение",
+        }[x["kind"]]
         if x.get("reason") == "unavailable":
             return (
                 f"Не получилось {what}: YCLIENTS сейчас не отвечает. "
@@ -297,6 +322,8 @@ def render(outcome: Outcome, today: dt.date) -> str:
             return "Сейчас у меня нет предложенных вариантов. На какой день и время вас записать?"
         count = plural(x["count"], "вариант", "варианта", "вариантов")
         return f"Я предложил {count}:\n{_slots(x['slots'], today)}\nКакой из них выберете?"
+    if k == "visit_confirmed":
+        return f"Спасибо, что подтвердили! Ждём вас {when_text(x['at'], today)}."
     if k == "nothing_to_confirm":
         return "Уточните, пожалуйста, что именно вы хотите сделать?"
     if k == "proposal_expired":

@@ -22,7 +22,7 @@ from aiadmin.core.models import utcnow
 from aiadmin.core.settings import Settings
 from aiadmin.core.task_queue import TaskQueue
 from aiadmin.whatsapp import chat
-from aiadmin.whatsapp.chat import AiTurnTask, ChatMessage, SendRequest
+from aiadmin.whatsapp.chat import AiTurnTask, ChatMessage, Reminded, SendRequest
 from aiadmin.yclients.client import YclientsClient
 
 log = logging.getLogger("aiadmin.ai.turn")
@@ -109,10 +109,20 @@ def handle(
     if not _lock(db, ref, task.message_id):
         raise ServiceUnavailable("another turn of this conversation is running", code="turn_busy")
     try:
-        state = conversation.load(ref.get())
+        current = ref.get()
+        state = conversation.load(current)
         state.forget_stale_topic(utcnow())
+        marker = (current.to_dict() or {}).get("reminded")
+        if marker:  # a reminder was sent since the last turn: what the customer says now may answer it
+            state.reminded = Reminded.model_validate(marker).record_id
         text = "\n".join(m.text for m in queued if m.text)
         salon = catalogue.load(db, company, task.phone, company.today().isoformat())
+        if state.reminded and salon.booking(state.reminded) is None:
+            state.reminded = None  # that visit is past, cancelled or moved away
+        if all(m.reaction_to for m in queued) and not state.reminded:
+            _mark(db, task, queued, "skipped")  # a 👍 to an ordinary message needs no answer
+            conversation.save(db, task.salon_id, task.phone, state)
+            return TurnResult("skipped")
         turn = executor.Turn(
             db,
             yclients,
@@ -138,6 +148,8 @@ def handle(
         reply = provider.stage2(text, outcomes, turn.salon, state, turn.today)
         state.remember("bot", reply)
         conversation.save(db, task.salon_id, task.phone, state)
+        if marker:
+            ref.update({"reminded": firestore.DELETE_FIELD})  # now in the bot's memory of the conversation
         if any(o.kind == "handed_over" for o in outcomes):
             ref.set({"paused_until": utcnow() + dt.timedelta(minutes=settings.ai_staff_pause_min)}, merge=True)
         chat.queue_send(

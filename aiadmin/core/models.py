@@ -68,6 +68,15 @@ class MarketplaceUser(Document):
 DEFAULT_ZONE = "Europe/Moscow"
 
 
+class ReminderSettings(Document):
+    """`companies/{id}.reminders`: on by default; a salon that uses YCLIENTS's own SMS reminders switches ours off."""
+
+    enabled: bool = True
+    day_before_hour: int = Field(default=19, ge=9, le=21)  # salon-local
+    two_hour_lead_min: int = Field(default=120, ge=30, le=360)
+    notices: bool = True  # tell the customer about bookings the salon made, moved or cancelled
+
+
 class Company(Document):
     """`companies/{salon_id}`. Written with merge, so fields owned by other services (the session host) stay."""
 
@@ -96,6 +105,8 @@ class Company(Document):
     activation_error: str | None = None
     last_payment_date: datetime | None = None
     frozen_from: IntegrationStatus | None = None  # the status a payment returns a frozen salon to
+    reminders: ReminderSettings = Field(default_factory=ReminderSettings)
+    reminders_refused: int = 0  # reminders WhatsApp refused (error 463: the customer never wrote to this number)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

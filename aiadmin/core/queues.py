@@ -25,4 +25,7 @@ OUTBOUND = QueueSpec("outbound", 10, 10, 20, 1, 120)
 # flight keeps all of them together inside the budget (429s are honoured with Retry-After on top).
 SYNC = QueueSpec("sync", 1, 1, 8, 10, 900)
 
-QUEUES: dict[str, QueueSpec] = {q.name: q for q in (WEBHOOKS, POST_ACTIVATION, AI_TURNS, OUTBOUND, SYNC)}
+# Reminders fire at their `schedule_time`; a few attempts only: a reminder hours late is worse than none.
+REMINDERS = QueueSpec("reminders", 20, 10, 5, 10, 300)
+
+QUEUES: dict[str, QueueSpec] = {q.name: q for q in (WEBHOOKS, POST_ACTIVATION, AI_TURNS, OUTBOUND, SYNC, REMINDERS)}

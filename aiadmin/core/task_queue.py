@@ -39,6 +39,7 @@ class Task:
     function: str  # the handler's function name; its URL is <tasks_target_base_url>/<function>
     payload: dict[str, Any]
     delay_s: float = 0.0
+    schedule_at: datetime | None = None  # an absolute time instead of a delay (reminders)
     headers: dict[str, str] = field(default_factory=dict)
     target_url: str | None = None  # a target that is not a function (the session host's /send)
 
@@ -61,6 +62,12 @@ def _audience(url: str, task: Task) -> str:
         return url
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _due(task: Task) -> datetime:
+    if task.schedule_at is not None:
+        return task.schedule_at.astimezone(UTC)
+    return datetime.now(UTC) + timedelta(seconds=task.delay_s)
 
 
 def _check_queue(task: Task) -> None:
@@ -104,9 +111,9 @@ class CloudTasksQueue:
                 "audience": _audience(url, task),
             }
         body: dict[str, Any] = {"name": f"{parent}/tasks/{task.name}", "http_request": http_request}
-        if task.delay_s > 0:
+        if task.schedule_at is not None or task.delay_s > 0:
             ts = timestamp_pb2.Timestamp()
-            ts.FromDatetime(datetime.now(UTC) + timedelta(seconds=task.delay_s))
+            ts.FromDatetime(_due(task))
             body["schedule_time"] = ts
         started = time.perf_counter()
         try:
@@ -148,7 +155,7 @@ class LocalDispatcherQueue:
             "name": task.name,
             "url": _target_url(self._settings, task),
             "payload": task.payload,
-            "delay_s": task.delay_s,
+            "schedule_time": _due(task).isoformat(),
             "headers": headers,
         }
         for attempt in (1, 2, 3):

@@ -105,7 +105,7 @@ def handle(
     retry_now: list[str] = []
     for module in ACTIVATION_FIRST:
         result = runner.run(
-            db, yclients, task.salon_id, module, slot=slot, ops_per_second=settings.sync_write_ops_per_s
+            db, yclients, task.salon_id, module, slot=slot, ops_per_second=settings.sync_write_ops_per_s, queue=queue
         )
         if result.state == "skipped":
             log.info("post-activation stopped: salon not active", extra={"salon_id": task.salon_id})

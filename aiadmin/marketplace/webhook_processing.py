@@ -196,7 +196,7 @@ def process_data_batch(
         for receipt in pending:
             _finish_receipt(db, receipt.key, "ignored", f"salon is {status}")
         return Outcome("ignored", f"{len(pending)} receipts ignored: salon is {status}")
-    ctx = Context(db, yclients, company)
+    ctx = Context(db, yclients, company, queue=queue)
     hooks: dict[str, DataWebhook] = {}
     for receipt in pending:
         try:

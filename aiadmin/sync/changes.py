@@ -50,6 +50,8 @@ def _record(ctx: Context, hook: DataWebhook, queue: TaskQueue | None) -> Applied
     written = upsert(ctx.collection(d.BOOKINGS if upcoming else d.VISITS), rid, doc)
     if upcoming:
         _delete(ctx, d.VISITS, rid)
+        if written:
+            ctx.bookings_written([doc])
     else:
         _delete(ctx, d.BOOKINGS, rid)  # moved into the past
     if queue is not None and doc.date in (today.isoformat(), (today + dt.timedelta(days=1)).isoformat()):

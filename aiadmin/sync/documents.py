@@ -115,8 +115,10 @@ class BookingDoc(Synced):
     client_id: int | None = None
     client_name: str = ""
     client_phone: str | None = None
-    attendance: int = 0
+    attendance: int = 0  # 2 confirmed, 1 came, 0 waiting, -1 no-show
+    visit_id: int | None = None  # where attendance is set (PUT /visits/{visit_id}/{record_id})
     comment: str | None = None
+    created_at: datetime | None = None
     changed_at: datetime | None = None
     # A tombstone: cancelled (by a webhook or the bot) and kept until the next full pass, so a late, older
     # webhook of the same record cannot bring it back.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,9 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from aiadmin.core import repositories
 from aiadmin.core.models import Company, utcnow
+from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync import documents as d
+from aiadmin.sync import reminder_plan
 from aiadmin.sync.writer import Counts, apply, upsert
 from aiadmin.yclients.client import YclientsClient, YclientsError
 from aiadmin.yclients.models import YcClient, YcRecord, YcScheduleDay, YcService, YcStaff
@@ -33,6 +35,7 @@ class Context:
     company: Company
     ops_per_second: int = 500
     last_success_at: dt.datetime | None = None  # of this module for this salon
+    queue: TaskQueue | None = None  # reminders are planned for the bookings written (none without a queue)
 
     @property
     def salon_id(self) -> int:
@@ -46,6 +49,10 @@ class Context:
 
     def apply(self, name: str, fresh: dict[str, d.Synced], **kwargs: Any) -> Counts:
         return apply(self.db, self.collection(name), fresh, ops_per_second=self.ops_per_second, **kwargs)
+
+    def bookings_written(self, bookings: Iterable[d.BookingDoc]) -> None:
+        if self.queue is not None:
+            reminder_plan.schedule(self.queue, self.company, bookings)
 
 
 # --- mapping ---------------------------------------------------------------------------------------------
@@ -114,7 +121,9 @@ def booking_doc(r: YcRecord) -> d.BookingDoc:
         client_name=client.name if client else "",
         client_phone=client.phone if client else None,
         attendance=r.attendance,
+        visit_id=r.visit_id,
         comment=r.comment,
+        created_at=r.create_date,
         changed_at=r.last_change_date,
     )
 
@@ -217,10 +226,16 @@ def _records(ctx: Context, **filters: Any) -> list[YcRecord]:
 
 
 def sync_bookings_full(ctx: Context) -> Counts:
-    """Every record from today on; bookings YCLIENTS no longer has (deleted, or in the past) are removed."""
+    """Every record from today on; bookings YCLIENTS no longer has (deleted, or in the past) are removed.
+    Reminders are planned for the bookings written, and for those coming within Cloud Tasks' reach today."""
     records = _records(ctx, start_date=ctx.today().isoformat())
     fresh = {str(r.id): booking_doc(r) for r in records if not r.deleted}
-    return ctx.apply(d.BOOKINGS, fresh)
+    written: dict[str, d.BookingDoc] = {}
+    counts = ctx.apply(d.BOOKINGS, fresh, on_written=lambda i, doc: written.__setitem__(i, doc))
+    edge = {(ctx.today() + reminder_plan.HORIZON - dt.timedelta(days=n)).isoformat() for n in (0, 1)}
+    reaching = {i: b for i, b in fresh.items() if b.date in edge}
+    ctx.bookings_written({**reaching, **written}.values())
+    return counts
 
 
 def sync_bookings(ctx: Context) -> Counts:
@@ -232,15 +247,20 @@ def sync_bookings(ctx: Context) -> Counts:
     counts = Counts(read=len(records))
     coll = ctx.collection(d.BOOKINGS)
     upserts = {str(r.id): booking_doc(r) for r in records if not r.deleted}
+    written: dict[str, d.BookingDoc] = {}
     if len(upserts) > FEW:  # a busy stretch: one projection read of the collection beats many single reads
-        applied = ctx.apply(d.BOOKINGS, upserts, delete_missing=False)
+        applied = ctx.apply(
+            d.BOOKINGS, upserts, delete_missing=False, on_written=lambda i, doc: written.__setitem__(i, doc)
+        )
         counts.written, counts.unchanged = applied.written, applied.unchanged
     else:
         for doc_id, doc in upserts.items():
             if upsert(coll, doc_id, doc):
                 counts.written += 1
+                written[doc_id] = doc
             else:
                 counts.unchanged += 1
+    ctx.bookings_written(written.values())
     gone = [r for r in records if r.deleted]
     for r in gone:
         bury_record(coll, r.id, r.last_change_date)

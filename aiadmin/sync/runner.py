@@ -119,6 +119,7 @@ def run(
     slot: str | None = None,
     ops_per_second: int = 500,
     require_active: bool = True,
+    queue: TaskQueue | None = None,
 ) -> RunResult:
     """Sync one module of one salon and record how it went. Never raises for YCLIENTS's answers: a transient
     failure is reported with `retry=True`, a permanent one (401/403/404: access gone) is recorded and not retried."""
@@ -137,7 +138,7 @@ def run(
     if module == "bookings":  # a full pass counts as a starting point for the incremental one
         full = load_state(db, salon_id, "bookings_full").last_success_at
         since = max((t for t in (since, full) if t is not None), default=None)
-    ctx = Context(db, yclients, company, ops_per_second=ops_per_second, last_success_at=since)
+    ctx = Context(db, yclients, company, ops_per_second=ops_per_second, last_success_at=since, queue=queue)
     requests_before = yclients.thread_requests()
     t0 = time.perf_counter()
     try:

@@ -5,7 +5,7 @@ synced scope. Writes go through Firestore's BulkWriter, which batches, retries a
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
 from google.cloud import firestore
@@ -45,6 +45,7 @@ def apply(
     scope: firestore.Query | None = None,
     delete_missing: bool = True,
     ops_per_second: int = 500,
+    on_written: Callable[[str, Synced], None] | None = None,
 ) -> Counts:
     """Make `collection` (within `scope`, all of it by default) hold exactly `fresh`."""
     existing = stored_hashes(scope if scope is not None else collection)
@@ -68,6 +69,8 @@ def apply(
             continue
         writer.set(collection.document(doc_id), hashed.to_firestore())
         counts.written += 1
+        if on_written is not None:
+            on_written(doc_id, doc)
     if delete_missing:
         for doc_id in existing.keys() - fresh.keys():
             writer.delete(collection.document(doc_id))

@@ -42,6 +42,7 @@ class ChatMessage(Document):
     direction: Direction
     text: str
     media: Media | None = None  # what came instead of (or with, as its caption) the text
+    reaction_to: str | None = None  # a reaction (the emoji is the text) to this WhatsApp message of ours
     push_name: str | None = None
     sent_at: datetime | None = None  # WhatsApp's timestamp
     stored_at: datetime = Field(default_factory=utcnow)
@@ -141,6 +142,19 @@ class SendRequest(Document):
     # The bot answering a customer who just wrote: the first such reply skips the session's pacing (within a
     # cap), so a customer is not kept waiting behind other customers' replies.
     reply_to_customer: bool = False
+    # A document to mark `refused` when WhatsApp refuses the message for good (a reminder to a customer who never
+    # wrote to the salon's number: error 463); such a send is not retried.
+    on_refused: str | None = None
+
+
+class Reminded(Document):
+    """`conversations/{id}.reminded`: the reminder last sent, so the customer's answer is read against it."""
+
+    record_id: int
+    kind: str
+    at: datetime  # the appointment
+    key: str  # the send's key: `wa_outbox/{key}.message_id` is the WhatsApp message a reaction points at
+    sent_at: datetime = Field(default_factory=utcnow)
 
 
 class OutboxEntry(Document):

@@ -353,6 +353,14 @@ class YclientsClient:
         data, _ = self.unwrap(resp)
         return YcRecord.model_validate(data)
 
+    def set_attendance(self, visit_id: int, record_id: int, attendance: int) -> None:
+        """2 confirmed, 1 came, 0 waiting, -1 no-show (`PUT /visits/{visit_id}/{record_id}`; `comment` is required
+        by the API). Setting the same value twice is harmless, so a retry may repeat it."""
+        resp = self.request(
+            "PUT", f"/api/v1/visits/{visit_id}/{record_id}", json={"attendance": attendance, "comment": ""}
+        )
+        self.unwrap(resp)
+
     def delete_record(self, salon_id: int, record_id: int) -> None:
         """Idempotent on our side: a record already gone (404) counts as deleted."""
         resp = self.request("DELETE", f"/api/v1/record/{salon_id}/{record_id}")

@@ -148,6 +148,8 @@ class YcRecord(YcModel):
     services: Annotated[list[YcRecordService], AnyList] = []
     client: Annotated[YcRecordClient | None, BLANK] = None
     last_change_date: YcDateTime = None
+    create_date: YcDateTime = None
+    visit_id: int | None = None
     api_id: Text = None  # ours: the proposal a booking came from
 
     def is_complete(self) -> bool:

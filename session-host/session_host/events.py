@@ -65,6 +65,7 @@ class Inbound:
     timestamp: float | None = None
     push_name: str | None = None
     media: str | None = None  # voice | image | video | sticker | document: what came instead of (or with) text
+    reaction_to: str | None = None  # a reaction: `text` is the emoji, this the id of the message reacted to
 
 
 class SendError(Exception):

@@ -99,6 +99,21 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
         def logout(sid: str):
             return act(driver.unlink_from_phone, sid)
 
+        @app.post("/simulator/sessions/<sid>/react")
+        def react(sid: str):
+            """{from, message_id, emoji}: the customer reacts to one of the salon's messages."""
+            if (body := fields("from", "message_id", "emoji")) is None:
+                return missing("from", "message_id", "emoji")
+            return act(driver.customer_reacts, sid, str(body["from"]), str(body["message_id"]), str(body["emoji"]))
+
+        @app.post("/simulator/refuse")
+        def refuse():
+            """{phone}: WhatsApp refuses the first message to this number (error 463) until the customer writes."""
+            if (body := fields("phone")) is None:
+                return missing("phone")
+            driver.refusing.add(str(body["phone"]))
+            return jsonify({"success": True})
+
         @app.post("/simulator/sessions/<sid>/drop")
         def drop(sid: str):
             return act(driver.drop, sid)

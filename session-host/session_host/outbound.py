@@ -18,6 +18,7 @@ from typing import Any
 
 from google.cloud import firestore
 
+from aiadmin.core import repositories
 from aiadmin.core.logs import mask_phone
 from aiadmin.core.models import session_id_for, utcnow
 from aiadmin.whatsapp import chat
@@ -65,6 +66,15 @@ class Sender:
         jumps.append(now)
         return True
 
+    def _refused(self, req: SendRequest, error: str) -> None:
+        """Recorded where the sender asked (the reminder), and counted per salon; never retried."""
+        assert req.on_refused is not None
+        batch = self.db.batch()
+        batch.set(self.db.document(req.on_refused), {"state": "refused", "error": error[:300]}, merge=True)
+        counter = {"reminders_refused": firestore.Increment(1)}
+        batch.set(repositories.company_ref(self.db, req.salon_id), counter, merge=True)
+        batch.commit()
+
     def send(self, req: SendRequest) -> tuple[int, dict[str, Any], dict[str, str]]:
         ref = self.db.collection(chat.OUTBOX).document(req.key)
         snap = ref.get()
@@ -95,6 +105,8 @@ class Sender:
                 ref.delete()
                 return 503, {"error": str(exc)}, {"Retry-After": "15"}
             ref.update({"state": "failed", "error": str(exc), "updated_at": utcnow()})
+            if req.on_refused:
+                self._refused(req, str(exc))
             return 200, {"state": "failed", "error": str(exc)}, {}
         self.host.sent_ids.append(message_id)
         ref.update({"state": "sent", "message_id": message_id, "updated_at": utcnow()})

@@ -346,6 +346,7 @@ class SessionHost:
             phone=event.chat_phone,
             text=event.text,
             media=event.media,
+            reaction_to=event.reaction_to,
             direction="staff" if event.from_me else "customer",
             push_name=event.push_name,
             sent_at=datetime.fromtimestamp(event.timestamp, UTC) if event.timestamp else None,

@@ -43,7 +43,7 @@ def tree_copy(tmp_path: Path) -> Path:
         ("aiadmin/core/settings.py", "from aiadmin.marketplace import health", "layers below them"),
         ("aiadmin/yclients/client.py", "from aiadmin.sync import runner", "layers below them"),
         ("aiadmin/sync/writer.py", "from aiadmin.whatsapp import chat", "layers below them"),  # siblings
-        ("aiadmin/ai/names.py", "from aiadmin.marketplace import registration", "layers below them"),  # siblings
+        ("aiadmin/ai/english.py", "from aiadmin.marketplace import registration", "layers below them"),  # siblings
         ("aiadmin/core/logs.py", "import session_host.sessions", "deployables"),
         ("aiadmin/whatsapp/qr_image.py", "from devstack import yclients_salon", "deployables"),
     ],

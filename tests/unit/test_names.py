@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aiadmin.ai.names import as_name
+from aiadmin.core.names import as_name
 
 
 @pytest.mark.parametrize(

@@ -109,10 +109,12 @@ def inbound_event(ev: Any) -> Inbound | None:
     if phone is None and not (src.IsGroup or is_broadcast):
         log.warning("message without a phone number (LID-only chat) skipped", extra={"message_id": info.ID})
         return None
+    reaction = ev.Message.reactionMessage if ev.Message.HasField("reactionMessage") else None
     return Inbound(
         message_id=info.ID,
         chat_phone=phone or "",
-        text=extract_text(ev.Message),
+        text=reaction.text if reaction is not None else extract_text(ev.Message),
+        reaction_to=reaction.key.ID if reaction is not None else None,
         from_me=src.IsFromMe,
         is_group=src.IsGroup,
         is_broadcast=is_broadcast,

@@ -52,6 +52,8 @@ class SimulatedWhatsApp:
         self._lock = threading.RLock()
         self._live: dict[str, _Live] = {}
         self.outbox: dict[str, list[dict[str, object]]] = {}
+        # Numbers WhatsApp refuses a first message to (error 463), as it may for a customer who never wrote.
+        self.refusing: set[str] = set()
         self.qr_ttl_s, self.qr_rotations, self.pairing_ttl_s = qr_ttl_s, qr_rotations, pairing_ttl_s
         self.connect_delay_s = connect_delay_s
         credentials_path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +117,8 @@ class SimulatedWhatsApp:
                 raise SendError("the session is not connected", permanent=False)
             if not (to_phone.isdigit() and 10 <= len(to_phone) <= 15):
                 raise SendError(f"{to_phone} is not on WhatsApp", permanent=True)
+            if to_phone in self.refusing:
+                raise SendError("463: the recipient has not written to this number", permanent=True)
             message_id = "3EB0" + secrets.token_hex(8).upper()
             self.outbox.setdefault(session_id, []).append(
                 {"id": message_id, "to": to_phone, "text": text, "at": time.time()}
@@ -136,6 +140,9 @@ class SimulatedWhatsApp:
             session_id, from_phone, text, from_me=False, message_id=message_id, push_name=push_name, media=media
         )
 
+    def customer_reacts(self, session_id: str, from_phone: str, message_id: str, emoji: str) -> str:
+        return self._incoming(session_id, from_phone, emoji, from_me=False, reaction_to=message_id)
+
     def staff_writes(self, session_id: str, to_phone: str, text: str) -> str:
         """The salon's staff answer a customer from the phone itself."""
         return self._incoming(session_id, to_phone, text, from_me=True)
@@ -149,6 +156,7 @@ class SimulatedWhatsApp:
         message_id: str | None = None,
         push_name: str | None = None,
         media: str | None = None,
+        reaction_to: str | None = None,
     ) -> str:
         with self._lock:
             live = self._live.get(session_id)
@@ -165,8 +173,11 @@ class SimulatedWhatsApp:
                 timestamp=time.time(),
                 push_name=push_name,
                 media=media,
+                reaction_to=reaction_to,
             ),
         )
+        if not from_me:
+            self.refusing.discard(phone)  # a customer who wrote may be written to
         return message_id
 
     def scan(self, session_id: str, phone: str, name: str | None = None) -> None:

@@ -1,0 +1,214 @@
+"""Reminders on the whole local stack (issue 16): planned when a booking is written (the bot's own, or the salon's
+through a record webhook), fired by the task dispatcher's RunTask, sent through the simulated WhatsApp once, and
+answered — «1», «да, буду», 👍 set attendance 2 in YCLIENTS exactly once; «3» offers a move, then cancels for
+real. A clock pinned to a Wednesday morning in Moscow makes every due time exact."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+import time_machine
+
+from aiadmin.core import repositories
+from tests.conftest import GATEWAY, TASK_SECRET, wait_for
+from tests.integration.conftest import SALON, SID, Chat, records_by_us
+
+MSK = ZoneInfo("Europe/Moscow")
+NOW = dt.datetime(2027, 3, 3, 10, 20, tzinfo=MSK)
+TASKS = "http://127.0.0.1:18520"
+
+
+@pytest.fixture
+def wednesday(request):
+    with time_machine.travel(NOW, tick=True):
+        yield NOW
+        dispatcher = request.getfixturevalue("local_stack").dispatcher
+        dispatcher.wait_idle()
+        dispatcher.clear()
+
+
+def reminder_tasks(record_id: int) -> dict[str, dict]:
+    tasks = requests.get(f"{TASKS}/tasks", params={"queue": "reminders"}, timeout=10).json()
+    return {t["payload"]["kind"]: t for t in tasks if t["payload"]["record_id"] == record_id}
+
+
+def run(task: dict) -> None:
+    assert requests.post(f"{TASKS}/tasks/{task['name']}:run", timeout=10).status_code == 200
+    wait_for(
+        lambda: (
+            next(t for t in requests.get(f"{TASKS}/tasks", timeout=10).json() if t["name"] == task["name"])["state"]
+            in ("done", "failed")
+        ),
+        15,
+        f"task {task['name']} ran",
+    )
+
+
+def deliver_again(task: dict) -> dict:
+    """Cloud Tasks delivers at least once: the same task's payload, posted to the worker again."""
+    resp = requests.post(
+        f"{GATEWAY}/_fn/reminder_worker",
+        json=task["payload"],
+        headers={"X-AIAdmin-Task-Secret": TASK_SECRET},
+        timeout=15,
+    )
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def salon_books(stack, phone_client: dict, days_ahead: int = 2, service_title: str = "Мужская стрижка") -> dict:
+    """The salon books a customer at the front desk: YCLIENTS sends a record webhook."""
+    data = stack.data
+    svc = next(s for s in data.services.values() if s["title"] == service_title)
+    for offset in range(days_ahead, days_ahead + 10):
+        day = NOW.date() + dt.timedelta(days=offset)
+        for staff in svc["staff"]:
+            free = data.free_times(staff["id"], day, int(svc["duration"]))
+            if free:
+                body = {
+                    "id": max(data.records) + 1,
+                    "staff_id": staff["id"],
+                    "service_id": svc["id"],
+                    "datetime": f"{day.isoformat()}T{free[0]['time']}:00",
+                    "client_id": phone_client["id"],
+                    "seance_length": int(svc["duration"]),
+                }
+                resp = requests.post(f"{stack.yclients}/_standin/salons/{SALON}/records", json=body, timeout=10)
+                assert resp.status_code == 201, resp.text
+                return resp.json()["record"]
+    raise AssertionError("no free time")
+
+
+def client_of(stack, phone_suffix: int) -> dict:
+    return sorted(stack.data.clients.values(), key=lambda c: c["id"])[phone_suffix]
+
+
+def visit_puts(stack, record_id: int) -> list[dict]:
+    return [c for c in stack.calls("/visits/") if c["path"].endswith(f"/{record_id}") and c["method"] == "PUT"]
+
+
+def test_a_booking_made_through_the_bot_gets_its_two_reminders_at_moscow_times(wednesday, bot):
+    slots = bot.say("Когда свободно на мужскую стрижку послезавтра?")
+    chosen = re.search(r"в (\d{2}:\d{2})", slots).group(1)
+    if "Как вас зовут" in bot.say(f"давайте в {chosen}"):
+        bot.say("Пётр")
+    assert bot.say("да").startswith("Готово! Вы записаны")
+    record = records_by_us(bot.stack)[0]
+    tasks = wait_for(lambda: reminder_tasks(record["id"]) if len(reminder_tasks(record["id"])) == 2 else None, 10)
+    visit = dt.datetime.fromisoformat(f"2027-03-05T{chosen}:00").replace(tzinfo=MSK)
+    assert tasks["day_before"]["schedule_time"] == "2027-03-04T16:00:00+00:00", "19:00 Moscow the day before"
+    two_hours = max(visit - dt.timedelta(hours=2), visit.replace(hour=9, minute=0))  # never before 09:00
+    assert dt.datetime.fromisoformat(tasks["two_hours"]["schedule_time"]) == two_hours
+    assert tasks["day_before"]["state"] == "pending"
+
+
+def test_one_reminder_delivered_three_times_sends_one_message_that_says_it_all(wednesday, bot):
+    customer = client_of(bot.stack, 0)
+    phone = str(customer["phone"])
+    record = salon_books(bot.stack, customer)
+    tasks = wait_for(lambda: reminder_tasks(record["id"]) or None, 10, "reminders planned from the webhook")
+    run(tasks["day_before"])
+    deliver_again(tasks["day_before"])
+    deliver_again(tasks["day_before"])
+    sent = wait_for(lambda: [m for m in bot.outbox() if m["to"] == phone], 10, "the reminder")
+    bot.stack.dispatcher.wait_idle()
+    sent = [m for m in bot.outbox() if m["to"] == phone]
+    assert len(sent) == 1, sent
+    text = sent[0]["text"]
+    for fact in ("Напоминаем о вашей записи", "«Мужская стрижка» (1300 ₽)", "мастер —", "Тверская", "1 — подтверждаю"):
+        assert fact in text, text
+    assert "послезавтра" in text or "в пятницу" in text or "во " in text or ", в " in text
+
+
+def test_a_moved_booking_reminds_of_the_new_time_only_and_a_cancelled_one_not_at_all(wednesday, bot, db):
+    customer = client_of(bot.stack, 1)
+    phone = str(customer["phone"])
+    record = salon_books(bot.stack, customer)
+    old = wait_for(lambda: reminder_tasks(record["id"]) or None, 10)
+    moved_at = dt.datetime.fromisoformat(record["datetime"]).replace(tzinfo=None) + dt.timedelta(days=1)
+    body = {
+        "id": record["id"],
+        "staff_id": record["staff_id"],
+        "service_id": record["services"][0]["id"],
+        "datetime": moved_at.isoformat(),
+        "client_id": customer["id"],
+        "seance_length": record["seance_length"],
+    }
+    requests.post(f"{bot.stack.yclients}/_standin/salons/{SALON}/records", json=body, timeout=10).raise_for_status()
+    new = wait_for(
+        lambda: {k: t for k, t in reminder_tasks(record["id"]).items() if t["name"] != old[k]["name"]} or None, 10
+    )
+    assert deliver_again(old["day_before"])["state"] == "skipped: the booking was moved"
+    run(new["day_before"])
+    wait_for(lambda: [m for m in bot.outbox() if m["to"] == phone], 10, "the new reminder")
+    assert len([m for m in bot.outbox() if m["to"] == phone]) == 1
+
+    requests.delete(f"{bot.stack.yclients}/_standin/salons/{SALON}/records/{record['id']}", timeout=10)
+    booking = repositories.company_ref(db, SALON).collection("bookings").document(str(record["id"]))
+    wait_for(lambda: booking.get().to_dict().get("deleted"), 10, "the cancellation synced")
+    assert deliver_again(new["two_hours"])["state"] == "skipped: the booking was cancelled"
+    assert len([m for m in bot.outbox() if m["to"] == phone]) == 1
+
+
+@pytest.mark.parametrize("answer", ["1", "да, буду", "👍"])
+def test_an_answer_to_the_reminder_confirms_the_visit_once(wednesday, bot, answer):
+    customer = client_of(bot.stack, 2)
+    phone = str(customer["phone"])
+    record = salon_books(bot.stack, customer)
+    tasks = wait_for(lambda: reminder_tasks(record["id"]) or None, 10)
+    run(tasks["day_before"])
+    reminder = wait_for(lambda: [m for m in bot.outbox() if m["to"] == phone], 10, "the reminder")[0]
+    chat = Chat(bot.stack, phone)
+    if answer == "👍":
+        body = {"from": phone, "message_id": reminder["id"], "emoji": "👍"}
+        requests.post(f"{GATEWAY}/simulator/sessions/{SID}/react", json=body, timeout=10).raise_for_status()
+        reply = wait_for(lambda: chat.replies()[chat.seen :], 15, "a reply to the reaction")[-1]
+    else:
+        reply = chat.say(answer, message_id=f"ANS-{record['id']}")
+        requests.post(  # WhatsApp delivers the answer again
+            f"{GATEWAY}/simulator/sessions/{SID}/inbound",
+            json={"from": phone, "text": answer, "message_id": f"ANS-{record['id']}"},
+            timeout=10,
+        )
+    assert reply.startswith("Спасибо, что подтвердили!"), reply
+    bot.stack.dispatcher.wait_idle()
+    assert len(visit_puts(bot.stack, record["id"])) == 1
+    assert bot.stack.data.records[record["id"]]["attendance"] == 2
+    assert deliver_again(tasks["two_hours"])["state"] == "skipped: the customer already confirmed"
+
+
+def test_three_offers_a_move_and_then_cancels_for_real(wednesday, bot):
+    customer = client_of(bot.stack, 3)
+    phone = str(customer["phone"])
+    record = salon_books(bot.stack, customer)
+    run(wait_for(lambda: reminder_tasks(record["id"]) or None, 10)["day_before"])
+    wait_for(lambda: [m for m in bot.outbox() if m["to"] == phone], 10, "the reminder")
+    chat = Chat(bot.stack, phone)
+    offer = chat.say("3")
+    assert "Могу перенести" in offer and "Для отмены ответьте «да»" in offer, offer
+    assert not bot.stack.data.records[record["id"]]["deleted"]
+    done = chat.say("да")
+    assert "отменена" in done, done
+    rec = bot.stack.data.records[record["id"]]
+    assert rec["deleted"] and rec["attendance"] != -1, "a real cancel, never a no-show mark"
+    assert visit_puts(bot.stack, record["id"]) == []
+
+
+def test_a_reminder_whatsapp_refuses_is_recorded_counted_and_not_retried(wednesday, bot, db):
+    customer = client_of(bot.stack, 4)
+    phone = str(customer["phone"])
+    requests.post(f"{GATEWAY}/simulator/refuse", json={"phone": phone}, timeout=10).raise_for_status()
+    record = salon_books(bot.stack, customer)
+    task = wait_for(lambda: reminder_tasks(record["id"]) or None, 10)["day_before"]
+    run(task)
+    company = lambda: repositories.get_company(db, SALON)  # noqa: E731
+    wait_for(lambda: company().reminders_refused == 1, 10, "the refusal counted")
+    stored = db.collection("reminders").document(task["name"]).get().to_dict()
+    assert stored["state"] == "refused" and "463" in stored["error"]
+    assert deliver_again(task)["state"].startswith("skipped: WhatsApp refused")
+    bot.stack.dispatcher.wait_idle()
+    assert company().reminders_refused == 1 and not [m for m in bot.outbox() if m["to"] == phone]
