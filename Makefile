@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 
-.PHONY: dev test test-unit test-emulator lint format bench bench-page bench-sync bench-ai bench-reply sync clean system-deps \
+.PHONY: dev test test-unit test-emulator lint format bench bench-page bench-sync bench-ai bench-reply bench-reminders sync clean system-deps \
 	infra-manifest package-functions
 
 # Debian packages the stack needs: libmagic1 (neonize imports python-magic) and Chromium for the browser tests.
@@ -77,6 +77,9 @@ bench-page: system-deps $(STAMP)
 
 bench-sync: $(STAMP)
 	$(PY) -m bench.sync_load
+
+bench-reminders: $(STAMP)
+	$(PY) -m bench.reminders_load
 
 bench-ai: $(STAMP)
 	$(PY) -m bench.ai_turns

@@ -33,7 +33,9 @@ from aiadmin.marketplace import (
 )
 from aiadmin.marketplace.health import check_health, public_view
 from aiadmin.reminders import delivery as reminder_delivery
+from aiadmin.reminders import notices as reminder_notices
 from aiadmin.sync import runner as sync_runner
+from aiadmin.sync.notice_plan import NoticeTask
 from aiadmin.sync.reminder_plan import ReminderTask
 from aiadmin.sync.timetable import JOBS_BY_NAME
 from aiadmin.whatsapp.chat import AiTurnTask
@@ -229,4 +231,13 @@ def reminder_worker(request: flask.Request):
     """Task: one reminder of one booking, at its `schedule_time`; sent only if the booking still stands."""
     task = task_payload(request, ReminderTask)
     outcome = reminder_delivery.deliver(get_db(), task, get_task_queue(), get_settings())
+    return json_response({"success": True, "state": outcome})
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def notice_worker(request: flask.Request):
+    """Task: tell a customer about a booking the salon made, moved or cancelled (a minute after, merged)."""
+    task = task_payload(request, NoticeTask)
+    outcome = reminder_notices.deliver(get_db(), task, get_task_queue(), get_settings())
     return json_response({"success": True, "state": outcome})

@@ -28,7 +28,7 @@ from aiadmin.core.models import utcnow
 from aiadmin.core.names import as_name
 from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync import documents as d
-from aiadmin.sync import reminder_plan
+from aiadmin.sync import notice_plan, reminder_plan
 from aiadmin.sync.modules import booking_doc, bury_record
 from aiadmin.sync.writer import upsert
 from aiadmin.whatsapp import chat
@@ -529,6 +529,7 @@ def _execute(turn: Turn, p: Proposal) -> Outcome:
             assert p.record_id is not None
             turn.yclients.delete_record(turn.salon_id, p.record_id)
             bury_record(_bookings(turn), p.record_id)
+            notice_plan.remember_told(turn.db, turn.salon_id, d.BookingDoc(id=p.record_id, deleted=True))
             return Outcome("cancelled", view)
         assert p.record_id is not None and p.at is not None and p.staff_id is not None and p.service_id is not None
         turn.yclients.move_record(
@@ -572,6 +573,7 @@ def _reflect(turn: Turn, record_id: int) -> None:
     record webhook that follows finds it unchanged. A failure here is logged: the next sync pass repairs it."""
     try:
         doc = booking_doc(turn.yclients.get_record(turn.salon_id, record_id))
+        notice_plan.remember_told(turn.db, turn.salon_id, doc)  # the customer hears it from the bot: no notice
         if upsert(_bookings(turn), str(record_id), doc) and turn.queue is not None:
             reminder_plan.schedule(turn.queue, turn.salon.company, [doc])
     except YclientsError as exc:

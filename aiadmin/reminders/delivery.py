@@ -15,7 +15,7 @@ from pydantic import Field
 
 from aiadmin.core import repositories
 from aiadmin.core.integration_status import IntegrationStatus
-from aiadmin.core.models import Document, utcnow
+from aiadmin.core.models import Company, Document, utcnow
 from aiadmin.core.names import as_name
 from aiadmin.core.settings import Settings
 from aiadmin.core.task_queue import TaskQueue
@@ -58,6 +58,45 @@ def _still_due(task: ReminderTask, booking: d.BookingDoc | None) -> str | None:
     return None
 
 
+def chat_ref(db: firestore.Client, salon_id: int, phone: str) -> firestore.DocumentReference:
+    return db.collection(chat.CONVERSATIONS).document(chat.conversation_id(salon_id, phone))
+
+
+def language_of(conv_ref: firestore.DocumentReference) -> str:
+    conv = conv_ref.get()
+    return ((conv.to_dict() or {}).get("ai") or {}).get("language", "ru") if conv.exists else "ru"
+
+
+def visit_of(db: firestore.Client, company: Company, booking: d.BookingDoc) -> texts.Visit:
+    assert booking.starts_at is not None
+    master = repositories.company_ref(db, company.salon_id).collection(d.STAFF).document(str(booking.staff_id)).get()
+    return texts.Visit(
+        salon=company.title,
+        address=", ".join(x for x in (company.city, company.address) if x) or None,
+        service=", ".join(s.title for s in booking.services) or "визит",
+        cost=sum(s.cost * s.amount for s in booking.services) or None,
+        master=(master.to_dict() or {}).get("name") if master.exists else None,
+        at=booking.starts_at.astimezone(company.zone()).replace(tzinfo=None),
+        today=company.today(),
+        name=as_name(booking.client_name.split()[0] if booking.client_name else None),
+    )
+
+
+def mark_reminded(
+    conv_ref: firestore.DocumentReference, salon_id: int, marker: Reminded, booking: d.BookingDoc
+) -> None:
+    """The customer's next words are read against this booking («1», «3», 👍)."""
+    conv_ref.set(
+        {
+            "reminded": marker.to_firestore(),
+            "salon_id": salon_id,
+            "phone": booking.client_phone,
+            "expire_at": utcnow() + chat.RETENTION,
+        },
+        merge=True,
+    )
+
+
 def deliver(db: firestore.Client, task: ReminderTask, queue: TaskQueue, settings: Settings) -> str:
     rid = reminder_id(task)
     company = repositories.get_company(db, task.salon_id)
@@ -78,21 +117,9 @@ def deliver(db: firestore.Client, task: ReminderTask, queue: TaskQueue, settings
     except gexc.Conflict:  # a redelivery: the send below has the same key, so WhatsApp gets one message
         if (ref.get().to_dict() or {}).get("state") == "refused":
             return "skipped: WhatsApp refused this reminder; it is not retried"
-    zone = company.zone()
-    conv_ref = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(task.salon_id, booking.client_phone))
-    conv = conv_ref.get()
-    language = ((conv.to_dict() or {}).get("ai") or {}).get("language", "ru") if conv.exists else "ru"
-    master = repositories.company_ref(db, task.salon_id).collection(d.STAFF).document(str(booking.staff_id)).get()
-    visit = texts.Visit(
-        salon=company.title,
-        address=", ".join(x for x in (company.city, company.address) if x) or None,
-        service=", ".join(s.title for s in booking.services) or "визит",
-        cost=sum(s.cost * s.amount for s in booking.services) or None,
-        master=(master.to_dict() or {}).get("name") if master.exists else None,
-        at=booking.starts_at.astimezone(zone).replace(tzinfo=None),
-        today=company.today(),
-        name=as_name(booking.client_name.split()[0] if booking.client_name else None),
-    )
+    visit = visit_of(db, company, booking)
+    conv_ref = chat_ref(db, task.salon_id, booking.client_phone)
+    language = language_of(conv_ref)
     text = texts.day_before(visit, language) if task.kind == "day_before" else texts.two_hours(visit, language)
     chat.queue_send(
         queue,
@@ -102,14 +129,6 @@ def deliver(db: firestore.Client, task: ReminderTask, queue: TaskQueue, settings
         ),
     )
     marker = Reminded(record_id=task.record_id, kind=task.kind, at=task.at, key=rid)
-    conv_ref.set(
-        {
-            "reminded": marker.to_firestore(),
-            "salon_id": task.salon_id,
-            "phone": booking.client_phone,
-            "expire_at": utcnow() + chat.RETENTION,
-        },
-        merge=True,
-    )
+    mark_reminded(conv_ref, task.salon_id, marker, booking)
     log.info("reminder queued", extra={"salon_id": task.salon_id, "reminder": rid, "kind": task.kind})
     return "sent"

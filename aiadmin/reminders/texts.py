@@ -58,3 +58,26 @@ def two_hours(v: Visit, language: str = "ru") -> str:
         f"{lead} вас {when_phrase(v.at, v.today)}: {_what(v)}.\n{_where(v)}.\n"
         "Если планы изменились, ответьте: 2 — перенести, 3 — отменить."
     )
+
+
+def created(v: Visit) -> str:
+    hello = f"Здравствуйте, {v.name}!" if v.name else "Здравствуйте!"
+    return (
+        f"{hello} Вы записаны {when_phrase(v.at, v.today)}: {_what(v)}.\n{_where(v)}.\n"
+        "Если планы изменятся, ответьте: 2 — перенести, 3 — отменить."
+    )
+
+
+def moved(v: Visit, was: dt.datetime) -> str:
+    return (
+        f"Ваша запись {_what(v)} перенесена: теперь {when_phrase(v.at, v.today)} "
+        f"(было {when_phrase(was, v.today)}).\n{_where(v)}.\n"
+        "Если это время не подходит, ответьте: 2 — перенести, 3 — отменить."
+    )
+
+
+def cancelled(v: Visit) -> str:
+    return (
+        f"Ваша запись «{v.service}» {when_phrase(v.at, v.today)} отменена салоном. "
+        "Если хотите записаться на другое время — напишите, подберу."
+    )

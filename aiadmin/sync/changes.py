@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from aiadmin.core.models import DataWebhook
 from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync import documents as d
+from aiadmin.sync import notice_plan
 from aiadmin.sync.modules import Context, booking_doc, bury_record, client_doc, service_doc, staff_doc
 from aiadmin.sync.runner import sync_task
 from aiadmin.sync.writer import upsert
@@ -32,17 +33,30 @@ def _delete(ctx: Context, collection: str, doc_id: str) -> None:
     ctx.collection(collection).document(doc_id).delete()
 
 
+def _stored_booking(ctx: Context, rid: str) -> d.BookingDoc | None:
+    snap = ctx.collection(d.BOOKINGS).document(rid).get()
+    return d.BookingDoc.model_validate(snap.to_dict()) if snap.exists else None
+
+
+def _tell(ctx: Context, old: d.BookingDoc | None, new: d.BookingDoc) -> None:
+    if ctx.queue is not None:
+        notice_plan.queue_notice(ctx.queue, ctx.company, old, new)
+
+
 def _record(ctx: Context, hook: DataWebhook, queue: TaskQueue | None) -> Applied:
     rid = str(hook.resource_id)
+    old = _stored_booking(ctx, rid)
     try:
         record = ctx.yclients.get_record(ctx.salon_id, int(rid))
     except YclientsNotFound:
         bury_record(ctx.collection(d.BOOKINGS), rid)
         _delete(ctx, d.VISITS, rid)
+        _tell(ctx, old, d.BookingDoc(id=int(rid), deleted=True))
         return Applied("processed", f"record {rid} is gone from YCLIENTS; removed")
     if record.deleted:
         bury_record(ctx.collection(d.BOOKINGS), rid, record.last_change_date)
         _delete(ctx, d.VISITS, rid)
+        _tell(ctx, old, d.BookingDoc(id=int(rid), deleted=True, starts_at=record.datetime))
         return Applied("processed", f"record {rid} deleted")
     doc = booking_doc(record)
     today = ctx.today()
@@ -52,6 +66,7 @@ def _record(ctx: Context, hook: DataWebhook, queue: TaskQueue | None) -> Applied
         _delete(ctx, d.VISITS, rid)
         if written:
             ctx.bookings_written([doc])
+            _tell(ctx, old, doc)
     else:
         _delete(ctx, d.BOOKINGS, rid)  # moved into the past
     if queue is not None and doc.date in (today.isoformat(), (today + dt.timedelta(days=1)).isoformat()):

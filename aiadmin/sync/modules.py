@@ -232,7 +232,7 @@ def sync_bookings_full(ctx: Context) -> Counts:
     fresh = {str(r.id): booking_doc(r) for r in records if not r.deleted}
     written: dict[str, d.BookingDoc] = {}
     counts = ctx.apply(d.BOOKINGS, fresh, on_written=lambda i, doc: written.__setitem__(i, doc))
-    edge = {(ctx.today() + reminder_plan.HORIZON - dt.timedelta(days=n)).isoformat() for n in (0, 1)}
+    edge = {(ctx.today() + reminder_plan.HORIZON - dt.timedelta(days=n)).isoformat() for n in (1, 2)}
     reaching = {i: b for i, b in fresh.items() if b.date in edge}
     ctx.bookings_written({**reaching, **written}.values())
     return counts

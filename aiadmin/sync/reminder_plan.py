@@ -101,6 +101,6 @@ def schedule(queue: TaskQueue, company: Company, bookings: Iterable[BookingDoc])
         created = sum(pool.map(one, due))
     log.info(
         "reminders planned",
-        extra={"salon_id": company.salon_id, "created": created, "existing": len(due) - created},
+        extra={"salon_id": company.salon_id, "tasks_created": created, "tasks_existing": len(due) - created},
     )
     return created, len(due) - created

@@ -59,9 +59,9 @@ def test_a_new_function_makes_the_manifest_stale(tmp_path, monkeypatch, capsys):
 
 
 def test_a_new_queue_makes_the_manifest_stale(monkeypatch, capsys):
-    queues = {**manifest.QUEUES, "reminders": QueueSpec("reminders", 5, 5, 5, 10, 300)}
+    queues = {**manifest.QUEUES, "exports": QueueSpec("exports", 5, 5, 5, 10, 300)}
     monkeypatch.setattr(manifest, "QUEUES", queues)
-    assert manifest.build()["queues"]["reminders"]["max_backoff"] == "300s"
+    assert manifest.build()["queues"]["exports"]["max_backoff"] == "300s"
     assert _stale(capsys)
 
 

@@ -143,3 +143,9 @@ def test_a_voice_note_a_picture_and_a_sticker_arrive_as_media_with_their_caption
     assert photo.media == "image" and photo.text == "хочу такой маникюр"
     assert nd.inbound_event(_message("79035557788", body={"stickerMessage": {}})).media == "sticker"
     assert nd.inbound_event(_message("79035557788")).media is None
+
+
+def test_a_reaction_arrives_as_its_emoji_pointing_at_the_message_reacted_to():
+    body = {"reactionMessage": {"key": {"remoteJID": "79035557788@s.whatsapp.net", "ID": "3EB0REMINDER"}, "text": "👍"}}
+    event = nd.inbound_event(_message("79035557788", body=body))
+    assert event.text == "👍" and event.reaction_to == "3EB0REMINDER" and event.media is None
