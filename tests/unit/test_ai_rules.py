@@ -143,3 +143,52 @@ def test_windows_weekends_and_the_unreadable():
     assert after.after == dt.time(18) and after.at is None
     unreadable = parse_when("32.13", TODAY)
     assert unreadable.days == [] and unreadable.unclear, "never today: the bot asks"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("1", "confirm_visit"),
+        ("да, буду", "confirm_visit"),
+        ("Буду!", "confirm_visit"),
+        ("👍", "confirm_visit"),
+        ("❤️", "confirm_visit"),
+        ("3", "cancel_booking"),
+        ("не смогу прийти", "cancel_booking"),
+        ("👎", "cancel_booking"),
+        ("2", "reschedule_booking"),
+        ("перенесите на пятницу", "reschedule_booking"),
+        ("сколько стоит стрижка?", "show_prices"),
+    ],
+)
+def test_an_answer_to_a_reminder_is_read_against_the_reminded_booking(answer, expected):
+    assert types(answer, State(reminded=700001)) == [expected]
+
+
+def test_without_a_reminder_a_digit_or_a_thumbs_up_confirms_no_visit():
+    assert "confirm_visit" not in types("1") and "confirm_visit" not in types("👍")
+
+
+def test_a_yes_to_a_pending_proposal_wins_over_the_reminder():
+    pending = Proposal(id="p", kind="cancel", record_id=700001)
+    assert types("да", State(reminded=700001, pending=pending)) == ["confirm"]
+
+
+@pytest.mark.parametrize(
+    ("text", "offered", "expected"),
+    [
+        ("давайте второй вариант", True, 2),
+        ("последний", True, -1),
+        ("первый", True, 1),
+        ("второй вариант", False, None),  # nothing was offered
+        ("во вторник", True, None),  # a weekday, not an option
+        ("в первой половине дня", True, None),
+    ],
+)
+def test_the_nth_option_is_picked_only_from_times_just_offered(text, offered, expected):
+    from aiadmin.ai.conversation import Slot
+
+    slots = [Slot(staff_id=10, at=dt.datetime(2026, 11, 27, h, tzinfo=dt.UTC)) for h in (8, 9, 10)]
+    state = State(service_id=1, offered=slots if offered else [])
+    picks = [c.pick for c in stage1(text, SALON, state, TODAY).commands if c.type == "create_booking"]
+    assert (picks[0] if picks else None) == expected
