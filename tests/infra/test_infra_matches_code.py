@@ -258,6 +258,8 @@ def test_firestore_indexes_ttl_and_rules_come_from_web(stack, modules):
 def test_ttl_policies_cover_every_expiry_field_the_code_writes():
     from aiadmin.core.models import WebhookReceipt
     from aiadmin.core.repositories import WEBHOOK_RECEIPTS
+    from aiadmin.reminders.delivery import REMINDERS, ReminderRecord
+    from aiadmin.sync.notice_plan import TOLD, Told
     from aiadmin.whatsapp import chat, onboarding_view
 
     written = {
@@ -265,6 +267,8 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
         (onboarding_view.ONBOARDING_VIEWS, "expires_at"): "expires_at" in onboarding_view.OnboardingView.model_fields,
         ("messages", "expire_at"): "expire_at" in chat.ChatMessage.model_fields,
         (chat.CONVERSATIONS, "expire_at"): '"expire_at": msg.stored_at + RETENTION' in Path(chat.__file__).read_text(),
+        (REMINDERS, "expire_at"): "expire_at" in ReminderRecord.model_fields,
+        (TOLD, "expire_at"): "expire_at" in Told.model_fields,
     }
     assert all(written.values()), written
     config = json.loads((WEB / "firestore.indexes.json").read_text())
