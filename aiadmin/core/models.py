@@ -136,6 +136,9 @@ EventType = Literal[
     "whatsapp_logged_out",
     "whatsapp_client_outdated",
     "whatsapp_failed",
+    "whatsapp_down",  # dropped for longer than the alert threshold; still reconnecting
+    "whatsapp_recovered",
+    "whatsapp_temporarily_banned",
     "setup_failed",
 ]
 

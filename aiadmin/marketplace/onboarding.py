@@ -156,6 +156,13 @@ def _refuse_relink_that_may_destroy(company: Company, current: SessionStatus | N
             "WhatsApp is reconnecting; a new link would replace the salon's working one. Wait a minute.",
             code="reconnecting",
         )
+    if current is not None and current.state == St.TEMPORARILY_BANNED:
+        raise Conflict(
+            "WhatsApp temporarily blocked this number; the link is kept and resumes by itself when the block ends. "
+            "A new link would not help.",
+            code="temporarily_banned",
+            details={"until": current.banned_until.isoformat() if current.banned_until else None},
+        )
     active = company.integration_status == IntegrationStatus.ACTIVE
     if active and current is not None and current.state not in _RELINK_FREE and not confirmed:
         raise Conflict(

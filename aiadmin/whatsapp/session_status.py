@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -27,6 +27,7 @@ class SessionState(StrEnum):
     RECONNECTING = "reconnecting"
     LOGGED_OUT = "logged_out"
     CLIENT_OUTDATED = "client_outdated"
+    TEMPORARILY_BANNED = "temporarily_banned"
     STOPPED = "stopped"
     PAUSED = "paused"
     FAILED = "failed"
@@ -45,6 +46,8 @@ MESSAGES: dict[SessionState, str] = {
     "отвечал клиентам, откройте AI Admin в YCLIENTS и подключите WhatsApp заново.",
     SessionState.CLIENT_OUTDATED: "WhatsApp отклонил подключение: версия клиента устарела. Мы уже знаем об этом "
     "и обновляем его — попробуйте подключиться позже.",
+    SessionState.TEMPORARILY_BANNED: "WhatsApp временно ограничил номер салона. Привязывать заново не нужно: "
+    "когда ограничение снимется, бот продолжит работу сам.",
     SessionState.STOPPED: "Бот остановлен: приложение отключено в YCLIENTS.",
     SessionState.PAUSED: "Бот приостановлен: подписка AI Admin в YCLIENTS заморожена. После оплаты бот снова "
     "заработает сам — подключать WhatsApp заново не нужно.",
@@ -84,6 +87,7 @@ class SessionStatus(Document):
     pairing_expires_at: datetime | None = None
     phone_masked: str | None = None
     name: str | None = None
+    banned_until: datetime | None = None  # temporarily_banned: when WhatsApp lifts it and the bot resumes
     views: list[ViewRef] = Field(default_factory=list)  # private: which pages to feed (see onboarding_view)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -92,8 +96,9 @@ class SessionStatus(Document):
         return other is not None and self.model_dump(exclude={"updated_at"}) == other.model_dump(exclude={"updated_at"})
 
 
-def status_for(session_id: str, salon_id: int, state: SessionState, **fields: object) -> SessionStatus:
-    return SessionStatus(session_id=session_id, salon_id=salon_id, state=state, message=MESSAGES[state], **fields)
+def status_for(session_id: str, salon_id: int, state: SessionState, **fields: Any) -> SessionStatus:
+    fields.setdefault("message", MESSAGES[state])
+    return SessionStatus(session_id=session_id, salon_id=salon_id, state=state, **fields)
 
 
 _PHONE = re.compile(r"^[1-9]\d{9,14}$")

@@ -48,6 +48,14 @@ class ClientOutdated:
 
 
 @dataclass(frozen=True)
+class TemporarilyBanned:
+    """WhatsApp blocks the number for a while (`TemporaryBan`): nothing to relink; resume when it ends."""
+
+    expire_s: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class Failed:
     reason: str
 
@@ -75,5 +83,14 @@ class SendError(Exception):
 
 
 DriverEvent = (
-    QrCode | PairingCode | LinkExpired | Connected | Disconnected | LoggedOut | ClientOutdated | Failed | Inbound
+    QrCode
+    | PairingCode
+    | LinkExpired
+    | Connected
+    | Disconnected
+    | LoggedOut
+    | ClientOutdated
+    | TemporarilyBanned
+    | Failed
+    | Inbound
 )

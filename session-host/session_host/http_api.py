@@ -114,9 +114,24 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
             driver.refusing.add(str(body["phone"]))
             return jsonify({"success": True})
 
+        @app.post("/simulator/sessions/<sid>/event")
+        def library_event(sid: str):
+            """{kind: client_outdated | keepalive_timeout | temporary_ban, expire_s}: the library event, as
+            whatsmeow reports it."""
+            if (body := fields("kind")) is None:
+                return missing("kind")
+            expire_s = body.get("expire_s", 3600)
+            if not isinstance(expire_s, int | float) or not 0 < expire_s <= 30 * 86400:
+                return jsonify({"error": {"code": "bad_request", "message": "expire_s must be 1 s – 30 days"}}), 400
+            return act(driver.library_event, sid, str(body["kind"]), float(expire_s))
+
         @app.post("/simulator/sessions/<sid>/drop")
         def drop(sid: str):
-            return act(driver.drop, sid)
+            """{for_s}: optional, an outage of that many seconds during which every reconnect fails."""
+            for_s = (request.get_json(silent=True) or {}).get("for_s", 0)
+            if not isinstance(for_s, int | float) or not 0 <= for_s <= 86400:
+                return jsonify({"error": {"code": "bad_request", "message": "for_s must be 0–86400 seconds"}}), 400
+            return act(driver.drop, sid, float(for_s))
 
         @app.get("/simulator/sessions/<sid>")
         def show(sid: str):

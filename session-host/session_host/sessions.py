@@ -44,13 +44,17 @@ from session_host.events import (
     LoggedOut,
     PairingCode,
     QrCode,
+    TemporarilyBanned,
 )
 from session_host.status_writer import StatusWriter
 
 log = logging.getLogger("session_host.sessions")
 
 St = SessionState
+# A dropped session is tried again forever, the last delay repeating: a WhatsApp or network outage of any length
+# must not leave a salon dead until its owner relinks. An empty tuple means no reconnecting at all (tests).
 DEFAULT_RECONNECT_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+DOWN_ALERT_AFTER_S = 600.0  # a session down this long is alerted on (once per outage)
 
 
 class SessionHost:
@@ -62,12 +66,16 @@ class SessionHost:
         *,
         lease_ttl_s: float = 30.0,
         reconnect_delays: Sequence[float] = DEFAULT_RECONNECT_DELAYS,
+        down_alert_after_s: float = DOWN_ALERT_AFTER_S,
         tasks: TaskQueue | None = None,
     ):
         self.db = db
         self.holder = holder
         self.lease_ttl_s = lease_ttl_s
         self.reconnect_delays = tuple(reconnect_delays)
+        self.down_alert_after_s = down_alert_after_s
+        self._down_since: dict[str, datetime] = {}  # sessions dropping since…, until they connect again
+        self._alerted: set[str] = set()
         self.driver = driver_factory(self._sink)
         self.tasks = tasks or get_task_queue()
         self._sent: deque[str] = deque(maxlen=5000)
@@ -96,7 +104,7 @@ class SessionHost:
         ]
         for thread in self._threads:
             thread.start()
-        self._inbox.put(("adopt",))  # restore every linked session this host can hold, without a scan
+        self._inbox.put(("adopt", True))  # restore every linked session this host can hold, without a scan
         pending = self.db.collection(repositories.WA_COMMANDS).where(filter=FieldFilter("state", "==", "pending"))
         self._watch = pending.on_snapshot(self._on_commands)
         log.info("session host started", extra={"holder": self.holder})
@@ -198,6 +206,9 @@ class SessionHost:
         if current and current.state == St.RECONNECTING:  # the API refuses this too; a link that may come back
             self._done(command_id, "refused: reconnecting, the stored link is kept")
             return
+        if current and current.state == St.TEMPORARILY_BANNED:  # a new link would not lift the block
+            self._done(command_id, "refused: temporarily banned, the stored link is kept")
+            return
         if (
             cmd.command == "start_qr"
             and current
@@ -287,6 +298,7 @@ class SessionHost:
                     self._let_go(sid)
             case Connected(phone=phone, name=name):
                 self._reconnects.pop(sid, None)
+                self._recovered(sid, salon_id, now)
                 if current is None or current.state not in (*LINKED, St.PAUSED):
                     # The company first: the page activates as soon as it sees `connected`.
                     self._company(
@@ -303,10 +315,11 @@ class SessionHost:
                 )
             case Disconnected(reason=reason):
                 attempt = self._reconnects.get(sid, 0)
-                if attempt >= len(self.reconnect_delays):
-                    self._give_up(sid, salon_id, St.FAILED, f"reconnect failed {attempt} times: {reason}")
+                if not self.reconnect_delays:
+                    self._give_up(sid, salon_id, St.FAILED, f"disconnected, reconnecting is off: {reason}")
                     return
                 self._reconnects[sid] = attempt + 1
+                self._still_down(sid, salon_id, now, reason)
                 self._write_status(
                     sid,
                     status_for(
@@ -317,7 +330,8 @@ class SessionHost:
                         phone_masked=current.phone_masked if current else None,
                     ),
                 )
-                timer = threading.Timer(self.reconnect_delays[attempt], self._inbox.put, args=(("reconnect", sid),))
+                delay = self.reconnect_delays[min(attempt, len(self.reconnect_delays) - 1)]
+                timer = threading.Timer(delay, self._inbox.put, args=(("reconnect", sid),))
                 timer.daemon = True
                 timer.start()
                 log.warning(
@@ -326,6 +340,9 @@ class SessionHost:
             case LoggedOut(reason=reason):
                 self.driver.logout(sid)
                 self._give_up(sid, salon_id, St.LOGGED_OUT, reason)
+            case TemporarilyBanned(expire_s=expire_s, reason=reason):
+                self.driver.stop(sid)
+                self._banned(sid, salon_id, now + timedelta(seconds=expire_s), reason, current)
             case ClientOutdated():
                 self.driver.stop(sid)
                 self._give_up(sid, salon_id, St.CLIENT_OUTDATED, "WhatsApp refused the client version (405)")
@@ -355,7 +372,7 @@ class SessionHost:
 
     def _handle_reconnect(self, sid: str) -> None:
         current = self._current_status(sid)
-        if sid in self._owned and current and current.state == St.RECONNECTING:
+        if sid in self._owned and current and current.state in (St.RECONNECTING, St.TEMPORARILY_BANNED):
             self.driver.start(sid, "restore")
 
     def _handle_renew(self) -> None:
@@ -388,20 +405,26 @@ class SessionHost:
         self._status.pop(sid, None)
         self._qr_payload.pop(sid, None)
 
-    def _handle_adopt(self) -> None:
+    def _handle_adopt(self, at_start: bool = False) -> None:
         """Hold every linked session nobody live holds: restore after a restart, take over from a dead host.
-        Commands still pending (their session's holder died before acting) are looked at again too."""
+        Commands still pending (their session's holder died before acting) are looked at again too. At start,
+        sessions WhatsApp refused as outdated are tried again: a new deploy may carry a newer client."""
         pending = self.db.collection(repositories.WA_COMMANDS).where(filter=FieldFilter("state", "==", "pending"))
         for doc in pending.stream():
             if doc.id not in self._seen_commands:
                 self._inbox.put(("command", doc.id, WaCommand.model_validate(doc.to_dict())))
-        linked = self.db.collection(WA_SESSIONS).where(filter=FieldFilter("state", "in", [s.value for s in LINKED]))
+        states = [s.value for s in (*LINKED, St.TEMPORARILY_BANNED)]
+        states += [St.CLIENT_OUTDATED.value] if at_start else []
+        linked = self.db.collection(WA_SESSIONS).where(filter=FieldFilter("state", "in", states))
         for doc in linked.stream():
             sid = doc.id
             if sid in self._owned or not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
                 continue
             self._owned.add(sid)
-            self._status[sid] = SessionStatus.model_validate(doc.to_dict())
+            self._status[sid] = stored = SessionStatus.model_validate(doc.to_dict())
+            if stored.state == St.TEMPORARILY_BANNED and stored.banned_until and stored.banned_until > utcnow():
+                self._resume_at(sid, stored.banned_until)  # held, and opened when the ban ends
+                continue
             log.info("restoring session", extra={"session_id": sid})
             self.driver.start(sid, "restore")
 
@@ -461,12 +484,70 @@ class SessionHost:
         self._write_status(sid, status_for(sid, salon_id, state))
         self._let_go(sid)
 
+    def _banned(self, sid: str, salon_id: int, until: datetime, reason: str, current: SessionStatus | None) -> None:
+        """Kept (the lease, the link); the owner is told when it ends and that no relink is needed; the socket
+        is opened again at the expiry."""
+        company = repositories.get_company(self.db, salon_id)
+        local = until.astimezone(company.zone()) if company else until
+        day = "" if local.date() == utcnow().astimezone(local.tzinfo).date() else f" {local:%d.%m}"
+        message = (
+            f"WhatsApp временно ограничил номер салона — до {local:%H:%M}{day}. Привязывать заново не нужно: "
+            "потом бот продолжит работу сам."
+        )
+        # Alerted on (infra/modules/monitoring): the salon's customers get no answers until it ends.
+        log.error("whatsapp temporarily banned", extra={"salon_id": salon_id, "until": until, "reason": reason})
+        self._company(
+            salon_id,
+            {},
+            Event(salon_id=salon_id, type="whatsapp_temporarily_banned", data={"until": until, "reason": reason}),
+        )
+        self._write_status(
+            sid,
+            status_for(
+                sid,
+                salon_id,
+                St.TEMPORARILY_BANNED,
+                message=message,
+                banned_until=until,
+                phone_masked=current.phone_masked if current else None,
+            ),
+        )
+        self._resume_at(sid, until)
+
+    def _resume_at(self, sid: str, until: datetime) -> None:
+        delay = max(0.0, (until - utcnow()).total_seconds())
+        timer = threading.Timer(delay, self._inbox.put, args=(("reconnect", sid),))
+        timer.daemon = True
+        timer.start()
+
+    def _still_down(self, sid: str, salon_id: int, now: datetime, reason: str) -> None:
+        since = self._down_since.setdefault(sid, now)
+        if sid in self._alerted or (now - since).total_seconds() < self.down_alert_after_s:
+            return
+        self._alerted.add(sid)
+        # Alerted on (infra/modules/monitoring): customers get no answers while it lasts; it recovers by itself.
+        minutes = round((now - since).total_seconds() / 60, 1)
+        log.error("whatsapp session down", extra={"salon_id": salon_id, "down_min": minutes, "reason": reason[:200]})
+        self._company(
+            salon_id, {}, Event(salon_id=salon_id, type="whatsapp_down", data={"since": since, "reason": reason})
+        )
+
+    def _recovered(self, sid: str, salon_id: int, now: datetime) -> None:
+        since = self._down_since.pop(sid, None)
+        if sid in self._alerted and since is not None:
+            self._alerted.discard(sid)
+            minutes = round((now - since).total_seconds() / 60, 1)
+            log.warning("whatsapp session recovered", extra={"salon_id": salon_id, "down_min": minutes})
+            self._company(salon_id, {}, Event(salon_id=salon_id, type="whatsapp_recovered", data={"down_min": minutes}))
+
     def _let_go(self, sid: str) -> None:
         self.writer.flush(2.0)  # our last status lands before another host may write one
         session_lease.release(self.db, sid, self.holder)  # released before we stop calling it ours
         self._sockets_up.discard(sid)
         self._owned.discard(sid)
         self._reconnects.pop(sid, None)
+        self._down_since.pop(sid, None)
+        self._alerted.discard(sid)
 
     def _company(self, salon_id: int, fields: dict[str, Any], event: Event) -> None:
         batch = self.db.batch()

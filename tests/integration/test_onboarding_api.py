@@ -156,6 +156,20 @@ def test_a_relink_during_a_reconnect_is_refused_and_the_stored_link_comes_back(s
         wait_for(lambda: _state(token) == "connected", 10, "the link back by itself")
 
 
+def test_a_relink_during_a_temporary_ban_is_refused_with_its_end_and_the_link_resumes(stack, db, tmp_path):
+    with running_session_host(db, tmp_path, "host-ban"):
+        token = register()
+        _linked_and_active(token)
+        ban = {"kind": "temporary_ban", "expire_s": 2}
+        requests.post(f"{GATEWAY}/simulator/sessions/{SID}/event", json=ban, timeout=10).raise_for_status()
+        wait_for(lambda: _state(token) == "temporarily_banned", 5, "banned")
+        refused = api("POST", "/marketplace/api/qr", token, json={"confirm_relink": True})
+        error = refused.json()["error"]
+        assert refused.status_code == 409 and error["code"] == "temporarily_banned" and error["details"]["until"]
+        assert _simulator()["linked_phone"] == "79161234567", "the stored credentials are kept"
+        wait_for(lambda: _state(token) == "connected", 10, "the link back when the ban ends")
+
+
 def test_an_active_salons_link_is_replaced_only_on_the_owners_word_and_only_once_the_new_one_works(stack, db, tmp_path):
     opts = {"host_opts": {"reconnect_delays": ()}, "qr_ttl_s": 1.0, "qr_rotations": 1}
     with running_session_host(db, tmp_path, "host-relink", **opts):

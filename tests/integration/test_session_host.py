@@ -3,13 +3,14 @@ restarts, leases, logouts and stops."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
 import pytest
 
 from aiadmin.core import repositories
-from aiadmin.core.models import WaCommand
+from aiadmin.core.models import WaCommand, utcnow
 from aiadmin.whatsapp import session_lease
 from aiadmin.whatsapp.session_status import WA_SESSIONS, SessionState
 from session_host.drivers.simulated import SimulatedWhatsApp, SimulatorError
@@ -22,14 +23,14 @@ St = SessionState
 SID = "company_962302"
 
 
-def make_host(db, creds: Path, holder: str = "host-a", **driver_opts) -> SessionHost:
+def make_host(db, creds: Path, holder: str = "host-a", host_opts: dict | None = None, **driver_opts) -> SessionHost:
     opts = {"qr_ttl_s": 0.6, "qr_rotations": 3, "pairing_ttl_s": 2.0, "connect_delay_s": 0.02, **driver_opts}
     host = SessionHost(
         db,
         lambda sink: SimulatedWhatsApp(sink, creds, **opts),
         holder,
         lease_ttl_s=1.5,
-        reconnect_delays=(0.1, 0.2, 0.3),
+        **{"reconnect_delays": (0.1, 0.2, 0.3), **(host_opts or {})},
     )
     host.start()
     assert host.listening.wait(10), "the command listener never started"
@@ -140,6 +141,64 @@ def test_a_transient_drop_reconnects_without_a_new_link(host, db):
     _connect(host, db)
     host.driver.drop(SID)
     wait_state(db, St.RECONNECTING, timeout_s=2)
+    wait_state(db, St.CONNECTED, timeout_s=3)
+    assert event_types(db).count("whatsapp_connected") == 1
+
+
+def test_an_outage_longer_than_every_retry_recovers_by_itself_with_one_alert(stack, db, creds, caplog):
+    """A quarter-hour WhatsApp outage, compressed: reconnects fail for 2 s while the delays (0.1–0.3 s) run out
+    many times over; the session is never given up, the alert comes once after 0.5 s down, and it reconnects."""
+    register()
+    host = make_host(db, creds, host_opts={"down_alert_after_s": 0.5})
+    try:
+        _connect(host, db)
+        host.driver.drop(SID, for_s=2.0)
+        wait_state(db, St.RECONNECTING, timeout_s=2)
+        wait_for(lambda: "whatsapp_down" in event_types(db), 3, "the alert")
+        assert status(db)["state"] == St.RECONNECTING, "never failed, however many tries"
+        wait_state(db, St.CONNECTED, timeout_s=5)
+        assert event_types(db).count("whatsapp_down") == 1 and event_types(db)[-1] == "whatsapp_recovered"
+        assert event_types(db).count("whatsapp_connected") == 1, "the same link, no relink"
+        downs = [r for r in caplog.records if r.getMessage() == "whatsapp session down"]
+        assert len(downs) == 1 and downs[0].levelname == "ERROR"
+        assert SID in host.owned and company(db).whatsapp_connected is True
+    finally:
+        host.shutdown(timeout_s=5)
+
+
+def test_a_session_refused_as_outdated_is_tried_again_by_the_next_deploy(stack, db, creds):
+    register()
+    old = make_host(db, creds, holder="host-old")
+    try:
+        _connect(old, db)
+        old.driver.library_event(SID, "client_outdated")
+        wait_state(db, St.CLIENT_OUTDATED)
+    finally:
+        old.shutdown(timeout_s=5)
+    new = make_host(db, creds, holder="host-new")  # the deploy with a newer client
+    try:
+        wait_state(db, St.CONNECTED, timeout_s=5)
+        assert SID in new.owned and company(db).whatsapp_connected is True
+    finally:
+        new.shutdown(timeout_s=5)
+
+
+def test_a_temporary_ban_shows_its_end_offers_no_relink_and_resumes_by_itself(host, db):
+    _connect(host, db)
+    host.driver.library_event(SID, "temporary_ban", expire_s=1.5)
+    banned = wait_state(db, St.TEMPORARILY_BANNED, timeout_s=2)
+    assert "временно ограничил" in banned["message"] and "Привязывать заново не нужно" in banned["message"]
+    assert re.search(r"до \d{2}:\d{2}", banned["message"]), banned["message"]
+    assert banned["banned_until"] > utcnow(), "its end is shown"
+    assert event_types(db)[-1] == "whatsapp_temporarily_banned"
+    wait_state(db, St.CONNECTED, timeout_s=5)
+    assert event_types(db).count("whatsapp_connected") == 1, "the same link, no relink"
+    assert SID in host.owned
+
+
+def test_a_keepalive_timeout_reconnects_the_same_link(host, db):
+    _connect(host, db)
+    host.driver.library_event(SID, "keepalive_timeout")
     wait_state(db, St.CONNECTED, timeout_s=3)
     assert event_types(db).count("whatsapp_connected") == 1
 

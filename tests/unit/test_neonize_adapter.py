@@ -6,7 +6,7 @@ import pytest
 from neonize.proto import Neonize_pb2 as N
 
 from session_host.drivers import neonize_driver as nd
-from session_host.events import ClientOutdated, Connected, Disconnected, Failed, LoggedOut, QrCode
+from session_host.events import ClientOutdated, Connected, Disconnected, Failed, LoggedOut, QrCode, TemporarilyBanned
 
 R = N.ConnectFailureReason
 
@@ -47,12 +47,12 @@ def test_client_outdated_is_its_own_state_and_other_failures_are_transient():
     transient = nd.connect_failure_event(N.ConnectFailure(Reason=R.Value("SERVICE_UNAVAILABLE"), Message="503"))
     assert isinstance(transient, Disconnected)
     banned = nd.connect_failure_event(N.ConnectFailure(Reason=R.Value("TEMP_BANNED"), Message="too many"))
-    assert isinstance(banned, Failed)
+    assert isinstance(banned, TemporarilyBanned) and banned.expire_s > 0
 
 
-def test_a_temporary_ban_and_a_replaced_stream_stop_the_session():
-    ban = nd.temporary_ban_event(N.TemporaryBan(Code=1, Expire=3600))
-    assert isinstance(ban, Failed) and "SEND_TO_TOO_MANY_PEOPLE" in ban.reason
+def test_a_temporary_ban_keeps_its_expiry_and_a_replaced_stream_stops_the_session():
+    ban = nd.temporary_ban_event(N.TemporaryBan(Code=1, Expire=5400))
+    assert isinstance(ban, TemporarilyBanned) and ban.expire_s == 5400 and "SEND_TO_TOO_MANY_PEOPLE" in ban.reason
     assert isinstance(nd.stream_replaced_event(N.StreamReplaced()), Failed)
 
 

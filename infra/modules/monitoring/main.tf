@@ -18,6 +18,20 @@ locals {
       window    = "300s"
       runbook   = "The salon unlinked the device or WhatsApp ended the session: its customers get no answers until the owner links again from the onboarding page. `jsonPayload.salon_id` names the salon; contact the owner. Many at once: look for a WhatsApp ban wave or a neonize incompatibility."
     }
+    whatsapp_down = {
+      title     = "A salon's WhatsApp has been down for 10 minutes"
+      filter    = "jsonPayload.message=\"whatsapp session down\""
+      threshold = 0
+      window    = "600s"
+      runbook   = "The session host cannot reach WhatsApp for this salon and keeps retrying (up to every 5 min); it recovers by itself and logs \"whatsapp session recovered\". `jsonPayload.salon_id` names the salon. Many salons at once: WhatsApp or the host's network is down — check the session host's logs and Cloud Run egress; nothing for owners to do."
+    }
+    whatsapp_temporarily_banned = {
+      title     = "WhatsApp temporarily banned a salon's number"
+      filter    = "jsonPayload.message=\"whatsapp temporarily banned\""
+      threshold = 0
+      window    = "300s"
+      runbook   = "WhatsApp blocked the salon's number until `jsonPayload.until` (usually for sending to many people who never wrote). The session resumes by itself then; the owner's page says so and offers no relink. Look at what the salon sent (reminders, notices) before it: a ban repeated means lower sending or fewer first-contact messages."
+    }
     sync_errors = {
       title     = "Salon data sync failing"
       filter    = "jsonPayload.message=\"sync failed\""

@@ -29,6 +29,7 @@ from session_host.events import (
     PairingCode,
     QrCode,
     SendError,
+    TemporarilyBanned,
 )
 
 log = logging.getLogger("session_host.neonize")
@@ -70,8 +71,8 @@ def connect_failure_event(ev: Any) -> DriverEvent:
         return ClientOutdated()
     if reason in _LOGGED_OUT_REASONS:
         return LoggedOut(f"connect refused: {reason}")
-    if reason == "TEMP_BANNED":
-        return Failed(f"temporarily banned by WhatsApp: {ev.Message}")
+    if reason == "TEMP_BANNED":  # the expiry comes with the TemporaryBan event; try again in an hour meanwhile
+        return TemporarilyBanned(3600.0, f"connect refused: TEMP_BANNED {ev.Message}".strip())
     return Disconnected(f"connect failed: {reason} {ev.Message}".strip())
 
 
@@ -124,8 +125,8 @@ def inbound_event(ev: Any) -> Inbound | None:
     )
 
 
-def temporary_ban_event(ev: Any) -> Failed:
-    return Failed(f"temporarily banned by WhatsApp ({_enum_name(ev, 'Code')}), expires in {ev.Expire} s")
+def temporary_ban_event(ev: Any) -> TemporarilyBanned:
+    return TemporarilyBanned(float(ev.Expire or 3600), f"temporarily banned by WhatsApp ({_enum_name(ev, 'Code')})")
 
 
 def stream_replaced_event(_: Any) -> Failed:

@@ -14,7 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from session_host.drivers.base import EventSink, Mode
-from session_host.events import Connected, Disconnected, Inbound, LinkExpired, LoggedOut, PairingCode, QrCode, SendError
+from session_host.events import (
+    ClientOutdated,
+    Connected,
+    Disconnected,
+    Inbound,
+    LinkExpired,
+    LoggedOut,
+    PairingCode,
+    QrCode,
+    SendError,
+    TemporarilyBanned,
+)
 
 log = logging.getLogger("session_host.simulated")
 
@@ -54,6 +65,8 @@ class SimulatedWhatsApp:
         self.outbox: dict[str, list[dict[str, object]]] = {}
         # Numbers WhatsApp refuses a first message to (error 463), as it may for a customer who never wrote.
         self.refusing: set[str] = set()
+        self.down_until: dict[str, float] = {}  # an outage: reconnects fail until then
+        self.banned_until: dict[str, float] = {}
         self.qr_ttl_s, self.qr_rotations, self.pairing_ttl_s = qr_ttl_s, qr_rotations, pairing_ttl_s
         self.connect_delay_s = connect_delay_s
         credentials_path.parent.mkdir(parents=True, exist_ok=True)
@@ -205,12 +218,33 @@ class SimulatedWhatsApp:
             self.logout(session_id)
         self._emit(session_id, LoggedOut("device removed on the phone"))
 
-    def drop(self, session_id: str) -> None:
-        """A transient network drop; the credentials stay."""
+    def library_event(self, session_id: str, kind: str, expire_s: float = 3600.0) -> None:
+        """What whatsmeow reports without the network dropping: `client_outdated` (WhatsApp refuses the client
+        version, 405), `keepalive_timeout` (the socket went deaf; whatsmeow reconnects) or `temporary_ban`
+        (the number is blocked for `expire_s`; reconnecting before then is refused again)."""
+        events = {
+            "client_outdated": ClientOutdated(),
+            "keepalive_timeout": Disconnected("keepalive timeout"),
+            "temporary_ban": TemporarilyBanned(expire_s, "temporarily banned by WhatsApp (SEND_TO_TOO_MANY_PEOPLE)"),
+        }
         with self._lock:
             live = self._live.get(session_id)
             if live is None or not live.connected:
                 raise SimulatorError("the session is not connected")
+            if kind not in events:
+                raise SimulatorError(f"kind must be one of {', '.join(events)}")
+            if kind == "temporary_ban":
+                self.banned_until[session_id] = time.time() + expire_s
+            self.stop(session_id)
+        self._emit(session_id, events[kind])
+
+    def drop(self, session_id: str, for_s: float = 0.0) -> None:
+        """A transient network drop; the credentials stay. `for_s`: an outage, every reconnect fails until then."""
+        with self._lock:
+            live = self._live.get(session_id)
+            if live is None or not live.connected:
+                raise SimulatorError("the session is not connected")
+            self.down_until[session_id] = time.time() + for_s
             self.stop(session_id)
         self._emit(session_id, Disconnected("connection lost"))
 
@@ -276,6 +310,12 @@ class SimulatedWhatsApp:
         device = self._device(session_id)
         if device is None:
             self._emit(session_id, LoggedOut("no stored credentials"))
+            return
+        if time.time() < self.down_until.get(session_id, 0.0):  # WhatsApp (or the network) is still away
+            self._emit(session_id, Disconnected("connection refused: WhatsApp unreachable"))
+            return
+        if (left := self.banned_until.get(session_id, 0.0) - time.time()) > 0:
+            self._emit(session_id, TemporarilyBanned(left, "connect refused: TEMP_BANNED"))
             return
         with self._lock:
             live.connected = True
