@@ -299,7 +299,7 @@ class SessionHost:
             case Connected(phone=phone, name=name):
                 self._reconnects.pop(sid, None)
                 self._recovered(sid, salon_id, now)
-                if current is None or current.state not in (*LINKED, St.PAUSED):
+                if current is None or current.state not in (*LINKED, St.PAUSED, St.TEMPORARILY_BANNED):
                     # The company first: the page activates as soon as it sees `connected`.
                     self._company(
                         salon_id,

@@ -97,19 +97,20 @@ def test_our_invokers_token_for_our_function_passes(deployed):
     assert claims["email"] == INVOKER
 
 
+# Tokens are made when the test runs, not when it is collected: a long suite must not see them expire.
 @pytest.mark.parametrize(
     ("headers", "error"),
     [
-        ({}, Unauthorized),
-        ({"X-AIAdmin-Task-Secret": "a local secret is no credential when deployed"}, Unauthorized),
-        (bearer("not-a-jwt"), Unauthorized),
-        (bearer(token(key=OTHER_KEY)), Unauthorized),  # signed by someone else under our key id
-        (bearer(token(kid="unknown")), Unauthorized),
-        (bearer(token(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200)), Unauthorized),
-        (bearer(token(iss="https://evil.example")), Unauthorized),
-        (bearer(token(email="someone@else.iam.gserviceaccount.com")), Forbidden),
-        (bearer(token(email_verified=False)), Forbidden),
-        (bearer(token(aud="https://europe-west1-another-project.cloudfunctions.net/sync_worker")), Forbidden),
+        (lambda: {}, Unauthorized),
+        (lambda: {"X-AIAdmin-Task-Secret": "a local secret is no credential when deployed"}, Unauthorized),
+        (lambda: bearer("not-a-jwt"), Unauthorized),
+        (lambda: bearer(token(key=OTHER_KEY)), Unauthorized),  # signed by someone else under our key id
+        (lambda: bearer(token(kid="unknown")), Unauthorized),
+        (lambda: bearer(token(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200)), Unauthorized),
+        (lambda: bearer(token(iss="https://evil.example")), Unauthorized),
+        (lambda: bearer(token(email="someone@else.iam.gserviceaccount.com")), Forbidden),
+        (lambda: bearer(token(email_verified=False)), Forbidden),
+        (lambda: bearer(token(aud="https://europe-west1-another-project.cloudfunctions.net/sync_worker")), Forbidden),
     ],
     ids=[
         "no-token",
@@ -126,7 +127,7 @@ def test_our_invokers_token_for_our_function_passes(deployed):
 )
 def test_anything_else_is_refused_when_deployed(deployed, headers, error):
     with pytest.raises(error):
-        caller_auth.verify_caller(headers, deployed, FUNCTIONS)
+        caller_auth.verify_caller(headers(), deployed, FUNCTIONS)
 
 
 def test_a_task_handler_refuses_an_unauthenticated_call_in_production_mode(deployed, monkeypatch):
