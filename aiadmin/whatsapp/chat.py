@@ -169,6 +169,23 @@ class OutboxEntry(Document):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+DEAD_LETTERS = "wa_dead_letters"
+
+
+class DeadLetter(Document):
+    """`wa_dead_letters/{key}`: a message the outbound queue gave up on (every retry failed); kept for a person
+    to see and resend, alerted on, never silently gone."""
+
+    key: str
+    salon_id: int
+    phone: str
+    text: str
+    reason: str
+    attempts: int
+    at: datetime = Field(default_factory=utcnow)
+    expire_at: datetime = Field(default_factory=lambda data: data["at"] + RETENTION)
+
+
 def queue_send(queue: TaskQueue, host_url: str, request: SendRequest) -> bool:
     """Hand a message to the paced outbound queue; the session host sends it."""
     return queue.enqueue(

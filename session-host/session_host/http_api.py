@@ -47,7 +47,8 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
             req = SendRequest.model_validate(request.get_json(silent=True) or {})
         except ValidationError as exc:
             return jsonify({"error": {"code": "invalid_fields", "message": str(exc)}}), 400
-        status, body, headers = sender.send(req)
+        attempt = request.headers.get("X-CloudTasks-TaskRetryCount", "0")
+        status, body, headers = sender.send(req, int(attempt) if attempt.isdigit() else 0)
         return jsonify(body), status, headers
 
     @app.get("/healthz")

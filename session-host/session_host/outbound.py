@@ -21,8 +21,9 @@ from google.cloud import firestore
 from aiadmin.core import repositories
 from aiadmin.core.logs import mask_phone
 from aiadmin.core.models import session_id_for, utcnow
+from aiadmin.core.queues import OUTBOUND
 from aiadmin.whatsapp import chat
-from aiadmin.whatsapp.chat import ChatMessage, OutboxEntry, SendRequest
+from aiadmin.whatsapp.chat import ChatMessage, DeadLetter, OutboxEntry, SendRequest
 from session_host.events import SendError
 from session_host.sessions import SessionHost
 
@@ -75,7 +76,31 @@ class Sender:
         batch.set(repositories.company_ref(self.db, req.salon_id), counter, merge=True)
         batch.commit()
 
-    def send(self, req: SendRequest) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def send(self, req: SendRequest, attempt: int = 0) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """`attempt`: Cloud Tasks' retry count of this task. On the queue's last attempt a send that still
+        cannot go is dead-lettered instead of vanishing with the task."""
+        status, body, headers = self._attempt(req)
+        if status in (429, 503) and attempt + 1 >= OUTBOUND.max_attempts:
+            return self._dead_letter(req, str(body.get("error")), attempt + 1)
+        return status, body, headers
+
+    def _dead_letter(self, req: SendRequest, reason: str, attempts: int) -> tuple[int, dict[str, Any], dict[str, str]]:
+        letter = DeadLetter(
+            key=req.key, salon_id=req.salon_id, phone=req.phone, text=req.text, reason=reason, attempts=attempts
+        )
+        batch = self.db.batch()
+        batch.set(self.db.collection(chat.DEAD_LETTERS).document(req.key), letter.to_firestore())
+        failed = OutboxEntry(key=req.key, salon_id=req.salon_id, phone=req.phone, state="failed", error=reason)
+        batch.set(self.db.collection(chat.OUTBOX).document(req.key), failed.to_firestore())  # a late retry: no send
+        batch.commit()
+        # Alerted on (infra/modules/monitoring): a customer did not get a message.
+        log.error(
+            "send dead-lettered",
+            extra={"salon_id": req.salon_id, "to": mask_phone(req.phone), "attempts": attempts, "reason": reason},
+        )
+        return 200, {"state": "dead_letter", "error": reason}, {}
+
+    def _attempt(self, req: SendRequest) -> tuple[int, dict[str, Any], dict[str, str]]:
         ref = self.db.collection(chat.OUTBOX).document(req.key)
         snap = ref.get()
         if snap.exists and snap.get("state") in ("sent", "failed"):

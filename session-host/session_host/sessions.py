@@ -67,6 +67,7 @@ class SessionHost:
         lease_ttl_s: float = 30.0,
         reconnect_delays: Sequence[float] = DEFAULT_RECONNECT_DELAYS,
         down_alert_after_s: float = DOWN_ALERT_AFTER_S,
+        inbound_retry_delays: Sequence[float] = DEFAULT_RECONNECT_DELAYS,
         tasks: TaskQueue | None = None,
     ):
         self.db = db
@@ -74,6 +75,7 @@ class SessionHost:
         self.lease_ttl_s = lease_ttl_s
         self.reconnect_delays = tuple(reconnect_delays)
         self.down_alert_after_s = down_alert_after_s
+        self.inbound_retry_delays = tuple(inbound_retry_delays)
         self._down_since: dict[str, datetime] = {}  # sessions dropping since…, until they connect again
         self._alerted: set[str] = set()
         self.driver = driver_factory(self._sink)
@@ -352,7 +354,7 @@ class SessionHost:
             case Inbound():
                 self._inbound(sid, salon_id, event)
 
-    def _inbound(self, sid: str, salon_id: int, event: Inbound) -> None:
+    def _inbound(self, sid: str, salon_id: int, event: Inbound, attempt: int = 0) -> None:
         if event.is_group or event.is_broadcast or not (event.text or event.media):
             return  # the bot answers people in private chats, nothing else
         if event.from_me and event.message_id in self.sent_ids:
@@ -368,7 +370,24 @@ class SessionHost:
             push_name=event.push_name,
             sent_at=datetime.fromtimestamp(event.timestamp, UTC) if event.timestamp else None,
         )
-        chat.accept_inbound(self.db, self.tasks, msg)
+        try:
+            chat.accept_inbound(self.db, self.tasks, msg)
+        except Exception as exc:  # WhatsApp has its ack already: a message not stored now must be stored later
+            extra = {"salon_id": salon_id, "message_id": event.message_id, "attempt": attempt + 1, "error": str(exc)}
+            if attempt >= len(self.inbound_retry_delays):
+                log.error("inbound message lost", extra=extra)  # alerted on
+                return
+            log.warning("inbound message not stored yet; retrying", extra=extra)
+            timer = threading.Timer(
+                self.inbound_retry_delays[attempt],
+                self._inbox.put,
+                args=(("inbound_retry", sid, salon_id, event, attempt + 1),),
+            )
+            timer.daemon = True
+            timer.start()
+
+    def _handle_inbound_retry(self, sid: str, salon_id: int, event: Inbound, attempt: int) -> None:
+        self._inbound(sid, salon_id, event, attempt)
 
     def _handle_reconnect(self, sid: str) -> None:
         current = self._current_status(sid)

@@ -14,7 +14,7 @@ from aiadmin.core.task_queue import get_task_queue
 from aiadmin.whatsapp import chat
 from aiadmin.whatsapp.chat import SendRequest
 from aiadmin.whatsapp.session_status import SessionState
-from tests.conftest import GATEWAY, running_session_host, wait_for
+from tests.conftest import GATEWAY, HOST_PORT, TASK_SECRET, running_session_host, wait_for
 from tests.integration.helpers import register
 
 SID = "company_962302"
@@ -138,3 +138,23 @@ def test_an_idle_conversation_and_its_messages_are_due_for_deletion_after_the_re
     assert chat.store_message(db, later)
     assert conv.get().get("expire_at") == later.stored_at + chat.RETENTION  # activity extends it
     assert [m["expire_at"] for m in messages(db)] == [m.stored_at + chat.RETENTION for m in (first, later)]
+
+
+def test_a_send_that_never_gets_through_lands_in_the_dead_letters_not_nowhere(host, db):
+    """Cloud Tasks' last try of a message whose session stays down: kept with its text and reason, alerted on,
+    and a retry after that sends nothing."""
+    host.driver.drop(SID, for_s=60)  # WhatsApp stays away
+    req = SendRequest(key="reply-962302-lost", salon_id=962302, phone=CUSTOMER, text="Свободно завтра в 12:00.")
+    url = f"http://127.0.0.1:{HOST_PORT}/send"
+
+    def post(retry: int) -> requests.Response:
+        headers = {"X-AIAdmin-Task-Secret": TASK_SECRET, "X-CloudTasks-TaskRetryCount": str(retry)}
+        return requests.post(url, json=req.model_dump(mode="json"), headers=headers, timeout=10)
+
+    assert post(3).status_code == 503, "an early try is retried"
+    assert not db.collection(chat.DEAD_LETTERS).document(req.key).get().exists
+    last = post(19)  # the outbound queue's 20th attempt
+    assert last.status_code == 200 and last.json()["state"] == "dead_letter"
+    letter = db.collection(chat.DEAD_LETTERS).document(req.key).get().to_dict()
+    assert letter["text"] == req.text and letter["attempts"] == 20 and letter["phone"] == CUSTOMER
+    assert post(19).json().get("duplicate") is True, "a late redelivery sends nothing"

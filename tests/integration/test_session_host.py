@@ -183,6 +183,30 @@ def test_a_session_refused_as_outdated_is_tried_again_by_the_next_deploy(stack, 
         new.shutdown(timeout_s=5)
 
 
+def test_an_inbound_message_that_cannot_be_stored_yet_is_stored_later_not_dropped(stack, db, creds, monkeypatch):
+    from session_host import sessions
+
+    register()
+    host = make_host(db, creds, host_opts={"inbound_retry_delays": (0.1, 0.2)})
+    real, failures = sessions.chat.accept_inbound, []
+
+    def flaky(*args, **kwargs):
+        if len(failures) < 2:
+            failures.append(1)
+            raise RuntimeError("503 Firestore unavailable")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sessions.chat, "accept_inbound", flaky)
+    try:
+        _connect(host, db)
+        host.driver.customer_writes(SID, "79035557788", "Здравствуйте, есть время завтра?", message_id="3AFLAKY")
+        conv = db.collection("conversations").document("962302_79035557788")
+        wait_for(lambda: conv.collection("messages").document("3AFLAKY").get().exists, 5, "stored on a retry")
+        assert len(failures) == 2
+    finally:
+        host.shutdown(timeout_s=5)
+
+
 def test_a_temporary_ban_shows_its_end_offers_no_relink_and_resumes_by_itself(host, db):
     _connect(host, db)
     host.driver.library_event(SID, "temporary_ban", expire_s=1.5)

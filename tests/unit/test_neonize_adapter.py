@@ -149,3 +149,10 @@ def test_a_reaction_arrives_as_its_emoji_pointing_at_the_message_reacted_to():
     body = {"reactionMessage": {"key": {"remoteJID": "79035557788@s.whatsapp.net", "ID": "3EB0REMINDER"}, "text": "👍"}}
     event = nd.inbound_event(_message("79035557788", body=body))
     assert event.text == "👍" and event.reaction_to == "3EB0REMINDER" and event.media is None
+
+
+def test_a_lid_only_chat_is_answered_at_the_phone_the_lid_store_gives():
+    lid = _message("123456789", server="lid")
+    assert nd.lid_only(lid) and not nd.lid_only(_message("79035557788"))
+    assert nd.inbound_event(lid) is None, "unknown phone: not guessed"
+    assert nd.inbound_event(lid, resolved_phone="79035557788").chat_phone == "79035557788"

@@ -32,6 +32,27 @@ locals {
       window    = "300s"
       runbook   = "WhatsApp blocked the salon's number until `jsonPayload.until` (usually for sending to many people who never wrote). The session resumes by itself then; the owner's page says so and offers no relink. Look at what the salon sent (reminders, notices) before it: a ban repeated means lower sending or fewer first-contact messages."
     }
+    send_dead_lettered = {
+      title     = "A message to a customer was given up on"
+      filter    = "jsonPayload.message=\"send dead-lettered\""
+      threshold = 0
+      window    = "600s"
+      runbook   = "Every retry of one outgoing message failed (the session was down or paced for ~30 min). It is kept in `wa_dead_letters/{key}` with its text, customer and reason; reply to the customer from the salon's phone or resend once the session is back. Many: the session host or WhatsApp is down."
+    }
+    inbound_lost = {
+      title     = "A customer's message could not be stored"
+      filter    = "jsonPayload.message=\"inbound message lost\""
+      threshold = 0
+      window    = "600s"
+      runbook   = "The session host received a customer's message but could not store it in Firestore or queue its AI turn for ~9 min of retries (`jsonPayload.error`). The customer got no answer: check Firestore and Cloud Tasks availability and the host's service account; the salon's phone still shows the message."
+    }
+    lid_unresolved = {
+      title     = "Customers' messages without a phone number skipped"
+      filter    = "jsonPayload.message=\"message without a phone number (LID-only chat) skipped\""
+      threshold = 3
+      window    = "3600s"
+      runbook   = "WhatsApp addressed customers by LID only and whatsmeow's store could not map them to a phone, so the bot did not answer. A few: the store learns mappings as contacts sync. Many: check the neonize/whatsmeow version (LID handling changes often) and consider answering at the LID address."
+    }
     sync_errors = {
       title     = "Salon data sync failing"
       filter    = "jsonPayload.message=\"sync failed\""

@@ -98,17 +98,26 @@ def media_of(message: Any) -> str | None:
     return next((kind for name, kind in MEDIA_FIELDS if message.HasField(name)), None)
 
 
-def inbound_event(ev: Any) -> Inbound | None:
-    """A MessageEv as our Inbound; None for what has no customer phone (groups, broadcasts, status, LIDs)."""
+def lid_only(ev: Any) -> bool:
+    """A private chat addressed by LID alone (no phone in the chat or its *Alt): the store may know the phone."""
+    src = ev.Info.MessageSource
+    alt = src.RecipientAlt if src.IsFromMe else src.SenderAlt
+    return not src.IsGroup and src.Chat.Server == "lid" and _phone_of(src.Chat, alt) is None
+
+
+def inbound_event(ev: Any, resolved_phone: str | None = None) -> Inbound | None:
+    """A MessageEv as our Inbound; None for what has no customer phone (groups, broadcasts and status aside).
+    `resolved_phone`: the phone whatsmeow's LID store gave for a LID-only chat."""
     from neonize.utils.message import extract_text
 
     info = ev.Info
     src = info.MessageSource
     is_broadcast = src.Chat.Server == "broadcast" or src.Chat.User == "status"
     alt = src.RecipientAlt if src.IsFromMe else src.SenderAlt
-    phone = _phone_of(src.Chat, alt)
+    phone = _phone_of(src.Chat, alt) or resolved_phone
     if phone is None and not (src.IsGroup or is_broadcast):
-        log.warning("message without a phone number (LID-only chat) skipped", extra={"message_id": info.ID})
+        # Alerted on: a customer who wrote gets no answer (their number is unknown to the store yet).
+        log.error("message without a phone number (LID-only chat) skipped", extra={"message_id": info.ID})
         return None
     reaction = ev.Message.reactionMessage if ev.Message.HasField("reactionMessage") else None
     return Inbound(
@@ -337,7 +346,14 @@ class NeonizeWhatsApp:
 
         @client.event(MessageEv)
         async def on_message(c: Any, ev: Any) -> None:
-            self.emit(session_id, inbound_event(ev))
+            resolved = None
+            if lid_only(ev):  # WhatsApp hides more senders behind LIDs; whatsmeow's store maps most of them
+                try:
+                    pn = await c.get_pn_from_lid(ev.Info.MessageSource.Chat)
+                    resolved = pn.User if pn.Server == "s.whatsapp.net" and pn.User else None
+                except Exception as exc:
+                    log.warning("LID lookup failed", extra={"session_id": session_id, "error": str(exc)[:200]})
+            self.emit(session_id, inbound_event(ev, resolved))
 
         @client.event(LoggedOutEv)
         async def on_logged_out(c: Any, ev: Any) -> None:
