@@ -16,12 +16,14 @@ import time
 from collections import deque
 from typing import Any
 
+from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from aiadmin.core import repositories
-from aiadmin.core.logs import mask_phone
+from aiadmin.core.logs import mask_phone, phone_ref
 from aiadmin.core.models import session_id_for, utcnow
 from aiadmin.core.queues import OUTBOUND
+from aiadmin.core.settings import get_settings
 from aiadmin.whatsapp import chat
 from aiadmin.whatsapp.chat import ChatMessage, DeadLetter, OutboxEntry, SendRequest
 from session_host.events import SendError
@@ -30,6 +32,7 @@ from session_host.sessions import SessionHost
 log = logging.getLogger("session_host.outbound")
 
 
+REFUSALS = "wa_refusals"  # one per customer WhatsApp refused: the owner was told
 JUMPS_PER_MINUTE = 10
 FIRST_REPLY_GAP_S = 60.0  # a reply counts as a customer's first when we sent them nothing for this long
 
@@ -75,6 +78,30 @@ class Sender:
         counter = {"reminders_refused": firestore.Increment(1)}
         batch.set(repositories.company_ref(self.db, req.salon_id), counter, merge=True)
         batch.commit()
+
+    def _tell_owner_once(self, req: SendRequest, error: str) -> None:
+        """A customer WhatsApp will not let us write to (463: they never wrote to this number) is marked on their
+        conversation, and the owner is told once per customer — only a message from the salon's phone opens it."""
+        company = repositories.get_company(self.db, req.salon_id)
+        owner = company.whatsapp_phone if company else None
+        if owner is None or owner == req.phone:
+            return
+        conv = self.db.collection(chat.CONVERSATIONS).document(chat.conversation_id(req.salon_id, req.phone))
+        conv.set({"refused_at": utcnow(), "refused_error": error[:300]}, merge=True)
+        try:
+            self.db.collection(REFUSALS).document(f"{req.salon_id}_{req.phone}").create(
+                {"salon_id": req.salon_id, "at": utcnow(), "error": error[:300]}
+            )
+        except gexc.Conflict:
+            return  # told already
+        text = (
+            f"WhatsApp не доставил сообщение клиенту +{req.phone}: он ещё не писал на номер салона, и WhatsApp "
+            "не даёт написать первым. Напишите ему с телефона салона — после его ответа бот сможет писать сам."
+        )
+        notice = SendRequest(
+            key=f"refused-{req.salon_id}-{phone_ref(req.phone)}", salon_id=req.salon_id, phone=owner, text=text
+        )
+        chat.queue_send(self.host.tasks, get_settings().require("session_host_url"), notice)
 
     def send(self, req: SendRequest, attempt: int = 0) -> tuple[int, dict[str, Any], dict[str, str]]:
         """`attempt`: Cloud Tasks' retry count of this task. On the queue's last attempt a send that still
@@ -132,6 +159,7 @@ class Sender:
             ref.update({"state": "failed", "error": str(exc), "updated_at": utcnow()})
             if req.on_refused:
                 self._refused(req, str(exc))
+            self._tell_owner_once(req, str(exc))
             return 200, {"state": "failed", "error": str(exc)}, {}
         self.host.sent_ids.append(message_id)
         ref.update({"state": "sent", "message_id": message_id, "updated_at": utcnow()})
