@@ -48,6 +48,16 @@ class ClientOutdated:
 
 
 @dataclass(frozen=True)
+class KeepAliveTimeout:
+    """whatsmeow's keepalive pings go unanswered: the socket may look connected and hear nothing."""
+
+
+@dataclass(frozen=True)
+class KeepAliveRestored:
+    pass
+
+
+@dataclass(frozen=True)
 class TemporarilyBanned:
     """WhatsApp blocks the number for a while (`TemporaryBan`): nothing to relink; resume when it ends."""
 
@@ -91,6 +101,8 @@ DriverEvent = (
     | LoggedOut
     | ClientOutdated
     | TemporarilyBanned
+    | KeepAliveTimeout
+    | KeepAliveRestored
     | Failed
     | Inbound
 )

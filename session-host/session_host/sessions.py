@@ -40,6 +40,8 @@ from session_host.events import (
     DriverEvent,
     Failed,
     Inbound,
+    KeepAliveRestored,
+    KeepAliveTimeout,
     LinkExpired,
     LoggedOut,
     PairingCode,
@@ -55,6 +57,7 @@ St = SessionState
 # must not leave a salon dead until its owner relinks. An empty tuple means no reconnecting at all (tests).
 DEFAULT_RECONNECT_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 DOWN_ALERT_AFTER_S = 600.0  # a session down this long is alerted on (once per outage)
+DEAF_RESTART_AFTER_S = 120.0  # keepalives unanswered this long: the client is restarted (whatsmeow may not)
 
 
 class SessionHost:
@@ -68,6 +71,7 @@ class SessionHost:
         reconnect_delays: Sequence[float] = DEFAULT_RECONNECT_DELAYS,
         down_alert_after_s: float = DOWN_ALERT_AFTER_S,
         inbound_retry_delays: Sequence[float] = DEFAULT_RECONNECT_DELAYS,
+        deaf_restart_after_s: float = DEAF_RESTART_AFTER_S,
         tasks: TaskQueue | None = None,
     ):
         self.db = db
@@ -76,6 +80,8 @@ class SessionHost:
         self.reconnect_delays = tuple(reconnect_delays)
         self.down_alert_after_s = down_alert_after_s
         self.inbound_retry_delays = tuple(inbound_retry_delays)
+        self.deaf_restart_after_s = deaf_restart_after_s
+        self._deaf_since: dict[str, datetime] = {}  # keepalives unanswered since…
         self._down_since: dict[str, datetime] = {}  # sessions dropping since…, until they connect again
         self._alerted: set[str] = set()
         self.driver = driver_factory(self._sink)
@@ -149,6 +155,7 @@ class SessionHost:
         while not self._stopping.wait(self.lease_ttl_s / 3):
             self._inbox.put(("renew",))
             self._inbox.put(("adopt",))
+            self._inbox.put(("watchdog",))
 
     # --- the actor ---------------------------------------------------------------------------------------
 
@@ -267,6 +274,14 @@ class SessionHost:
         current = self._current_status(sid)
         mode = current.mode if current else None
         now = utcnow()
+        if isinstance(event, KeepAliveTimeout):
+            if sid not in self._deaf_since:
+                log.warning("keepalive timeout", extra={"session_id": sid})
+            self._deaf_since.setdefault(sid, now)
+            return
+        self._deaf_since.pop(sid, None)  # anything heard from WhatsApp: the socket is alive
+        if isinstance(event, KeepAliveRestored):
+            return
         if isinstance(event, Connected):
             self._sockets_up.add(sid)
         elif not isinstance(event, Inbound):
@@ -388,6 +403,19 @@ class SessionHost:
 
     def _handle_inbound_retry(self, sid: str, salon_id: int, event: Inbound, attempt: int) -> None:
         self._inbound(sid, salon_id, event, attempt)
+
+    def _handle_watchdog(self) -> None:
+        """A session whose keepalives have gone unanswered for long is restarted: "connected" but deaf otherwise
+        stays so (whatsmeow does not always report a disconnect)."""
+        now = utcnow()
+        for sid, since in list(self._deaf_since.items()):
+            if sid not in self._owned or (now - since).total_seconds() < self.deaf_restart_after_s:
+                continue
+            del self._deaf_since[sid]
+            log.warning("deaf session restarted", extra={"session_id": sid, "deaf_s": (now - since).total_seconds()})
+            self.driver.stop(sid)
+            self._sockets_up.discard(sid)
+            self._inbox.put(("event", sid, Disconnected("keepalive timeouts: restarted by the watchdog")))
 
     def _handle_reconnect(self, sid: str) -> None:
         current = self._current_status(sid)
@@ -567,6 +595,7 @@ class SessionHost:
         self._reconnects.pop(sid, None)
         self._down_since.pop(sid, None)
         self._alerted.discard(sid)
+        self._deaf_since.pop(sid, None)
 
     def _company(self, salon_id: int, fields: dict[str, Any], event: Event) -> None:
         batch = self.db.batch()

@@ -220,11 +220,20 @@ def test_a_temporary_ban_shows_its_end_offers_no_relink_and_resumes_by_itself(ho
     assert SID in host.owned
 
 
-def test_a_keepalive_timeout_reconnects_the_same_link(host, db):
-    _connect(host, db)
-    host.driver.library_event(SID, "keepalive_timeout")
-    wait_state(db, St.CONNECTED, timeout_s=3)
-    assert event_types(db).count("whatsapp_connected") == 1
+def test_a_deaf_session_is_restarted_by_the_watchdog_on_the_same_link(stack, db, creds, caplog):
+    """Keepalives unanswered while the socket still looks connected: no disconnect ever comes, so the watchdog
+    restarts the client (after 0.5 s here, 2 min in production)."""
+    register()
+    host = make_host(db, creds, host_opts={"deaf_restart_after_s": 0.5})
+    try:
+        _connect(host, db)
+        host.driver.library_event(SID, "keepalive_timeout")
+        wait_for(lambda: any(r.getMessage() == "deaf session restarted" for r in caplog.records), 5, "restart")
+        wait_state(db, St.CONNECTED, timeout_s=3)
+        assert any(r.getMessage() == "keepalive timeout" for r in caplog.records), "recorded as such"
+        assert event_types(db).count("whatsapp_connected") == 1, "the same link, no relink"
+    finally:
+        host.shutdown(timeout_s=5)
 
 
 def test_a_restarted_host_restores_the_session_without_a_scan(host, db, creds):

@@ -25,6 +25,8 @@ from session_host.events import (
     DriverEvent,
     Failed,
     Inbound,
+    KeepAliveRestored,
+    KeepAliveTimeout,
     LoggedOut,
     PairingCode,
     QrCode,
@@ -298,6 +300,8 @@ class NeonizeWhatsApp:
             ConnectedEv,
             ConnectFailureEv,
             DisconnectedEv,
+            KeepAliveRestoredEv,
+            KeepAliveTimeoutEv,
             LoggedOutEv,
             MessageEv,
             PairStatusEv,
@@ -366,6 +370,14 @@ class NeonizeWhatsApp:
         @client.event(DisconnectedEv)
         async def on_disconnected(c: Any, ev: Any) -> None:
             self.emit(session_id, Disconnected("socket closed"))
+
+        @client.event(KeepAliveTimeoutEv)
+        async def on_keepalive_timeout(c: Any, ev: Any) -> None:
+            self.emit(session_id, KeepAliveTimeout())
+
+        @client.event(KeepAliveRestoredEv)
+        async def on_keepalive_restored(c: Any, ev: Any) -> None:
+            self.emit(session_id, KeepAliveRestored())
 
         @client.event(ClientOutdatedEv)
         async def on_outdated(c: Any, ev: Any) -> None:

@@ -19,6 +19,7 @@ from session_host.events import (
     Connected,
     Disconnected,
     Inbound,
+    KeepAliveTimeout,
     LinkExpired,
     LoggedOut,
     PairingCode,
@@ -224,7 +225,7 @@ class SimulatedWhatsApp:
         (the number is blocked for `expire_s`; reconnecting before then is refused again)."""
         events = {
             "client_outdated": ClientOutdated(),
-            "keepalive_timeout": Disconnected("keepalive timeout"),
+            "keepalive_timeout": KeepAliveTimeout(),
             "temporary_ban": TemporarilyBanned(expire_s, "temporarily banned by WhatsApp (SEND_TO_TOO_MANY_PEOPLE)"),
         }
         with self._lock:
@@ -235,7 +236,8 @@ class SimulatedWhatsApp:
                 raise SimulatorError(f"kind must be one of {', '.join(events)}")
             if kind == "temporary_ban":
                 self.banned_until[session_id] = time.time() + expire_s
-            self.stop(session_id)
+            if kind != "keepalive_timeout":  # a deaf socket stays open: nothing but the keepalive says so
+                self.stop(session_id)
         self._emit(session_id, events[kind])
 
     def drop(self, session_id: str, for_s: float = 0.0) -> None:
