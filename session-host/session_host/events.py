@@ -48,6 +48,11 @@ class ClientOutdated:
 
 
 @dataclass(frozen=True)
+class StreamReplaced:
+    """Another client opened this link (often a second holder of our own): never fight over the socket."""
+
+
+@dataclass(frozen=True)
 class KeepAliveTimeout:
     """whatsmeow's keepalive pings go unanswered: the socket may look connected and hear nothing."""
 
@@ -103,6 +108,7 @@ DriverEvent = (
     | TemporarilyBanned
     | KeepAliveTimeout
     | KeepAliveRestored
+    | StreamReplaced
     | Failed
     | Inbound
 )

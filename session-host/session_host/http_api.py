@@ -117,8 +117,8 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
 
         @app.post("/simulator/sessions/<sid>/event")
         def library_event(sid: str):
-            """{kind: client_outdated | keepalive_timeout | temporary_ban, expire_s}: the library event, as
-            whatsmeow reports it."""
+            """{kind: client_outdated | keepalive_timeout | temporary_ban | stream_replaced, expire_s}: the library
+            event, as whatsmeow reports it."""
             if (body := fields("kind")) is None:
                 return missing("kind")
             expire_s = body.get("expire_s", 3600)

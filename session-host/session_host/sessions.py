@@ -46,6 +46,7 @@ from session_host.events import (
     LoggedOut,
     PairingCode,
     QrCode,
+    StreamReplaced,
     TemporarilyBanned,
 )
 from session_host.status_writer import StatusWriter
@@ -57,6 +58,8 @@ St = SessionState
 # must not leave a salon dead until its owner relinks. An empty tuple means no reconnecting at all (tests).
 DEFAULT_RECONNECT_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 DOWN_ALERT_AFTER_S = 600.0  # a session down this long is alerted on (once per outage)
+REPLACED_RETRY_S = 30.0  # stream replaced while the lease is still ours: one more try after this long
+REPLACED_AGAIN = timedelta(minutes=10)  # a second takeover within this of the retry ends the session
 DEAF_RESTART_AFTER_S = 120.0  # keepalives unanswered this long: the client is restarted (whatsmeow may not)
 
 
@@ -72,6 +75,7 @@ class SessionHost:
         down_alert_after_s: float = DOWN_ALERT_AFTER_S,
         inbound_retry_delays: Sequence[float] = DEFAULT_RECONNECT_DELAYS,
         deaf_restart_after_s: float = DEAF_RESTART_AFTER_S,
+        replaced_retry_s: float = REPLACED_RETRY_S,
         tasks: TaskQueue | None = None,
     ):
         self.db = db
@@ -82,6 +86,8 @@ class SessionHost:
         self.inbound_retry_delays = tuple(inbound_retry_delays)
         self.deaf_restart_after_s = deaf_restart_after_s
         self._deaf_since: dict[str, datetime] = {}  # keepalives unanswered since…
+        self._replaced: dict[str, datetime] = {}  # when a session was last retried after a stream replaced
+        self.replaced_retry_s = replaced_retry_s
         self._down_since: dict[str, datetime] = {}  # sessions dropping since…, until they connect again
         self._alerted: set[str] = set()
         self.driver = driver_factory(self._sink)
@@ -357,6 +363,8 @@ class SessionHost:
             case LoggedOut(reason=reason):
                 self.driver.logout(sid)
                 self._give_up(sid, salon_id, St.LOGGED_OUT, reason)
+            case StreamReplaced():
+                self._stream_replaced(sid, salon_id, current)
             case TemporarilyBanned(expire_s=expire_s, reason=reason):
                 self.driver.stop(sid)
                 self._banned(sid, salon_id, now + timedelta(seconds=expire_s), reason, current)
@@ -530,6 +538,32 @@ class SessionHost:
         )
         self._write_status(sid, status_for(sid, salon_id, state))
         self._let_go(sid)
+
+    def _stream_replaced(self, sid: str, salon_id: int, current: SessionStatus | None) -> None:
+        """Another client took the link. If another host holds the lease, it is that host's session now: let go
+        without a word (only the lease holder writes a status). If the lease is still ours, try once more after a
+        while (a stale client of ours elsewhere dies); a second takeover ends in `failed`, alerted."""
+        self.driver.stop(sid)
+        self._sockets_up.discard(sid)
+        lease = session_lease.lease_ref(self.db, sid).get()
+        if not lease.exists or lease.get("holder") != self.holder:
+            log.warning("stream replaced by the lease holder; letting go", extra={"session_id": sid})
+            self._owned.discard(sid)
+            self._status.pop(sid, None)
+            return
+        last = self._replaced.get(sid)
+        if last is not None and utcnow() - last < REPLACED_AGAIN:  # taken over again soon after the retry
+            self._replaced.pop(sid, None)
+            log.error("whatsapp stream replaced", extra={"salon_id": salon_id, "session_id": sid})  # alerted on
+            self._give_up(sid, salon_id, St.FAILED, "another client took over this WhatsApp link (stream replaced)")
+            return
+        self._replaced[sid] = utcnow()
+        log.warning("stream replaced; trying once more", extra={"session_id": sid})
+        phone = current.phone_masked if current else None
+        self._write_status(sid, status_for(sid, salon_id, St.RECONNECTING, phone_masked=phone))
+        timer = threading.Timer(self.replaced_retry_s, self._inbox.put, args=(("reconnect", sid),))
+        timer.daemon = True
+        timer.start()
 
     def _banned(self, sid: str, salon_id: int, until: datetime, reason: str, current: SessionStatus | None) -> None:
         """Kept (the lease, the link); the owner is told when it ends and that no relink is needed; the socket

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -205,6 +206,32 @@ def test_an_inbound_message_that_cannot_be_stored_yet_is_stored_later_not_droppe
         assert len(failures) == 2
     finally:
         host.shutdown(timeout_s=5)
+
+
+def test_a_stream_replaced_while_the_lease_is_ours_is_tried_once_then_fails_with_an_alert(stack, db, creds, caplog):
+    register()
+    host = make_host(db, creds, host_opts={"replaced_retry_s": 0.3})
+    try:
+        _connect(host, db)
+        host.driver.library_event(SID, "stream_replaced")
+        wait_state(db, St.RECONNECTING, timeout_s=2)
+        wait_state(db, St.CONNECTED, timeout_s=3)  # one more try: a stale client of ours elsewhere is gone
+        host.driver.library_event(SID, "stream_replaced")  # taken over again, soon
+        wait_state(db, St.FAILED, timeout_s=3)
+        assert [r.levelname for r in caplog.records if r.getMessage() == "whatsapp stream replaced"] == ["ERROR"]
+    finally:
+        host.shutdown(timeout_s=5)
+
+
+def test_a_stream_replaced_by_the_lease_holder_lets_go_without_writing_a_status(host, db):
+    _connect(host, db)
+    before = status(db)
+    taken = {"holder": "host-b", "expires_at": utcnow() + timedelta(minutes=1)}  # another host holds it now
+    session_lease.lease_ref(db, SID).update(taken)
+    host.driver.library_event(SID, "stream_replaced")
+    wait_for(lambda: SID not in host.owned, 3, "let go")
+    host.writer.flush(2.0)
+    assert status(db)["state"] == St.CONNECTED and status(db)["updated_at"] == before["updated_at"], "no write"
 
 
 def test_a_temporary_ban_shows_its_end_offers_no_relink_and_resumes_by_itself(host, db):

@@ -6,7 +6,16 @@ import pytest
 from neonize.proto import Neonize_pb2 as N
 
 from session_host.drivers import neonize_driver as nd
-from session_host.events import ClientOutdated, Connected, Disconnected, Failed, LoggedOut, QrCode, TemporarilyBanned
+from session_host.events import (
+    ClientOutdated,
+    Connected,
+    Disconnected,
+    Failed,
+    LoggedOut,
+    QrCode,
+    StreamReplaced,
+    TemporarilyBanned,
+)
 
 R = N.ConnectFailureReason
 
@@ -53,7 +62,7 @@ def test_client_outdated_is_its_own_state_and_other_failures_are_transient():
 def test_a_temporary_ban_keeps_its_expiry_and_a_replaced_stream_stops_the_session():
     ban = nd.temporary_ban_event(N.TemporaryBan(Code=1, Expire=5400))
     assert isinstance(ban, TemporarilyBanned) and ban.expire_s == 5400 and "SEND_TO_TOO_MANY_PEOPLE" in ban.reason
-    assert isinstance(nd.stream_replaced_event(N.StreamReplaced()), Failed)
+    assert isinstance(nd.stream_replaced_event(N.StreamReplaced()), StreamReplaced)
 
 
 def test_credentials_exist_only_when_the_store_holds_a_device(tmp_path):

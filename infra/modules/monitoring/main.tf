@@ -53,6 +53,13 @@ locals {
       window    = "3600s"
       runbook   = "WhatsApp addressed customers by LID only and whatsmeow's store could not map them to a phone, so the bot did not answer. A few: the store learns mappings as contacts sync. Many: check the neonize/whatsmeow version (LID handling changes often) and consider answering at the LID address."
     }
+    whatsapp_stream_replaced = {
+      title     = "A salon's WhatsApp link was taken over twice"
+      filter    = "jsonPayload.message=\"whatsapp stream replaced\""
+      threshold = 0
+      window    = "300s"
+      runbook   = "Another client opened the salon's WhatsApp link twice within 10 minutes while our host held its lease, so the session stopped (`failed`). Check for a second session host running with the same credentials (an old revision, a local run against production), then ask the owner to relink from the onboarding page."
+    }
     sync_errors = {
       title     = "Salon data sync failing"
       filter    = "jsonPayload.message=\"sync failed\""

@@ -31,6 +31,7 @@ from session_host.events import (
     PairingCode,
     QrCode,
     SendError,
+    StreamReplaced,
     TemporarilyBanned,
 )
 
@@ -140,9 +141,8 @@ def temporary_ban_event(ev: Any) -> TemporarilyBanned:
     return TemporarilyBanned(float(ev.Expire or 3600), f"temporarily banned by WhatsApp ({_enum_name(ev, 'Code')})")
 
 
-def stream_replaced_event(_: Any) -> Failed:
-    # Another client opened this link: exactly-one-holder is broken somewhere; never fight over the socket.
-    return Failed("another client took over this WhatsApp link (stream replaced)")
+def stream_replaced_event(_: Any) -> StreamReplaced:
+    return StreamReplaced()
 
 
 class SqliteStores:

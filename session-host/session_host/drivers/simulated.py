@@ -25,6 +25,7 @@ from session_host.events import (
     PairingCode,
     QrCode,
     SendError,
+    StreamReplaced,
     TemporarilyBanned,
 )
 
@@ -227,6 +228,7 @@ class SimulatedWhatsApp:
             "client_outdated": ClientOutdated(),
             "keepalive_timeout": KeepAliveTimeout(),
             "temporary_ban": TemporarilyBanned(expire_s, "temporarily banned by WhatsApp (SEND_TO_TOO_MANY_PEOPLE)"),
+            "stream_replaced": StreamReplaced(),
         }
         with self._lock:
             live = self._live.get(session_id)
