@@ -52,6 +52,7 @@ TEST_ENV = {
     "LOG_LEVEL": "INFO",
     "AI_PROVIDER": "rules",
     "AI_BURST_QUIET_S": "0.3",
+    "AI_UNREADABLE_WAIT_S": "1.5",
 }
 os.environ.update(TEST_ENV)  # before any aiadmin settings object is built
 

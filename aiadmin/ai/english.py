@@ -136,6 +136,8 @@ def render(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
         )
     if kind == "visit_confirmed":
         return f"Thank you for confirming! See you {_when(x['at'], today)}."
+    if kind == "unreadable":
+        return "Sorry, your message did not reach us in full — WhatsApp could not decrypt it. Please send it again."
     if kind == "media":
         what = "I can't listen to voice messages yet" if x["kind"] == "voice" else "I can't open pictures or files yet"
         return f"{what} — please write to me in text and I'll answer right away."

@@ -40,6 +40,7 @@ PLAIN = {
     "small_talk",
     "media",
     "visit_confirmed",
+    "unreadable",
 }
 
 

@@ -142,6 +142,9 @@ def handle(
             state.remember("customer", text)
             stage1 = provider.stage1(text, turn.salon, state, turn.today)
             outcomes = executor.execute(turn, stage1.commands)
+        elif queued[-1].undecryptable:  # WhatsApp never gave a readable copy: ask for the message again
+            state.remember("customer", "[unreadable]")
+            stage1, outcomes = Stage1(), [executor.Outcome("unreadable", {})]
         else:  # a voice note or a picture alone: nothing to understand yet, ask for text
             state.remember("customer", f"[{queued[-1].media}]")
             stage1, outcomes = Stage1(), [executor.media_received(queued[-1].media)]

@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     gemini_timeout_s: float = 8.0
     ai_burst_quiet_s: float = 3.0  # a customer's messages within this quiet time make one turn
     ai_complete_quiet_s: float = 0.8  # …but a question (ending in «?») waits only this long
+    ai_unreadable_wait_s: float = 60.0  # a message WhatsApp could not decrypt: wait this long for a readable copy
     ai_staff_pause_min: int = 120  # staff wrote to this customer from the phone: the bot keeps out this long
 
     # WhatsApp session host

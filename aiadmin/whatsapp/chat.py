@@ -43,6 +43,9 @@ class ChatMessage(Document):
     text: str
     media: Media | None = None  # what came instead of (or with, as its caption) the text
     reaction_to: str | None = None  # a reaction (the emoji is the text) to this WhatsApp message of ours
+    # A placeholder for a message WhatsApp could not decrypt: replaced by the readable copy if one comes; if
+    # none comes within AI_UNREADABLE_WAIT_S the customer is asked to send it again.
+    undecryptable: bool = False
     push_name: str | None = None
     sent_at: datetime | None = None  # WhatsApp's timestamp
     stored_at: datetime = Field(default_factory=utcnow)
@@ -99,26 +102,38 @@ def accept_inbound(db: firestore.Client, queue: TaskQueue, msg: ChatMessage, qui
     if msg.direction != "customer":
         return new
     if not new:
+        if msg.undecryptable:
+            return False  # this placeholder, or the readable copy itself, is stored already
         stored = message_ref(db, msg).get()
-        if stored.exists and stored.get("turn") != "not_needed":
+        if stored.exists and (stored.to_dict() or {}).get("undecryptable"):
+            message_ref(db, msg).set(msg.to_firestore())  # the readable copy of a message we could not read
+        elif stored.exists and stored.get("turn") != "not_needed":
             log.info("duplicate inbound message", extra={"salon_id": msg.salon_id, "message_id": msg.message_id})
             return False
         message_ref(db, msg).update({"turn": "queued"})
+    unreadable = msg.undecryptable
     try:
         queue.enqueue(
             Task(
                 queue=AI_TURNS.name,
-                name=task_name("turn", msg.salon_id, msg.message_id),
+                # an unreadable message gets its own, later turn: its readable copy, if it comes, has the usual one
+                name=task_name("turn-unreadable" if unreadable else "turn", msg.salon_id, msg.message_id),
                 function="ai_turn_worker",
                 payload=AiTurnTask(salon_id=msg.salon_id, phone=msg.phone, message_id=msg.message_id).to_firestore(),
                 # Waiting for a short quiet lets a burst of messages become one turn (see aiadmin.ai.turn).
-                delay_s=quiet_for(msg.text, get_settings()) if quiet_s is None else quiet_s,
+                delay_s=_delay(msg, quiet_s),
             )
         )
     except Exception:
         message_ref(db, msg).update({"turn": "not_needed"})
         raise
     return new
+
+
+def _delay(msg: ChatMessage, quiet_s: float | None) -> float:
+    if msg.undecryptable:
+        return get_settings().ai_unreadable_wait_s
+    return quiet_for(msg.text, get_settings()) if quiet_s is None else quiet_s
 
 
 def quiet_for(text: str, settings: Settings) -> float:

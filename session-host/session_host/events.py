@@ -89,6 +89,7 @@ class Inbound:
     push_name: str | None = None
     media: str | None = None  # voice | image | video | sticker | document: what came instead of (or with) text
     reaction_to: str | None = None  # a reaction: `text` is the emoji, this the id of the message reacted to
+    undecryptable: bool = False  # WhatsApp delivered it but it could not be decrypted (yet): no text
 
 
 class SendError(Exception):

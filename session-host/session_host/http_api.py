@@ -142,9 +142,9 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
         def inbound(sid: str):
             """{from, text} or {from, media: voice|image|video|sticker|document[, text as its caption]}."""
             body = fields("from") or {}
-            media = body.get("media")
-            if not body or not (body.get("text") or media):
-                return missing("from", "text (or media)")
+            media, unreadable = body.get("media"), body.get("undecryptable") is True
+            if not body or not (body.get("text") or media or unreadable):
+                return missing("from", "text (or media, or undecryptable)")
             if media is not None and media not in MEDIA_KINDS:
                 message = f"media must be one of {', '.join(MEDIA_KINDS)}"
                 return jsonify({"error": {"code": "bad_request", "message": message}}), 400
@@ -153,7 +153,14 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
                 return jsonify({"error": {"code": "bad_request", "message": "name must be a string"}}), 400
             text = str(body.get("text") or "")
             return act(
-                driver.customer_writes, sid, str(body["from"]), text, body.get("message_id"), name or None, media
+                driver.customer_writes,
+                sid,
+                str(body["from"]),
+                text,
+                body.get("message_id"),
+                name or None,
+                media,
+                unreadable,
             )
 
         @app.post("/simulator/sessions/<sid>/from-owner")

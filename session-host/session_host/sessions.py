@@ -378,7 +378,7 @@ class SessionHost:
                 self._inbound(sid, salon_id, event)
 
     def _inbound(self, sid: str, salon_id: int, event: Inbound, attempt: int = 0) -> None:
-        if event.is_group or event.is_broadcast or not (event.text or event.media):
+        if event.is_group or event.is_broadcast or not (event.text or event.media or event.undecryptable):
             return  # the bot answers people in private chats, nothing else
         if event.from_me and event.message_id in self.sent_ids:
             return  # our own send coming back
@@ -389,6 +389,7 @@ class SessionHost:
             text=event.text,
             media=event.media,
             reaction_to=event.reaction_to,
+            undecryptable=event.undecryptable,
             direction="staff" if event.from_me else "customer",
             push_name=event.push_name,
             sent_at=datetime.fromtimestamp(event.timestamp, UTC) if event.timestamp else None,

@@ -6,6 +6,7 @@ answer gets an honest «I don't know» and an offer to ask a person."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -118,3 +119,26 @@ def test_a_voice_note_or_a_picture_gets_a_polite_ask_for_text_and_a_caption_is_r
         f"{GATEWAY}/simulator/sessions/{SID}/inbound", json={"from": CUSTOMER, "media": "hologram"}, timeout=10
     )
     assert bad.status_code == 400 and "media must be one of" in bad.json()["error"]["message"]
+
+
+def _unreadable(message_id: str) -> None:
+    body = {"from": CUSTOMER, "message_id": message_id, "undecryptable": True}
+    assert requests.post(f"{GATEWAY}/simulator/sessions/{SID}/inbound", json=body, timeout=10).status_code == 200
+
+
+def test_a_message_whatsapp_could_not_decrypt_is_answered_when_its_readable_copy_comes(bot, db):
+    _unreadable("3AUNREAD1")
+    reply = bot.say("Сколько стоит мужская стрижка?", message_id="3AUNREAD1")  # WhatsApp's retry, readable
+    assert "Мужская стрижка — 1300 ₽" in reply, reply
+    time.sleep(2.5)  # past the wait for a readable copy (1.5 s here, 60 s in production)
+    assert not [t for t in bot.replies() if "ещё раз" in t], "no «send it again» once it was read"
+    assert len(bot.replies()) == bot.seen
+
+
+def test_a_message_that_never_becomes_readable_is_asked_for_again_and_kept_for_the_staff(bot, db):
+    _unreadable("3AUNREAD2")
+    asked = wait_for(lambda: [t for t in bot.replies() if "отправьте его ещё раз" in t], 10, "the ask")
+    assert len(asked) == 1 and "не смог его расшифровать" in asked[0]
+    conv = db.collection("conversations").document(f"962302_{CUSTOMER}")
+    kept = conv.collection("messages").document("3AUNREAD2").get().to_dict()
+    assert kept["undecryptable"] is True and kept["turn"] == "answered"

@@ -165,3 +165,12 @@ def test_a_lid_only_chat_is_answered_at_the_phone_the_lid_store_gives():
     assert nd.lid_only(lid) and not nd.lid_only(_message("79035557788"))
     assert nd.inbound_event(lid) is None, "unknown phone: not guessed"
     assert nd.inbound_event(lid, resolved_phone="79035557788").chat_phone == "79035557788"
+
+
+def test_an_undecryptable_message_becomes_a_placeholder_of_its_sender():
+    info = _message("79035557788").Info
+    event = nd.undecryptable_event(N.UndecryptableMessage(Info=info, IsUnavailable=False))
+    assert event.undecryptable and event.text == "" and event.chat_phone == "79035557788"
+    assert event.message_id == "3EB0ABC", "the readable copy comes with the same id"
+    own = _message("79035557788", from_me=True).Info
+    assert nd.undecryptable_event(N.UndecryptableMessage(Info=own)) is None

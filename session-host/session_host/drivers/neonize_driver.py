@@ -137,6 +137,17 @@ def inbound_event(ev: Any, resolved_phone: str | None = None) -> Inbound | None:
     )
 
 
+def undecryptable_event(ev: Any) -> Inbound | None:
+    """UndecryptableMessage: WhatsApp delivered a message we cannot read yet (it retries); a placeholder."""
+    src = ev.Info.MessageSource
+    if src.IsFromMe or src.IsGroup:
+        return None
+    phone = _phone_of(src.Chat, src.SenderAlt)
+    if phone is None:
+        return None
+    return Inbound(message_id=ev.Info.ID, chat_phone=phone, text="", undecryptable=True)
+
+
 def temporary_ban_event(ev: Any) -> TemporarilyBanned:
     return TemporarilyBanned(float(ev.Expire or 3600), f"temporarily banned by WhatsApp ({_enum_name(ev, 'Code')})")
 
@@ -308,6 +319,7 @@ class NeonizeWhatsApp:
             StreamReplacedEv,
             TemporaryBanEv,
         )
+        from neonize.proto.Neonize_pb2 import UndecryptableMessage as UndecryptableMessageEv  # not re-exported
         from neonize.utils.enum import ClientName, Presence
 
         await self._stop(session_id)
@@ -358,6 +370,11 @@ class NeonizeWhatsApp:
                 except Exception as exc:
                     log.warning("LID lookup failed", extra={"session_id": session_id, "error": str(exc)[:200]})
             self.emit(session_id, inbound_event(ev, resolved))
+
+        @client.event(UndecryptableMessageEv)
+        async def on_undecryptable(c: Any, ev: Any) -> None:
+            log.warning("undecryptable message", extra={"session_id": session_id, "message_id": ev.Info.ID})
+            self.emit(session_id, undecryptable_event(ev))
 
         @client.event(LoggedOutEv)
         async def on_logged_out(c: Any, ev: Any) -> None:

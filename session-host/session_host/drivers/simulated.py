@@ -150,9 +150,19 @@ class SimulatedWhatsApp:
         message_id: str | None = None,
         push_name: str | None = None,
         media: str | None = None,
+        undecryptable: bool = False,
     ) -> str:
+        """`undecryptable`: WhatsApp delivers it but it cannot be read (send the same message_id again, readable,
+        as the retry that usually follows)."""
         return self._incoming(
-            session_id, from_phone, text, from_me=False, message_id=message_id, push_name=push_name, media=media
+            session_id,
+            from_phone,
+            "" if undecryptable else text,
+            from_me=False,
+            message_id=message_id,
+            push_name=push_name,
+            media=media,
+            undecryptable=undecryptable,
         )
 
     def customer_reacts(self, session_id: str, from_phone: str, message_id: str, emoji: str) -> str:
@@ -172,6 +182,7 @@ class SimulatedWhatsApp:
         push_name: str | None = None,
         media: str | None = None,
         reaction_to: str | None = None,
+        undecryptable: bool = False,
     ) -> str:
         with self._lock:
             live = self._live.get(session_id)
@@ -189,6 +200,7 @@ class SimulatedWhatsApp:
                 push_name=push_name,
                 media=media,
                 reaction_to=reaction_to,
+                undecryptable=undecryptable,
             ),
         )
         if not from_me:
