@@ -14,16 +14,25 @@ from zoneinfo import ZoneInfo
 
 from devstack import yclients_demo_data as demo
 
-TZ = "+03:00"
+MOSCOW = "Europe/Moscow"
 
 
-def _stamp(at: datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M:%S+0300")  # YCLIENTS's create/last-change form: no colon
+def _offset(zone: str, at: datetime, colon: bool = True) -> str:
+    """«+03:00» (or YCLIENTS's create/last-change form «+0300») of the salon's zone at that wall-clock time."""
+    delta = ZoneInfo(zone).utcoffset(at)
+    assert delta is not None
+    minutes = int(delta.total_seconds() // 60)
+    sign, minutes = ("-" if minutes < 0 else "+"), abs(minutes)
+    return f"{sign}{minutes // 60:02d}{':' if colon else ''}{minutes % 60:02d}"
 
 
-def _now() -> datetime:
-    """The salon's wall clock (the demo salons are in Moscow), as YCLIENTS stamps changes."""
-    return datetime.now(ZoneInfo("Europe/Moscow")).replace(tzinfo=None, microsecond=0)
+def _stamp(at: datetime, zone: str = MOSCOW) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S") + _offset(zone, at, colon=False)
+
+
+def _now(zone: str = MOSCOW) -> datetime:
+    """The salon's wall clock, as YCLIENTS stamps changes (the demo salons are in Moscow unless told)."""
+    return datetime.now(ZoneInfo(zone)).replace(tzinfo=None, microsecond=0)
 
 
 @dataclass
@@ -37,11 +46,12 @@ class Salon:
     records: dict[int, dict[str, Any]]
     staff_days_off: int = demo.DAYS_OFF
     lock: threading.RLock = field(default_factory=threading.RLock)
+    zone: str = MOSCOW  # the salon's time zone: its wall-clock times and the offsets YCLIENTS writes
 
     # --- builders ------------------------------------------------------------------------------------------
 
     @classmethod
-    def demo(cls, salon_id: int, today: date | None = None) -> Salon:
+    def demo(cls, salon_id: int, today: date | None = None, zone: str = MOSCOW) -> Salon:
         services = {s["id"]: s for s in demo.services()}
         for i, sid in enumerate(sorted(services)):
             if i % 4 == 1:  # legacy: ids and prices as strings
@@ -50,11 +60,15 @@ class Salon:
         staff = {s["id"]: s for s in demo.staff()}
         staff[max(staff)]["position"] = []  # PHP's empty array for "no position"
         clients = {c["id"]: c for c in demo.clients()}
-        records = {r["id"]: r for r in demo.records(today or _now().date())}
-        made = _now() - timedelta(days=1)  # booked yesterday
+        records = {r["id"]: r for r in demo.records(today or _now(zone).date())}
+        made = _now(zone) - timedelta(days=1)  # booked yesterday
         for rec in records.values():
-            rec["create_date"] = rec["last_change_date"] = _stamp(made)
-        return cls(salon_id, demo.company(salon_id), demo.categories(), services, staff, clients, records)
+            rec["create_date"] = rec["last_change_date"] = _stamp(made, zone)
+            at = datetime.fromisoformat(rec["datetime"]).replace(tzinfo=None)
+            rec["datetime"] = at.strftime("%Y-%m-%dT%H:%M:%S") + _offset(zone, at)
+        company = demo.company(salon_id)
+        company["timezone_name"], company["timezone"] = zone, int(_offset(zone, made)[:3])
+        return cls(salon_id, company, demo.categories(), services, staff, clients, records, zone=zone)
 
     @classmethod
     def large(
@@ -207,16 +221,16 @@ class Salon:
             svc = self.services[service_id]
             master = self.staff[staff_id]
             client = self.clients.get(client_id) if client_id else None
-            now = _now()
+            now = _now(self.zone)
             rec = {
                 "id": record_id,
                 "company_id": self.salon_id,
                 "staff_id": staff_id,
                 "date": when.strftime("%Y-%m-%d %H:%M:%S"),
-                "datetime": when.strftime("%Y-%m-%dT%H:%M:%S") + TZ,
-                "create_date": _stamp(self.records.get(record_id, {}).get("_created", now)),
+                "datetime": when.strftime("%Y-%m-%dT%H:%M:%S") + _offset(self.zone, when),
+                "create_date": _stamp(self.records.get(record_id, {}).get("_created", now), self.zone),
                 "_created": self.records.get(record_id, {}).get("_created", now),
-                "last_change_date": _stamp(now),
+                "last_change_date": _stamp(now, self.zone),
                 "seance_length": length,
                 "length": length,
                 "attendance": self.records.get(record_id, {}).get("attendance", 0),
@@ -242,7 +256,7 @@ class Salon:
         if not days:
             return []
         busy = [(demo.minutes_of(b["from"]), demo.minutes_of(b["to"])) for b in days[0]["busy_intervals"]]
-        now = _now()
+        now = _now(self.zone)
         out = []
         for slot in days[0]["slots"]:
             start, end = demo.minutes_of(slot["from"]), demo.minutes_of(slot["to"])
@@ -256,7 +270,7 @@ class Salon:
                             "time": f"{t // 60:02d}:{t % 60:02d}",
                             "seance_length": length_s,
                             "sum_length": length_s,
-                            "datetime": at.strftime("%Y-%m-%dT%H:%M:%S") + TZ,
+                            "datetime": at.strftime("%Y-%m-%dT%H:%M:%S") + _offset(self.zone, at),
                         }
                     )
                 t += step_min
@@ -281,7 +295,7 @@ class Salon:
     def delete_record(self, record_id: int) -> dict[str, Any]:
         with self.lock:
             rec = self.records[record_id]
-            rec.update(deleted=True, last_change_date=_stamp(_now()))
+            rec.update(deleted=True, last_change_date=_stamp(_now(self.zone), self.zone))
             return rec
 
 

@@ -40,6 +40,11 @@ def reminder_tasks(record_id: int) -> dict[str, dict]:
     }
 
 
+def planned(record_id: int) -> dict[str, dict]:
+    """Both reminders of a booking two days ahead, once both are queued (they are enqueued in parallel)."""
+    return wait_for(lambda: t if len(t := reminder_tasks(record_id)) == 2 else None, 10, "both reminders planned")
+
+
 def run(task: dict) -> None:
     assert requests.post(f"{TASKS}/tasks/{task['name']}:run", timeout=10).status_code == 200
     wait_for(
@@ -95,16 +100,24 @@ def visit_puts(stack, record_id: int) -> list[dict]:
     return [c for c in stack.calls("/visits/") if c["path"].endswith(f"/{record_id}") and c["method"] == "PUT"]
 
 
-def test_a_booking_made_through_the_bot_gets_its_two_reminders_at_the_salons_local_times(wednesday, bot):
-    # Moscow here: the stand-in's salon lives on Moscow time. Another zone: tests/unit/test_reminder_plan.py.
-    local = MSK
+@pytest.fixture(params=["Europe/Moscow", "Asia/Yekaterinburg"])
+def salon_zone(request, stack) -> ZoneInfo:
+    """The demo salon on Moscow time, or two hours east: YCLIENTS then gives its times with +05:00."""
+    from devstack.yclients_salon import Salon
+
+    stack.standin_state.salons[SALON] = Salon.demo(SALON, zone=request.param)
+    return ZoneInfo(request.param)
+
+
+def test_a_booking_made_through_the_bot_gets_its_two_reminders_at_the_salons_local_times(wednesday, salon_zone, bot):
+    local = salon_zone
     slots = bot.say("Когда свободно на мужскую стрижку послезавтра?")
     chosen = re.search(r"в (\d{2}:\d{2})", slots).group(1)
     if "Как вас зовут" in bot.say(f"давайте в {chosen}"):
         bot.say("Пётр")
     assert bot.say("да").startswith("Готово! Вы записаны")
     record = records_by_us(bot.stack)[0]
-    tasks = wait_for(lambda: reminder_tasks(record["id"]) if len(reminder_tasks(record["id"])) == 2 else None, 10)
+    tasks = planned(record["id"])
     visit = dt.datetime.fromisoformat(record["datetime"]).astimezone(local)
     assert f"{visit:%H:%M}" == chosen, "the customer was offered the salon's wall-clock time"
     day_before = dt.datetime.combine(visit.date() - dt.timedelta(days=1), dt.time(19), local)
@@ -118,7 +131,7 @@ def test_one_reminder_delivered_three_times_sends_one_message_that_says_it_all(w
     customer = client_of(bot.stack, 0)
     phone = str(customer["phone"])
     record = salon_books(bot.stack, customer)
-    tasks = wait_for(lambda: reminder_tasks(record["id"]) or None, 10, "reminders planned from the webhook")
+    tasks = planned(record["id"])
     run(tasks["day_before"])
     deliver_again(tasks["day_before"])
     deliver_again(tasks["day_before"])
@@ -136,7 +149,7 @@ def test_a_moved_booking_reminds_of_the_new_time_only_and_a_cancelled_one_not_at
     customer = client_of(bot.stack, 1)
     phone = str(customer["phone"])
     record = salon_books(bot.stack, customer)
-    old = wait_for(lambda: reminder_tasks(record["id"]) or None, 10)
+    old = planned(record["id"])
     moved_at = dt.datetime.fromisoformat(record["datetime"]).replace(tzinfo=None) + dt.timedelta(days=1)
     body = {
         "id": record["id"],
@@ -147,9 +160,18 @@ def test_a_moved_booking_reminds_of_the_new_time_only_and_a_cancelled_one_not_at
         "seance_length": record["seance_length"],
     }
     requests.post(f"{bot.stack.yclients}/_standin/salons/{SALON}/records", json=body, timeout=10).raise_for_status()
-    new = wait_for(
-        lambda: {k: t for k, t in reminder_tasks(record["id"]).items() if t["name"] != old[k]["name"]} or None, 10
-    )
+    before = {t["name"] for t in old.values()}
+
+    def moved_tasks() -> dict[str, dict] | None:
+        tasks = requests.get(f"{TASKS}/tasks", params={"queue": "reminders"}, timeout=10).json()
+        fresh = {
+            t["payload"]["kind"]: t
+            for t in tasks
+            if t["name"].startswith("rem-") and t["payload"]["record_id"] == record["id"] and t["name"] not in before
+        }
+        return fresh if len(fresh) == 2 else None
+
+    new = wait_for(moved_tasks, 10, "the moved booking's reminders")
     assert deliver_again(old["day_before"])["state"] == "skipped: the booking was moved"
     run(new["day_before"])
     wait_for(lambda: [m for m in bot.outbox() if m["to"] == phone], 10, "the new reminder")
@@ -167,7 +189,7 @@ def test_an_answer_to_the_reminder_confirms_the_visit_once(wednesday, bot, answe
     customer = client_of(bot.stack, 2)
     phone = str(customer["phone"])
     record = salon_books(bot.stack, customer)
-    tasks = wait_for(lambda: reminder_tasks(record["id"]) or None, 10)
+    tasks = planned(record["id"])
     run(tasks["day_before"])
     reminder = wait_for(lambda: [m for m in bot.outbox() if m["to"] == phone], 10, "the reminder")[0]
     chat = Chat(bot.stack, phone)
@@ -193,7 +215,7 @@ def test_three_offers_a_move_and_then_cancels_for_real(wednesday, bot):
     customer = client_of(bot.stack, 3)
     phone = str(customer["phone"])
     record = salon_books(bot.stack, customer)
-    run(wait_for(lambda: reminder_tasks(record["id"]) or None, 10)["day_before"])
+    run(planned(record["id"])["day_before"])
     wait_for(lambda: [m for m in bot.outbox() if m["to"] == phone], 10, "the reminder")
     chat = Chat(bot.stack, phone)
     offer = chat.say("3")
@@ -211,7 +233,7 @@ def test_a_reminder_whatsapp_refuses_is_recorded_counted_and_not_retried(wednesd
     phone = str(customer["phone"])
     requests.post(f"{GATEWAY}/simulator/refuse", json={"phone": phone}, timeout=10).raise_for_status()
     record = salon_books(bot.stack, customer)
-    task = wait_for(lambda: reminder_tasks(record["id"]) or None, 10)["day_before"]
+    task = planned(record["id"])["day_before"]
     run(task)
     company = lambda: repositories.get_company(db, SALON)  # noqa: E731
     wait_for(lambda: company().reminders_refused == 1, 10, "the refusal counted")
