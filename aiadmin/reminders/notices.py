@@ -77,8 +77,14 @@ def deliver(db: firestore.Client, task: NoticeTask, queue: TaskQueue, settings: 
         text = texts.cancelled(replace(visit_of(db, company, shown), service=task.service or "визит"))
     else:
         visit = visit_of(db, company, booking)
-        was = task.was.astimezone(company.zone()).replace(tzinfo=None) if task.was else None
-        text = texts.created(visit) if news == "created" or was is None else texts.moved(visit, was)
+        known = told.starts_at if told is not None and told.starts_at else task.was  # what the customer last heard
+        was = known.astimezone(company.zone()).replace(tzinfo=None) if known else None
+        if news == "created" or was is None:
+            text = texts.created(visit)
+        elif was == visit.at:  # the same time, another master
+            text = texts.master_changed(visit)
+        else:
+            text = texts.moved(visit, was)
     key = task_name("notice", task.salon_id, task.record_id, news, f"{booking.starts_at or task.was:%Y%m%dT%H%M}")
     request = SendRequest(key=key, salon_id=task.salon_id, phone=phone, text=text)
     chat.queue_send(queue, settings.require("session_host_url"), request)

@@ -70,9 +70,16 @@ def created(v: Visit) -> str:
 
 def moved(v: Visit, was: dt.datetime) -> str:
     return (
-        f"Ваша запись {_what(v)} перенесена: теперь {when_phrase(v.at, v.today)} "
+        f"Ваша запись «{v.service}» перенесена: теперь {when_phrase(v.at, v.today)}{with_master(v.master)} "
         f"(было {when_phrase(was, v.today)}).\n{_where(v)}.\n"
         "Если это время не подходит, ответьте: 2 — перенести, 3 — отменить."
+    )
+
+
+def master_changed(v: Visit) -> str:
+    return (
+        f"В вашей записи {when_phrase(v.at, v.today)} изменения: {_what(v)}.\n{_where(v)}.\n"
+        "Если так не подходит, ответьте: 2 — перенести, 3 — отменить."
     )
 
 
