@@ -353,10 +353,7 @@ class SessionHost:
                         phone_masked=current.phone_masked if current else None,
                     ),
                 )
-                delay = self.reconnect_delays[min(attempt, len(self.reconnect_delays) - 1)]
-                timer = threading.Timer(delay, self._inbox.put, args=(("reconnect", sid),))
-                timer.daemon = True
-                timer.start()
+                self._later(self.reconnect_delays[min(attempt, len(self.reconnect_delays) - 1)], "reconnect", sid)
                 log.warning(
                     "session dropped, reconnecting", extra={"session_id": sid, "attempt": attempt + 1, "reason": reason}
                 )
@@ -402,13 +399,7 @@ class SessionHost:
                 log.error("inbound message lost", extra=extra)  # alerted on
                 return
             log.warning("inbound message not stored yet; retrying", extra=extra)
-            timer = threading.Timer(
-                self.inbound_retry_delays[attempt],
-                self._inbox.put,
-                args=(("inbound_retry", sid, salon_id, event, attempt + 1),),
-            )
-            timer.daemon = True
-            timer.start()
+            self._later(self.inbound_retry_delays[attempt], "inbound_retry", sid, salon_id, event, attempt + 1)
 
     def _handle_inbound_retry(self, sid: str, salon_id: int, event: Inbound, attempt: int) -> None:
         self._inbound(sid, salon_id, event, attempt)
@@ -562,9 +553,7 @@ class SessionHost:
         log.warning("stream replaced; trying once more", extra={"session_id": sid})
         phone = current.phone_masked if current else None
         self._write_status(sid, status_for(sid, salon_id, St.RECONNECTING, phone_masked=phone))
-        timer = threading.Timer(self.replaced_retry_s, self._inbox.put, args=(("reconnect", sid),))
-        timer.daemon = True
-        timer.start()
+        self._later(self.replaced_retry_s, "reconnect", sid)
 
     def _banned(self, sid: str, salon_id: int, until: datetime, reason: str, current: SessionStatus | None) -> None:
         """Kept (the lease, the link); the owner is told when it ends and that no relink is needed; the socket
@@ -597,8 +586,11 @@ class SessionHost:
         self._resume_at(sid, until)
 
     def _resume_at(self, sid: str, until: datetime) -> None:
-        delay = max(0.0, (until - utcnow()).total_seconds())
-        timer = threading.Timer(delay, self._inbox.put, args=(("reconnect", sid),))
+        self._later(max(0.0, (until - utcnow()).total_seconds()), "reconnect", sid)
+
+    def _later(self, delay_s: float, *item: Any) -> None:
+        """Put `item` into the actor's inbox after `delay_s` (reconnects, retries): decided in order, like the rest."""
+        timer = threading.Timer(delay_s, self._inbox.put, args=(item,))
         timer.daemon = True
         timer.start()
 
