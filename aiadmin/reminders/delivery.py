@@ -21,6 +21,7 @@ from aiadmin.core.settings import Settings
 from aiadmin.core.task_queue import TaskQueue
 from aiadmin.reminders import texts
 from aiadmin.sync import documents as d
+from aiadmin.sync.modules import stored_booking
 from aiadmin.sync.reminder_plan import Kind, ReminderTask, reminder_id
 from aiadmin.whatsapp import chat
 from aiadmin.whatsapp.chat import Reminded, SendRequest
@@ -104,8 +105,7 @@ def deliver(db: firestore.Client, task: ReminderTask, queue: TaskQueue, settings
         return "skipped: the salon is not active"
     if not company.reminders.enabled:
         return "skipped: reminders are off for this salon"
-    snap = repositories.company_ref(db, task.salon_id).collection(d.BOOKINGS).document(str(task.record_id)).get()
-    booking = d.BookingDoc.model_validate(snap.to_dict()) if snap.exists else None
+    booking = stored_booking(repositories.company_ref(db, task.salon_id).collection(d.BOOKINGS), task.record_id)
     if why := _still_due(task, booking):
         log.info("reminder not sent", extra={"salon_id": task.salon_id, "reminder": rid, "reason": why})
         return f"skipped: {why}"

@@ -16,6 +16,7 @@ from aiadmin.core.task_queue import TaskQueue, task_name
 from aiadmin.reminders import texts
 from aiadmin.reminders.delivery import chat_ref, mark_reminded, visit_of
 from aiadmin.sync import documents as d
+from aiadmin.sync.modules import stored_booking
 from aiadmin.sync.notice_plan import NoticeTask, Told, told_of, told_ref
 from aiadmin.whatsapp import chat
 from aiadmin.whatsapp.chat import Reminded, SendRequest
@@ -62,10 +63,9 @@ def deliver(db: firestore.Client, task: NoticeTask, queue: TaskQueue, settings: 
         return "skipped: the salon is not active"
     if not (company.reminders.enabled and company.reminders.notices):
         return "skipped: notices are off for this salon"
-    snap = repositories.company_ref(db, task.salon_id).collection(d.BOOKINGS).document(str(task.record_id)).get()
-    if not snap.exists:
+    booking = stored_booking(repositories.company_ref(db, task.salon_id).collection(d.BOOKINGS), task.record_id)
+    if booking is None:
         return "skipped: the booking is unknown"
-    booking = d.BookingDoc.model_validate(snap.to_dict())
     phone = booking.client_phone or task.phone  # a cancelled booking's record is a tombstone without one
     told, news = _claim(db, task, booking)
     if news is None or not phone:

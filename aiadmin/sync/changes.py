@@ -14,7 +14,15 @@ from aiadmin.core.models import DataWebhook
 from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync import documents as d
 from aiadmin.sync import notice_plan
-from aiadmin.sync.modules import Context, booking_doc, bury_record, client_doc, service_doc, staff_doc
+from aiadmin.sync.modules import (
+    Context,
+    booking_doc,
+    bury_record,
+    client_doc,
+    service_doc,
+    staff_doc,
+    stored_booking,
+)
 from aiadmin.sync.runner import sync_task
 from aiadmin.sync.writer import upsert
 from aiadmin.yclients.client import YclientsNotFound, YclientsRejected
@@ -33,11 +41,6 @@ def _delete(ctx: Context, collection: str, doc_id: str) -> None:
     ctx.collection(collection).document(doc_id).delete()
 
 
-def _stored_booking(ctx: Context, rid: str) -> d.BookingDoc | None:
-    snap = ctx.collection(d.BOOKINGS).document(rid).get()
-    return d.BookingDoc.model_validate(snap.to_dict()) if snap.exists else None
-
-
 def _tell(ctx: Context, old: d.BookingDoc | None, new: d.BookingDoc) -> None:
     if ctx.queue is not None:
         notice_plan.queue_notice(ctx.queue, ctx.company, old, new)
@@ -45,7 +48,7 @@ def _tell(ctx: Context, old: d.BookingDoc | None, new: d.BookingDoc) -> None:
 
 def _record(ctx: Context, hook: DataWebhook, queue: TaskQueue | None) -> Applied:
     rid = str(hook.resource_id)
-    old = _stored_booking(ctx, rid)
+    old = stored_booking(ctx.collection(d.BOOKINGS), rid)
     try:
         record = ctx.yclients.get_record(ctx.salon_id, int(rid))
     except YclientsNotFound:

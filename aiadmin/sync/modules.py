@@ -128,6 +128,12 @@ def booking_doc(r: YcRecord) -> d.BookingDoc:
     )
 
 
+def stored_booking(bookings: firestore.CollectionReference, record_id: int | str) -> d.BookingDoc | None:
+    """The booking as synced (a tombstone if cancelled), or None when it was never stored."""
+    snap = bookings.document(str(record_id)).get()
+    return d.BookingDoc.model_validate(snap.to_dict()) if snap.exists else None
+
+
 def bury_record(bookings: firestore.CollectionReference, record_id: int | str, at: dt.datetime | None = None) -> None:
     """Mark a booking cancelled, with the time of the cancellation (see BookingDoc.deleted)."""
     doc = d.BookingDoc(id=int(record_id), deleted=True, changed_at=at or utcnow())
