@@ -15,9 +15,7 @@ import os
 import threading
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 EMULATOR_PORT, YCLIENTS_PORT, PROJECT, SALON = 18780, 18790, "demo-aiadmin-bench-reminders", 962302
 BOOKINGS, MOVED = 10_000, 1_000
 
@@ -53,38 +51,19 @@ class CloudTasksLike:
 
 
 def main() -> None:
-    from werkzeug.serving import make_server
-
-    from aiadmin.core import repositories
-    from aiadmin.core.firestore_db import get_db
     from aiadmin.core.logs import configure_logging
-    from aiadmin.core.models import Company
     from aiadmin.core.settings import get_settings
     from aiadmin.reminders import delivery
     from aiadmin.sync import runner
     from aiadmin.sync.reminder_plan import ReminderTask
-    from aiadmin.yclients.client import YclientsClient
-    from aiadmin.yclients.rate_limiter import SlidingWindowLimiter
-    from devstack import firestore_emulator
+    from bench.large_salon_stack import served
     from devstack.yclients_salon import Salon
-    from devstack.yclients_standin import StandinConfig, StandinState, create_app
 
     configure_logging("WARNING")
-    state = StandinState()
     salon = Salon.large(SALON, clients=6000, staff=60, services=120, records=BOOKINGS, days=27)
-    state.salons[SALON] = salon
-    config = StandinConfig("bench-partner", "bench-user", "1", "http://127.0.0.1:9/r", "http://127.0.0.1:9/c")
-    server = make_server("127.0.0.1", YCLIENTS_PORT, create_app(config, state), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    emu = firestore_emulator.start(EMULATOR_PORT, ROOT / "test-output" / "bench-reminders-emulator.log")
-    try:
-        firestore_emulator.wait_ready(os.environ["FIRESTORE_EMULATOR_HOST"], proc=emu)
-        db = get_db()
-        company = Company(salon_id=SALON, title="Большой салон", integration_status="active")
-        repositories.company_ref(db, SALON).set(company.to_firestore())
-        yc = YclientsClient(
-            f"http://127.0.0.1:{YCLIENTS_PORT}", "bench-partner", "bench-user", limiter=SlidingWindowLimiter(5, 200)
-        )
+    with served(
+        salon, yclients_port=YCLIENTS_PORT, emulator_port=EMULATOR_PORT, log_name="bench-reminders-emulator.log"
+    ) as (_, db, yc):
         queue = CloudTasksLike()
         print(f"salon: {BOOKINGS} bookings over the next 27 days, 60 masters")
         print(f"  {'run':44} {'seconds':>8} {'written':>8} {'enqueues':>9} {'created':>8} {'existing':>9}")
@@ -125,10 +104,6 @@ def main() -> None:
             "reminder planning itself reads nothing from Firestore: it uses the booking just written and the salon "
             "the sync already holds"
         )
-    finally:
-        server.shutdown()
-        emu.terminate()
-        emu.wait(10)
 
 
 if __name__ == "__main__":

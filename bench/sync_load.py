@@ -13,12 +13,9 @@ bookings run after a few changes.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 EMULATOR_PORT, YCLIENTS_PORT, PROJECT, SALON = 18680, 18690, "demo-aiadmin-bench-sync", 962302
 FULL = ("company", "services", "staff", "clients", "schedules_30d", "bookings_full", "visits")
 
@@ -33,40 +30,20 @@ os.environ.update(
 
 
 def main() -> None:
-    from werkzeug.serving import make_server
-
-    from aiadmin.core import repositories
-    from aiadmin.core.firestore_db import get_db
     from aiadmin.core.logs import configure_logging
-    from aiadmin.core.models import Company
     from aiadmin.sync import runner
-    from aiadmin.yclients.client import YclientsClient
-    from aiadmin.yclients.rate_limiter import SlidingWindowLimiter
-    from devstack import firestore_emulator
+    from bench.large_salon_stack import served
     from devstack.yclients_salon import Salon
-    from devstack.yclients_standin import StandinConfig, StandinState, create_app
 
     configure_logging("WARNING")
-    state = StandinState()
     built = time.perf_counter()
     salon = Salon.large(SALON, clients=5000, staff=25, services=200, records=3000, past_records=1000, days=30)
-    state.salons[SALON] = salon
     print(
         f"large salon built in {time.perf_counter() - built:.1f}s: 5000 clients, 25 staff, 200 services, 3000 records"
     )
-    config = StandinConfig("bench-partner", "bench-user", "1", "http://127.0.0.1:9/r", "http://127.0.0.1:9/c")
-    server = make_server("127.0.0.1", YCLIENTS_PORT, create_app(config, state), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    emu = firestore_emulator.start(EMULATOR_PORT, ROOT / "test-output" / "bench-sync-emulator.log")
-    try:
-        firestore_emulator.wait_ready(os.environ["FIRESTORE_EMULATOR_HOST"], proc=emu)
-        db = get_db()
-        repositories.company_ref(db, SALON).set(
-            Company(salon_id=SALON, title="Большой салон", integration_status="active").to_firestore()
-        )
-        yc = YclientsClient(
-            f"http://127.0.0.1:{YCLIENTS_PORT}", "bench-partner", "bench-user", limiter=SlidingWindowLimiter(5, 200)
-        )
+    with served(
+        salon, yclients_port=YCLIENTS_PORT, emulator_port=EMULATOR_PORT, log_name="bench-sync-emulator.log"
+    ) as (state, db, yc):
 
         def sync(label: str, modules: tuple[str, ...]) -> None:
             rows = []
@@ -99,10 +76,6 @@ def main() -> None:
         print(
             f"\nYCLIENTS requests in all: {yc.requests_sent}, of them answered 429 by the stand-in: {state.throttled}"
         )
-    finally:
-        server.shutdown()
-        emu.terminate()
-        emu.wait(10)
 
 
 if __name__ == "__main__":
