@@ -31,18 +31,21 @@ def wednesday(request):
         dispatcher.clear()
 
 
-def reminder_tasks(record_id: int) -> dict[str, dict]:
+def reminder_tasks(record_id: int, besides: frozenset[str] = frozenset()) -> dict[str, dict]:
+    """A booking's reminder tasks by kind; `besides`: names to leave out (a moved booking's old ones)."""
     tasks = requests.get(f"{TASKS}/tasks", params={"queue": "reminders"}, timeout=10).json()
     return {
         t["payload"]["kind"]: t
         for t in tasks
-        if t["name"].startswith("rem-") and t["payload"]["record_id"] == record_id
+        if t["name"].startswith("rem-") and t["payload"]["record_id"] == record_id and t["name"] not in besides
     }
 
 
-def planned(record_id: int) -> dict[str, dict]:
+def planned(record_id: int, besides: frozenset[str] = frozenset()) -> dict[str, dict]:
     """Both reminders of a booking two days ahead, once both are queued (they are enqueued in parallel)."""
-    return wait_for(lambda: t if len(t := reminder_tasks(record_id)) == 2 else None, 10, "both reminders planned")
+    return wait_for(
+        lambda: t if len(t := reminder_tasks(record_id, besides)) == 2 else None, 10, "both reminders planned"
+    )
 
 
 def run(task: dict) -> None:
@@ -160,18 +163,7 @@ def test_a_moved_booking_reminds_of_the_new_time_only_and_a_cancelled_one_not_at
         "seance_length": record["seance_length"],
     }
     requests.post(f"{bot.stack.yclients}/_standin/salons/{SALON}/records", json=body, timeout=10).raise_for_status()
-    before = {t["name"] for t in old.values()}
-
-    def moved_tasks() -> dict[str, dict] | None:
-        tasks = requests.get(f"{TASKS}/tasks", params={"queue": "reminders"}, timeout=10).json()
-        fresh = {
-            t["payload"]["kind"]: t
-            for t in tasks
-            if t["name"].startswith("rem-") and t["payload"]["record_id"] == record["id"] and t["name"] not in before
-        }
-        return fresh if len(fresh) == 2 else None
-
-    new = wait_for(moved_tasks, 10, "the moved booking's reminders")
+    new = planned(record["id"], besides=frozenset(t["name"] for t in old.values()))
     assert deliver_again(old["day_before"])["state"] == "skipped: the booking was moved"
     run(new["day_before"])
     wait_for(lambda: [m for m in bot.outbox() if m["to"] == phone], 10, "the new reminder")
