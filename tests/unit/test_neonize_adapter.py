@@ -141,7 +141,7 @@ def test_staff_group_broadcast_and_lid_messages_are_marked_or_skipped():
     assert nd.inbound_event(_message("79035557788", from_me=True)).from_me is True
     assert nd.inbound_event(_message("1203630@g.us", server="g.us", group=True)).is_group is True
     assert nd.inbound_event(_message("status", server="broadcast")).is_broadcast is True
-    assert nd.inbound_event(_message("123456789", server="lid")) is None
+    assert nd.inbound_event(_message("123456789", server="lid")).chat_phone == "", "no phone is made up"
     assert nd.inbound_event(_message("123456789", server="lid", alt="79035557788")).chat_phone == "79035557788"
 
 
@@ -163,7 +163,7 @@ def test_a_reaction_arrives_as_its_emoji_pointing_at_the_message_reacted_to():
 def test_a_lid_only_chat_is_answered_at_the_phone_the_lid_store_gives():
     lid = _message("123456789", server="lid")
     assert nd.lid_only(lid) and not nd.lid_only(_message("79035557788"))
-    assert nd.inbound_event(lid) is None, "unknown phone: not guessed"
+    assert nd.inbound_event(lid).chat_phone == "", "unknown phone: not guessed"
     assert nd.inbound_event(lid, resolved_phone="79035557788").chat_phone == "79035557788"
 
 
@@ -174,3 +174,68 @@ def test_an_undecryptable_message_becomes_a_placeholder_of_its_sender():
     assert event.message_id == "3EB0ABC", "the readable copy comes with the same id"
     own = _message("79035557788", from_me=True).Info
     assert nd.undecryptable_event(N.UndecryptableMessage(Info=own)) is None
+
+
+def test_a_lid_nobody_can_map_arrives_without_a_phone_but_with_its_lid():
+    event = nd.inbound_event(_message("201234567890123", server="lid"))
+    assert event.chat_phone == "" and event.chat_lid == "201234567890123" and event.text == "Здравствуйте"
+    assert nd.inbound_event(_message("79035557788")).chat_lid is None
+
+
+def test_our_device_asks_for_one_day_of_history_and_neonize_takes_it(tmp_path):
+    from neonize.aioze.client import NewAClient
+    from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DeviceProps
+
+    props = nd.device_props()
+    assert props.requireFullSync is False and props.platformType == DeviceProps.DESKTOP
+    limits = props.historySyncConfig
+    assert limits.fullSyncDaysLimit == limits.recentSyncDaysLimit == 1 and limits.fullSyncSizeMbLimit == 1
+    assert DeviceProps.FromString(props.SerializeToString()) == props, "what crosses into Go is what we set"
+    client = NewAClient(str(tmp_path / "s.sqlite3"), props=props)
+    assert client.device_props is props
+
+
+@pytest.mark.parametrize(
+    ("alive", "connected", "down_for_s", "kept"),
+    [
+        (True, True, 0, True),  # whatsmeow reconnected it already
+        (True, False, 30, True),  # whatsmeow is reconnecting it: its memory of recent sends is kept
+        (True, False, nd.REUSE_FOR_S + 1, False),  # not back for too long: a new client
+        (False, False, 0, False),  # the client ended (stopped, or the dial failed)
+    ],
+)
+def test_a_reconnect_keeps_the_client_whatsmeow_is_reconnecting(alive, connected, down_for_s, kept):
+    assert nd.keep_client(alive, connected, down_for_s) is kept
+
+
+def test_a_restore_of_a_client_still_held_by_whatsmeow_keeps_the_same_object(tmp_path):
+    """A real neonize client object whose connect call is still running (as while whatsmeow reconnects it): the
+    host's reconnect leaves it in place and hears it is still down; once up, it hears Connected."""
+    import asyncio
+
+    from neonize.aioze.client import NewAClient
+
+    class Held(NewAClient):
+        up = False
+        is_connected = property(lambda self: self.up)  # the Go call needs a live socket
+
+    events: list = []
+    driver = nd.NeonizeWhatsApp(lambda sid, ev: events.append(ev), nd.SqliteStores(tmp_path))
+    try:
+        client = Held(str(tmp_path / "company_1.sqlite3"))
+
+        async def held() -> None:
+            client.connect_task = asyncio.get_running_loop().create_future()  # never done: Go still holds it
+
+        driver._run(held())
+        driver._clients["company_1"] = client
+        driver._run(driver._start("company_1", "restore", None))
+        assert driver._clients["company_1"] is client
+        assert events == [Disconnected("whatsmeow is reconnecting the same client")]
+        client.up = True
+        driver._phones["company_1"] = "79161234567"
+        driver._run(driver._start("company_1", "restore", None))
+        assert driver._clients["company_1"] is client and events[-1] == Connected("79161234567", None)
+    finally:
+        driver._clients.clear()
+        driver.close()

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -118,9 +119,8 @@ def inbound_event(ev: Any, resolved_phone: str | None = None) -> Inbound | None:
     is_broadcast = src.Chat.Server == "broadcast" or src.Chat.User == "status"
     alt = src.RecipientAlt if src.IsFromMe else src.SenderAlt
     phone = _phone_of(src.Chat, alt) or resolved_phone
-    if phone is None and not (src.IsGroup or is_broadcast):
-        # Alerted on: a customer who wrote gets no answer (their number is unknown to the store yet).
-        log.error("message without a phone number (LID-only chat) skipped", extra={"message_id": info.ID})
+    unknown_lid = src.Chat.User if phone is None and src.Chat.Server == "lid" else None
+    if phone is None and unknown_lid is None and not (src.IsGroup or is_broadcast):
         return None
     reaction = ev.Message.reactionMessage if ev.Message.HasField("reactionMessage") else None
     return Inbound(
@@ -134,6 +134,7 @@ def inbound_event(ev: Any, resolved_phone: str | None = None) -> Inbound | None:
         timestamp=float(info.Timestamp) if info.Timestamp else None,
         push_name=info.Pushname or None,
         media=media_of(ev.Message),
+        chat_lid=unknown_lid,
     )
 
 
@@ -154,6 +155,32 @@ def temporary_ban_event(ev: Any) -> TemporarilyBanned:
 
 def stream_replaced_event(_: Any) -> StreamReplaced:
     return StreamReplaced()
+
+
+HISTORY_DAYS = 1  # a new link asks the phone for one day of history, not years of it (memory: all salons, one process)
+
+
+def device_props() -> Any:
+    """What our linked device tells WhatsApp: a desktop client that wants no full history sync. neonize merges it
+    into whatsmeow's (process-wide) device properties at connect."""
+    from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DeviceProps
+
+    limits = DeviceProps.HistorySyncConfig(
+        fullSyncDaysLimit=HISTORY_DAYS,
+        fullSyncSizeMbLimit=1,
+        recentSyncDaysLimit=HISTORY_DAYS,
+        storageQuotaMb=16,
+    )
+    return DeviceProps(os="AI Admin", platformType=DeviceProps.DESKTOP, requireFullSync=False, historySyncConfig=limits)
+
+
+REUSE_FOR_S = 300.0  # whatsmeow reconnects its own client; after this long down, a new client is made
+
+
+def keep_client(alive: bool, connected: bool, down_for_s: float) -> bool:
+    """On a reconnect: keep the client object whatsmeow is already reconnecting (its memory of recent sends answers
+    the customers' retry receipts), unless it ended or has not come back for REUSE_FOR_S."""
+    return alive and (connected or down_for_s < REUSE_FOR_S)
 
 
 class SqliteStores:
@@ -263,6 +290,8 @@ class NeonizeWhatsApp:
         self._sink = sink
         self.stores = stores
         self._clients: dict[str, Any] = {}
+        self._down_since: dict[str, float] = {}  # monotonic time a kept client was first found not connected
+        self._phones: dict[str, str] = {}
         self._loop = asyncio.new_event_loop()
         # Every connected client keeps one executor thread busy inside the Go call.
         self._loop.set_default_executor(ThreadPoolExecutor(max_workers=max_clients + 8, thread_name_prefix="neonize"))
@@ -322,10 +351,13 @@ class NeonizeWhatsApp:
         from neonize.proto.Neonize_pb2 import UndecryptableMessage as UndecryptableMessageEv  # not re-exported
         from neonize.utils.enum import ClientName, Presence
 
+        if mode == "restore" and self._reuse(session_id):
+            return
         await self._stop(session_id)
         # A new link starts from an empty store of its own; the live link's store stays until the new one connects.
-        client = NewAClient(**self.stores.client_args(session_id, mode))
+        client = NewAClient(**self.stores.client_args(session_id, mode), props=device_props())
         self._clients[session_id] = client
+        self._down_since.pop(session_id, None)
         pairing_requested = False
 
         @client.event.qr
@@ -357,6 +389,8 @@ class NeonizeWhatsApp:
             except Exception:
                 log.warning("could not set presence unavailable", extra={"session_id": session_id})
             me = await c.get_me()
+            self._phones[session_id] = me.JID.User
+            self._down_since.pop(session_id, None)
             self.stores.remember(session_id, me.JID)
             self.emit(session_id, connected_event(me.JID.User, me.PushName))
 
@@ -422,7 +456,25 @@ class NeonizeWhatsApp:
         if error is not None:  # e.g. the websocket could not be dialled: no event comes from whatsmeow
             self.emit(session_id, Disconnected(f"connection ended: {error}"))
 
+    def _reuse(self, session_id: str) -> bool:
+        """A reconnect of a client whatsmeow is still holding: leave it to whatsmeow's own reconnect, and tell the
+        host it is still down (which keeps the host's backoff, and its outage alert, going)."""
+        client = self._clients.get(session_id)
+        task = getattr(client, "connect_task", None)
+        alive = task is not None and not task.done()
+        connected = bool(alive and client.is_connected)
+        down_for = time.monotonic() - self._down_since.setdefault(session_id, time.monotonic())
+        if not keep_client(alive, connected, down_for):
+            return False
+        if connected:
+            self._down_since.pop(session_id, None)
+            self.emit(session_id, Connected(phone=self._phones.get(session_id, ""), name=None))
+        else:
+            self.emit(session_id, Disconnected("whatsmeow is reconnecting the same client"))
+        return True
+
     async def _stop(self, session_id: str) -> None:
+        self._down_since.pop(session_id, None)
         client = self._clients.pop(session_id, None)
         if client is None:
             return
