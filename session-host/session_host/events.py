@@ -90,6 +90,7 @@ class Inbound:
     media: str | None = None  # voice | image | video | sticker | document: what came instead of (or with) text
     reaction_to: str | None = None  # a reaction: `text` is the emoji, this the id of the message reacted to
     undecryptable: bool = False  # WhatsApp delivered it but it could not be decrypted (yet): no text
+    chat_lid: str | None = None  # a sender known only by LID whose phone nobody could tell: chat_phone is ""
 
 
 class SendError(Exception):

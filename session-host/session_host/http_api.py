@@ -140,11 +140,12 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
 
         @app.post("/simulator/sessions/<sid>/inbound")
         def inbound(sid: str):
-            """{from, text} or {from, media: voice|image|video|sticker|document[, text as its caption]}."""
-            body = fields("from") or {}
+            """{from, text} or {from, media: voice|image|video|sticker|document[, text as its caption]}; `lid` instead
+            of (or with) `from`: a sender WhatsApp shows by LID only."""
+            body = request.get_json(silent=True) or {}
             media, unreadable = body.get("media"), body.get("undecryptable") is True
-            if not body or not (body.get("text") or media or unreadable):
-                return missing("from", "text (or media, or undecryptable)")
+            if not (body.get("from") or body.get("lid")) or not (body.get("text") or media or unreadable):
+                return missing("from (or lid)", "text (or media, or undecryptable)")
             if media is not None and media not in MEDIA_KINDS:
                 message = f"media must be one of {', '.join(MEDIA_KINDS)}"
                 return jsonify({"error": {"code": "bad_request", "message": message}}), 400
@@ -155,12 +156,13 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
             return act(
                 driver.customer_writes,
                 sid,
-                str(body["from"]),
+                str(body.get("from") or ""),
                 text,
                 body.get("message_id"),
                 name or None,
                 media,
                 unreadable,
+                str(body["lid"]) if body.get("lid") else None,
             )
 
         @app.post("/simulator/sessions/<sid>/from-owner")

@@ -270,6 +270,7 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
         (REMINDERS, "expire_at"): "expire_at" in ReminderRecord.model_fields,
         (TOLD, "expire_at"): "expire_at" in Told.model_fields,
         (chat.DEAD_LETTERS, "expire_at"): "expire_at" in chat.DeadLetter.model_fields,
+        (chat.UNRESOLVED, "expire_at"): "expire_at" in chat.UnresolvedMessage.model_fields,
     }
     assert all(written.values()), written
     config = json.loads((WEB / "firestore.indexes.json").read_text())

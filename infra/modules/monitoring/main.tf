@@ -47,11 +47,11 @@ locals {
       runbook   = "The session host received a customer's message but could not store it in Firestore or queue its AI turn for ~9 min of retries (`jsonPayload.error`). The customer got no answer: check Firestore and Cloud Tasks availability and the host's service account; the salon's phone still shows the message."
     }
     lid_unresolved = {
-      title     = "Customers' messages without a phone number skipped"
-      filter    = "jsonPayload.message=\"message without a phone number (LID-only chat) skipped\""
+      title     = "Customers' messages without a phone number kept for the staff"
+      filter    = "jsonPayload.message=\"message from a LID-only sender kept for the staff\""
       threshold = 3
       window    = "3600s"
-      runbook   = "WhatsApp addressed customers by LID only and whatsmeow's store could not map them to a phone, so the bot did not answer. A few: the store learns mappings as contacts sync. Many: check the neonize/whatsmeow version (LID handling changes often) and consider answering at the LID address."
+      runbook   = "WhatsApp addressed customers by LID only and whatsmeow's store could not map them to a phone, so the bot did not answer; each message is in `wa_unresolved/` and on the owner page for the staff to answer from the phone. A few: the store learns mappings as contacts sync. Many: check the neonize/whatsmeow version (LID handling changes often) and consider answering at the LID address."
     }
     whatsapp_stream_replaced = {
       title     = "A salon's WhatsApp link was taken over twice"

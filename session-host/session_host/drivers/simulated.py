@@ -69,6 +69,7 @@ class SimulatedWhatsApp:
         self.refusing: set[str] = set()
         self.down_until: dict[str, float] = {}  # an outage: reconnects fail until then
         self.banned_until: dict[str, float] = {}
+        self.lid_store: dict[str, str] = {}  # LID → phone, as whatsmeow's LID store learns it
         self.qr_ttl_s, self.qr_rotations, self.pairing_ttl_s = qr_ttl_s, qr_rotations, pairing_ttl_s
         self.connect_delay_s = connect_delay_s
         credentials_path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,18 +152,24 @@ class SimulatedWhatsApp:
         push_name: str | None = None,
         media: str | None = None,
         undecryptable: bool = False,
+        lid: str | None = None,
     ) -> str:
         """`undecryptable`: WhatsApp delivers it but it cannot be read (send the same message_id again, readable,
-        as the retry that usually follows)."""
+        as the retry that usually follows). `lid`: the customer's LID; with `from` too, the LID store learns the
+        pair; without `from`, WhatsApp shows the LID alone and the phone is what the store knows, if anything."""
+        if lid and from_phone:
+            self.lid_store[lid] = from_phone
+        phone = from_phone or (self.lid_store.get(lid, "") if lid else "")
         return self._incoming(
             session_id,
-            from_phone,
+            phone,
             "" if undecryptable else text,
             from_me=False,
             message_id=message_id,
             push_name=push_name,
             media=media,
             undecryptable=undecryptable,
+            chat_lid=lid if not phone else None,
         )
 
     def customer_reacts(self, session_id: str, from_phone: str, message_id: str, emoji: str) -> str:
@@ -183,6 +190,7 @@ class SimulatedWhatsApp:
         media: str | None = None,
         reaction_to: str | None = None,
         undecryptable: bool = False,
+        chat_lid: str | None = None,
     ) -> str:
         with self._lock:
             live = self._live.get(session_id)
@@ -201,6 +209,7 @@ class SimulatedWhatsApp:
                 media=media,
                 reaction_to=reaction_to,
                 undecryptable=undecryptable,
+                chat_lid=chat_lid,
             ),
         )
         if not from_me:
