@@ -125,7 +125,12 @@ def deliver(db: firestore.Client, task: ReminderTask, queue: TaskQueue, settings
         queue,
         settings.require("session_host_url"),
         SendRequest(
-            key=rid, salon_id=task.salon_id, phone=booking.client_phone, text=text, on_refused=f"{REMINDERS}/{rid}"
+            key=rid,
+            salon_id=task.salon_id,
+            phone=booking.client_phone,
+            text=text,
+            on_refused=f"{REMINDERS}/{rid}",
+            resend_until=texts.true_until(visit, company.zone()),
         ),
     )
     marker = Reminded(record_id=task.record_id, kind=task.kind, at=task.at, key=rid)

@@ -74,7 +74,8 @@ def deliver(db: firestore.Client, task: NoticeTask, queue: TaskQueue, settings: 
         at = task.was or (told.starts_at if told else None)
         assert at is not None
         shown = booking.model_copy(update={"starts_at": at, "services": [], "client_phone": phone})
-        text = texts.cancelled(replace(visit_of(db, company, shown), service=task.service or "визит"))
+        visit = replace(visit_of(db, company, shown), service=task.service or "визит")
+        text = texts.cancelled(visit)
     else:
         visit = visit_of(db, company, booking)
         known = told.starts_at if told is not None and told.starts_at else task.was  # what the customer last heard
@@ -86,7 +87,9 @@ def deliver(db: firestore.Client, task: NoticeTask, queue: TaskQueue, settings: 
         else:
             text = texts.moved(visit, was)
     key = task_name("notice", task.salon_id, task.record_id, news, f"{booking.starts_at or task.was:%Y%m%dT%H%M}")
-    request = SendRequest(key=key, salon_id=task.salon_id, phone=phone, text=text)
+    request = SendRequest(
+        key=key, salon_id=task.salon_id, phone=phone, text=text, resend_until=texts.true_until(visit, company.zone())
+    )
     chat.queue_send(queue, settings.require("session_host_url"), request)
     if news != "cancelled":
         assert booking.starts_at is not None

@@ -24,6 +24,13 @@ class Visit:
     name: str | None = None
 
 
+def true_until(v: Visit, zone: dt.tzinfo) -> dt.datetime:
+    """Until when a text about `v` written today stays true: its «сегодня/завтра» end at midnight, and nothing
+    is worth saying once the visit has begun (a refused text is sent again only before this; UTC-aware)."""
+    midnight = dt.datetime.combine(v.today + dt.timedelta(days=1), dt.time(0), zone)
+    return min(midnight, v.at.replace(tzinfo=zone)).astimezone(dt.UTC)
+
+
 def _where(v: Visit) -> str:
     return f"{v.salon}, {v.address}" if v.address else v.salon
 

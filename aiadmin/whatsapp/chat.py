@@ -160,6 +160,9 @@ class SendRequest(Document):
     # A document to mark `refused` when WhatsApp refuses the message for good (a reminder to a customer who never
     # wrote to the salon's number: error 463); such a send is not retried.
     on_refused: str | None = None
+    # Refused that way, it is sent again when the customer next writes, if that is before this time (a reminder
+    # stays true until the visit and its «завтра» until midnight); None: never sent again.
+    resend_until: datetime | None = None
 
 
 class Reminded(Document):
@@ -201,6 +204,29 @@ class DeadLetter(Document):
     expire_at: datetime = Field(default_factory=lambda data: data["at"] + RETENTION)
 
 
+UNRESOLVED = "wa_unresolved"
+
+
+class UnresolvedMessage(Document):
+    """`wa_unresolved/{salon}_{message_id}`: a customer WhatsApp showed only by their LID, whose phone number
+    neither the message nor whatsmeow's LID store tells. The bot cannot look them up or answer at a number; the
+    message is kept for the staff (owner page) instead of being dropped, and alerted on."""
+
+    salon_id: int
+    message_id: str
+    lid: str
+    text: str = ""
+    media: str | None = None
+    push_name: str | None = None
+    at: datetime = Field(default_factory=utcnow)
+    expire_at: datetime = Field(default_factory=lambda data: data["at"] + RETENTION)
+
+
+def record_unresolved(db: firestore.Client, message: UnresolvedMessage) -> None:
+    doc = db.collection(UNRESOLVED).document(f"{message.salon_id}_{message.message_id}")
+    doc.set(message.to_firestore())  # a redelivery writes the same document
+
+
 def queue_send(queue: TaskQueue, host_url: str, request: SendRequest) -> bool:
     """Hand a message to the paced outbound queue; the session host sends it."""
     return queue.enqueue(
@@ -209,6 +235,6 @@ def queue_send(queue: TaskQueue, host_url: str, request: SendRequest) -> bool:
             name=task_name("send", request.key),
             function="send",
             target_url=f"{host_url.rstrip('/')}/send",
-            payload=request.to_firestore(),
+            payload=request.model_dump(mode="json"),  # a task body is JSON (resend_until as ISO text)
         )
     )

@@ -16,7 +16,6 @@ import time
 from collections import deque
 from typing import Any
 
-from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from aiadmin.core import repositories
@@ -24,7 +23,7 @@ from aiadmin.core.logs import mask_phone, phone_ref
 from aiadmin.core.models import session_id_for, utcnow
 from aiadmin.core.queues import OUTBOUND
 from aiadmin.core.settings import get_settings
-from aiadmin.whatsapp import chat
+from aiadmin.whatsapp import chat, refusals
 from aiadmin.whatsapp.chat import ChatMessage, DeadLetter, OutboxEntry, SendRequest
 from session_host.events import SendError
 from session_host.sessions import SessionHost
@@ -32,7 +31,6 @@ from session_host.sessions import SessionHost
 log = logging.getLogger("session_host.outbound")
 
 
-REFUSALS = "wa_refusals"  # one per customer WhatsApp refused: the owner was told
 JUMPS_PER_MINUTE = 10
 FIRST_REPLY_GAP_S = 60.0  # a reply counts as a customer's first when we sent them nothing for this long
 
@@ -81,26 +79,18 @@ class Sender:
 
     def _tell_owner_once(self, req: SendRequest, error: str) -> None:
         """A customer WhatsApp will not let us write to (463: they never wrote to this number) is marked on their
-        conversation, and the owner is told once per customer — only a message from the salon's phone opens it."""
+        conversation, and the owner is told once per customer — a message from the customer opens the chat."""
+        first = refusals.record(self.db, req, error)
         company = repositories.get_company(self.db, req.salon_id)
         owner = company.whatsapp_phone if company else None
-        if owner is None or owner == req.phone:
-            return
-        conv = self.db.collection(chat.CONVERSATIONS).document(chat.conversation_id(req.salon_id, req.phone))
-        conv.set({"refused_at": utcnow(), "refused_error": error[:300]}, merge=True)
-        try:
-            self.db.collection(REFUSALS).document(f"{req.salon_id}_{req.phone}").create(
-                {"salon_id": req.salon_id, "at": utcnow(), "error": error[:300]}
-            )
-        except gexc.Conflict:
+        if not first or owner is None or owner == req.phone:
             return  # told already
         text = (
             f"WhatsApp не доставил сообщение клиенту +{req.phone}: он ещё не писал на номер салона, и WhatsApp "
             "не даёт написать первым. Напишите ему с телефона салона — после его ответа бот сможет писать сам."
         )
-        notice = SendRequest(
-            key=f"refused-{req.salon_id}-{phone_ref(req.phone)}", salon_id=req.salon_id, phone=owner, text=text
-        )
+        key = f"refused-{req.salon_id}-{phone_ref(req.phone)}-{utcnow():%Y%m%d%H%M}"
+        notice = SendRequest(key=key, salon_id=req.salon_id, phone=owner, text=text)
         chat.queue_send(self.host.tasks, get_settings().require("session_host_url"), notice)
 
     def send(self, req: SendRequest, attempt: int = 0) -> tuple[int, dict[str, Any], dict[str, str]]:

@@ -19,8 +19,9 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from aiadmin.core import repositories
 from aiadmin.core.logs import mask_phone
 from aiadmin.core.models import Event, WaCommand, salon_id_from_session, utcnow
+from aiadmin.core.settings import get_settings
 from aiadmin.core.task_queue import TaskQueue, get_task_queue
-from aiadmin.whatsapp import chat, session_lease
+from aiadmin.whatsapp import chat, refusals, session_lease
 from aiadmin.whatsapp.chat import ChatMessage
 from aiadmin.whatsapp.session_status import (
     LINKED,
@@ -61,6 +62,9 @@ DOWN_ALERT_AFTER_S = 600.0  # a session down this long is alerted on (once per o
 REPLACED_RETRY_S = 30.0  # stream replaced while the lease is still ours: one more try after this long
 REPLACED_AGAIN = timedelta(minutes=10)  # a second takeover within this of the retry ends the session
 DEAF_RESTART_AFTER_S = 120.0  # keepalives unanswered this long: the client is restarted (whatsmeow may not)
+# Restores at host start are spread out (200 salons over ~10 s): every client at once means 200 handshakes, key
+# uploads and offline-message floods in the same second, in one process.
+RESTORE_SPACING_S = 0.05
 
 
 class SessionHost:
@@ -76,6 +80,7 @@ class SessionHost:
         inbound_retry_delays: Sequence[float] = DEFAULT_RECONNECT_DELAYS,
         deaf_restart_after_s: float = DEAF_RESTART_AFTER_S,
         replaced_retry_s: float = REPLACED_RETRY_S,
+        restore_spacing_s: float = RESTORE_SPACING_S,
         tasks: TaskQueue | None = None,
     ):
         self.db = db
@@ -88,6 +93,7 @@ class SessionHost:
         self._deaf_since: dict[str, datetime] = {}  # keepalives unanswered since…
         self._replaced: dict[str, datetime] = {}  # when a session was last retried after a stream replaced
         self.replaced_retry_s = replaced_retry_s
+        self.restore_spacing_s = restore_spacing_s
         self._down_since: dict[str, datetime] = {}  # sessions dropping since…, until they connect again
         self._alerted: set[str] = set()
         self.driver = driver_factory(self._sink)
@@ -379,6 +385,9 @@ class SessionHost:
             return  # the bot answers people in private chats, nothing else
         if event.from_me and event.message_id in self.sent_ids:
             return  # our own send coming back
+        if not event.chat_phone:
+            self._unresolved(sid, salon_id, event)
+            return
         msg = ChatMessage(
             message_id=event.message_id,
             salon_id=salon_id,
@@ -400,6 +409,27 @@ class SessionHost:
                 return
             log.warning("inbound message not stored yet; retrying", extra=extra)
             self._later(self.inbound_retry_delays[attempt], "inbound_retry", sid, salon_id, event, attempt + 1)
+            return
+        if not event.from_me:
+            try:  # a customer who writes opens a chat WhatsApp had locked (463): what still holds is sent now
+                refusals.reopen(self.db, self.tasks, get_settings().require("session_host_url"), salon_id, msg.phone)
+            except Exception:
+                log.exception("could not reopen a refused chat", extra={"salon_id": salon_id})
+
+    def _unresolved(self, sid: str, salon_id: int, event: Inbound) -> None:
+        if event.from_me or not event.chat_lid:
+            return
+        record = chat.UnresolvedMessage(
+            salon_id=salon_id,
+            message_id=event.message_id,
+            lid=event.chat_lid,
+            text=event.text,
+            media=event.media,
+            push_name=event.push_name,
+        )
+        chat.record_unresolved(self.db, record)
+        # Alerted on: a customer wrote and the bot cannot answer (their number is unknown); the staff can see it.
+        log.error("message from a LID-only sender kept for the staff", extra={"session_id": sid, "lid": event.chat_lid})
 
     def _handle_inbound_retry(self, sid: str, salon_id: int, event: Inbound, attempt: int) -> None:
         self._inbound(sid, salon_id, event, attempt)
@@ -463,6 +493,7 @@ class SessionHost:
         states = [s.value for s in (*LINKED, St.TEMPORARILY_BANNED)]
         states += [St.CLIENT_OUTDATED.value] if at_start else []
         linked = self.db.collection(WA_SESSIONS).where(filter=FieldFilter("state", "in", states))
+        restoring = 0
         for doc in linked.stream():
             sid = doc.id
             if sid in self._owned or not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
@@ -473,6 +504,14 @@ class SessionHost:
                 self._resume_at(sid, stored.banned_until)  # held, and opened when the ban ends
                 continue
             log.info("restoring session", extra={"session_id": sid})
+            if restoring and self.restore_spacing_s:
+                self._later(restoring * self.restore_spacing_s, "restore", sid)
+            else:
+                self.driver.start(sid, "restore")
+            restoring += 1
+
+    def _handle_restore(self, sid: str) -> None:
+        if sid in self._owned:
             self.driver.start(sid, "restore")
 
     def _shutdown(self) -> None:

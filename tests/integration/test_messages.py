@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import requests
 
+from aiadmin.core.models import utcnow
 from aiadmin.core.settings import get_settings
 from aiadmin.core.task_queue import get_task_queue
 from aiadmin.whatsapp import chat
@@ -158,3 +159,51 @@ def test_a_send_that_never_gets_through_lands_in_the_dead_letters_not_nowhere(ho
     letter = db.collection(chat.DEAD_LETTERS).document(req.key).get().to_dict()
     assert letter["text"] == req.text and letter["attempts"] == 20 and letter["phone"] == CUSTOMER
     assert post(19).json().get("duplicate") is True, "a late redelivery sends nothing"
+
+
+def _refused_reminder(key: str, until_h: float) -> SendRequest:
+    return SendRequest(
+        key=key,
+        salon_id=962302,
+        phone=CUSTOMER,
+        text="Напоминаем: завтра в 15:00 вас ждут на «Мужская стрижка».",
+        resend_until=utcnow() + timedelta(hours=until_h),
+    )
+
+
+def test_a_message_whatsapp_refused_is_sent_when_the_customer_writes_and_the_owner_is_told_once(host, db, stack):
+    """463: the customer never wrote to the salon's number. The owner hears of it once; the reminder still true
+    is sent as soon as the customer writes, a stale one is not."""
+    requests.post(f"{GATEWAY}/simulator/refuse", json={"phone": CUSTOMER}, timeout=10).raise_for_status()
+    for key, hours in (("rem-a", 5), ("rem-stale", -1)):
+        chat.queue_send(get_task_queue(), get_settings().session_host_url, _refused_reminder(key, hours))
+    refusal = db.collection("wa_refusals").document(f"962302_{CUSTOMER}")
+    wait_for(lambda: refusal.get().exists and len(refusal.get().get("pending")) == 2, 10, "both refusals kept")
+    told = wait_for(lambda: [m for m in host.driver.outbox.get(SID, []) if m["to"] == "79161234567"], 10, "owner")
+    stack.dispatcher.wait_idle()
+    assert len(told) == 1 and f"+{CUSTOMER}" in told[0]["text"], "the owner is told once per customer"
+    conv = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(962302, CUSTOMER))
+    assert conv.get().get("refused_at")
+
+    assert sim("inbound", {"from": CUSTOMER, "text": "Добрый вечер"}).ok
+    resent = wait_for(
+        lambda: [m for m in host.driver.outbox.get(SID, []) if m["to"] == CUSTOMER], 10, "the reminder sent again"
+    )
+    stack.dispatcher.wait_idle()
+    resent = [m for m in host.driver.outbox[SID] if m["to"] == CUSTOMER and "Напоминаем" in m["text"]]
+    assert len(resent) == 1, "the true reminder once, the stale one never"
+    assert not refusal.get().exists and "refused_at" not in (conv.get().to_dict() or {})
+
+
+def test_a_sender_known_only_by_lid_is_answered_at_the_phone_the_store_knows_or_kept_for_the_staff(host, db):
+    assert sim("inbound", {"from": CUSTOMER, "lid": "201234567890123", "text": "Здравствуйте"}).ok
+    assert sim("inbound", {"lid": "201234567890123", "text": "Есть окно завтра?", "message_id": "3ALID1"}).ok
+    known = wait_for(lambda: [m for m in messages(db) if m["message_id"] == "3ALID1"], 5, "the LID mapped")
+    assert known[0]["phone"] == CUSTOMER
+
+    assert sim("inbound", {"lid": "209999999999999", "text": "Сколько стоит стрижка?", "message_id": "3ALID2"}).ok
+    kept = wait_for(lambda: db.collection(chat.UNRESOLVED).document("962302_3ALID2").get().to_dict(), 5, "kept")
+    assert kept["lid"] == "209999999999999" and kept["text"] == "Сколько стоит стрижка?"
+    assert len(messages(db)) == 2, "no conversation made up for a number nobody knows"
+    bad = sim("inbound", {"text": "no sender"})
+    assert bad.status_code == 400 and "from (or lid)" in bad.json()["error"]["message"]
