@@ -31,8 +31,7 @@ from aiadmin.sync import documents as d
 from aiadmin.sync import notice_plan, reminder_plan
 from aiadmin.sync.modules import booking_doc, bury_record
 from aiadmin.sync.writer import upsert
-from aiadmin.whatsapp import chat
-from aiadmin.whatsapp.chat import SendRequest
+from aiadmin.whatsapp import owner_notices
 from aiadmin.yclients.client import YclientsClient, YclientsError, YclientsRejected
 
 log = logging.getLogger("aiadmin.ai.executor")
@@ -530,7 +529,7 @@ def _execute(turn: Turn, p: Proposal) -> Outcome:
             turn.yclients.delete_record(turn.salon_id, p.record_id)
             bury_record(_bookings(turn), p.record_id)
             notice_plan.remember_told(turn.db, turn.salon_id, d.BookingDoc(id=p.record_id, deleted=True))
-            return Outcome("cancelled", view)
+            return Outcome("cancelled", {**view, "record_id": p.record_id})
         assert p.record_id is not None and p.at is not None and p.staff_id is not None and p.service_id is not None
         turn.yclients.move_record(
             turn.salon_id,
@@ -540,7 +539,7 @@ def _execute(turn: Turn, p: Proposal) -> Outcome:
             at=p.at.astimezone(turn.zone).replace(tzinfo=None),
         )
         _reflect(turn, p.record_id)
-        return Outcome("rescheduled", view)
+        return Outcome("rescheduled", {**view, "record_id": p.record_id})
     except YclientsRejected as exc:
         alt: list[Slot] = []
         if service is not None and p.at is not None and p.kind != "cancel":
@@ -738,7 +737,19 @@ def unknown_question(turn: Turn, cmd: Command) -> Outcome:
     The bot says so, keeps the question for the staff and offers to pass it on."""
     turn.state.open_question = turn.text[:500]
     turn.state.awaiting = "handover_offer"
+    _tell_owner(
+        turn,
+        "unanswered",
+        f"Клиент +{turn.phone} спросил то, на что у бота нет ответа: «{turn.text[:300]}». "
+        "Бот предложил передать вопрос вам; ответьте клиенту в WhatsApp или на странице AI Admin.",
+    )
     return Outcome("unknown_question", {})
+
+
+def _tell_owner(turn: Turn, kind: owner_notices.Kind, text: str) -> None:
+    """One notice per event: the message this turn answers names it, so a retried turn sends nothing more."""
+    dedup = f"{phone_ref(turn.phone)}-{turn.seed or utcnow().isoformat()}"
+    owner_notices.notify(turn.db, turn.queue, turn.host_url, turn.salon.company, kind, dedup, text, customer=turn.phone)
 
 
 def media_received(kind: str | None) -> Outcome:
@@ -753,23 +764,17 @@ def small_talk(turn: Turn, cmd: Command) -> Outcome:
 
 
 def call_human(turn: Turn, cmd: Command) -> Outcome:
-    owner = turn.salon.company.whatsapp_phone
     asked = turn.state.open_question or turn.text  # after «передать вопрос?» — «да»: the question, not the yes
     turn.state.open_question = None
     if turn.state.awaiting == "handover_offer":
         turn.state.awaiting = None
-    if turn.queue is not None and turn.host_url and owner:
-        chat.queue_send(
-            turn.queue,
-            turn.host_url,
-            SendRequest(
-                key=f"handover-{turn.salon_id}-{phone_ref(turn.phone)}-{utcnow():%Y%m%d%H%M}",
-                salon_id=turn.salon_id,
-                phone=owner,
-                text=f"Клиент +{turn.phone} просит администратора. Его вопрос: «{asked[:300]}». "
-                f"Ответьте ему в WhatsApp — бот в этом чате замолчит на {_duration(turn.staff_pause)}.",
-            ),
-        )
+    _tell_owner(
+        turn,
+        "handoff",
+        f"Клиент +{turn.phone} просит администратора. Его вопрос: «{asked[:300]}». "
+        f"Ответьте ему в WhatsApp — бот в этом чате замолчит на {_duration(turn.staff_pause)}. "
+        "Переписка — на странице AI Admin (откройте приложение в YCLIENTS).",
+    )
     return Outcome("handed_over", {"pause_minutes": int(turn.staff_pause.total_seconds() // 60)})
 
 
@@ -795,7 +800,9 @@ HANDLERS = {
     "my_bookings": my_bookings,
     "remember_name": remember_name,
     "call_human": call_human,
-    "greeting": lambda turn, cmd: Outcome("greeting", {"salon": turn.salon.company.title}),
+    "greeting": lambda turn, cmd: Outcome(
+        "greeting", {"salon": turn.salon.company.title, "welcome": turn.salon.company.owner.welcome_text}
+    ),
     "salon_info": salon_info,
     "small_talk": small_talk,
     "unknown_question": unknown_question,

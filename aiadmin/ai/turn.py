@@ -18,10 +18,11 @@ from aiadmin.ai.providers import Provider
 from aiadmin.core import repositories
 from aiadmin.core.errors import ServiceUnavailable
 from aiadmin.core.integration_status import IntegrationStatus
-from aiadmin.core.models import utcnow
+from aiadmin.core.models import Company, utcnow
 from aiadmin.core.settings import Settings
 from aiadmin.core.task_queue import TaskQueue
-from aiadmin.whatsapp import chat
+from aiadmin.sync import documents as d
+from aiadmin.whatsapp import activity, chat, owner_feed
 from aiadmin.whatsapp.chat import AiTurnTask, ChatMessage, Reminded, SendRequest
 from aiadmin.yclients.client import YclientsClient
 
@@ -70,17 +71,64 @@ def _lock(db: firestore.Client, ref: firestore.DocumentReference, holder: str) -
     return run(db.transaction())
 
 
-def _silence_reason(conv: dict, company_status: str | None, settings: Settings) -> str | None:
-    if company_status != IntegrationStatus.ACTIVE:
-        return f"salon is {company_status or 'not registered'}"
+def staff_pause(company: Company, settings: Settings) -> dt.timedelta:
+    return dt.timedelta(minutes=company.owner.staff_pause_min or settings.ai_staff_pause_min)
+
+
+def _silence_reason(conv: dict, company: Company | None, settings: Settings) -> str | None:
+    if company is None or company.integration_status != IntegrationStatus.ACTIVE:
+        return f"salon is {company.integration_status if company else 'not registered'}"
+    if not company.owner.bot_enabled:
+        return "the owner switched the bot off"
     now = utcnow()
     staff_at = conv.get("last_staff_message_at")
-    if staff_at and now - staff_at < dt.timedelta(minutes=settings.ai_staff_pause_min):
+    if staff_at and now - staff_at < staff_pause(company, settings):
         return "the staff are answering this customer"
     paused = conv.get("paused_until")
     if paused and paused > now:
         return "handed over to a person"
     return None
+
+
+def _off_hours(db: firestore.Client, company: Company) -> bool:
+    """Now is outside the salon's hours today (its masters' schedules; no schedule today: closed)."""
+    now = dt.datetime.now(company.zone())
+    ref = repositories.company_ref(db, company.salon_id).collection(d.SCHEDULES)
+    query = ref.where(filter=FieldFilter("date", "==", now.date().isoformat()))
+    slots = [slot for snap in query.stream() for slot in (snap.to_dict() or {}).get("slots", [])]
+    clock = now.strftime("%H:%M")
+    return not slots or not (min(s["start"] for s in slots) <= clock < max(s["end"] for s in slots))
+
+
+ACTIONS = ("booked", "rescheduled", "cancelled")
+
+
+def _count(db: firestore.Client, company: Company, task: AiTurnTask, outcomes: list[executor.Outcome]) -> None:
+    """The day's activity for the owner page and the daily summary."""
+    kinds = {o.kind for o in outcomes}
+    actions = [
+        activity.BotAction(
+            kind=o.kind,
+            record_id=o.data.get("record_id"),
+            service=o.data.get("service"),
+            at=o.data.get("at"),
+            customer=task.phone,
+        )
+        for o in outcomes
+        if o.kind in ACTIONS
+    ]
+    turn = activity.TurnActivity(
+        customer=task.phone,
+        message_id=task.message_id,
+        off_hours=_off_hours(db, company),
+        handed_over="handed_over" in kinds,
+        unanswered="unknown_question" in kinds,
+        actions=actions,
+    )
+    try:
+        activity.record(db, company.salon_id, company.today(), turn)
+    except Exception:  # counting must never cost the customer their reply
+        log.exception("activity not counted", extra={"salon_id": company.salon_id})
 
 
 def handle(
@@ -100,9 +148,11 @@ def handle(
         return TurnResult("merged")  # a later message of the burst will answer all of them
     company = repositories.get_company(db, task.salon_id)
     snap = ref.get()
-    reason = _silence_reason(snap.to_dict() or {}, company.integration_status if company else None, settings)
+    reason = _silence_reason(snap.to_dict() or {}, company, settings)
     if reason:
         _mark(db, task, queued, "skipped")
+        if company is not None:
+            owner_feed.changed(queue, company, task.message_id)
         log.info("turn skipped", extra={"salon_id": task.salon_id, "reason": reason})
         return TurnResult("skipped")
     assert company is not None
@@ -133,7 +183,7 @@ def handle(
             text,
             queue=queue,
             host_url=settings.session_host_url,
-            staff_pause=dt.timedelta(minutes=settings.ai_staff_pause_min),
+            staff_pause=staff_pause(company, settings),
             seed=task.message_id,
         )
         calls_before = provider.calls
@@ -153,8 +203,14 @@ def handle(
         conversation.save(db, task.salon_id, task.phone, state)
         if marker:
             ref.update({"reminded": firestore.DELETE_FIELD})  # now in the bot's memory of the conversation
-        if any(o.kind == "handed_over" for o in outcomes):
-            ref.set({"paused_until": utcnow() + dt.timedelta(minutes=settings.ai_staff_pause_min)}, merge=True)
+        kinds_done = {o.kind for o in outcomes}
+        if "handed_over" in kinds_done:
+            now = utcnow()
+            waiting = {"waiting_since": now, "waiting_reason": "handoff"}
+            ref.set({"paused_until": now + staff_pause(company, settings), **waiting}, merge=True)
+        elif "unknown_question" in kinds_done:
+            ref.set({"waiting_since": utcnow(), "waiting_reason": "unanswered"}, merge=True)
+        _count(db, company, task, outcomes)
         chat.queue_send(
             queue,
             settings.require("session_host_url"),
@@ -170,6 +226,7 @@ def handle(
         _mark(db, task, queued[-1:], "answered")
     finally:
         ref.set({"turn_lock": None}, merge=True)
+    owner_feed.changed(queue, company, task.message_id)
     ms = round((time.perf_counter() - started) * 1000, 1)
     kinds = tuple(c.type for c in stage1.commands)
     log.info(

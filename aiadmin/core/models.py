@@ -49,6 +49,14 @@ class Document(BaseModel):
 # --- Firestore documents -------------------------------------------------------------------------------
 
 
+def normalize_phone(value: Any) -> str | None:
+    """79161234567 / "+7 (916) 123-45-67" / "89161234567" -> "79161234567"; None when there are no digits."""
+    digits = re.sub(r"\D", "", str(value or ""))
+    if len(digits) == 11 and digits.startswith("8"):
+        digits = "7" + digits[1:]  # a Russian trunk prefix in a salon's own records
+    return digits or None
+
+
 class MarketplaceUser(Document):
     """The YCLIENTS user who clicked Connect (from the signed user_data, or legacy query parameters)."""
 
@@ -75,6 +83,16 @@ class ReminderSettings(Document):
     day_before_hour: int = Field(default=19, ge=9, le=21)  # salon-local
     two_hour_lead_min: int = Field(default=120, ge=30, le=360)
     notices: bool = True  # tell the customer about bookings the salon made, moved or cancelled
+
+
+class OwnerSettings(Document):
+    """`companies/{id}.owner`: what the owner steers from the owner page."""
+
+    bot_enabled: bool = True  # off: the bot answers nobody; messages still reach the inbox
+    staff_pause_min: int | None = Field(default=None, ge=5, le=24 * 60)  # None: AI_STAFF_PAUSE_MIN
+    welcome_text: str | None = Field(default=None, max_length=500)  # the bot's greeting to a customer
+    phone: str | None = Field(default=None, pattern=r"^\d{10,15}$")  # the owner's number; None: the installer's
+    summary_hour: int | None = Field(default=None, ge=0, le=23)  # salon-local hour of the daily summary; None: off
 
 
 class Company(Document):
@@ -107,6 +125,8 @@ class Company(Document):
     frozen_from: IntegrationStatus | None = None  # the status a payment returns a frozen salon to
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     reminders_refused: int = 0  # reminders WhatsApp refused (error 463: the customer never wrote to this number)
+    owner: OwnerSettings = Field(default_factory=OwnerSettings)
+    owner_page_until: datetime | None = None  # an owner page is open until then: its view is kept up to date
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -119,6 +139,12 @@ class Company(Document):
 
     def today(self) -> date:
         return datetime.now(self.zone()).date()
+
+    def owner_phone(self) -> str | None:
+        """Where owner notices go: the number set on the owner page, else the installer's (signed user_data),
+        else the salon's own WhatsApp (a message to yourself)."""
+        installer = normalize_phone(self.marketplace_user.phone) if self.marketplace_user else None
+        return self.owner.phone or (installer if installer and len(installer) >= 10 else None) or self.whatsapp_phone
 
 
 EventType = Literal[
@@ -140,6 +166,9 @@ EventType = Literal[
     "whatsapp_recovered",
     "whatsapp_temporarily_banned",
     "setup_failed",
+    "owner_took_over",  # the owner page's «Я отвечу»
+    "owner_gave_back",  # …and «Вернуть боту»
+    "owner_settings_changed",
 ]
 
 

@@ -28,4 +28,9 @@ SYNC = QueueSpec("sync", 1, 1, 8, 10, 900)
 # Reminders fire at their `schedule_time`; a few attempts only: a reminder hours late is worse than none.
 REMINDERS = QueueSpec("reminders", 20, 10, 5, 10, 300)
 
-QUEUES: dict[str, QueueSpec] = {q.name: q for q in (WEBHOOKS, POST_ACTIVATION, AI_TURNS, OUTBOUND, SYNC, REMINDERS)}
+# Owner page refreshes and summaries: cheap, idempotent, and worthless when late.
+OWNER = QueueSpec("owner", 20, 10, 5, 1, 60)
+
+QUEUES: dict[str, QueueSpec] = {
+    q.name: q for q in (WEBHOOKS, POST_ACTIVATION, AI_TURNS, OUTBOUND, SYNC, REMINDERS, OWNER)
+}

@@ -142,4 +142,5 @@ class SyncState(Document):
     last_error: str | None = None
     last_error_at: datetime | None = None
     consecutive_failures: int = 0
+    failing_since: datetime | None = None  # the first of the current run of failures (None once it works)
     last_slot: str | None = None

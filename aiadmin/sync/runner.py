@@ -43,6 +43,7 @@ class RunResult:
     counts: Counts
     retry: bool = False  # a transient failure: the task should be tried again
     detail: str = ""
+    failing_since: datetime | None = None  # failed: since when this module has not worked
 
 
 class TransientSyncError(RuntimeError):
@@ -146,9 +147,11 @@ def run(
     except (YclientsError, WriteFailed, TransientSyncError) as exc:
         transient = isinstance(exc, YclientsUnavailable | WriteFailed | TransientSyncError)
         duration = round((time.perf_counter() - t0) * 1000, 1)
+        failing_since = previous.failing_since if previous.consecutive_failures else started
         ref.set(
             {
                 "state": "failed",
+                "failing_since": failing_since,
                 "last_error": f"{type(exc).__name__}: {exc}"[:500],
                 "last_error_at": utcnow(),
                 "last_duration_ms": duration,
@@ -162,7 +165,7 @@ def run(
             "sync failed",
             extra={"salon_id": salon_id, "sync_module": module, "error": str(exc)[:300], "will_retry": transient},
         )
-        return RunResult("failed", Counts(), retry=transient, detail=str(exc)[:300])
+        return RunResult("failed", Counts(), retry=transient, detail=str(exc)[:300], failing_since=failing_since)
     duration = round((time.perf_counter() - t0) * 1000, 1)
     state = SyncState(
         salon_id=salon_id,

@@ -58,6 +58,8 @@ JOBS = (
     Job("sync-bookings", "*/15 * * * *", ("bookings",), "bookings changed since the last run, every 15 min"),
     # Record webhooks come once, without retries: the nightly full pass catches any we missed.
     Job("sync-bookings-reconcile", "30 0 * * *", ("bookings_full",), "every booking from today, nightly 00:30"),
+    # Not a sync: the owners' daily summaries, each at its salon's local hour (aiadmin.marketplace.owner_reports).
+    Job("owner-summaries", "3 * * * *", (), "owners' daily summaries due this hour, hourly at :03"),
 )
 JOBS_BY_NAME = {job.name: job for job in JOBS}
 

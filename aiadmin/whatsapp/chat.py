@@ -72,17 +72,21 @@ def store_message(db: firestore.Client, msg: ChatMessage) -> bool:
     marker = {"customer": "last_customer_message_at", "staff": "last_staff_message_at", "bot": "last_bot_message_at"}
     batch = db.batch()  # the message and its conversation land together, or not at all
     batch.create(message_ref(db, msg), msg.to_firestore())
-    batch.set(
-        conv,
-        {
-            "salon_id": msg.salon_id,
-            "phone": msg.phone,
-            marker[msg.direction]: msg.stored_at,
-            "updated_at": msg.stored_at,
-            "expire_at": msg.stored_at + RETENTION,
-        },
-        merge=True,
-    )
+    summary = {
+        "salon_id": msg.salon_id,
+        "phone": msg.phone,
+        marker[msg.direction]: msg.stored_at,
+        "updated_at": msg.stored_at,
+        "expire_at": msg.stored_at + RETENTION,
+        # what the owner's inbox lists without reading the transcript
+        "last_text": msg.text[:200] or (f"[{msg.media}]" if msg.media else ""),
+        "last_direction": msg.direction,
+    }
+    if msg.direction == "customer" and msg.push_name:
+        summary["name"] = msg.push_name
+    if msg.direction == "staff":  # a person answered from the phone: nobody is waiting any more
+        summary |= {"waiting_since": firestore.DELETE_FIELD, "waiting_reason": firestore.DELETE_FIELD}
+    batch.set(conv, summary, merge=True)
     try:
         batch.commit()
     except gexc.Conflict:

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from aiadmin.core.models import normalize_phone
+
 _OFFSET_NO_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
 
 
@@ -28,14 +30,6 @@ def _blank_to_none(v: Any) -> Any:
 def _text(v: Any) -> Any:
     v = _blank_to_none(v)
     return None if v is None else str(v)
-
-
-def normalize_phone(value: Any) -> str | None:
-    """79161234567 / "+7 (916) 123-45-67" / "89161234567" -> "79161234567"; None when there are no digits."""
-    digits = re.sub(r"\D", "", str(value or ""))
-    if len(digits) == 11 and digits.startswith("8"):
-        digits = "7" + digits[1:]  # a Russian trunk prefix in a salon's own records
-    return digits or None
 
 
 # The coercions YCLIENTS's shapes need, each defined once.

@@ -23,7 +23,7 @@ from aiadmin.core.logs import mask_phone, phone_ref
 from aiadmin.core.models import session_id_for, utcnow
 from aiadmin.core.queues import OUTBOUND
 from aiadmin.core.settings import get_settings
-from aiadmin.whatsapp import chat, refusals
+from aiadmin.whatsapp import chat, owner_notices, refusals
 from aiadmin.whatsapp.chat import ChatMessage, DeadLetter, OutboxEntry, SendRequest
 from session_host.events import SendError
 from session_host.sessions import SessionHost
@@ -80,18 +80,18 @@ class Sender:
     def _tell_owner_once(self, req: SendRequest, error: str) -> None:
         """A customer WhatsApp will not let us write to (463: they never wrote to this number) is marked on their
         conversation, and the owner is told once per customer — a message from the customer opens the chat."""
-        first = refusals.record(self.db, req, error)
-        company = repositories.get_company(self.db, req.salon_id)
-        owner = company.whatsapp_phone if company else None
-        if not first or owner is None or owner == req.phone:
+        if not refusals.record(self.db, req, error):
             return  # told already
+        company = repositories.get_company(self.db, req.salon_id)
+        if company is None or company.owner_phone() == req.phone:
+            return
         text = (
             f"WhatsApp не доставил сообщение клиенту +{req.phone}: он ещё не писал на номер салона, и WhatsApp "
             "не даёт написать первым. Напишите ему с телефона салона — после его ответа бот сможет писать сам."
         )
-        key = f"refused-{req.salon_id}-{phone_ref(req.phone)}-{utcnow():%Y%m%d%H%M}"
-        notice = SendRequest(key=key, salon_id=req.salon_id, phone=owner, text=text)
-        chat.queue_send(self.host.tasks, get_settings().require("session_host_url"), notice)
+        dedup = f"{phone_ref(req.phone)}-{utcnow():%Y%m%d%H%M}"
+        host_url = get_settings().require("session_host_url")
+        owner_notices.notify(self.db, self.host.tasks, host_url, company, "refused", dedup, text, customer=req.phone)
 
     def send(self, req: SendRequest, attempt: int = 0) -> tuple[int, dict[str, Any], dict[str, str]]:
         """`attempt`: Cloud Tasks' retry count of this task. On the queue's last attempt a send that still

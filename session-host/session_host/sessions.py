@@ -21,7 +21,7 @@ from aiadmin.core.logs import mask_phone
 from aiadmin.core.models import Event, WaCommand, salon_id_from_session, utcnow
 from aiadmin.core.settings import get_settings
 from aiadmin.core.task_queue import TaskQueue, get_task_queue
-from aiadmin.whatsapp import chat, refusals, session_lease
+from aiadmin.whatsapp import chat, owner_notices, refusals, session_lease
 from aiadmin.whatsapp.chat import ChatMessage
 from aiadmin.whatsapp.session_status import (
     LINKED,
@@ -366,6 +366,7 @@ class SessionHost:
             case LoggedOut(reason=reason):
                 self.driver.logout(sid)
                 self._give_up(sid, salon_id, St.LOGGED_OUT, reason)
+                self._tell_owner_logged_out(salon_id, now)
             case StreamReplaced():
                 self._stream_replaced(sid, salon_id, current)
             case TemporarilyBanned(expire_s=expire_s, reason=reason):
@@ -570,6 +571,28 @@ class SessionHost:
         self._write_status(sid, status_for(sid, salon_id, state))
         self._let_go(sid)
 
+    def _tell_owner(
+        self, salon_id: int, kind: owner_notices.Kind, dedup: str, text: str, at: datetime, *, send: bool = True
+    ) -> None:
+        """`{since}` in the text becomes `at` on the salon's clock. Never lets a notice stop the session's work."""
+        try:
+            company = repositories.get_company(self.db, salon_id)
+            if company is None:
+                return
+            text = text.replace("{since}", f"{at.astimezone(company.zone()):%d.%m %H:%M}")
+            host_url = get_settings().session_host_url if send else None
+            owner_notices.notify(self.db, self.tasks, host_url, company, kind, dedup, text, send=send)
+        except Exception:
+            log.exception("owner notice failed", extra={"salon_id": salon_id, "kind": kind})
+
+    def _tell_owner_logged_out(self, salon_id: int, now: datetime) -> None:
+        """Kept for the owner page: the salon's WhatsApp, the only channel to the owner, is what just went."""
+        text = (
+            "WhatsApp салона отключён от AI Admin ({since}): бот не отвечает клиентам. "
+            "Откройте AI Admin в YCLIENTS и нажмите «Подключить WhatsApp заново»."
+        )
+        self._tell_owner(salon_id, "logged_out", f"{now:%Y%m%d%H%M}", text, now, send=False)
+
     def _stream_replaced(self, sid: str, salon_id: int, current: SessionStatus | None) -> None:
         """Another client took the link. If another host holds the lease, it is that host's session now: let go
         without a word (only the lease holder writes a status). If the lease is still ours, try once more after a
@@ -644,6 +667,14 @@ class SessionHost:
         self._company(
             salon_id, {}, Event(salon_id=salon_id, type="whatsapp_down", data={"since": since, "reason": reason})
         )
+        self._tell_owner(
+            salon_id,
+            "whatsapp_down",
+            f"{since:%Y%m%d%H%M%S}",
+            "WhatsApp салона недоступен с {since}: бот переподключается сам и ответит клиентам, когда связь вернётся.",
+            since,
+            send=False,  # the session that would carry it is the one that is down
+        )
 
     def _recovered(self, sid: str, salon_id: int, now: datetime) -> None:
         since = self._down_since.pop(sid, None)
@@ -652,6 +683,14 @@ class SessionHost:
             minutes = round((now - since).total_seconds() / 60, 1)
             log.warning("whatsapp session recovered", extra={"salon_id": salon_id, "down_min": minutes})
             self._company(salon_id, {}, Event(salon_id=salon_id, type="whatsapp_recovered", data={"down_min": minutes}))
+            self._tell_owner(
+                salon_id,
+                "whatsapp_back",
+                f"{since:%Y%m%d%H%M%S}",
+                f"WhatsApp салона был недоступен с {{since}} ({round(minutes)} мин). Связь восстановлена, бот снова "
+                "отвечает; сообщения клиентов за это время он получил.",
+                since,
+            )
 
     def _let_go(self, sid: str) -> None:
         self.writer.flush(2.0)  # our last status lands before another host may write one

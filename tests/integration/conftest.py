@@ -12,7 +12,8 @@ from aiadmin.sync import runner
 from tests.conftest import GATEWAY, running_session_host, wait_for
 from tests.integration.helpers import activate, register
 
-SALON, SID, OWNER, CUSTOMER = 962302, "company_962302", "79161234567", "79035557788"
+SALON, SID, OWNER, CUSTOMER = 962302, "company_962302", "79161234567", "79035557788"  # OWNER: the salon's WhatsApp
+NOTICES_TO = "79001234567"  # where owner notices go: the installer's phone in the signed user_data (helpers.OWNER)
 
 
 class Chat:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from tests.conftest import GATEWAY, wait_for
-from tests.integration.conftest import CUSTOMER, OWNER, SID, records_by_us
+from tests.integration.conftest import CUSTOMER, NOTICES_TO, SID, records_by_us
 
 MSK = ZoneInfo("Europe/Moscow")
 NOT_UNDERSTOOD = "Не совсем понял"
@@ -85,7 +85,7 @@ def test_a_question_the_salon_data_cannot_answer_is_never_guessed_and_goes_to_a_
     assert "На какую услугу" not in reply and "картой можно" not in reply.lower()
     handed = bot.say("Да, передайте")
     assert "администратору" in handed, handed
-    told = wait_for(lambda: [t for t in bot.replies(to=OWNER) if "просит администратора" in t], 10, "the owner")
+    told = wait_for(lambda: [t for t in bot.replies(to=NOTICES_TO) if "просит администратора" in t], 10, "the owner")
     assert "оплатить картой" in told[-1], "the owner gets the question, not the «да»"
     bot.say("Алло?", expect_reply=False)  # a person has the chat now
     assert records_by_us(bot.stack) == []

@@ -15,7 +15,7 @@ import requests
 
 from aiadmin.core import repositories
 from tests.conftest import GATEWAY, wait_for
-from tests.integration.conftest import CUSTOMER, OWNER, SALON, SID, Chat, records_by_us
+from tests.integration.conftest import CUSTOMER, NOTICES_TO, OWNER, SALON, SID, Chat, records_by_us
 
 MSK = ZoneInfo("Europe/Moscow")
 
@@ -102,7 +102,7 @@ def test_reschedule_with_confirmation_and_a_taken_time_is_never_called_done(pinn
 def test_handover_pauses_the_bot_and_tells_the_owner(bot):
     reply = bot.say("Позовите администратора, пожалуйста")
     assert "администратору" in reply
-    wait_for(lambda: any("просит администратора" in t for t in bot.replies(to=OWNER)), 10, "the owner told")
+    wait_for(lambda: any("просит администратора" in t for t in bot.replies(to=NOTICES_TO)), 10, "the owner told")
     bot.say("Алло?", expect_reply=False)
 
 
@@ -110,10 +110,10 @@ def test_no_phone_number_is_written_out_in_any_task_name(bot):
     """Task names show in Cloud Tasks' logs and console: a customer's or the owner's number never appears."""
     book_something(bot)
     bot.say("Позовите администратора, пожалуйста")
-    wait_for(lambda: any("просит администратора" in t for t in bot.replies(to=OWNER)), 10, "the owner told")
+    wait_for(lambda: any("просит администратора" in t for t in bot.replies(to=NOTICES_TO)), 10, "the owner told")
     names = [t["name"] for t in bot.stack.dispatcher.listing(None, None)]
-    assert any(n.startswith("send-handover-") for n in names), names
-    leaked = [n for n in names if CUSTOMER in n or OWNER in n]
+    assert any(n.startswith("send-owner-962302-handoff-") for n in names), names
+    leaked = [n for n in names if CUSTOMER in n or OWNER in n or NOTICES_TO in n]
     assert leaked == []
 
 

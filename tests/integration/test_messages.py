@@ -16,6 +16,7 @@ from aiadmin.whatsapp import chat
 from aiadmin.whatsapp.chat import SendRequest
 from aiadmin.whatsapp.session_status import SessionState
 from tests.conftest import GATEWAY, HOST_PORT, TASK_SECRET, running_session_host, wait_for
+from tests.integration.conftest import NOTICES_TO
 from tests.integration.helpers import register
 
 SID = "company_962302"
@@ -179,7 +180,7 @@ def test_a_message_whatsapp_refused_is_sent_when_the_customer_writes_and_the_own
         chat.queue_send(get_task_queue(), get_settings().session_host_url, _refused_reminder(key, hours))
     refusal = db.collection("wa_refusals").document(f"962302_{CUSTOMER}")
     wait_for(lambda: refusal.get().exists and len(refusal.get().get("pending")) == 2, 10, "both refusals kept")
-    told = wait_for(lambda: [m for m in host.driver.outbox.get(SID, []) if m["to"] == "79161234567"], 10, "owner")
+    told = wait_for(lambda: [m for m in host.driver.outbox.get(SID, []) if m["to"] == NOTICES_TO], 10, "owner")
     stack.dispatcher.wait_idle()
     assert len(told) == 1 and f"+{CUSTOMER}" in told[0]["text"], "the owner is told once per customer"
     conv = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(962302, CUSTOMER))

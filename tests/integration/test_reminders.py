@@ -15,7 +15,7 @@ import time_machine
 
 from aiadmin.core import repositories
 from tests.conftest import GATEWAY, TASK_SECRET, wait_for
-from tests.integration.conftest import OWNER, SALON, SID, Chat, records_by_us
+from tests.integration.conftest import NOTICES_TO, SALON, SID, Chat, records_by_us
 
 MSK = ZoneInfo("Europe/Moscow")
 NOW = dt.datetime(2027, 3, 3, 10, 20, tzinfo=MSK)
@@ -234,13 +234,13 @@ def test_a_reminder_whatsapp_refuses_is_recorded_counted_and_not_retried(wednesd
     assert deliver_again(task)["state"].startswith("skipped: WhatsApp refused")
     bot.stack.dispatcher.wait_idle()
     assert company().reminders_refused == 1 and not [m for m in bot.outbox() if m["to"] == phone]
-    told = wait_for(lambda: [t for t in bot.replies(to=OWNER) if "не доставил" in t], 10, "the owner told")
+    told = wait_for(lambda: [t for t in bot.replies(to=NOTICES_TO) if "не доставил" in t], 10, "the owner told")
     assert f"+{phone}" in told[0] and "Напишите ему с телефона салона" in told[0]
     second = reminder_tasks(record["id"])["two_hours"]  # refused again: the owner is not told twice
     run(second)
     wait_for(lambda: company().reminders_refused == 2, 10, "the second refusal counted")
     bot.stack.dispatcher.wait_idle()
-    assert len([t for t in bot.replies(to=OWNER) if "не доставил" in t]) == 1
+    assert len([t for t in bot.replies(to=NOTICES_TO) if "не доставил" in t]) == 1
 
 
 def notice_tasks(record_id: int) -> list[dict]:

@@ -163,6 +163,12 @@ def test_an_outage_longer_than_every_retry_recovers_by_itself_with_one_alert(sta
         downs = [r for r in caplog.records if r.getMessage() == "whatsapp session down"]
         assert len(downs) == 1 and downs[0].levelname == "ERROR"
         assert SID in host.owned and company(db).whatsapp_connected is True
+        # The owner: the outage on the owner page (nothing can carry it then), a message once it is over.
+        notices = {d.get("kind"): d.to_dict() for d in db.collection("owner_notices").stream()}
+        assert notices["whatsapp_down"]["state"] == "recorded"
+        assert (
+            notices["whatsapp_back"]["state"] == "queued" and "Связь восстановлена" in notices["whatsapp_back"]["text"]
+        )
     finally:
         host.shutdown(timeout_s=5)
 
