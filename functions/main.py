@@ -26,6 +26,9 @@ from aiadmin.core.validation import validate
 from aiadmin.marketplace import (
     activation,
     onboarding,
+    owner_page,
+    owner_reports,
+    owner_view,
     post_activation,
     registration,
     webhook_intake,
@@ -39,12 +42,14 @@ from aiadmin.sync.notice_plan import NoticeTask
 from aiadmin.sync.reminder_plan import ReminderTask
 from aiadmin.sync.timetable import JOBS_BY_NAME
 from aiadmin.whatsapp.chat import AiTurnTask
+from aiadmin.whatsapp.owner_feed import OwnerViewTask
 from aiadmin.whatsapp.session_status import normalize_pairing_phone
 from aiadmin.yclients.client import get_yclients
 
 configure_logging(get_settings().log_level)
 
 ONBOARDING_PATH = "/marketplace/onboarding"
+OWNER_PATH = "/marketplace/owner"
 
 
 @functions_framework.http
@@ -53,8 +58,9 @@ def registration_redirect(request: flask.Request):
     """GET /auth/yclients/redirect — the marketplace Registration Redirect URL."""
     settings = get_settings()
     parsed = registration.parse_redirect(request.args, settings)
-    token = registration.register(parsed, settings, get_db(), get_yclients())
-    return flask.redirect(f"{ONBOARDING_PATH}?token={token}", code=302)
+    token, active = registration.register(parsed, settings, get_db(), get_yclients())
+    # The owner opening the app of a salon that works already lands on the owner page, not on onboarding.
+    return flask.redirect(f"{OWNER_PATH if active else ONBOARDING_PATH}?token={token}", code=302)
 
 
 @functions_framework.http
@@ -146,6 +152,9 @@ def sync_dispatch(request: flask.Request):
     slot = sync_runner.slot_of(request.headers.get("X-CloudScheduler-ScheduleTime"))
     if body.job not in JOBS_BY_NAME:
         raise NotFound(f"no sync job named {body.job!r}", code="unknown_job")
+    if body.job == owner_reports.SUMMARY_JOB:
+        sent = owner_reports.dispatch_summaries(get_db(), get_task_queue(), get_settings())
+        return json_response({"success": True, "job": body.job, "summaries": sent})
     created, existing = sync_runner.dispatch(get_db(), get_task_queue(), body.job, slot)
     return json_response({"success": True, "job": body.job, "slot": slot, "created": created, "existing": existing})
 
@@ -165,6 +174,10 @@ def sync_worker(request: flask.Request):
         ops_per_second=settings.sync_write_ops_per_s,
         queue=get_task_queue(),
     )
+    if result.failing_since is not None:
+        owner_reports.sync_failing(
+            get_db(), get_task_queue(), settings, task.salon_id, task.module, result.failing_since, result.detail
+        )
     if result.retry:
         raise ServiceUnavailable(f"sync {task.module} failed: {result.detail}", code="sync_failed")
     body = {"success": result.state != "failed", "state": result.state, "detail": result.detail}
@@ -214,6 +227,38 @@ def onboarding_status(request: flask.Request):
     session_id = request.path.rstrip("/").rsplit("/", 1)[-1]
     view = onboarding.view_of(claims, settings)
     return json_response(onboarding.session_status(get_db(), claims, session_id, view))
+
+
+@functions_framework.http
+@json_endpoint("GET", "POST", "PUT")
+def owner_api(request: flask.Request):
+    """/marketplace/owner/api/… — the owner page: GET page, GET conversations/{phone},
+    POST conversations/{phone}/takeover|resume, PUT settings."""
+    settings = get_settings()
+    claims = onboarding.claims_from_header(request.headers.get("Authorization"), settings)
+    db = get_db()
+    parts = request.path.rstrip("/").split("/api/", 1)[-1].split("/")
+    match (request.method, parts):
+        case ("GET", ["page"]):
+            return json_response(owner_page.open_page(db, claims, settings))
+        case ("GET", ["conversations", phone]):
+            return json_response(owner_page.transcript(db, claims, phone))
+        case ("POST", ["conversations", phone, "takeover"]):
+            return json_response(owner_page.take_over(db, claims, phone))
+        case ("POST", ["conversations", phone, "resume"]):
+            return json_response(owner_page.give_back(db, claims, phone))
+        case ("PUT", ["settings"]):
+            change = validate(owner_page.SettingsChange, json_body(request))
+            return json_response(owner_page.change_settings(db, claims, change))
+    raise NotFound(f"no owner API {request.method} {'/'.join(parts)[:80]}", code="not_found")
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def owner_view_worker(request: flask.Request):
+    """Task: rebuild the open owner pages' view of one salon (a turn answered or skipped, a handoff)."""
+    task = task_payload(request, OwnerViewTask)
+    return json_response({"success": True, "views": owner_view.refresh(get_db(), task.salon_id)})
 
 
 @functions_framework.http

@@ -175,8 +175,11 @@ def _upserted(existing: Company | None, yc: YcCompany, user: MarketplaceUser, gr
     return updated
 
 
-def register(request: RedirectRequest, settings: Settings, db: firestore.Client, yclients: YclientsClient) -> str:
-    """Upsert every branch and its `registration_started` event atomically; return the onboarding JWT."""
+def register(
+    request: RedirectRequest, settings: Settings, db: firestore.Client, yclients: YclientsClient
+) -> tuple[str, bool]:
+    """Upsert every branch and its `registration_started` event atomically; return the JWT, and whether the
+    onboarded salon works already (its owner goes to the owner page)."""
     jwt_secret = settings.require("jwt_secret")
     companies = _fetch_companies(request.salon_ids, yclients, db)
     _check_vouched(request, companies, db)
@@ -189,6 +192,7 @@ def register(request: RedirectRequest, settings: Settings, db: firestore.Client,
             before = current[yc.id]
             after = _upserted(before, yc, request.user, request.salon_ids)
             tx.set(repositories.company_ref(db, yc.id), after.to_firestore(), merge=True)
+            statuses[yc.id] = after.integration_status
             data = {
                 "user_id": request.user.id,
                 "signed": request.signed,
@@ -201,6 +205,7 @@ def register(request: RedirectRequest, settings: Settings, db: firestore.Client,
                 data["status_from"] = str(before.integration_status)
             repositories.add_event(tx, db, Event(salon_id=yc.id, type="registration_started", data=data))
 
+    statuses: dict[int, IntegrationStatus] = {}
     write(db.transaction())
     log.info(
         "registration started",
@@ -210,4 +215,5 @@ def register(request: RedirectRequest, settings: Settings, db: firestore.Client,
             "user_phone": mask_phone(request.user.phone),
         },
     )
-    return registration_token.issue(jwt_secret, onboarded, request.salon_ids, settings.registration_ttl_s)
+    token = registration_token.issue(jwt_secret, onboarded, request.salon_ids, settings.registration_ttl_s)
+    return token, statuses.get(onboarded) == IntegrationStatus.ACTIVE

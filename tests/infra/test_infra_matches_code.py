@@ -255,12 +255,16 @@ def test_firestore_indexes_ttl_and_rules_come_from_web(stack, modules):
     assert release["name"] == "cloud.firestore"
 
 
+def _source(module) -> str:
+    return Path(module.__file__).read_text()
+
+
 def test_ttl_policies_cover_every_expiry_field_the_code_writes():
     from aiadmin.core.models import WebhookReceipt
     from aiadmin.core.repositories import WEBHOOK_RECEIPTS
     from aiadmin.reminders.delivery import REMINDERS, ReminderRecord
     from aiadmin.sync.notice_plan import TOLD, Told
-    from aiadmin.whatsapp import chat, onboarding_view
+    from aiadmin.whatsapp import activity, chat, onboarding_view, owner_notices
 
     written = {
         (WEBHOOK_RECEIPTS, "expire_at"): "expire_at" in WebhookReceipt.model_fields,
@@ -271,6 +275,11 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
         (TOLD, "expire_at"): "expire_at" in Told.model_fields,
         (chat.DEAD_LETTERS, "expire_at"): "expire_at" in chat.DeadLetter.model_fields,
         (chat.UNRESOLVED, "expire_at"): "expire_at" in chat.UnresolvedMessage.model_fields,
+        (owner_notices.OWNER_NOTICES, "expire_at"): "expire_at" in owner_notices.OwnerNotice.model_fields,
+        (owner_notices.NOTICE_HOURS, "expire_at"): '"expire_at": at + RETENTION'
+        in Path(owner_notices.__file__).read_text(),
+        (activity.OWNER_ACTIVITY, "expire_at"): '"expire_at": utcnow() + RETENTION'
+        in Path(activity.__file__).read_text(),
     }
     assert all(written.values()), written
     config = json.loads((WEB / "firestore.indexes.json").read_text())
