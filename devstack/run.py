@@ -29,6 +29,7 @@ AI Admin is running.
 
 Open this link to start onboarding for salon 962302 (what YCLIENTS sends after "Подключить"):
   {link}
+Once the salon is active, the same link opens its owner page (inbox, takeover, settings).
 Then play the salon's phone in another tab (scan the QR, or enter the pairing code, then write as a customer):
   http://127.0.0.1:{ports.gateway}/simulator/
 

@@ -1,4 +1,4 @@
-"""Builds the onboarding page's bundle when its sources changed: `npm ci` on first use, then esbuild through
+"""Builds the onboarding and owner pages' bundle when its sources changed: `npm ci` on first use, then esbuild through
 web/build.mjs. `make dev` and the tests call it, so nobody has to remember a build step."""
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ def ensure_built(web: Path = WEB) -> Path:
         log.info("installing the page's npm packages")
         subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=web, check=True, timeout=600)
     output = web / "public" / "onboarding.html"
+    pages = [output, web / "public" / "owner.html"]
     sources = [*(web / "src").iterdir(), web / "build.mjs", installed]
-    if not output.exists() or output.stat().st_mtime < _newest(sources):
+    if not all(p.exists() for p in pages) or min(p.stat().st_mtime for p in pages) < _newest(sources):
         subprocess.run([node, "build.mjs"], cwd=web, check=True, timeout=300)
     return output
 

@@ -1,4 +1,4 @@
-// Bundles the onboarding page: src/ -> public/assets/<name>-<hash>.{js,css} and public/onboarding.html.
+// Bundles the onboarding and owner pages: src/ -> public/assets/<name>-<hash>.{js,css} and public/{onboarding,owner}.html.
 // Hashed names let Hosting cache assets for a year while the HTML is revalidated on every visit.
 import * as esbuild from "esbuild";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -11,7 +11,7 @@ await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
 
 const result = await esbuild.build({
-  entryPoints: [join(here, "src", "onboarding.js"), join(here, "src", "onboarding.css")],
+  entryPoints: ["onboarding.js", "onboarding.css", "owner.js", "owner.css"].map((f) => join(here, "src", f)),
   bundle: true,
   format: "esm",
   minify: true,
@@ -27,9 +27,11 @@ const names = {};
 for (const [file, meta] of Object.entries(result.metafile.outputs)) {
   if (meta.entryPoint) names[basename(meta.entryPoint)] = basename(file);
 }
-const template = await readFile(join(here, "src", "onboarding.html"), "utf8");
-const html = template
-  .replace("%ONBOARDING_JS%", names["onboarding.js"])
-  .replace("%ONBOARDING_CSS%", names["onboarding.css"]);
-await writeFile(join(here, "public", "onboarding.html"), html);
-console.log(`built ${names["onboarding.js"]}, ${names["onboarding.css"]}`);
+for (const page of ["onboarding", "owner"]) {
+  const template = await readFile(join(here, "src", `${page}.html`), "utf8");
+  const html = template
+    .replace(`%${page.toUpperCase()}_JS%`, names[`${page}.js`])
+    .replace(`%${page.toUpperCase()}_CSS%`, names[`${page}.css`]);
+  await writeFile(join(here, "public", `${page}.html`), html);
+  console.log(`built ${page}: ${names[`${page}.js`]}, ${names[`${page}.css`]}`);
+}

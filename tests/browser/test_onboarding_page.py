@@ -173,7 +173,10 @@ def test_an_active_salon_relinks_only_after_the_owner_confirms(desktop, stack, d
         simulator("drop")  # no retries configured: the session fails and the bot is silent
         wait_for(lambda: db.collection("wa_sessions").document(SID).get().get("state") == "failed", 5)
 
-        b.page.goto(signed_link(stack))  # the owner comes back to fix it
+        b.page.goto(signed_link(stack))  # the owner comes back to fix it: the owner page offers the relink
+        b.screen("owner", shot="owner-page-failed")
+        b.page.wait_for_selector("#relink:not([hidden])")
+        b.page.click("#relink")
         b.page.wait_for_selector("#relink-confirm:not([hidden])")
         assert "Подключить WhatsApp заново?" in text(b, "#relink-text")
         assert b.page.is_hidden("#qr-img"), "no QR before the owner says yes"
@@ -257,14 +260,15 @@ def test_without_the_listener_a_slow_poll_keeps_the_page_going(desktop, stack, h
     assert [m for m in b.console if m.startswith("pageerror")] == [], "blocked requests aside, no script errors"
 
 
-def test_a_salon_already_active_sees_so_and_nothing_is_called_again(desktop, stack, host, db):
+def test_a_salon_already_active_opens_its_owner_page_and_nothing_is_called_again(desktop, stack, host, db):
     b = desktop
     b.page.goto(signed_link(stack))
     b.page.wait_for_selector("#qr-img[src^='data:image/png']:not([hidden])")
     simulator("scan", phone="79161234567")
     b.screen("done", timeout_ms=20000, shot="first-visit-done")
-    b.page.goto(signed_link(stack))  # the owner opens the app from YCLIENTS again later
-    b.screen("done", shot="second-visit")
-    assert text(b, "#done-title") == "AI Admin уже подключён"
+    b.page.goto(signed_link(stack))  # the owner opens the app from YCLIENTS again later: the owner page
+    b.screen("owner", shot="second-visit")
+    assert text(b, "#salon-name") == stack_title(db) and "подключён" in text(b, "#wa-state")
+    assert b.page.is_hidden("#relink"), "a working link is not offered for replacing"
     assert len(stack.calls("/marketplace/partner/callback")) == 1
     assert b.console_errors() == []

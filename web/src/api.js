@@ -1,4 +1,4 @@
-// The onboarding API: JSON in and out, the registration token as a Bearer header, a timeout on every call.
+// The onboarding and owner APIs: JSON in and out, the registration token as a Bearer header, a timeout on every call.
 // Failures become ApiError with the server's stable code, so the page can explain them in Russian.
 
 const TIMEOUT_MS = 20000;
@@ -53,5 +53,11 @@ export function createApi(token) {
       call("POST", "/marketplace/api/pairing-code", { phone_number: phone, ...(confirm ? { confirm_relink: true } : {}) }),
     status: (sessionId) => call("GET", `/marketplace/api/status/${encodeURIComponent(sessionId)}`),
     activate: () => call("POST", "/marketplace/activate", { token }),
+    // the owner page
+    ownerPage: () => call("GET", "/marketplace/owner/api/page"),
+    conversation: (phone) => call("GET", `/marketplace/owner/api/conversations/${encodeURIComponent(phone)}`),
+    takeOver: (phone) => call("POST", `/marketplace/owner/api/conversations/${encodeURIComponent(phone)}/takeover`),
+    giveBack: (phone) => call("POST", `/marketplace/owner/api/conversations/${encodeURIComponent(phone)}/resume`),
+    saveSettings: (change) => call("PUT", "/marketplace/owner/api/settings", change),
   };
 }

@@ -15,7 +15,34 @@ async function firebaseConfig() {
   return resp.json();
 }
 
-function toMillis(value) {
+let database = null;
+
+// One Firestore client per page, whichever documents it watches.
+export function firestore() {
+  if (!database) {
+    database = firebaseConfig().then((config) => {
+      const db = getFirestore(initializeApp(config));
+      if (config.firestoreEmulatorHost) {
+        const [host, port] = config.firestoreEmulatorHost.split(":");
+        connectFirestoreEmulator(db, host, Number(port));
+      }
+      return db;
+    });
+  }
+  return database;
+}
+
+// A listener on one document the page may read (its capability view); onData gets its fields on every change.
+export async function watchDocument(collection, id, onData, onError) {
+  const db = await firestore();
+  return onSnapshot(
+    doc(db, collection, id),
+    (snap) => snap.exists() && onData(snap.data()),
+    (err) => onError(String(err && err.code ? err.code : err)),
+  );
+}
+
+export function toMillis(value) {
   if (!value) return null;
   if (typeof value.toMillis === "function") return value.toMillis();
   const ms = Date.parse(value);
@@ -67,13 +94,7 @@ export async function watchSession({ viewId, sessionId, api, onStatus, onFallbac
     tick();
   };
   try {
-    const config = await firebaseConfig();
-    const app = initializeApp(config);
-    const db = getFirestore(app);
-    if (config.firestoreEmulatorHost) {
-      const [host, port] = config.firestoreEmulatorHost.split(":");
-      connectFirestoreEmulator(db, host, Number(port));
-    }
+    const db = await firestore();
     watchdog = setTimeout(() => startPolling("no answer from Firestore"), FIRST_SNAPSHOT_MS);
     unsubscribe = onSnapshot(
       doc(db, "onboarding_views", viewId),

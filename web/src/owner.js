@@ -1,0 +1,337 @@
+// The owner page, opened from YCLIENTS for a salon that works already: WhatsApp and sync status, the inbox
+// (waiting for a person first) with takeover and «Вернуть боту», the week's bookings, notices and settings.
+// Everything shown comes live from two Firestore documents the page may read: its owner view and its
+// WhatsApp status view; the API is only for actions and a conversation's transcript.
+
+import { createApi } from "./api.js";
+import { toMillis, watchDocument, watchSession } from "./status-feed.js";
+import { INVALID_LINK, explain } from "./texts.js";
+
+const $ = (id) => document.getElementById(id);
+const app = $("app");
+
+const page = { api: null, token: null, view: null, open: null, formFilled: false };
+
+const REASONS = { handoff: "просит администратора", unanswered: "вопрос без ответа" };
+const KINDS = {
+  logged_out: "WhatsApp отключён",
+  whatsapp_down: "WhatsApp недоступен",
+  whatsapp_back: "WhatsApp снова работает",
+  sync_failing: "Синхронизация",
+  handoff: "Просят администратора",
+  unanswered: "Вопрос без ответа",
+  refused: "Сообщение не доставлено",
+  summary: "Сводка",
+};
+const ACTIONS = { booked: "Записал", rescheduled: "Перенёс", cancelled: "Отменил" };
+const WA_STATES = {
+  connected: "подключён",
+  reconnecting: "переподключается",
+  temporarily_banned: "временно ограничен WhatsApp",
+  logged_out: "отключён",
+  failed: "не работает",
+  expired: "не подключён",
+  client_outdated: "не работает",
+  paused: "приостановлен",
+};
+const RELINK = new Set(["logged_out", "failed", "expired", "client_outdated"]);
+
+function show(screen) {
+  for (const el of document.querySelectorAll("[data-screen-id]")) el.hidden = el.dataset.screenId !== screen;
+  app.dataset.screen = screen;
+}
+
+function readToken() {
+  const fromUrl = new URLSearchParams(location.search).get("token");
+  if (fromUrl) {
+    sessionStorage.setItem("aiadmin.registration", fromUrl);
+    history.replaceState(null, "", location.pathname);
+    return fromUrl;
+  }
+  return sessionStorage.getItem("aiadmin.registration");
+}
+
+function invalid(code) {
+  const text = INVALID_LINK[code] || INVALID_LINK.invalid_token;
+  $("invalid-title").textContent = text.title;
+  $("invalid-text").textContent = text.text.replace("«Подключить»", "«Открыть»");
+  show("invalid");
+}
+
+function el(tag, text, cls) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = text;
+  if (cls) node.className = cls;
+  return node;
+}
+
+function when(value) {
+  const ms = toMillis(value);
+  if (!ms) return "";
+  return new Date(ms).toLocaleString("ru-RU", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+
+function visitTime(iso) {
+  if (!iso) return "";
+  const [date, time] = iso.split("T");
+  const [, m, d] = date.split("-");
+  return `${d}.${m} в ${(time || "").slice(0, 5)}`;
+}
+
+// --- status ----------------------------------------------------------------------------------------------
+
+function showWhatsApp(status) {
+  const state = status.state || "";
+  $("wa-state").textContent = WA_STATES[state] || state || "не подключён";
+  $("wa-state").dataset.state = state;
+  $("wa-message").textContent = status.message || "";
+  $("relink").hidden = !RELINK.has(state);
+}
+
+function renderStatus(view) {
+  $("bot-state").textContent = view.bot_enabled ? "отвечает клиентам" : "выключен — отвечаете вы";
+  const list = $("sync-list");
+  list.replaceChildren(
+    ...(view.sync || []).map((m) => {
+      const ok = m.state === "ok" || m.state === "running";
+      const text = ok
+        ? `${m.title}: обновлено ${when(m.last_success_at) || "—"}`
+        : `${m.title}: ошибка синхронизации${m.last_success_at ? `, последнее обновление ${when(m.last_success_at)}` : ""}`;
+      return el("li", text, ok ? "" : "error");
+    }),
+  );
+}
+
+// --- inbox -----------------------------------------------------------------------------------------------
+
+function renderInbox(view) {
+  const items = view.inbox || [];
+  $("inbox-empty").hidden = items.length > 0;
+  $("inbox").replaceChildren(
+    ...items.map((c) => {
+      const li = el("li", null, c.waiting_since ? "waiting" : "");
+      const button = el("button", null, "conv");
+      button.type = "button";
+      button.dataset.phone = c.phone;
+      const who = el("span", `${c.name ? `${c.name}, ` : ""}+${c.phone}`, "who");
+      const tag = c.waiting_since
+        ? el("span", `Ждёт вас: ${REASONS[c.waiting_reason] || "нужен ответ"}`, "tag")
+        : c.taken_over_at
+          ? el("span", "Отвечаете вы", "tag quiet")
+          : null;
+      const last = el("span", c.last_text || "", "last");
+      button.append(who, ...(tag ? [tag] : []), last, el("span", when(c.updated_at), "muted small-left"));
+      button.addEventListener("click", () => openChat(c.phone));
+      li.append(button);
+      return li;
+    }),
+  );
+  const unresolved = view.unresolved || [];
+  $("unresolved-box").hidden = unresolved.length === 0;
+  $("unresolved").replaceChildren(
+    ...unresolved.map((m) => el("li", `${m.push_name || "Клиент"}: «${m.text || `[${m.media || "сообщение"}]`}» (${when(m.at)})`)),
+  );
+  if (page.open) renderChatState();
+}
+
+function entry(phone) {
+  return ((page.view && page.view.inbox) || []).find((c) => c.phone === phone) || null;
+}
+
+function renderChatState() {
+  const c = entry(page.open);
+  const taken = Boolean(c && c.taken_over_at);
+  $("chat-state").textContent = taken
+    ? "Вы отвечаете этому клиенту — бот молчит в этом чате."
+    : c && c.waiting_since
+      ? "Клиент ждёт ответа человека. Ответьте в WhatsApp салона."
+      : "Бот отвечает этому клиенту.";
+  $("takeover").hidden = taken;
+  $("resume").hidden = !taken;
+}
+
+async function loadTranscript() {
+  const phone = page.open;
+  try {
+    const body = await page.api.conversation(phone);
+    if (page.open !== phone) return;
+    $("transcript").replaceChildren(
+      ...body.messages.map((m) => {
+        const who = { customer: "Клиент", bot: "Бот", staff: "Салон" }[m.direction] || m.direction;
+        const text = m.undecryptable ? "[сообщение не удалось прочитать]" : m.text || `[${m.media || "вложение"}]`;
+        const li = el("li", null, `msg ${m.direction}`);
+        li.append(el("b", `${who}: `), el("span", text), el("span", ` ${when(m.stored_at)}`, "muted"));
+        return li;
+      }),
+    );
+  } catch (err) {
+    $("chat-error").textContent = explain(err);
+    $("chat-error").hidden = false;
+  }
+}
+
+async function openChat(phone) {
+  page.open = phone;
+  const c = entry(phone);
+  $("chat-title").textContent = `${c && c.name ? `${c.name}, ` : ""}+${phone}`;
+  $("chat-error").hidden = true;
+  $("transcript").replaceChildren();
+  $("chat").hidden = false;
+  renderChatState();
+  await loadTranscript();
+  $("chat").scrollIntoView({ block: "start" });
+}
+
+async function chatAction(fn) {
+  const phone = page.open;
+  $("chat-error").hidden = true;
+  for (const id of ["takeover", "resume"]) $(id).disabled = true;
+  try {
+    await fn(phone);
+  } catch (err) {
+    $("chat-error").textContent = explain(err);
+    $("chat-error").hidden = false;
+  } finally {
+    for (const id of ["takeover", "resume"]) $(id).disabled = false;
+  }
+}
+
+// --- week, notices -----------------------------------------------------------------------------------------
+
+function renderWeek(view) {
+  const w = view.week || {};
+  const share = w.off_hours_share === null || w.off_hours_share === undefined ? null : Math.round(w.off_hours_share * 100);
+  $("week-summary").textContent =
+    `Бот ответил клиентам: ${w.customers || 0}. Записал: ${w.booked || 0}, перенёс: ${w.rescheduled || 0}, ` +
+    `отменил: ${w.cancelled || 0}.` + (share === null ? "" : ` Писали в нерабочее время: ${share}%.`);
+  $("week-actions").replaceChildren(
+    ...(w.actions || [])
+      .slice()
+      .reverse()
+      .map((a) => el("li", `${ACTIONS[a.kind] || a.kind}: ${a.service || "услуга"}, ${visitTime(a.at)} — +${a.customer}`)),
+  );
+}
+
+function renderNotices(view) {
+  const notices = view.notices || [];
+  $("notices-empty").hidden = notices.length > 0;
+  $("notices").replaceChildren(
+    ...notices.map((n) => {
+      const li = el("li");
+      li.append(el("b", `${KINDS[n.kind] || n.kind} · ${when(n.at)}: `), el("span", n.text));
+      return li;
+    }),
+  );
+}
+
+// --- settings -----------------------------------------------------------------------------------------------
+
+function fillHours(select, from, to, offLabel) {
+  const options = offLabel ? [el("option", offLabel)] : [];
+  if (offLabel) options[0].value = "-1";
+  for (let h = from; h <= to; h += 1) {
+    const o = el("option", `${String(h).padStart(2, "0")}:00`);
+    o.value = String(h);
+    options.push(o);
+  }
+  select.replaceChildren(...options);
+}
+
+function fillSettings(view) {
+  if (page.formFilled) return; // never overwrite what the owner is typing
+  const s = view.settings || {};
+  const f = $("settings");
+  f.bot_enabled.checked = s.bot_enabled !== false;
+  f.staff_pause_min.value = s.staff_pause_min || 120;
+  f.welcome_text.value = s.welcome_text || "";
+  f.phone.value = s.phone ? `+${s.phone}` : view.owner_phone ? `+${view.owner_phone}` : "";
+  f.summary_hour.value = s.summary_hour === null || s.summary_hour === undefined ? "-1" : String(s.summary_hour);
+  const r = s.reminders || {};
+  f.reminders_enabled.checked = r.enabled !== false;
+  f.reminders_notices.checked = r.notices !== false;
+  f.day_before_hour.value = String(r.day_before_hour || 19);
+  page.formFilled = true;
+}
+
+async function saveSettings(event) {
+  event.preventDefault();
+  const f = $("settings");
+  const result = $("settings-result");
+  const change = {
+    bot_enabled: f.bot_enabled.checked,
+    staff_pause_min: Number(f.staff_pause_min.value) || 120,
+    welcome_text: f.welcome_text.value.trim(),
+    summary_hour: Number(f.summary_hour.value),
+    reminders: {
+      enabled: f.reminders_enabled.checked,
+      notices: f.reminders_notices.checked,
+      day_before_hour: Number(f.day_before_hour.value),
+    },
+    phone: f.phone.value.trim(), // the server reads any usual spelling; empty: the installer's number
+  };
+  $("settings-save").disabled = true;
+  try {
+    await page.api.saveSettings(change);
+    result.textContent = "Сохранено. Бот работает по новым настройкам со следующего сообщения.";
+    result.className = "muted";
+  } catch (err) {
+    result.textContent = err.status === 400 ? `Не сохранено: проверьте поля. ${err.message}` : explain(err);
+    result.className = "error";
+  } finally {
+    result.hidden = false;
+    $("settings-save").disabled = false;
+  }
+}
+
+// --- start --------------------------------------------------------------------------------------------------
+
+function render(view) {
+  page.view = view;
+  renderStatus(view);
+  renderInbox(view);
+  renderWeek(view);
+  renderNotices(view);
+  fillSettings(view);
+  app.dataset.updated = String(toMillis(view.updated_at) || Date.now());
+}
+
+async function start() {
+  page.token = readToken();
+  if (!page.token) return invalid("missing_token");
+  page.api = createApi(page.token);
+  let opened;
+  try {
+    opened = await page.api.ownerPage();
+  } catch (err) {
+    return invalid(err.code);
+  }
+  $("salon-name").textContent = opened.salon.title;
+  document.title = `AI Admin — ${opened.salon.title}`;
+  $("relink").href = `/marketplace/onboarding?token=${encodeURIComponent(page.token)}`;
+  fillHours($("summary_hour"), 7, 22, "Не присылать");
+  fillHours($("day_before_hour"), 9, 21);
+  $("settings").addEventListener("submit", saveSettings);
+  $("chat-close").addEventListener("click", () => {
+    page.open = null;
+    $("chat").hidden = true;
+  });
+  $("takeover").addEventListener("click", () => chatAction((p) => page.api.takeOver(p)));
+  $("resume").addEventListener("click", () => chatAction((p) => page.api.giveBack(p)));
+  showWhatsApp({ state: opened.session.status, message: opened.session.message });
+  show("owner");
+  const refused = (err) => invalid(err.code);
+  watchSession({
+    viewId: opened.view_id,
+    sessionId: opened.session.session_id,
+    api: page.api,
+    onStatus: showWhatsApp,
+    onFallback: () => {},
+    onRefused: refused,
+  });
+  watchDocument("owner_views", opened.owner_view_id, (view) => {
+    render(view);
+    if (page.open) loadTranscript();
+  }, () => invalid("registration_expired"));
+}
+
+start();
