@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 
-.PHONY: dev test test-unit test-emulator lint format bench bench-page bench-sync bench-ai bench-reply bench-reminders sync clean system-deps \
+.PHONY: dev test test-unit test-emulator lint format bench bench-page bench-sync bench-ai bench-reply bench-reminders bench-sessions sync clean system-deps \
 	infra-manifest package-functions
 
 # Debian packages the stack needs: libmagic1 (neonize imports python-magic) and Chromium for the browser tests.
@@ -83,6 +83,11 @@ bench-reminders: $(STAMP)
 
 bench-ai: $(STAMP)
 	$(PY) -m bench.ai_turns
+
+# One session host with 200 simulated salons; then 200 real neonize clients started at once in one process.
+bench-sessions: $(STAMP)
+	$(PY) -m bench.session_host_load --salons 200
+	$(PY) -m bench.neonize_many --clients 200
 
 # With nothing else on ports 191xx: a customer's wait from message to reply on the local stack.
 bench-reply: system-deps $(STAMP)

@@ -36,6 +36,15 @@ TRANSCRIPT = 50
 _PHONE = re.compile(r"^\d{10,15}$")
 
 
+class RemindersChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    day_before_hour: int | None = Field(default=None, ge=9, le=21)
+    two_hour_lead_min: int | None = Field(default=None, ge=30, le=360)
+    notices: bool | None = None
+
+
 class SettingsChange(BaseModel):
     """`PUT /marketplace/owner/api/settings`: any subset; what is left out stays."""
 
@@ -46,7 +55,7 @@ class SettingsChange(BaseModel):
     welcome_text: str | None = Field(default=None, max_length=500)
     phone: str | None = None
     summary_hour: int | None = Field(default=None, ge=-1, le=23)  # -1: off
-    reminders: dict[str, Any] | None = None
+    reminders: RemindersChange | None = None
 
     @field_validator("phone")
     @classmethod
@@ -150,7 +159,8 @@ def change_settings(db: firestore.Client, claims: RegistrationClaims, change: Se
     owner["phone"] = owner.get("phone") or None
     owner["welcome_text"] = (owner.get("welcome_text") or "").strip() or None
     reminders = company.reminders.model_dump()
-    reminders.update(change.reminders or {})
+    if change.reminders is not None:
+        reminders.update(change.reminders.model_dump(exclude_unset=True))
     try:
         new_owner, new_reminders = OwnerSettings.model_validate(owner), ReminderSettings.model_validate(reminders)
     except ValueError as exc:

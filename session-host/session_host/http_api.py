@@ -9,8 +9,10 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
 
+from aiadmin.core import repositories
 from aiadmin.core.caller_auth import verify_caller
 from aiadmin.core.errors import AppError
+from aiadmin.core.models import salon_id_from_session
 from aiadmin.core.settings import Settings
 from aiadmin.core.task_queue import TASK_SECRET_HEADER
 from aiadmin.whatsapp.chat import MEDIA_KINDS, SendRequest
@@ -173,6 +175,12 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
 
         @app.get("/simulator/sessions/<sid>/outbox")
         def outbox(sid: str):
-            return jsonify(driver.outbox.get(sid, []))
+            """What the salon's WhatsApp sent; `to_owner` marks the notices to the owner's number."""
+            try:
+                company = repositories.get_company(host.db, salon_id_from_session(sid))
+            except ValueError:
+                company = None
+            owner = company.owner_phone() if company else None
+            return jsonify([{**m, "to_owner": m["to"] == owner} for m in driver.outbox.get(sid, [])])
 
     return app

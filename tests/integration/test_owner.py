@@ -138,6 +138,7 @@ def test_every_notice_kind_reaches_the_owner_once_under_three_deliveries(bot, db
     got = owner_messages(bot)
     assert len(got) == 4, got
     assert any("«мастера»" in t and "устаревшими" in t for t in got)
+    assert [m["text"] for m in bot.outbox() if m["to_owner"]] == got, "the simulator shows them as the owner's"
 
 
 def test_a_logged_out_salon_is_recorded_for_the_owner_page_not_sent(bot, db, owner):

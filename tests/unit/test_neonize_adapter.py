@@ -239,3 +239,28 @@ def test_a_restore_of_a_client_still_held_by_whatsmeow_keeps_the_same_object(tmp
     finally:
         driver._clients.clear()
         driver.close()
+
+
+def test_many_real_clients_started_at_once_all_report_back_and_close(tmp_path):
+    """Real neonize clients, offline (every dial fails): starts go one at a time through the Go maps' gate, each
+    failure reaches the sink, and close() ends them all (bench/neonize_many.py runs the same with 200)."""
+    import threading
+    import time
+
+    seen: dict[str, object] = {}
+    lock = threading.Lock()
+
+    def sink(sid: str, event: object) -> None:
+        with lock:
+            seen.setdefault(sid, event)
+
+    driver = nd.NeonizeWhatsApp(sink, nd.SqliteStores(tmp_path), max_clients=20)
+    try:
+        for i in range(20):
+            driver.start(f"company_{i}", "qr")
+        deadline = time.monotonic() + 30
+        while len(seen) < 20 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(seen) == 20 and all(isinstance(e, Disconnected) for e in seen.values())
+    finally:
+        driver.close()

@@ -50,7 +50,17 @@ def test_the_owner_number_is_read_in_any_usual_spelling(phone):
     assert SettingsChange(phone=phone).phone == "79165554433"
 
 
-@pytest.mark.parametrize("bad", [{"phone": "12345"}, {"staff_pause_min": 0}, {"summary_hour": 24}, {"x": 1}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"phone": "12345"},
+        {"staff_pause_min": 0},
+        {"summary_hour": 24},
+        {"x": 1},
+        {"reminders": {"day_before_hour": 23}},
+        {"reminders": {"sms": True}},
+    ],
+)
 def test_bad_settings_are_refused(bad):
     with pytest.raises(ValueError):
         SettingsChange.model_validate(bad)

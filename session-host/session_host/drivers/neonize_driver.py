@@ -174,6 +174,12 @@ def device_props() -> Any:
     return DeviceProps(os="AI Admin", platformType=DeviceProps.DESKTOP, requireFullSync=False, historySyncConfig=limits)
 
 
+# neonize's Go side keeps every client in package-level maps written without a lock when a client starts
+# (`Neonize()`) and stops (`Stop()`): two at once abort the whole process ("fatal error: concurrent map writes",
+# seen with 200 clients started together by `bench/neonize_many.py`). Starts and stops therefore go one at a
+# time, each given this long for its map writes before the next.
+GO_MAP_GAP_S = 0.05
+
 REUSE_FOR_S = 300.0  # whatsmeow reconnects its own client; after this long down, a new client is made
 
 
@@ -295,6 +301,7 @@ class NeonizeWhatsApp:
         self._loop = asyncio.new_event_loop()
         # Every connected client keeps one executor thread busy inside the Go call.
         self._loop.set_default_executor(ThreadPoolExecutor(max_workers=max_clients + 8, thread_name_prefix="neonize"))
+        self._go_maps = asyncio.Lock()  # see GO_MAP_GAP_S (created here, used only on the loop)
         self._thread = threading.Thread(target=self._loop.run_forever, name="neonize-loop", daemon=True)
         self._thread.start()
 
@@ -442,11 +449,13 @@ class NeonizeWhatsApp:
         async def on_ban(c: Any, ev: Any) -> None:
             self.emit(session_id, temporary_ban_event(ev))
 
-        try:
-            task = await client.connect()
-        except Exception as exc:
-            self.emit(session_id, Disconnected(f"connect failed: {exc}"))
-            return
+        async with self._go_maps:
+            try:
+                task = await client.connect()
+            except Exception as exc:
+                self.emit(session_id, Disconnected(f"connect failed: {exc}"))
+                return
+            await asyncio.sleep(GO_MAP_GAP_S)  # the Go call registers the client in its maps first thing
         task.add_done_callback(lambda t: self._connect_ended(session_id, client, t))
 
     def _connect_ended(self, session_id: str, client: Any, task: asyncio.Task) -> None:
@@ -478,10 +487,11 @@ class NeonizeWhatsApp:
         client = self._clients.pop(session_id, None)
         if client is None:
             return
-        try:
-            await client.stop()
-        except Exception:
-            log.exception("neonize stop failed", extra={"session_id": session_id})
+        async with self._go_maps:
+            try:
+                await client.stop()
+            except Exception:
+                log.exception("neonize stop failed", extra={"session_id": session_id})
 
     async def _send(self, session_id: str, to_phone: str, text: str) -> str:
         from neonize.utils.jid import build_jid
