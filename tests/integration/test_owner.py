@@ -191,6 +191,32 @@ def test_the_daily_summary_counts_a_scripted_day(bot, db, stack):
     assert [t for t in owner_messages(bot) if t.startswith("Вчера бот")] == sent == [text]
 
 
+def test_the_days_counters_follow_real_conversations(bot, db):
+    """Three customers through the real turns: one asks a price, one books, one asks for a person (and the first
+    asks again, and WhatsApp delivers a message twice): the day shows 3 customers, 1 booking, 1 handoff."""
+    from tests.integration.conftest import Chat
+    from tests.integration.test_ai_dialogues import book_something
+
+    bot.say("Сколько стоит мужская стрижка?")
+    bot.say("А женская?")
+    booker = Chat(bot.stack, phone="79030000011")
+    book_something(booker)
+    asker = Chat(bot.stack, phone="79030000012")
+    asker.say("Позовите администратора, пожалуйста", message_id="3ATWICE")
+    requests.post(
+        f"{GATEWAY}/simulator/sessions/{SID}/inbound",
+        json={"from": "79030000012", "text": "Позовите администратора, пожалуйста", "message_id": "3ATWICE"},
+        timeout=10,
+    )
+    bot.stack.dispatcher.wait_idle()
+    company = repositories.get_company(db, SALON)
+    day = activity.days(db, SALON, company.today(), 1)[0]
+    assert (len(day.customers), day.count("booked"), len(day.handoffs)) == (3, 1, 1)
+    assert owner_reports.summary_text(day, owner_reports.waiting_count(db, SALON)).endswith(
+        "записал 1, перенёс 0, отменил 0. Просили администратора: 1. 1 вопрос ждёт вас."
+    )
+
+
 def test_a_sync_failing_for_two_hours_is_told_once_per_run_of_failures(bot, db, stack):
     """Through the real worker, delivered three times: the stand-in fails, the module has failed for three hours."""
     state = runner.state_ref(db, SALON, "staff")
