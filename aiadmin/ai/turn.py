@@ -1,6 +1,7 @@
 """One AI turn: the customer's unanswered messages of one conversation → Stage 1 → commands executed → Stage 2 →
 the reply through the session host. One turn at a time per conversation, in order; a burst of messages is one
-turn; a frozen or uninstalled salon, a chat the staff are answering, or a handed-over chat gets silence."""
+turn; a frozen or uninstalled salon, a bot the owner switched off, a chat the staff are answering, or a
+handed-over chat gets silence. Each turn counts the day's activity and, while an owner page is open, refreshes it."""
 
 from __future__ import annotations
 
@@ -117,15 +118,15 @@ def _count(db: firestore.Client, company: Company, task: AiTurnTask, outcomes: l
         for o in outcomes
         if o.kind in ACTIONS
     ]
-    turn = activity.TurnActivity(
-        customer=task.phone,
-        message_id=task.message_id,
-        off_hours=_off_hours(db, company),
-        handed_over="handed_over" in kinds,
-        unanswered="unknown_question" in kinds,
-        actions=actions,
-    )
     try:
+        turn = activity.TurnActivity(
+            customer=task.phone,
+            message_id=task.message_id,
+            off_hours=_off_hours(db, company),
+            handed_over="handed_over" in kinds,
+            unanswered="unknown_question" in kinds,
+            actions=actions,
+        )
         activity.record(db, company.salon_id, company.today(), turn)
     except Exception:  # counting must never cost the customer their reply
         log.exception("activity not counted", extra={"salon_id": company.salon_id})

@@ -386,10 +386,29 @@ class SessionHost:
             return  # the bot answers people in private chats, nothing else
         if event.from_me and event.message_id in self.sent_ids:
             return  # our own send coming back
-        if not event.chat_phone:
-            self._unresolved(sid, salon_id, event)
+        try:
+            if not event.chat_phone:
+                self._unresolved(sid, salon_id, event)
+                return
+            chat.accept_inbound(self.db, self.tasks, self._message(salon_id, event))
+        except Exception as exc:  # WhatsApp has its ack already: a message not stored now must be stored later
+            extra = {"salon_id": salon_id, "message_id": event.message_id, "attempt": attempt + 1, "error": str(exc)}
+            if attempt >= len(self.inbound_retry_delays):
+                log.error("inbound message lost", extra=extra)  # alerted on
+                return
+            log.warning("inbound message not stored yet; retrying", extra=extra)
+            self._later(self.inbound_retry_delays[attempt], "inbound_retry", sid, salon_id, event, attempt + 1)
             return
-        msg = ChatMessage(
+        if not event.from_me:
+            try:  # a customer who writes opens a chat WhatsApp had locked (463): what still holds is sent now
+                host_url = get_settings().require("session_host_url")
+                refusals.reopen(self.db, self.tasks, host_url, salon_id, event.chat_phone)
+            except Exception:
+                log.exception("could not reopen a refused chat", extra={"salon_id": salon_id})
+
+    @staticmethod
+    def _message(salon_id: int, event: Inbound) -> ChatMessage:
+        return ChatMessage(
             message_id=event.message_id,
             salon_id=salon_id,
             phone=event.chat_phone,
@@ -401,21 +420,6 @@ class SessionHost:
             push_name=event.push_name,
             sent_at=datetime.fromtimestamp(event.timestamp, UTC) if event.timestamp else None,
         )
-        try:
-            chat.accept_inbound(self.db, self.tasks, msg)
-        except Exception as exc:  # WhatsApp has its ack already: a message not stored now must be stored later
-            extra = {"salon_id": salon_id, "message_id": event.message_id, "attempt": attempt + 1, "error": str(exc)}
-            if attempt >= len(self.inbound_retry_delays):
-                log.error("inbound message lost", extra=extra)  # alerted on
-                return
-            log.warning("inbound message not stored yet; retrying", extra=extra)
-            self._later(self.inbound_retry_delays[attempt], "inbound_retry", sid, salon_id, event, attempt + 1)
-            return
-        if not event.from_me:
-            try:  # a customer who writes opens a chat WhatsApp had locked (463): what still holds is sent now
-                refusals.reopen(self.db, self.tasks, get_settings().require("session_host_url"), salon_id, msg.phone)
-            except Exception:
-                log.exception("could not reopen a refused chat", extra={"salon_id": salon_id})
 
     def _unresolved(self, sid: str, salon_id: int, event: Inbound) -> None:
         if event.from_me or not event.chat_lid:
