@@ -233,7 +233,7 @@ def onboarding_status(request: flask.Request):
 @json_endpoint("GET", "POST", "PUT")
 def owner_api(request: flask.Request):
     """/marketplace/owner/api/… — the owner page: GET page, GET conversations/{phone},
-    POST conversations/{phone}/takeover|resume, PUT settings."""
+    POST conversations/{phone}/takeover|resume|reply, PUT settings."""
     settings = get_settings()
     claims = onboarding.claims_from_header(request.headers.get("Authorization"), settings)
     db = get_db()
@@ -247,6 +247,10 @@ def owner_api(request: flask.Request):
             return json_response(owner_page.take_over(db, claims, phone))
         case ("POST", ["conversations", phone, "resume"]):
             return json_response(owner_page.give_back(db, claims, phone))
+        case ("POST", ["conversations", phone, "reply"]):
+            body = validate(owner_page.Reply, json_body(request))
+            host_url = settings.require("session_host_url")
+            return json_response(owner_page.reply(db, get_task_queue(), host_url, claims, phone, body))
         case ("PUT", ["settings"]):
             change = validate(owner_page.SettingsChange, json_body(request))
             return json_response(owner_page.change_settings(db, claims, change))

@@ -13,7 +13,7 @@ from google.cloud import firestore
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aiadmin.core import repositories
-from aiadmin.core.errors import BadRequest, NotFound
+from aiadmin.core.errors import BadRequest, Conflict, NotFound
 from aiadmin.core.logs import mask_phone
 from aiadmin.core.models import (
     Company,
@@ -26,8 +26,10 @@ from aiadmin.core.models import (
     utcnow,
 )
 from aiadmin.core.settings import Settings
+from aiadmin.core.task_queue import TaskQueue
 from aiadmin.marketplace import onboarding, owner_view
 from aiadmin.whatsapp import chat
+from aiadmin.whatsapp.chat import SendRequest
 
 log = logging.getLogger("aiadmin.marketplace.owner_page")
 
@@ -146,6 +148,36 @@ def give_back(db: firestore.Client, claims: RegistrationClaims, phone: str) -> d
     _event(db, claims.salon_id, "owner_gave_back", phone)
     owner_view.refresh(db, claims.salon_id)
     return {"success": True, "phone": phone, "bot": "answering"}
+
+
+class Reply(BaseModel):
+    """`POST …/conversations/{phone}/reply`: the owner answers from the page. `id` (the page's, per message) makes
+    a repeated click or a retried request one message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=4096)
+    id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+
+
+def reply(
+    db: firestore.Client, queue: TaskQueue, host_url: str, claims: RegistrationClaims, phone: str, body: Reply
+) -> dict[str, Any]:
+    """Sent by the salon's WhatsApp as a staff message: the bot keeps out of the chat for the staff pause, as when
+    the staff answer from the phone, and nobody is waiting any more."""
+    ref = _conversation(db, claims.salon_id, phone)
+    company = _company(db, claims)
+    if not company.whatsapp_connected:
+        raise Conflict("the salon's WhatsApp is not connected", code="whatsapp_not_connected")
+    text = body.text.strip()
+    if not text:
+        raise BadRequest("the message is empty", code="empty_message")
+    key = f"owner-reply-{claims.salon_id}-{body.id}"
+    request = SendRequest(key=key, salon_id=claims.salon_id, phone=phone, text=text, author="staff")
+    chat.queue_send(queue, host_url, request)
+    ref.set({"waiting_since": firestore.DELETE_FIELD, "waiting_reason": firestore.DELETE_FIELD}, merge=True)
+    owner_view.refresh(db, claims.salon_id)
+    return {"success": True, "phone": phone, "queued": True}
 
 
 def change_settings(db: firestore.Client, claims: RegistrationClaims, change: SettingsChange) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.cloud import firestore
@@ -24,6 +24,7 @@ from pydantic import Field
 
 from aiadmin.core import repositories
 from aiadmin.core.models import Company, Document, RegistrationClaims, utcnow
+from aiadmin.core.settings import get_settings
 from aiadmin.sync import documents as sync_docs
 from aiadmin.sync.timetable import MODULE_TITLES
 from aiadmin.whatsapp import activity, chat, owner_notices
@@ -48,6 +49,8 @@ class InboxEntry(Document):
     waiting_reason: str | None = None  # handoff | unanswered
     taken_over_at: datetime | None = None  # the owner said «I'll answer»: the bot keeps out until «Вернуть боту»
     paused_until: datetime | None = None
+    last_staff_message_at: datetime | None = None
+    bot_silent_until: datetime | None = None  # a handoff or a person's message keeps the bot out until then
 
 
 class ModuleSync(Document):
@@ -108,7 +111,13 @@ def bind(db: firestore.Client, company: Company, view: ViewRef) -> None:
     db.collection(OWNER_VIEWS).document(view.id).set({"expires_at": view.expires_at}, merge=True)
 
 
-def _inbox(db: firestore.Client, salon_id: int) -> list[InboxEntry]:
+def _silent_until(entry: InboxEntry, staff_pause: timedelta) -> datetime | None:
+    staff = entry.last_staff_message_at + staff_pause if entry.last_staff_message_at else None
+    latest = max((t for t in (entry.paused_until, staff) if t), default=None)
+    return latest if latest and latest > utcnow() else None
+
+
+def _inbox(db: firestore.Client, salon_id: int, staff_pause: timedelta) -> list[InboxEntry]:
     base = db.collection(chat.CONVERSATIONS).where(filter=FieldFilter("salon_id", "==", salon_id))
     desc = firestore.Query.DESCENDING
     waiting = base.order_by("waiting_since", direction=desc).limit(INBOX_RECENT).stream()
@@ -117,6 +126,7 @@ def _inbox(db: firestore.Client, salon_id: int) -> list[InboxEntry]:
     for snap in [*waiting, *recent]:
         entry = InboxEntry.model_validate(snap.to_dict())
         if entry.last_customer_message_at is not None:  # a customer's chat, not the notices sent to the owner
+            entry.bot_silent_until = _silent_until(entry, staff_pause)
             seen.setdefault(entry.phone, entry)
     entries = list(seen.values())
     # Waiting for a person first (longest waiting on top), then the rest, newest first.
@@ -165,7 +175,7 @@ def settings_of(company: Company) -> dict[str, Any]:
     return {**company.owner.model_dump(), "reminders": company.reminders.model_dump()}
 
 
-def build(db: firestore.Client, company: Company) -> dict[str, Any]:
+def build(db: firestore.Client, company: Company, staff_pause_min: int) -> dict[str, Any]:
     notices = owner_notices.recent(db, company.salon_id, 10)
     view = OwnerView(
         expires_at=utcnow(),  # replaced per view
@@ -174,7 +184,7 @@ def build(db: firestore.Client, company: Company) -> dict[str, Any]:
         bot_enabled=company.owner.bot_enabled,
         owner_phone=company.owner_phone(),
         settings=settings_of(company),
-        inbox=_inbox(db, company.salon_id),
+        inbox=_inbox(db, company.salon_id, timedelta(minutes=company.owner.staff_pause_min or staff_pause_min)),
         week=_week(db, company),
         sync=_sync(db, company.salon_id),
         notices=[n.model_dump(include={"kind", "text", "at", "state", "customer"}) for n in notices],
@@ -192,7 +202,7 @@ def refresh(db: firestore.Client, salon_id: int) -> int:
     company = repositories.get_company(db, salon_id)
     if not views or company is None:
         return 0
-    data = build(db, company)
+    data = build(db, company, get_settings().ai_staff_pause_min)
     batch = db.batch()
     for view in views:
         batch.set(db.collection(OWNER_VIEWS).document(view.id), {**data, "expires_at": view.expires_at})

@@ -167,6 +167,9 @@ class SendRequest(Document):
     # Refused that way, it is sent again when the customer next writes, if that is before this time (a reminder
     # stays true until the visit and its «завтра» until midnight); None: never sent again.
     resend_until: datetime | None = None
+    # Who is writing: the bot, or a person of the salon answering from the owner page (then it is a staff message,
+    # and the bot keeps out of the chat as it does when the staff write from the phone).
+    author: Literal["bot", "staff"] = "bot"
 
 
 class Reminded(Document):

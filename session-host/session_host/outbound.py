@@ -23,7 +23,7 @@ from aiadmin.core.logs import mask_phone, phone_ref
 from aiadmin.core.models import session_id_for, utcnow
 from aiadmin.core.queues import OUTBOUND
 from aiadmin.core.settings import get_settings
-from aiadmin.whatsapp import chat, owner_notices, refusals
+from aiadmin.whatsapp import chat, owner_feed, owner_notices, refusals
 from aiadmin.whatsapp.chat import ChatMessage, DeadLetter, OutboxEntry, SendRequest
 from session_host.events import SendError
 from session_host.sessions import SessionHost
@@ -155,7 +155,13 @@ class Sender:
         ref.update({"state": "sent", "message_id": message_id, "updated_at": utcnow()})
         chat.store_message(
             self.db,
-            ChatMessage(message_id=message_id, salon_id=req.salon_id, phone=req.phone, direction="bot", text=req.text),
+            ChatMessage(
+                message_id=message_id, salon_id=req.salon_id, phone=req.phone, direction=req.author, text=req.text
+            ),
         )
+        if req.author == "staff":  # the owner's reply from the page: the open page shows it sent
+            company = repositories.get_company(self.db, req.salon_id)
+            if company is not None:
+                owner_feed.changed(self.host.tasks, company, f"sent-{req.key}")
         log.info("message sent", extra={"session_id": session_id, "to": mask_phone(req.phone)})
         return 200, {"state": "sent", "message_id": message_id}, {}

@@ -88,6 +88,24 @@ def test_takeover_silences_the_bot_for_that_customer_and_give_back_resumes_it(bo
     assert "«" in bot.say("Есть время на мужскую стрижку завтра?"), "the bot answers again"
 
 
+def test_the_owner_answers_from_the_page_once_and_the_bot_keeps_out(bot, db, owner):
+    token, _ = owner
+    assert "1300" in bot.say("Сколько стоит мужская стрижка? И можно ли прийти с собакой?")
+    body = {"text": "Добрый день! Это Анна, администратор. С собакой можно.", "id": "reply-0001"}
+    for _ in range(3):  # a double click and a retried request: one message
+        assert api("POST", f"conversations/{CUSTOMER}/reply", token, json=body).status_code == 200
+    sent = wait_for(lambda: [t for t in bot.replies() if t.startswith("Добрый день! Это Анна")], 10, "the reply")
+    bot.stack.dispatcher.wait_idle()
+    assert len([t for t in bot.replies() if t.startswith("Добрый день! Это Анна")]) == len(sent) == 1
+    bot.seen = len(bot.replies())
+    transcript = api("GET", f"conversations/{CUSTOMER}", token).json()["messages"]
+    assert transcript[-1]["direction"] == "staff" and transcript[-1]["text"] == body["text"]
+    bot.say("Спасибо! А на завтра есть время?", expect_reply=False)  # a person is in the chat: the bot keeps out
+    for bad in ({"text": "", "id": "reply-0002"}, {"text": "Привет"}, {"text": "x", "id": "bad id!"}):
+        assert api("POST", f"conversations/{CUSTOMER}/reply", token, json=bad).status_code == 400, bad
+    assert api("POST", f"conversations/{CUSTOMER}/reply", register(962303), json=body).status_code == 404
+
+
 def test_settings_take_effect_on_the_next_turn_and_bad_ones_are_refused(bot, db, owner):
     token, _ = owner
     saved = api("PUT", "settings", token, json={"welcome_text": "Добрый день! Салон «Лилия» на связи."})

@@ -58,6 +58,8 @@ export function createApi(token) {
     conversation: (phone) => call("GET", `/marketplace/owner/api/conversations/${encodeURIComponent(phone)}`),
     takeOver: (phone) => call("POST", `/marketplace/owner/api/conversations/${encodeURIComponent(phone)}/takeover`),
     giveBack: (phone) => call("POST", `/marketplace/owner/api/conversations/${encodeURIComponent(phone)}/resume`),
+    reply: (phone, text, id) =>
+      call("POST", `/marketplace/owner/api/conversations/${encodeURIComponent(phone)}/reply`, { text, id }),
     saveSettings: (change) => call("PUT", "/marketplace/owner/api/settings", change),
   };
 }

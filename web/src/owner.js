@@ -10,7 +10,7 @@ import { INVALID_LINK, explain } from "./texts.js";
 const $ = (id) => document.getElementById(id);
 const app = $("app");
 
-const page = { api: null, token: null, view: null, open: null, formFilled: false };
+const page = { api: null, token: null, view: null, open: null, formFilled: false, replyId: null };
 
 const REASONS = { handoff: "просит администратора", unanswered: "вопрос без ответа" };
 const KINDS = {
@@ -141,13 +141,18 @@ function entry(phone) {
 function renderChatState() {
   const c = entry(page.open);
   const taken = Boolean(c && c.taken_over_at);
+  const silentUntil = c ? toMillis(c.bot_silent_until) : null;
+  const silent = Boolean(silentUntil && silentUntil > Date.now());
+  const until = silent ? new Date(silentUntil).toLocaleTimeString("ru-RU", { hour: "2-digit", minute: "2-digit" }) : "";
   $("chat-state").textContent = taken
     ? "Вы отвечаете этому клиенту — бот молчит в этом чате."
     : c && c.waiting_since
-      ? "Клиент ждёт ответа человека. Ответьте в WhatsApp салона."
-      : "Бот отвечает этому клиенту.";
+      ? "Клиент ждёт ответа человека. Ответьте здесь или в WhatsApp салона."
+      : silent
+        ? `Здесь отвечает человек — бот молчит в этом чате до ${until}.`
+        : "Бот отвечает этому клиенту.";
   $("takeover").hidden = taken;
-  $("resume").hidden = !taken;
+  $("resume").hidden = !(taken || silent);
 }
 
 async function loadTranscript() {
@@ -172,6 +177,8 @@ async function loadTranscript() {
 
 async function openChat(phone) {
   page.open = phone;
+  page.replyId = null;
+  $("reply-text").value = "";
   const c = entry(phone);
   $("chat-title").textContent = `${c && c.name ? `${c.name}, ` : ""}+${phone}`;
   $("chat-error").hidden = true;
@@ -193,6 +200,26 @@ async function chatAction(fn) {
     $("chat-error").hidden = false;
   } finally {
     for (const id of ["takeover", "resume"]) $(id).disabled = false;
+  }
+}
+
+async function sendReply(event) {
+  event.preventDefault();
+  const text = $("reply-text").value.trim();
+  if (!text || !page.open) return;
+  // One id per message until it is accepted: a second click or a retry after a network error sends it once.
+  page.replyId = page.replyId || crypto.randomUUID();
+  $("reply-send").disabled = true;
+  $("chat-error").hidden = true;
+  try {
+    await page.api.reply(page.open, text, page.replyId);
+    page.replyId = null;
+    $("reply-text").value = "";
+  } catch (err) {
+    $("chat-error").textContent = explain(err);
+    $("chat-error").hidden = false;
+  } finally {
+    $("reply-send").disabled = false;
   }
 }
 
@@ -317,6 +344,7 @@ async function start() {
   });
   $("takeover").addEventListener("click", () => chatAction((p) => page.api.takeOver(p)));
   $("resume").addEventListener("click", () => chatAction((p) => page.api.giveBack(p)));
+  $("reply-form").addEventListener("submit", sendReply);
   showWhatsApp({ state: opened.session.status, message: opened.session.message });
   show("owner");
   const refused = (err) => invalid(err.code);
