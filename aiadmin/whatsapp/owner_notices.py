@@ -94,10 +94,18 @@ def notify(
     if not (send and to and queue is not None and host_url and company.whatsapp_connected):
         notice.state = "recorded"  # no WhatsApp to carry it: the owner page shows it
     ref = db.collection(OWNER_NOTICES).document(f"{company.salon_id}_{kind}_{dedup}"[:1500])
+    key = f"owner-{company.salon_id}-{kind}-{dedup}"[:300]
     try:
         ref.create(notice.to_firestore())
-    except gexc.Conflict:
-        return False  # this event was noticed already
+    except gexc.Conflict:  # this event was noticed already
+        earlier = ref.get().to_dict() or {}
+        if earlier.get("state") == "queued" and notice.state == "queued":
+            # Queued again under the same key (one task name, one outbox entry): a first try that failed to
+            # reach the queue is made good, and one that did changes nothing.
+            assert to is not None and queue is not None and host_url is not None
+            again = SendRequest(key=key, salon_id=company.salon_id, phone=to, text=earlier.get("text") or text)
+            chat.queue_send(queue, host_url, again)
+        return False
     owner_feed.changed(queue, company, f"notice-{kind}-{dedup}")  # an open owner page lists it
     if notice.state == "recorded":
         log.info("owner notice recorded", extra={"salon_id": company.salon_id, "kind": kind})
@@ -110,7 +118,6 @@ def notify(
     if held:
         text += f"\n\n(Ещё уведомлений этого вида за час, не отправленных: {held}. Все они — на странице AI Admin.)"
     assert to is not None and queue is not None and host_url is not None
-    key = f"owner-{company.salon_id}-{kind}-{dedup}"[:300]
     chat.queue_send(queue, host_url, SendRequest(key=key, salon_id=company.salon_id, phone=to, text=text))
     log.info("owner notice queued", extra={"salon_id": company.salon_id, "kind": kind, "to": mask_phone(to)})
     return True

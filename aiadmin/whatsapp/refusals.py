@@ -60,15 +60,15 @@ def reopen(db: firestore.Client, queue: TaskQueue, host_url: str, salon_id: int,
     if not snap.exists:
         return 0
     refusal = Refusal.model_validate(snap.to_dict())
-    ref.delete()
-    conv = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(salon_id, phone))
-    conv.set({"refused_at": firestore.DELETE_FIELD, "refused_error": firestore.DELETE_FIELD}, merge=True)
     now, again = utcnow(), 0
-    for req in refusal.pending:
+    for req in refusal.pending:  # queued before the record goes: a failure here is tried again next message
         if req.resend_until is None or req.resend_until <= now:
             continue
         chat.queue_send(queue, host_url, req.model_copy(update={"key": f"{req.key}-reopened", "resend_until": None}))
         again += 1
+    ref.delete()
+    conv = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(salon_id, phone))
+    conv.set({"refused_at": firestore.DELETE_FIELD, "refused_error": firestore.DELETE_FIELD}, merge=True)
     extra = {"salon_id": salon_id, "to": mask_phone(phone), "resent": again}
     log.info("refused chat reopened by the customer", extra=extra)
     return again

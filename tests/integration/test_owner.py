@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from aiadmin.core import repositories
+from aiadmin.core.errors import ServiceUnavailable
 from aiadmin.core.models import utcnow
 from aiadmin.core.settings import get_settings
 from aiadmin.core.task_queue import get_task_queue
@@ -157,6 +158,23 @@ def test_every_notice_kind_reaches_the_owner_once_under_three_deliveries(bot, db
     assert len(got) == 4, got
     assert any("«мастера»" in t and "устаревшими" in t for t in got)
     assert [m["text"] for m in bot.outbox() if m["to_owner"]] == got, "the simulator shows them as the owner's"
+
+
+def test_a_notice_that_could_not_be_queued_is_sent_when_its_event_comes_again(bot, db, stack):
+    class QueueDown:
+        def enqueue(self, task):
+            raise ServiceUnavailable("Cloud Tasks is unavailable", code="tasks_unavailable")
+
+    company = repositories.get_company(db, SALON)
+    host = get_settings().session_host_url
+    text = "Клиент +79035557788 просит администратора."
+    with pytest.raises(ServiceUnavailable):  # the turn fails and Cloud Tasks retries it…
+        owner_notices.notify(db, QueueDown(), host, company, "handoff", "m9", text)
+    owner_notices.notify(db, get_task_queue(), host, company, "handoff", "m9", text)  # …which sends it, once
+    owner_notices.notify(db, get_task_queue(), host, company, "handoff", "m9", text)
+    wait_for(lambda: text in owner_messages(bot), 10, "the notice")
+    stack.dispatcher.wait_idle()
+    assert owner_messages(bot).count(text) == 1
 
 
 def test_a_logged_out_salon_is_recorded_for_the_owner_page_not_sent(bot, db, owner):
