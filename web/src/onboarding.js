@@ -2,6 +2,7 @@
 // session live from Firestore, activate once on `connected`, then say what happens next.
 
 import { createApi } from "./api.js";
+import { invalid, readToken, show } from "./page-shell.js";
 import { normalizePhone } from "./phone.js";
 import { fromApi, watchSession } from "./status-feed.js";
 import { INVALID_LINK, PHONE_HINTS, RELINK_QUESTION, countdown, explain } from "./texts.js";
@@ -25,30 +26,6 @@ const page = {
   activation: { started: false, running: false, done: false },
   codeTimer: null,
 };
-
-function show(screen) {
-  for (const el of document.querySelectorAll("[data-screen-id]")) el.hidden = el.dataset.screenId !== screen;
-  app.dataset.screen = screen;
-}
-
-function readToken() {
-  const params = new URLSearchParams(location.search);
-  const fromUrl = params.get("token");
-  if (fromUrl) {
-    // Out of the address bar (and of screenshots, history and shared links); kept for a reload of this tab.
-    sessionStorage.setItem("aiadmin.registration", fromUrl);
-    history.replaceState(null, "", location.pathname);
-    return fromUrl;
-  }
-  return sessionStorage.getItem("aiadmin.registration");
-}
-
-function invalid(code) {
-  const text = INVALID_LINK[code] || INVALID_LINK.invalid_token;
-  $("invalid-title").textContent = text.title;
-  $("invalid-text").textContent = text.text;
-  show("invalid");
-}
 
 // --- linking ---------------------------------------------------------------------------------------------
 

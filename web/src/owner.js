@@ -4,13 +4,16 @@
 // WhatsApp status view; the API is only for actions and a conversation's transcript.
 
 import { createApi } from "./api.js";
+import { invalid as invalidLink, readToken, show } from "./page-shell.js";
 import { toMillis, watchDocument, watchSession } from "./status-feed.js";
-import { INVALID_LINK, explain } from "./texts.js";
+import { explain } from "./texts.js";
 
 const $ = (id) => document.getElementById(id);
 const app = $("app");
 
 const page = { api: null, token: null, view: null, open: null, formFilled: false, replyId: null };
+
+const invalid = (code) => invalidLink(code, (text) => text.replace("«Подключить»", "«Открыть»"));
 
 const REASONS = { handoff: "просит администратора", unanswered: "вопрос без ответа" };
 const KINDS = {
@@ -35,28 +38,6 @@ const WA_STATES = {
   paused: "приостановлен",
 };
 const RELINK = new Set(["logged_out", "failed", "expired", "client_outdated"]);
-
-function show(screen) {
-  for (const el of document.querySelectorAll("[data-screen-id]")) el.hidden = el.dataset.screenId !== screen;
-  app.dataset.screen = screen;
-}
-
-function readToken() {
-  const fromUrl = new URLSearchParams(location.search).get("token");
-  if (fromUrl) {
-    sessionStorage.setItem("aiadmin.registration", fromUrl);
-    history.replaceState(null, "", location.pathname);
-    return fromUrl;
-  }
-  return sessionStorage.getItem("aiadmin.registration");
-}
-
-function invalid(code) {
-  const text = INVALID_LINK[code] || INVALID_LINK.invalid_token;
-  $("invalid-title").textContent = text.title;
-  $("invalid-text").textContent = text.text.replace("«Подключить»", "«Открыть»");
-  show("invalid");
-}
 
 function el(tag, text, cls) {
   const node = document.createElement(tag);
