@@ -189,7 +189,7 @@ def test_a_logged_out_salon_is_recorded_for_the_owner_page_not_sent(bot, db, own
     assert not [t for t in owner_messages(bot) if "отключён" in t], "nothing can carry it: no message pretends to"
 
 
-def test_the_daily_summary_counts_a_scripted_day(bot, db, stack):
+def test_the_daily_summary_counts_a_scripted_day(pinned_now, bot, db, stack):
     """Yesterday, as counted by the turns: three customers, one booking, one handoff, one question left waiting."""
     company = repositories.get_company(db, SALON)
     yesterday = company.today() - timedelta(days=1)
@@ -227,7 +227,7 @@ def test_the_daily_summary_counts_a_scripted_day(bot, db, stack):
     assert [t for t in owner_messages(bot) if t.startswith("Вчера бот")] == sent == [text]
 
 
-def test_the_days_counters_follow_real_conversations(bot, db):
+def test_the_days_counters_follow_real_conversations(pinned_now, bot, db):
     """Three customers through the real turns: one asks a price, one books, one asks for a person (and the first
     asks again, and WhatsApp delivers a message twice): the day shows 3 customers, 1 booking, 1 handoff."""
     from tests.integration.conftest import Chat
