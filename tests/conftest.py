@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import time_machine
+
+from tests.clock import pinned_nows, travel
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "demo-aiadmin-test"
@@ -68,15 +69,7 @@ def wait_for(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = 
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
-# Awkward "nows" for every test whose outcome depends on the date: the last day of a month and of a year, a Sunday,
-# late evening and just past midnight in Moscow (the salons' zone), a February in a leap year.
-PINNED_NOWS = {
-    "month-end": "2026-11-30T14:00:00+03:00",
-    "year-end": "2026-12-31T16:10:00+03:00",
-    "sunday": "2027-03-07T11:00:00+03:00",
-    "late-evening": "2028-02-28T23:30:00+03:00",
-    "past-midnight": "2027-03-01T00:30:00+03:00",
-}
+PINNED_NOWS = pinned_nows()  # awkward «nows» near the real today (or AIADMIN_TEST_TODAY): see tests/clock.py
 
 
 @pytest.fixture(params=list(PINNED_NOWS.values()), ids=list(PINNED_NOWS))
@@ -84,8 +77,7 @@ def pinned_now(request: pytest.FixtureRequest) -> Iterator[datetime]:
     """The whole process (functions, stand-ins, dispatcher: all threads) lives on a pinned, ticking clock.
     Request it before `stack` so the salon's data is built on that day. Not for browser tests: Chromium and the
     emulator's rules keep the real clock."""
-    at = datetime.fromisoformat(request.param)
-    with time_machine.travel(at, tick=True):
+    with travel(request.param) as at:
         yield at
         if "local_stack" in request.fixturenames:  # tasks due on the pinned clock must not outlive it
             dispatcher = request.getfixturevalue("local_stack").dispatcher

@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import datetime
 
 import pytest
-import time_machine
 from werkzeug.serving import make_server
 
 from aiadmin.ai.providers import GeminiProvider, RulesProvider, WithFallback
@@ -20,6 +18,7 @@ from aiadmin.core.settings import get_settings
 from aiadmin.sync import runner
 from aiadmin.yclients.client import get_yclients
 from devstack.gemini_standin import Script, create_app
+from tests.clock import travel, wednesday_morning
 from tests.conftest import ROOT, TEST_ENV, wait_for
 from tests.dialogues import dev_set, held_out
 from tests.dialogues.harness import Result, World, run
@@ -29,7 +28,7 @@ SALON = 962302
 GEMINI_PORT = 18545
 # One pinned «now» for the whole set: a Wednesday morning in Moscow. Every date in it is relative, so the set
 # does not depend on the day it runs; the other pinned «nows» are covered by tests/integration.
-NOW = datetime.fromisoformat("2027-03-03T10:20:00+03:00")
+NOW = wednesday_morning()
 REPORT: dict[str, dict[str, object]] = {}
 MINIMUM = {"dev": 0.95, "held_out": 0.75}
 
@@ -40,7 +39,7 @@ def world(local_stack, db) -> Iterator[World]:
     from aiadmin.marketplace import webhook_intake
     from devstack import firestore_emulator as emu
 
-    with time_machine.travel(NOW, tick=True):
+    with travel(NOW):
         local_stack.dispatcher.wait_idle()
         emu.wipe(TEST_ENV["FIRESTORE_EMULATOR_HOST"], TEST_ENV["GOOGLE_CLOUD_PROJECT"])
         local_stack.standin_state.reset()

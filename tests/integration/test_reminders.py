@@ -11,20 +11,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-import time_machine
 
 from aiadmin.core import repositories
+from tests.clock import travel, wednesday_morning
 from tests.conftest import GATEWAY, TASK_SECRET, wait_for
 from tests.integration.conftest import NOTICES_TO, SALON, SID, Chat, records_by_us
 
 MSK = ZoneInfo("Europe/Moscow")
-NOW = dt.datetime(2027, 3, 3, 10, 20, tzinfo=MSK)
+NOW = wednesday_morning()
 TASKS = "http://127.0.0.1:18520"
 
 
 @pytest.fixture
 def wednesday(request):
-    with time_machine.travel(NOW, tick=True):
+    with travel(NOW):
         yield NOW
         dispatcher = request.getfixturevalue("local_stack").dispatcher
         dispatcher.wait_idle()

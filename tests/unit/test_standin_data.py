@@ -46,9 +46,9 @@ def test_demo_records_fit_the_schedule_on_every_day_of_a_year():
 
 @pytest.mark.parametrize("now", list(PINNED_NOWS.values()), ids=list(PINNED_NOWS))
 def test_the_demo_salon_built_now_is_consistent(now):
-    with time_machine.travel(datetime.fromisoformat(now), tick=False):
+    with time_machine.travel(now, tick=False):
         salon = Salon.demo(962302)
-        today = datetime.fromisoformat(now).date()
+        today = now.date()
         assert _problems(salon, today) == []
         assert len(salon.records) == 30
 
