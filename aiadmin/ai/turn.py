@@ -16,7 +16,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from aiadmin.ai import catalogue, conversation, english, executor
 from aiadmin.ai.commands import Stage1
 from aiadmin.ai.providers import Provider
-from aiadmin.core import repositories
+from aiadmin.core import firestore_clock, repositories
 from aiadmin.core.errors import ServiceUnavailable
 from aiadmin.core.integration_status import IntegrationStatus
 from aiadmin.core.models import Company, utcnow
@@ -29,7 +29,7 @@ from aiadmin.yclients.client import YclientsClient
 
 log = logging.getLogger("aiadmin.ai.turn")
 
-LOCK_S = 60.0
+LOCK_TTL = dt.timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,19 @@ def _mark(db: firestore.Client, task: AiTurnTask, messages: list[ChatMessage], s
 
 
 def _lock(db: firestore.Client, ref: firestore.DocumentReference, holder: str) -> bool:
+    """Take the conversation's turn lock unless another turn holds it. The lock lives `LOCK_TTL` on Firestore's
+    clock (stamped by it, judged by the read's time), so no function's skewed clock can hold a conversation."""
+
     @firestore.transactional
     def run(tx: firestore.Transaction) -> bool:
+        before = utcnow()
         snap = ref.get(transaction=tx)
+        firestore_clock.observe(snap.read_time, before)
         lock = (snap.to_dict() or {}).get("turn_lock") if snap.exists else None
-        if lock and lock.get("by") != holder and lock.get("until") and lock["until"] > utcnow():
+        taken_at = lock.get("at") if lock else None
+        if lock and lock.get("by") != holder and taken_at and taken_at + LOCK_TTL > snap.read_time:
             return False
-        tx.set(ref, {"turn_lock": {"by": holder, "until": utcnow() + dt.timedelta(seconds=LOCK_S)}}, merge=True)
+        tx.set(ref, {"turn_lock": {"by": holder, "at": firestore.SERVER_TIMESTAMP}}, merge=True)
         return True
 
     return run(db.transaction())

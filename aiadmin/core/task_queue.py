@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import requests
 from google.api_core import retry as gretry
 
+from aiadmin.core import firestore_clock
 from aiadmin.core.errors import ServiceUnavailable
 from aiadmin.core.queues import QUEUES
 from aiadmin.core.settings import Settings, get_settings
@@ -64,10 +65,10 @@ def _audience(url: str, task: Task) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _due(task: Task) -> datetime:
+def _due(task: Task, now: datetime) -> datetime:
     if task.schedule_at is not None:
         return task.schedule_at.astimezone(UTC)
-    return datetime.now(UTC) + timedelta(seconds=task.delay_s)
+    return now + timedelta(seconds=task.delay_s)
 
 
 def _check_queue(task: Task) -> None:
@@ -113,7 +114,8 @@ class CloudTasksQueue:
         body: dict[str, Any] = {"name": f"{parent}/tasks/{task.name}", "http_request": http_request}
         if task.schedule_at is not None or task.delay_s > 0:
             ts = timestamp_pb2.Timestamp()
-            ts.FromDatetime(_due(task))
+            # A delay counts from Cloud Tasks' clock, not ours: a skewed host must not hold a reply back.
+            ts.FromDatetime(_due(task, firestore_clock.server_now()))
             body["schedule_time"] = ts
         started = time.perf_counter()
         try:
@@ -155,7 +157,7 @@ class LocalDispatcherQueue:
             "name": task.name,
             "url": _target_url(self._settings, task),
             "payload": task.payload,
-            "schedule_time": _due(task).isoformat(),
+            "schedule_time": _due(task, datetime.now(UTC)).isoformat(),  # the dispatcher shares our clock
             "headers": headers,
         }
         for attempt in (1, 2, 3):

@@ -5,6 +5,7 @@ import json
 import time
 
 import pytest
+import time_machine
 from google.api_core import exceptions as gexc
 
 from aiadmin.core.errors import ServiceUnavailable
@@ -73,3 +74,32 @@ def test_unknown_queues_are_a_programming_error_and_outages_a_503():
     broken = queue(FakeCloudTasks(fail_with=gexc.ServiceUnavailable("down")))
     with pytest.raises(ServiceUnavailable):
         broken.enqueue(Task(queue="webhooks", name="x", function="f", payload={}))
+
+
+def test_a_delay_counts_from_googles_time_on_a_host_whose_clock_runs_ahead(caplog):
+    """A reply's quiet window of 2 s must not become an hour on a host an hour ahead of Firestore (and Cloud Tasks)."""
+    from datetime import UTC, datetime, timedelta
+
+    from aiadmin.core import firestore_clock
+
+    fake = FakeCloudTasks()
+    real = datetime.now(UTC)
+    try:
+        with time_machine.travel(real + timedelta(hours=1), tick=False):
+            firestore_clock.observe(real, local_before=datetime.now(UTC))  # what a Firestore read's time says
+            queue(fake).enqueue(Task(queue="ai-turns", name="turn-1", function="ai_turn_worker", payload={}, delay_s=2))
+            at_google = next(iter(fake.created.values()))["schedule_time"].ToDatetime(tzinfo=UTC)
+            assert abs(at_google - (real + timedelta(seconds=2))) < timedelta(seconds=1), at_google
+            reminder = datetime(2031, 5, 6, 16, 0, tzinfo=UTC)
+            queue(fake).enqueue(Task(queue="reminders", name="rem-1", function="f", payload={}, schedule_at=reminder))
+            assert (
+                fake.created[next(n for n in fake.created if n.endswith("rem-1"))]["schedule_time"].ToDatetime(
+                    tzinfo=UTC
+                )
+                == reminder
+            ), "an absolute time is a moment, not a delay: left as it is"
+    finally:
+        firestore_clock.reset()
+    assert [r.getMessage() for r in caplog.records if r.name == "aiadmin.clock"] == [
+        "this process's clock is off Firestore's"
+    ]
