@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 import grpc._channel
 import time_machine
 
+from aiadmin.core import firestore_clock
+
 MSK = ZoneInfo("Europe/Moscow")
 
 
@@ -51,9 +53,13 @@ grpc._channel.time = _RealTime()  # type: ignore[attr-defined]  # see the module
 
 @contextlib.contextmanager
 def travel(at: datetime) -> Iterator[datetime]:
-    """The process lives from `at` on (ticking), gRPC's deadlines on the real clock."""
-    with time_machine.travel(at, tick=True):
-        yield at
+    """The process lives from `at` on (ticking), gRPC's deadlines on the real clock. The skew to Firestore's clock
+    the process saw meanwhile is forgotten after: it was the test's, not the machine's."""
+    try:
+        with time_machine.travel(at, tick=True):
+            yield at
+    finally:
+        firestore_clock.reset()
 
 
 def reference_day() -> date:

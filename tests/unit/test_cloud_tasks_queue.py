@@ -84,6 +84,7 @@ def test_a_delay_counts_from_googles_time_on_a_host_whose_clock_runs_ahead(caplo
 
     fake = FakeCloudTasks()
     real = datetime.now(UTC)
+    firestore_clock.reset()
     try:
         with time_machine.travel(real + timedelta(hours=1), tick=False):
             firestore_clock.observe(real, local_before=datetime.now(UTC))  # what a Firestore read's time says
