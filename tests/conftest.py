@@ -20,8 +20,19 @@ from tests.clock import pinned_nows, travel
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "demo-aiadmin-test"
 RULES = ROOT / "web" / "firestore.rules"
-GATEWAY_PORT, YCLIENTS_PORT, TASKS_PORT, HOST_PORT, FIRESTORE_PORT = 18500, 18510, 18520, 18530, 18580
+# Every port a test session listens on is counted from one base (AIADMIN_TEST_PORT_BASE, 18500 unless told), so two
+# sessions on one machine can run side by side on different bases.
+PORT_BASE = int(os.environ.get("AIADMIN_TEST_PORT_BASE", "18500"))
+GATEWAY_PORT, YCLIENTS_PORT, TASKS_PORT, HOST_PORT = PORT_BASE, PORT_BASE + 10, PORT_BASE + 20, PORT_BASE + 30
+GEMINI_PORT, DIALOGUE_GEMINI_PORT, FIRESTORE_PORT, DEV_PORT_BASE = (
+    PORT_BASE + 40,
+    PORT_BASE + 45,
+    PORT_BASE + 80,
+    PORT_BASE + 200,
+)
 GATEWAY = f"http://127.0.0.1:{GATEWAY_PORT}"
+YCLIENTS = f"http://127.0.0.1:{YCLIENTS_PORT}"
+TASKS = f"http://127.0.0.1:{TASKS_PORT}"
 PARTNER_TOKEN = "test-partner-token-0123456789"
 USER_TOKEN = "test-user-token"
 APP_ID = "4242"

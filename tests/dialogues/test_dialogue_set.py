@@ -19,13 +19,13 @@ from aiadmin.sync import runner
 from aiadmin.yclients.client import get_yclients
 from devstack.gemini_standin import Script, create_app
 from tests.clock import travel, wednesday_morning
+from tests.conftest import DIALOGUE_GEMINI_PORT as GEMINI_PORT
 from tests.conftest import ROOT, TEST_ENV, wait_for
 from tests.dialogues import dev_set, held_out
 from tests.dialogues.harness import Result, World, run
 from tests.integration.helpers import activate, connect_whatsapp, register
 
 SALON = 962302
-GEMINI_PORT = 18545
 # One pinned «now» for the whole set: a Wednesday morning in Moscow. Every date in it is relative, so the set
 # does not depend on the day it runs; the other pinned «nows» are covered by tests/integration.
 NOW = wednesday_morning()

@@ -13,9 +13,8 @@ from werkzeug.serving import make_server
 from aiadmin.ai.providers import get_provider
 from aiadmin.core.settings import get_settings
 from devstack.gemini_standin import Script, create_app
+from tests.conftest import GEMINI_PORT
 from tests.integration.conftest import records_by_us
-
-GEMINI_PORT = 18540
 
 
 @pytest.fixture(scope="module")

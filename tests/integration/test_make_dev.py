@@ -12,6 +12,8 @@ from pathlib import Path
 
 import requests
 
+from tests.conftest import DEV_PORT_BASE
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -22,7 +24,7 @@ def test_dev_stack_prints_a_working_onboarding_link_and_stops_cleanly(firestore_
         {
             "FIRESTORE_EMULATOR_HOST": firestore_emulator,
             "GOOGLE_CLOUD_PROJECT": "demo-aiadmin-devcheck",
-            "DEV_PORT_BASE": "18700",
+            "DEV_PORT_BASE": str(DEV_PORT_BASE),
         }
     )
     proc = subprocess.Popen(

@@ -14,12 +14,11 @@ import requests
 
 from aiadmin.core import repositories
 from tests.clock import travel, wednesday_morning
-from tests.conftest import GATEWAY, TASK_SECRET, wait_for
+from tests.conftest import GATEWAY, TASK_SECRET, TASKS, wait_for
 from tests.integration.conftest import NOTICES_TO, SALON, SID, Chat, records_by_us
 
 MSK = ZoneInfo("Europe/Moscow")
 NOW = wednesday_morning()
-TASKS = "http://127.0.0.1:18520"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from aiadmin.core import repositories
 from aiadmin.sync import runner
 from aiadmin.sync.documents import BOOKINGS, CLIENTS, SERVICES
 from aiadmin.sync.timetable import ACTIVATION_FIRST, ACTIVATION_THEN
-from tests.conftest import GATEWAY, TASK_SECRET, running_session_host, wait_for
+from tests.conftest import GATEWAY, TASK_SECRET, YCLIENTS, running_session_host, wait_for
 from tests.integration.helpers import activate, connect_whatsapp, register
 
 SALON, SID, PHONE = 962302, "company_962302", "79161234567"
@@ -138,9 +138,7 @@ def our_webhook_url(stack) -> str:
 
 
 def standin(path: str, method: str = "POST", **body) -> dict:
-    resp = requests.request(
-        method, f"{GATEWAY.replace('18500', '18510')}/_standin/salons/{SALON}{path}", json=body or None, timeout=20
-    )
+    resp = requests.request(method, f"{YCLIENTS}/_standin/salons/{SALON}{path}", json=body or None, timeout=20)
     assert resp.ok, resp.text
     return resp.json()
 
@@ -180,7 +178,7 @@ def test_record_webhooks_change_bookings_at_once(active_salon, db):
 def test_a_missed_webhook_is_caught_by_the_next_incremental_pass(active_salon, db):
     when = (datetime.now() + timedelta(days=2)).replace(hour=11, minute=0, second=0, microsecond=0)
     requests.post(
-        f"{GATEWAY.replace('18500', '18510')}/_standin/salons/{SALON}/records?notify=0",
+        f"{YCLIENTS}/_standin/salons/{SALON}/records?notify=0",
         json={"id": 900002, "staff_id": 2001, "service_id": 1001, "datetime": when.isoformat(), "client_id": 5001},
         timeout=10,
     )
