@@ -124,7 +124,7 @@ class Gateway:
         if path == FIREBASE_INIT_PATH:
             return self._firebase_init(respond)
         if path.startswith("/simulator/") and self.session_host_url:
-            return self._proxy_simulator(environ, path, respond)
+            return self._proxy_simulator(environ, path, start_response)  # local only: not under the pages' CSP
         if path.startswith("/_fn/"):
             name, _, rest = path[len("/_fn/") :].partition("/")
             app = self.functions.get(name)

@@ -61,6 +61,8 @@ def verify_caller(headers: Mapping[str, str], settings: Settings, audience_prefi
         if not hmac.compare_digest(given.encode(), secret.encode()):
             raise Unauthorized("task caller not authenticated", code="task_unauthenticated")
         return {}
+    if not audience_prefix:  # a token for any of Google's services would do: never accept that
+        raise ConfigurationError("the service's own URL (the tokens' audience) is not configured")
     scheme, _, token = (headers.get("Authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("an OIDC token of our invoker account is required", code="task_unauthenticated")
@@ -77,6 +79,6 @@ def verify_caller(headers: Mapping[str, str], settings: Settings, audience_prefi
     if claims.get("email") != invoker or claims.get("email_verified") is False:
         raise Forbidden("the caller is not our invoker account", code="task_forbidden")
     audience = str(claims.get("aud") or "")
-    if audience_prefix and not (audience == audience_prefix or audience.startswith(audience_prefix.rstrip("/") + "/")):
+    if not (audience == audience_prefix or audience.startswith(audience_prefix.rstrip("/") + "/")):
         raise Forbidden("the OIDC token is for another service", code="task_forbidden")
     return claims

@@ -40,6 +40,7 @@ SESSION_HOST_SETTINGS = (
     "tasks_service_account",
     "whatsapp_driver",
     "wa_credentials",
+    "session_host_url",  # its own URL: the audience of the tokens it accepts, and where its notices are queued
 )
 # Secrets that exist only on a developer's machine (OIDC stands in for it when deployed).
 LOCAL_ONLY_SECRETS = ("task_shared_secret",)
@@ -74,6 +75,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     base_url: str | None = None
     registration_ttl_s: int = 3600
+    redirects_per_user_per_minute: int = Field(default=20, ge=1)
+    owner_page_loads_per_minute: int = Field(default=20, ge=1)  # per registration token
+    owner_replies_per_day: int = Field(default=200, ge=1)  # per salon: answers written on the owner page
     allow_unsigned_redirects: bool = False
     webhook_dedup_window_s: int = 24 * 3600
 

@@ -21,6 +21,8 @@ from session_host.sessions import SessionHost
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
+    if settings.env != "local":
+        settings.require("session_host_url")  # deployed, every caller is checked against it: refuse to start without
     holder = settings.host_id or f"{socket.gethostname()}-{os.getpid()}"
     host = SessionHost(get_db(), lambda sink: make_driver(settings, sink), holder, lease_ttl_s=settings.wa_lease_ttl_s)
     secret = settings.task_shared_secret.get_secret_value() if settings.task_shared_secret else ""

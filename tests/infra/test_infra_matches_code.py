@@ -124,7 +124,9 @@ def test_functions_get_every_setting_the_code_requires(stack, app):
     assert not unknown, f"function_env sets variables no setting reads: {sorted(unknown)}"
     assert env["ENV"] == "${var.env}" and env["TASKS_DRIVER"] == "cloud"
     assert env["TASKS_SERVICE_ACCOUNT"] == '${module.foundation.emails["invoker"]}'
-    assert env["SESSION_HOST_URL"] == "${module.session_host.url}"
+    # The host's own deterministic URL: the same one the host checks its callers' audience against.
+    assert env["SESSION_HOST_URL"] == "${local.session_host_url}" == stack.locals["host_env"]["SESSION_HOST_URL"]
+    assert stack.locals["session_host_url"].startswith("https://session-host-${data.google_project.this.number}.")
 
 
 def test_every_setting_the_code_requires_is_deployed(stack, app):
@@ -260,8 +262,10 @@ def _source(module) -> str:
 
 
 def test_ttl_policies_cover_every_expiry_field_the_code_writes():
-    from aiadmin.core.models import WebhookReceipt
-    from aiadmin.core.repositories import WEBHOOK_RECEIPTS
+    from aiadmin.core import rate_limit
+    from aiadmin.core.models import WaCommand, WebhookReceipt
+    from aiadmin.core.repositories import WA_COMMANDS, WEBHOOK_RECEIPTS
+    from aiadmin.marketplace import owner_access, owner_page, owner_view, registration
     from aiadmin.reminders.delivery import REMINDERS, ReminderRecord
     from aiadmin.sync.notice_plan import TOLD, Told
     from aiadmin.whatsapp import activity, chat, onboarding_view, owner_notices
@@ -280,6 +284,14 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
         in Path(owner_notices.__file__).read_text(),
         (activity.OWNER_ACTIVITY, "expire_at"): '"expire_at": utcnow() + RETENTION'
         in Path(activity.__file__).read_text(),
+        (owner_view.OWNER_VIEWS, "expires_at"): '{"expires_at": view.expires_at}' in _source(owner_view),
+        (WA_COMMANDS, "expire_at"): "expire_at" in WaCommand.model_fields,
+        (chat.OUTBOX, "expire_at"): "expire_at" in chat.OutboxEntry.model_fields,
+        (registration.REGISTRATIONS, "expire_at"): "expire_at" in registration.Registration.model_fields,
+        (owner_access.OWNER_CODES, "expire_at"): "expire_at" in owner_access.OwnerCode.model_fields,
+        (owner_access.OWNER_GRANTS, "expire_at"): "expire_at" in owner_access.OwnerGrant.model_fields,
+        (rate_limit.RATE_LIMITS, "expire_at"): '"expire_at": ends + KEEP' in _source(rate_limit),
+        (owner_page.OWNER_REPLIES, "expire_at"): '"expire_at": utcnow() + timedelta(days=2)' in _source(owner_page),
     }
     assert all(written.values()), written
     config = json.loads((WEB / "firestore.indexes.json").read_text())
@@ -363,13 +375,16 @@ def test_cabinet_urls_are_routed_by_hosting(modules):
     assert routes[paths["webhook_base_url"] + "**"] == "data_webhook"
 
 
-def test_the_deployed_page_may_connect_only_to_itself_and_firestore():
-    csp = next(
+def test_every_deployed_route_has_the_csp_and_pages_may_connect_only_to_themselves_and_firestore():
+    csp = [
         h["value"]
         for rule in FIREBASE["hosting"]["headers"]
-        if rule["source"] == "/marketplace/onboarding"
         for h in rule["headers"]
         if h["key"] == "Content-Security-Policy"
-    )
+    ]
+    everywhere = next(rule for rule in FIREBASE["hosting"]["headers"] if rule["source"] == "**")
+    assert len(csp) == 1 and {"key": "Content-Security-Policy", "value": csp[0]} in everywhere["headers"]
+    csp = csp[0]
+    assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
     connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()[1:]
     assert connect == ["'self'", "https://firestore.googleapis.com"]  # the local gateway adds the emulator

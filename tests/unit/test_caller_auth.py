@@ -156,6 +156,9 @@ def test_the_session_hosts_api_refuses_a_call_without_our_token_when_deployed(de
     assert client.post("/send", json={}, headers=wrong_audience).status_code == 403
     ours = bearer(token(aud="https://aiadmin-host-abc.a.run.app"))
     assert client.post("/send", json={}, headers=ours).status_code == 503, "past the check: sending is disabled here"
+    # Without its own URL the host cannot tell a token for itself from one for any other service: it takes none.
+    unset = create_app(Host(), secret="", sender=None, deployed=deployed.model_copy(update={"session_host_url": None}))
+    assert unset.test_client().post("/send", json={}, headers=ours).status_code == 503
 
 
 def test_the_default_is_production_and_the_simulator_refuses_to_run_there(monkeypatch):

@@ -60,6 +60,27 @@ locals {
       window    = "300s"
       runbook   = "Another client opened the salon's WhatsApp link twice within 10 minutes while our host held its lease, so the session stopped (`failed`). Check for a second session host running with the same credentials (an old revision, a local run against production), then ask the owner to relink from the onboarding page."
     }
+    forged_webhooks = {
+      title     = "Data webhooks to forged or retired URLs"
+      filter    = "jsonPayload.message=\"webhook to a retired or forged URL\""
+      threshold = 50
+      window    = "3600s"
+      runbook   = "Deliveries to a webhook URL whose token is not the salon's current one (`jsonPayload.salon_id`). A few after a reinstall: YCLIENTS still uses the old install's URL. Many: someone is guessing URLs; nothing is stored or written for them, so this is only worth watching for volume (Cloud Armor or a rate limit in front of the function if it grows)."
+    }
+    owner_code_locked = {
+      title     = "Owner codes guessed wrong five times"
+      filter    = "jsonPayload.message=\"owner code locked after wrong tries\""
+      threshold = 2
+      window    = "3600s"
+      runbook   = "A link to a salon's owner page (another YCLIENTS user than the installer) typed five wrong codes and is locked for 15 minutes; `jsonPayload.salon_id` names the salon. Several for one salon: someone is trying to get into its owner page — the events `owner_code_sent` / `owner_code_locked` hold the YCLIENTS user id; tell the owner."
+    }
+    clock_skew = {
+      title     = "A process's clock is off Firestore's"
+      filter    = "jsonPayload.message=\"this process's clock is off Firestore's\""
+      threshold = 0
+      window    = "3600s"
+      runbook   = "A function instance or the session host reads times from Firestore more than 2 s away from its own clock (`jsonPayload.skew_s`). Locks, leases and task delays already follow Firestore's clock, so nothing hangs; but other times it writes (messages, reminders) are off by that much. On Cloud Run this should never happen: report the instance to Google support."
+    }
     sync_errors = {
       title     = "Salon data sync failing"
       filter    = "jsonPayload.message=\"sync failed\""
@@ -171,4 +192,15 @@ resource "google_monitoring_alert_policy" "http_5xx" {
     content   = "A function or the session host answers 5xx. Task handlers answer 503 on purpose when YCLIENTS or WhatsApp is down (Cloud Tasks retries), so a burst during an upstream outage is expected; a steady rate is not. The alert names the service; its logs at severity>=ERROR say why. `/marketplace/health` shows Firestore, the task queue and the settings."
     mime_type = "text/markdown"
   }
+}
+
+# Request logs of two routes carry what must not sit in logs: the registration redirect's query (the installer's
+# signed user data — name, phone, e-mail — and its signature, replayable within the hour) and the data webhooks'
+# URL token. Cloud Run's request log keeps the whole URL, so those entries are not stored; our own log lines for
+# them carry the path only (core.http.loggable_path).
+resource "google_logging_project_exclusion" "secret_urls" {
+  project     = var.project_id
+  name        = "aiadmin-secret-urls"
+  description = "Request logs of the registration redirect (signed user data in the query) and of data webhooks (a token in the path)."
+  filter      = "httpRequest.requestUrl:\"/auth/yclients/redirect\" OR httpRequest.requestUrl:\"/webhook/yclients/\""
 }

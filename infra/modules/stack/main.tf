@@ -7,7 +7,10 @@ locals {
   web = "${path.module}/../../../web"
 
   functions_base_url = "https://${var.region}-${var.project_id}.cloudfunctions.net"
-  base_url           = coalesce(var.custom_base_url, module.hosting.default_url)
+  # The host's deterministic Cloud Run URL: known before the service exists, so the host can carry its own URL
+  # (the audience it checks every caller's token against) and the functions address it by the same one.
+  session_host_url = "https://session-host-${data.google_project.this.number}.${var.region}.run.app"
+  base_url         = coalesce(var.custom_base_url, module.hosting.default_url)
 
   # Every function gets the same settings (aiadmin/core/settings.py; DEPLOYED_SETTINGS must all be here or secrets).
   function_env = {
@@ -20,7 +23,7 @@ locals {
     TASKS_DRIVER          = "cloud"
     TASKS_TARGET_BASE_URL = local.functions_base_url
     TASKS_SERVICE_ACCOUNT = module.foundation.emails["invoker"]
-    SESSION_HOST_URL      = module.session_host.url
+    SESSION_HOST_URL      = local.session_host_url
     AI_PROVIDER           = var.ai_provider
   }
 
@@ -38,6 +41,7 @@ locals {
 
   # The session host's settings besides its driver and credentials store (SESSION_HOST_SETTINGS).
   host_env = {
+    SESSION_HOST_URL      = local.session_host_url
     ENV                   = var.env
     LOG_LEVEL             = "INFO"
     GOOGLE_CLOUD_PROJECT  = var.project_id
@@ -46,6 +50,10 @@ locals {
     TASKS_TARGET_BASE_URL = local.functions_base_url
     TASKS_SERVICE_ACCOUNT = module.foundation.emails["invoker"]
   }
+}
+
+data "google_project" "this" {
+  project_id = var.project_id
 }
 
 module "foundation" {
