@@ -94,6 +94,22 @@ def company(salon_id: int = DEMO_SALON_ID) -> dict[str, Any]:
     }
 
 
+OWNER_USER = {"id": 1234567, "name": "Анна Иванова", "phone": "79001234567", "email": "anna@example.com"}
+ADMIN_USER = {"id": 2345678, "name": "Ольга Смирнова", "phone": "79002345678", "email": "olga@example.com"}
+
+
+def users(salon_id: int = DEMO_SALON_ID) -> list[dict[str, Any]]:
+    """The salon's YCLIENTS accounts, as `GET /company/{id}/users` lists them: the network's owner and an
+    administrator in «Лилия»'s branches; any other salon has an owner of its own."""
+    if salon_id in DEMO_BRANCHES:
+        return [
+            {**OWNER_USER, "information": "Владелец", "is_approved": True, "user_role_slug": "owner"},
+            {**ADMIN_USER, "information": "Администратор", "is_approved": True, "user_role_slug": "administrator"},
+        ]
+    own = {"id": 7_000_000 + salon_id % 1_000_000, "name": "Владелец салона", "phone": f"7999{salon_id % 10**7:07d}"}
+    return [{**own, "email": "", "information": "", "is_approved": True, "user_role_slug": "owner"}]
+
+
 def services() -> list[dict[str, Any]]:
     out = []
     for sid, cat, title, pmin, pmax, minutes in SERVICES:

@@ -44,6 +44,7 @@ class Salon:
     staff: dict[int, dict[str, Any]]
     clients: dict[int, dict[str, Any]]
     records: dict[int, dict[str, Any]]
+    users: list[dict[str, Any]] = field(default_factory=list)  # who can sign in to the salon in YCLIENTS
     staff_days_off: int = demo.DAYS_OFF
     lock: threading.RLock = field(default_factory=threading.RLock)
     zone: str = MOSCOW  # the salon's time zone: its wall-clock times and the offsets YCLIENTS writes
@@ -68,7 +69,9 @@ class Salon:
             rec["datetime"] = at.strftime("%Y-%m-%dT%H:%M:%S") + _offset(zone, at)
         company = demo.company(salon_id)
         company["timezone_name"], company["timezone"] = zone, int(_offset(zone, made)[:3])
-        return cls(salon_id, company, demo.categories(), services, staff, clients, records, zone=zone)
+        salon = cls(salon_id, company, demo.categories(), services, staff, clients, records, zone=zone)
+        salon.users = demo.users(salon_id)
+        return salon
 
     @classmethod
     def large(
@@ -130,6 +133,7 @@ class Salon:
             for i in range(clients)
         }
         salon = cls(salon_id, demo.company(salon_id), categories, service_map, staff_map, client_map, {})
+        salon.users = demo.users(salon_id)
         client_ids = list(client_map)
         taken: dict[tuple[int, date], list[tuple[int, int]]] = {}
         for i in range(records + past_records):

@@ -2,7 +2,8 @@
 the marketplace install flow, fault switches and a call log. A person can use it from a browser or curl.
 
 Control API (under /_standin):
-  GET  /_standin/connect?salon_id=962302   -> 302 to our registration URL, signed (the "Connect" click)
+  GET  /_standin/connect?salon_id=962302[&user_id=2345678]  -> 302 to our registration URL, signed for the salon's
+       owner or another of its accounts (the "Connect" click)
   GET  /_standin/signed-link?salon_id=...  -> {"url": ...}
   POST /_standin/faults {"path": "callback/redirect", "mode": M, "times": 2}
        M: an HTTP status (500, 503, 429, 422…), "timeout", "html", "accept_html" (do it, answer HTML),
@@ -237,6 +238,14 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
     def company(salon_id: int):
         return needs_user() or known(salon_id) or envelope(st.salon(salon_id).company, {})
 
+    @app.get("/api/v1/company/<int:salon_id>/users")
+    def company_users(salon_id: int):
+        problem = needs_user() or known(salon_id)
+        if problem:
+            return problem
+        users = [dict(u) for u in st.salon(salon_id).users]
+        return envelope(users, {"count": len(users)})
+
     @app.get("/api/v1/company/<int:salon_id>/services")
     def services(salon_id: int):
         return listing(salon_id, lambda salon: salon.services.values())
@@ -450,15 +459,15 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
 
     # --- control API for people and tests ----------------------------------------------------------------
 
-    def signed_link(salon_ids: list[int]) -> str:
+    def signed_link(salon_ids: list[int], user_id: int | None = None) -> str:
+        """Signed for the salon's owner, or for another of its accounts (`user_id`)."""
+        accounts = st.salon(salon_ids[0]).users
+        account = next((u for u in accounts if u["id"] == user_id), accounts[0] if accounts else demo.OWNER_USER)
         user = {
-            "id": 1234567,
-            "name": "Анна Иванова",
-            "phone": "79001234567",
-            "email": "anna@example.com",
+            **{k: account[k] for k in ("id", "name", "phone", "email")},
             "is_approved": True,
             "avatar": "",
-            "salon_name": demo.company(salon_ids[0])["title"],
+            "salon_name": st.salon(salon_ids[0]).company["title"],
         }
         user_data, sign = encode_user_data(user, config.partner_token)
         if len(salon_ids) == 1:
@@ -471,13 +480,16 @@ def create_app(config: StandinConfig, state: StandinState | None = None) -> Flas
     def requested_salons() -> list[int]:
         return [int(x) for x in (request.args.getlist("salon_id") or [str(demo.DEMO_SALON_ID)])]
 
+    def requested_user() -> int | None:
+        return int(request.args["user_id"]) if request.args.get("user_id", "").isdigit() else None
+
     @app.get("/_standin/connect")
     def connect():
-        return redirect(signed_link(requested_salons()), code=302)
+        return redirect(signed_link(requested_salons(), requested_user()), code=302)
 
     @app.get("/_standin/signed-link")
     def signed_link_json():
-        return jsonify({"url": signed_link(requested_salons())})
+        return jsonify({"url": signed_link(requested_salons(), requested_user())})
 
     @app.post("/_standin/faults")
     def add_fault():

@@ -232,13 +232,20 @@ def onboarding_status(request: flask.Request):
 @functions_framework.http
 @json_endpoint("GET", "POST", "PUT")
 def owner_api(request: flask.Request):
-    """/marketplace/owner/api/… — the owner page: GET page, GET conversations/{phone},
-    POST conversations/{phone}/takeover|resume|reply, PUT settings."""
+    """/marketplace/owner/api/… — the owner page: POST access-code, POST access-code/verify {code} (anyone with
+    the salon's token), and for its owner: GET page, GET conversations/{phone}, POST conversations/{phone}/takeover
+    |resume|reply, POST phone-code {phone}, PUT settings."""
     settings = get_settings()
     claims = onboarding.claims_from_header(request.headers.get("Authorization"), settings)
     db = get_db()
     parts = request.path.rstrip("/").split("/api/", 1)[-1].split("/")
     match (request.method, parts):
+        case ("POST", ["access-code"]):
+            host_url = settings.require("session_host_url")
+            return json_response(owner_page.send_access_code(db, get_task_queue(), host_url, settings, claims))
+        case ("POST", ["access-code", "verify"]):
+            body = validate(owner_page.AccessCode, json_body(request))
+            return json_response(owner_page.verify_access_code(db, settings, claims, body.code))
         case ("GET", ["page"]):
             return json_response(owner_page.open_page(db, claims, settings))
         case ("GET", ["conversations", phone]):
@@ -250,10 +257,16 @@ def owner_api(request: flask.Request):
         case ("POST", ["conversations", phone, "reply"]):
             body = validate(owner_page.Reply, json_body(request))
             host_url = settings.require("session_host_url")
-            return json_response(owner_page.reply(db, get_task_queue(), host_url, claims, phone, body))
+            cap = settings.owner_replies_per_day
+            return json_response(owner_page.reply(db, get_task_queue(), host_url, claims, phone, body, cap))
+        case ("POST", ["phone-code"]):
+            body = validate(owner_page.PhoneCodeRequest, json_body(request))
+            host_url = settings.require("session_host_url")
+            return json_response(owner_page.send_phone_code(db, get_task_queue(), host_url, settings, claims, body))
         case ("PUT", ["settings"]):
             change = validate(owner_page.SettingsChange, json_body(request))
-            return json_response(owner_page.change_settings(db, claims, change))
+            queue, host_url = get_task_queue(), settings.session_host_url
+            return json_response(owner_page.change_settings(db, queue, host_url, settings, claims, change))
     raise NotFound(f"no owner API {request.method} {'/'.join(parts)[:80]}", code="not_found")
 
 

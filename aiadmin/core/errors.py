@@ -62,6 +62,19 @@ class UnsupportedMediaType(AppError):
     code = "unsupported_media_type"
 
 
+class TooManyRequests(AppError):
+    """A person's or a browser's repeat past its limit; `retry_after_s` becomes the `Retry-After` header."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(
+        self, message: str, *, retry_after_s: int, code: str | None = None, details: dict[str, Any] | None = None
+    ):
+        super().__init__(message, code=code, details={**(details or {}), "retry_after_s": retry_after_s})
+        self.retry_after_s = retry_after_s
+
+
 class Gone(AppError):
     status = 410
     code = "gone"

@@ -18,6 +18,7 @@ from aiadmin.core.errors import (
     AppError,
     MethodNotAllowed,
     PayloadTooLarge,
+    TooManyRequests,
     UnsupportedMediaType,
     UriTooLong,
 )
@@ -84,6 +85,12 @@ def _log_error(exc: AppError, request: flask.Request) -> None:
     )
 
 
+def _retry_after(exc: AppError) -> dict[str, str] | None:
+    if isinstance(exc, TooManyRequests):
+        return {"Retry-After": str(exc.retry_after_s)}
+    return {"Retry-After": "5"} if exc.status == 503 else None
+
+
 def json_endpoint(*methods: str) -> Callable[[Handler], Handler]:
     """Method check, AppError -> JSON error, anything else -> 500 without a stack trace to the caller."""
 
@@ -96,8 +103,7 @@ def json_endpoint(*methods: str) -> Callable[[Handler], Handler]:
                 return fn(request)
             except AppError as exc:
                 _log_error(exc, request)
-                headers = {"Retry-After": "5"} if exc.status == 503 else None
-                return json_response(error_body(exc), exc.status, headers)
+                return json_response(error_body(exc), exc.status, _retry_after(exc))
             except gexc.GoogleAPICallError:
                 log.exception("storage call failed", extra={"path": loggable_path(request.path)})
                 body = {
@@ -147,6 +153,7 @@ _PAGE_TEXT = {
         "«Подключить» ещё раз.",
     ),
     503: ("Сервис временно недоступен", "Попробуйте ещё раз через минуту."),
+    429: ("Слишком много попыток", "Подождите минуту и откройте AI Admin из YCLIENTS ещё раз."),
 }
 
 
@@ -167,7 +174,9 @@ def page_endpoint(fn: Handler) -> Handler:
             return fn(request)
         except AppError as exc:
             _log_error(exc, request)
-            return error_page(exc)
+            page = error_page(exc)
+            page.headers.update(_retry_after(exc) or {})
+            return page
         except Exception:
             log.exception("unhandled error", extra={"path": loggable_path(request.path)})
             return error_page(AppError("internal error"))

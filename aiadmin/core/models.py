@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -73,6 +73,16 @@ class MarketplaceUser(Document):
         return None if v in (None, "") else str(v)
 
 
+class Installer(Document):
+    """`companies/{id}.installer`: the YCLIENTS user whose signed link completed the activation of this install,
+    recorded once per install. A later link signed for the same user opens the owner page without a code."""
+
+    user_id: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    at: datetime = Field(default_factory=utcnow)
+
+
 DEFAULT_ZONE = "Europe/Moscow"
 
 
@@ -106,6 +116,9 @@ class Company(Document):
     address: str | None = None
     city: str | None = None
     integration_status: IntegrationStatus = IntegrationStatus.PENDING_WHATSAPP
+    installer: Installer | None = None
+    # Written by registrations of an older release only (every redirect overwrote it); read as the installer of a
+    # salon activated before installers were recorded.
     marketplace_user: MarketplaceUser | None = None
     # Salons registered together by one multi-branch install; the first one is onboarded.
     registration_group: list[int] = Field(default_factory=list)
@@ -116,7 +129,6 @@ class Company(Document):
     api_key: str | None = None
     api_key_created_at: datetime | None = None
     webhook_nonce: str | None = None  # in the data-webhook URL's token: one per install, cleared on uninstall
-    webhook_stale_calls: int = 0  # deliveries to a retired or forged webhook URL of this salon
     activation_id: str | None = None  # one per activation attempt; names the post-activation task
     activation_started_at: datetime | None = None
     activated_at: datetime | None = None
@@ -140,11 +152,21 @@ class Company(Document):
     def today(self) -> date:
         return datetime.now(self.zone()).date()
 
+    def trusted_installer(self) -> Installer | None:
+        if self.installer is not None:
+            return self.installer
+        if self.marketplace_user is not None and self.activated_at is not None:
+            user = self.marketplace_user
+            return Installer(user_id=user.id, name=user.name, phone=user.phone, at=self.activated_at)
+        return None
+
     def owner_phone(self) -> str | None:
-        """Where owner notices go: the number set on the owner page, else the installer's (signed user_data),
-        else the salon's own WhatsApp (a message to yourself)."""
-        installer = normalize_phone(self.marketplace_user.phone) if self.marketplace_user else None
-        return self.owner.phone or (installer if installer and len(installer) >= 10 else None) or self.whatsapp_phone
+        """Where owner notices and owner codes go: the number set (and proved) on the owner page, else the
+        installer's (from the signed link that completed the activation), else the salon's own WhatsApp (a
+        message to yourself). No redirect changes it."""
+        installer = self.trusted_installer()
+        phone = normalize_phone(installer.phone) if installer else None
+        return self.owner.phone or (phone if phone and len(phone) >= 10 else None) or self.whatsapp_phone
 
 
 EventType = Literal[
@@ -169,6 +191,10 @@ EventType = Literal[
     "owner_took_over",  # the owner page's «Я отвечу»
     "owner_gave_back",  # …and «Вернуть боту»
     "owner_settings_changed",
+    "owner_code_sent",  # a one-time code to prove the owner (or a new owner number) was sent
+    "owner_code_verified",
+    "owner_code_locked",  # five wrong codes: that link may not try again for a while
+    "owner_phone_changed",
 ]
 
 
@@ -222,6 +248,7 @@ class WaCommand(Document):
     result: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     done_at: datetime | None = None
+    expire_at: datetime = Field(default_factory=lambda data: data["created_at"] + timedelta(days=2))  # TTL
 
 
 class PostActivationRun(Document):
@@ -311,3 +338,4 @@ class RegistrationClaims(BaseModel):
     iat: int
     exp: int
     branches: list[SalonId] = Field(default_factory=list)
+    uid: str | None = None  # the YCLIENTS user id of the signed link (None: an unsigned local link)

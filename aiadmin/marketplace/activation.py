@@ -14,12 +14,21 @@ from google.cloud import firestore
 from aiadmin.core import repositories
 from aiadmin.core.errors import Conflict, NotFound, UpstreamError
 from aiadmin.core.integration_status import IntegrationStatus, check_transition
-from aiadmin.core.models import Company, Event, PostActivationTask, utcnow
+from aiadmin.core.models import (
+    Company,
+    Event,
+    Installer,
+    PostActivationTask,
+    RegistrationClaims,
+    normalize_phone,
+    utcnow,
+)
 from aiadmin.core.queues import POST_ACTIVATION
 from aiadmin.core.settings import Settings
 from aiadmin.core.task_queue import Task, TaskQueue, task_name
 from aiadmin.marketplace import registration_token, webhook_url_token
-from aiadmin.yclients.client import YclientsClient, YclientsError
+from aiadmin.marketplace.registration import registration_of
+from aiadmin.yclients.client import YclientsClient, YclientsError, YclientsRejected
 
 log = logging.getLogger("aiadmin.activation")
 
@@ -96,7 +105,9 @@ def _finish(
     activation_id: str,
     error: YclientsError | None,
     detail: dict | None = None,
+    installer: Installer | None = None,
 ) -> None:
+    """`installer`: who completed this activation; recorded on the first activation of an install only."""
     target = S.ACTIVATION_FAILED if error else S.ACTIVE
 
     @firestore.transactional
@@ -122,6 +133,8 @@ def _finish(
             )
         else:
             update.update(activated_at=now, activation_error=None)
+            if installer is not None and (company.installer is None or company.activated_at is None):
+                update["installer"] = installer.to_firestore()
             event = Event(
                 salon_id=salon_id,
                 type="integration_activated",
@@ -154,6 +167,25 @@ def _queue_post_activation(queue: TaskQueue, db: firestore.Client, company: Comp
     return True
 
 
+def _require_installed(yclients: YclientsClient, salon_id: int, app_id: str) -> None:
+    """YCLIENTS took the callback; the salon must also show our application as installed, or a link for a salon
+    that never chose AI Admin could bring it live."""
+    status = yclients.connection_status(salon_id, app_id)
+    if status != "active":
+        raise YclientsRejected(
+            f"AI Admin is not installed in this salon in YCLIENTS (connection status: {status or 'none'})",
+            code="not_installed",
+        )
+
+
+def _installer(db: firestore.Client, claims: RegistrationClaims) -> Installer:
+    registration = registration_of(db, claims.jti)
+    if registration is None:  # a token issued before registrations were kept: its user id only
+        return Installer(user_id=claims.uid)
+    user = registration.user
+    return Installer(user_id=user.id, name=user.name, phone=normalize_phone(user.phone))
+
+
 def activate(
     token: str, settings: Settings, db: firestore.Client, yclients: YclientsClient, queue: TaskQueue
 ) -> ActivationResult:
@@ -181,6 +213,7 @@ def activate(
             attempts=settings.activation_callback_attempts,
             timeout_s=settings.activation_callback_timeout_s,
         )
+        _require_installed(yclients, salon_id, app_id)
     except YclientsError as exc:
         _finish(db, salon_id, company.activation_id, exc)
         log.error(
@@ -198,6 +231,7 @@ def activate(
         company.activation_id,
         None,
         {"yclients_status": result.status, "already_installed": result.already_installed},
+        installer=_installer(db, claims),
     )
     log.info("integration activated", extra={"salon_id": salon_id, "yclients_status": result.status})
     queued = _queue_post_activation(queue, db, company)

@@ -14,9 +14,10 @@ from google.cloud import firestore
 from aiadmin.core import repositories
 from aiadmin.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from aiadmin.core.integration_status import IntegrationStatus
+from aiadmin.core.logs import mask_phone
 from aiadmin.core.models import Company, RegistrationClaims, ViewRef, WaCommand, session_id_for, utcnow
 from aiadmin.core.settings import Settings
-from aiadmin.marketplace import registration_token
+from aiadmin.marketplace import owner_access, registration_token
 from aiadmin.whatsapp import onboarding_view
 from aiadmin.whatsapp.session_status import WA_SESSIONS, SessionState, SessionStatus
 
@@ -120,6 +121,7 @@ def request_link(
     if current and current.state == St.CONNECTED:
         return describe(session_id, current)  # a linked salon is never offered a second link
     _refuse_relink_that_may_destroy(company, current, confirm_relink)
+    _refuse_relink_to_another_phone(db, claims, company, mode, phone)
     if view is not None:
         onboarding_view.ensure_view(db, view)
     command = WaCommand(
@@ -170,6 +172,24 @@ def _refuse_relink_that_may_destroy(company: Company, current: SessionStatus | N
             code="relink_needs_confirmation",
             details={"state": str(current.state)},
         )
+
+
+def _refuse_relink_to_another_phone(
+    db: firestore.Client, claims: RegistrationClaims, company: Company, mode: str, phone: str | None
+) -> None:
+    """An active salon's WhatsApp is relinked by its owner (`owner_access`), or to the same phone by anyone the
+    salon's token vouches for: a pairing code for the salon's own number works only on that phone. A QR can be
+    scanned by any phone, so for others it is refused."""
+    if company.integration_status != IntegrationStatus.ACTIVE or owner_access.is_owner(db, claims, company):
+        return
+    if mode == "pairing" and phone and company.whatsapp_phone and phone == company.whatsapp_phone:
+        return
+    to = company.owner_phone() if company.whatsapp_connected else None
+    raise Forbidden(
+        "only the salon's owner may link its WhatsApp to another phone",
+        code="owner_code_required",
+        details={"can_send": to is not None, "to": mask_phone(to)},
+    )
 
 
 def _leave_command(db: firestore.Client, command: WaCommand) -> firestore.DocumentReference:

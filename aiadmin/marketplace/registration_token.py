@@ -1,4 +1,5 @@
-"""The onboarding JWT: HS256, one hour, type `marketplace_registration`, bound to one salon."""
+"""The onboarding JWT: HS256, one hour, type `marketplace_registration`, bound to one salon and to the YCLIENTS
+user its signed link was for."""
 
 from __future__ import annotations
 
@@ -15,16 +16,27 @@ TOKEN_TYPE = "marketplace_registration"  # noqa: S105 - a claim value, not a sec
 ALGORITHM = "HS256"
 
 
-def issue(secret: str, salon_id: int, branches: list[int], ttl_s: int, now: float | None = None) -> str:
+def issue(
+    secret: str,
+    salon_id: int,
+    branches: list[int],
+    ttl_s: int,
+    now: float | None = None,
+    *,
+    jti: str | None = None,
+    uid: str | None = None,
+) -> str:
+    """`uid`: the YCLIENTS user the signed link was for (the owner page compares it with the salon's installer)."""
     issued = int(now if now is not None else time.time())
     claims = {
         "sub": str(salon_id),
         "salon_id": salon_id,
         "type": TOKEN_TYPE,
-        "jti": uuid.uuid4().hex,
+        "jti": jti or uuid.uuid4().hex,
         "iat": issued,
         "exp": issued + ttl_s,
         "branches": branches,
+        "uid": uid,
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 

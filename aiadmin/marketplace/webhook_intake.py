@@ -183,9 +183,9 @@ def accept_data(
     try:
         webhook_url_token.check(settings.require("webhook_secret"), salon_id, company.webhook_nonce, token)
     except NotFound:
-        # An earlier install's URL, or a guess: counted on the salon (an operator can see it) and refused.
-        repositories.company_ref(db, salon_id).update({"webhook_stale_calls": firestore.Increment(1)})
-        log.warning("webhook to a retired or forged URL", extra={"salon_id": salon_id})
+        # An earlier install's URL, or a guess: refused, and counted from this log line (a log-based metric) —
+        # never by a write an anonymous caller could make as often as they like.
+        log.warning("webhook to a retired or forged URL", extra={"salon_id": salon_id, "event": "forged_webhook"})
         raise
     hook = validate(DataWebhook, body)
     if hook.company_id != salon_id:

@@ -149,6 +149,7 @@ def quiet_for(text: str, settings: Settings) -> float:
 
 
 OUTBOX = "wa_outbox"
+OUTBOX_RETENTION = timedelta(days=7)  # far past the last retry of a send: a key only needs to outlive those
 
 
 class SendRequest(Document):
@@ -170,6 +171,11 @@ class SendRequest(Document):
     # Who is writing: the bot, or a person of the salon answering from the owner page (then it is a staff message,
     # and the bot keeps out of the chat as it does when the staff write from the phone).
     author: Literal["bot", "staff"] = "bot"
+    # A one-time code: sent as it is, but kept in the transcript only as a placeholder.
+    private_text: bool = False
+
+
+PRIVATE_PLACEHOLDER = "[одноразовый код AI Admin]"
 
 
 class Reminded(Document):
@@ -192,6 +198,7 @@ class OutboxEntry(Document):
     message_id: str | None = None
     error: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
+    expire_at: datetime = Field(default_factory=lambda data: data["updated_at"] + OUTBOX_RETENTION)  # TTL
 
 
 DEAD_LETTERS = "wa_dead_letters"

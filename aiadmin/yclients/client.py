@@ -25,6 +25,7 @@ from aiadmin.yclients.models import (
     YcService,
     YcSlot,
     YcStaff,
+    YcUser,
 )
 from aiadmin.yclients.rate_limiter import SlidingWindowLimiter
 
@@ -253,6 +254,11 @@ class YclientsClient:
             raise YclientsUnavailable(f"{path}: expected an object in data")
         return data
 
+    def get_company_users(self, salon_id: int) -> list[YcUser]:
+        """The salon's YCLIENTS accounts (partner + user token; our system user needs the right to see users)."""
+        data, _ = self._list("GET", f"/api/v1/company/{salon_id}/users")
+        return [YcUser.model_validate(x) for x in data]
+
     def get_services(self, salon_id: int) -> list[YcService]:
         data, _ = self._list("GET", f"/api/v1/company/{salon_id}/services")
         return [YcService.model_validate(x) for x in data]
@@ -412,6 +418,15 @@ class YclientsClient:
         if isinstance(parsed, dict) and parsed.get("success") is False:
             raise YclientsRejected(_message_of(resp), upstream_status=resp.status_code)
         return CallbackResult(resp.status_code, None)
+
+    def connection_status(self, salon_id: int, application_id: str) -> str | None:
+        """`GET /marketplace/salon/{id}/application/{app}`: `pending`, `active`, `freezed`…; None: not installed."""
+        resp = self.request("GET", f"/marketplace/salon/{salon_id}/application/{application_id}", with_user=False)
+        if resp.status_code == 404:
+            return None
+        data, _ = self.unwrap(resp)
+        status = (data or {}).get("connection_status") if isinstance(data, dict) else None
+        return str(status.get("status")) if isinstance(status, dict) and status.get("status") else None
 
 
 def client_from_settings(settings: Settings) -> YclientsClient:

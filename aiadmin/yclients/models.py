@@ -56,6 +56,16 @@ class YcCompany(YcModel):
     city: Text = None
 
 
+class YcUser(YcModel):
+    """`GET /api/v1/company/{id}/users`: an account that can sign in to the salon (not a master, not a client)."""
+
+    id: int
+    name: Text = None
+    phone: Phone = None
+    is_approved: bool = True
+    user_role_slug: Text = None  # owner | administrator | manager | …; YCLIENTS fills it for beauty salons only
+
+
 class YcPosition(YcModel):
     id: int | None = None
     title: str | None = None

@@ -156,7 +156,11 @@ class Sender:
         chat.store_message(
             self.db,
             ChatMessage(
-                message_id=message_id, salon_id=req.salon_id, phone=req.phone, direction=req.author, text=req.text
+                message_id=message_id,
+                salon_id=req.salon_id,
+                phone=req.phone,
+                direction=req.author,
+                text=chat.PRIVATE_PLACEHOLDER if req.private_text else req.text,
             ),
         )
         if req.author == "staff":  # the owner's reply from the page: the open page shows it sent

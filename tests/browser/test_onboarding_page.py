@@ -14,9 +14,10 @@ SID = "company_962302"
 TITLE = "Салон красоты «Лилия» (демо)"
 
 
-def signed_link(stack, salon_id: int = 962302) -> str:
-    """What YCLIENTS opens after the owner clicks "Подключить"."""
-    resp = requests.get(f"{stack.yclients}/_standin/signed-link", params={"salon_id": salon_id}, timeout=10)
+def signed_link(stack, salon_id: int = 962302, user_id: int | None = None) -> str:
+    """What YCLIENTS opens after the owner (or another account of the salon: `user_id`) clicks "Подключить"."""
+    params = {"salon_id": salon_id, **({"user_id": user_id} if user_id else {})}
+    resp = requests.get(f"{stack.yclients}/_standin/signed-link", params=params, timeout=10)
     return resp.json()["url"]
 
 

@@ -4,6 +4,7 @@ and the page works on a phone. Every step keeps a screenshot."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -127,13 +128,68 @@ def test_settings_steer_the_next_turn(desktop, stack, host, db):
     b.shot("bad-phone-refused")
     b.page.fill("#owner_phone", "+7 916 555-44-33")
     b.page.click("#settings-save")
-    b.page.wait_for_selector("#settings-result.muted:not([hidden])")
+    # A new number for the owner's notices must receive a code first; the page asks for it.
+    b.page.wait_for_selector("#phone-code-row:not([hidden])")
+    assert "отправили код" in text(b, "#settings-result")
+    b.shot("new-number-code-asked")
+    code = wait_for(lambda: [t for t in outbox("79165554433") if "Код" in t], 10, "the code to the new number")
+    b.page.fill("#phone_code", re.search(r"\b(\d{6})\b", code[-1]).group(1))
+    b.page.click("#settings-save")
+    b.page.wait_for_selector("#phone-code-row[hidden]", state="attached")
+    assert text(b, "#settings-result").startswith("Сохранено")
     b.shot("saved")
     company = repositories.get_company(db, 962302)
     assert company.owner.bot_enabled and company.owner.phone == "79165554433"
+    assert [t for t in outbox("79001234567") if "теперь приходят" in t], "the number that got notices is told"
     customer_says("Привет")
     assert answered(before) == "Добрый день! Салон «Лилия» на связи, чем помочь?"
-    assert b.console_errors(expected_statuses=(400,)) == []
+    assert b.console_errors(expected_statuses=(400, 403)) == []
+
+
+def test_a_colleague_opens_the_owner_page_with_the_code_the_owner_receives(desktop, stack, host, db):
+    """Another account of the salon (its administrator) opens AI Admin: the page asks for the owner's code, the
+    salon's WhatsApp carries it to the owner's number, and the typed code opens the page. Five wrong codes lock
+    that link for a while."""
+    b = desktop
+    working_salon(b, stack, db)
+    customer_says("Здравствуйте! Есть время завтра?")
+    answered(0)
+    b.page.goto(signed_link(stack, user_id=2345678))
+    b.screen("verify", shot="owner-code-asked")
+    assert b.page.locator("#inbox li").count() == 0, "not a word of the customers' chats"
+    b.page.click("#code-send")
+    b.page.wait_for_selector("#code-form:not([hidden])")
+    assert "+790*****567" in text(b, "#verify-result")
+    sent = wait_for(lambda: [t for t in outbox("79001234567") if "Код для входа" in t], 10, "the code to the owner")
+    code = re.search(r"\b(\d{6})\b", sent[-1]).group(1)
+    assert "Ольга Смирнова" in sent[-1], "the owner sees who asks"
+    b.page.fill("#code-input", code)
+    b.page.click("#code-check")
+    b.screen("owner", shot="owner-page-after-code")
+    b.page.wait_for_selector(f"#inbox button[data-phone='{CUSTOMER}']")
+
+    b.page.goto(signed_link(stack, user_id=2345678))  # a new link: a new code, and wrong ones this time
+    b.screen("verify")
+    b.page.click("#code-send")
+    b.page.wait_for_selector("#code-form:not([hidden])")
+    wait_for(lambda: len([t for t in outbox("79001234567") if "Код для входа" in t]) == 2, 10, "a second code")
+    real = re.search(r"\b(\d{6})\b", [t for t in outbox("79001234567") if "Код для входа" in t][-1]).group(1)
+    wrong = f"{(int(real) + 1) % 10**6:06d}"
+    for left in (4, 3, 2, 1):
+        b.page.fill("#code-input", wrong)
+        b.page.click("#code-check")
+        b.page.wait_for_function(
+            f"() => document.getElementById('verify-result').innerText.includes('Осталось попыток: {left}')"
+        )
+    b.page.fill("#code-input", wrong)
+    b.page.click("#code-check")
+    b.page.wait_for_function("() => document.getElementById('verify-result').innerText.includes('Пять неверных')")
+    b.shot("owner-code-locked")
+    b.page.fill("#code-input", real)
+    b.page.click("#code-check")
+    b.page.wait_for_function("() => document.getElementById('verify-result').innerText.includes('Пять неверных')")
+    assert b.page.locator("[data-screen-id=owner]").is_hidden()
+    assert b.console_errors(expected_statuses=(403, 429)) == []
 
 
 def test_the_owner_page_on_a_phone(phone, stack, host, db):

@@ -8,7 +8,16 @@ from aiadmin.core import repositories
 from aiadmin.core.integration_status import IntegrationStatus
 from aiadmin.marketplace import webhook_url_token
 from tests.conftest import APP_ID, GATEWAY, WEBHOOK_SECRET, wait_for
-from tests.integration.helpers import activate, company, connect_whatsapp, event_types, register, token_with
+from tests.integration.helpers import (
+    activate,
+    company,
+    connect_whatsapp,
+    event_types,
+    follow_registration,
+    redirect_params,
+    register,
+    token_with,
+)
 
 S = IntegrationStatus
 CALLBACK = "/marketplace/partner/callback/redirect"
@@ -41,6 +50,29 @@ def test_activation_sends_the_stored_key_to_yclients_and_marks_the_salon_active(
     }
     assert calls[0]["partner_ok"]
     assert event_types(db)[:3] == ["registration_started", "activation_started", "integration_activated"]
+    assert salon.installer.user_id == "1234567" and salon.installer.phone == "79001234567", "who completed it"
+
+
+def test_a_salon_yclients_does_not_show_ai_admin_installed_in_does_not_go_live(stack, db):
+    token = _ready_salon(db)
+    stack.fault("/marketplace/salon/962302/application/", "404", times=1)
+    resp = activate(token)
+    assert resp.status_code == 502 and resp.json()["error"]["code"] == "activation_failed", resp.text
+    assert "not installed" in resp.json()["error"]["details"]["reason"]
+    salon = company(db)
+    assert salon.integration_status == S.ACTIVATION_FAILED and salon.installer is None
+    assert activate(token).status_code == 200, "once YCLIENTS shows it installed, the retry goes live"
+    assert company(db).integration_status == S.ACTIVE
+
+
+def test_the_installer_is_whoever_completed_the_first_activation_of_the_install(stack, db):
+    first = _ready_salon(db)
+    assert activate(first).status_code == 200
+    colleague = {"id": 2345678, "name": "Ольга Смирнова", "phone": "79002345678", "is_approved": True}
+    again = follow_registration(redirect_params(user={**colleague, "salon_name": company(db).title}))
+    token = again.headers["Location"].split("token=", 1)[1]
+    assert activate(token).json()["already_active"] is True
+    assert company(db).installer.user_id == "1234567", "a later link of another account changes nothing"
 
 
 def test_activation_queues_the_post_activation_task_which_runs_once(stack, db):

@@ -104,7 +104,8 @@ def test_the_owner_answers_from_the_page_once_and_the_bot_keeps_out(bot, db, own
     bot.say("Спасибо! А на завтра есть время?", expect_reply=False)  # a person is in the chat: the bot keeps out
     for bad in ({"text": "", "id": "reply-0002"}, {"text": "Привет"}, {"text": "x", "id": "bad id!"}):
         assert api("POST", f"conversations/{CUSTOMER}/reply", token, json=bad).status_code == 400, bad
-    assert api("POST", f"conversations/{CUSTOMER}/reply", register(962303), json=body).status_code == 404
+    other_salon = register(962303)  # a valid token of another salon, whose owner page it cannot open either
+    assert api("POST", f"conversations/{CUSTOMER}/reply", other_salon, json=body).status_code in (403, 404)
 
 
 def test_settings_take_effect_on_the_next_turn_and_bad_ones_are_refused(bot, db, owner):
@@ -117,9 +118,11 @@ def test_settings_take_effect_on_the_next_turn_and_bad_ones_are_refused(bot, db,
     for bad in ({"staff_pause_min": 1}, {"phone": "12"}, {"summary_hour": 30}, {"colour": "red"}):
         resp = api("PUT", "settings", token, json=bad)
         assert resp.status_code == 400 and resp.json()["error"]["message"], (bad, resp.text)
-    saved = api("PUT", "settings", token, json={"bot_enabled": True, "phone": "8 (916) 555-44-33"}).json()
-    assert saved["settings"]["phone"] == "79165554433"
-    assert repositories.get_company(db, SALON).owner_phone() == "79165554433"
+    saved = api("PUT", "settings", token, json={"bot_enabled": True}).json()
+    assert saved["settings"]["bot_enabled"] is True
+    moved = api("PUT", "settings", token, json={"phone": "8 (916) 555-44-33"})  # needs the new number's code
+    assert moved.status_code == 403 and moved.json()["error"]["code"] == "phone_code_required"
+    assert repositories.get_company(db, SALON).owner_phone() == NOTICES_TO
 
 
 def test_the_owner_page_reads_only_its_own_salon(bot, db, owner, stack):
@@ -130,13 +133,11 @@ def test_the_owner_page_reads_only_its_own_salon(bot, db, owner, stack):
         assert browser_get(path).status_code == 403, path
     near = opened["owner_view_id"][:-1] + ("1" if opened["owner_view_id"].endswith("0") else "0")
     assert browser_get(f"{owner_view.OWNER_VIEWS}/{near}").status_code == 403
-    # Another salon's owner (a valid JWT of salon 962303) reaches nothing of this salon through the API.
+    # A valid JWT of another salon (962303, not working yet: nobody is its owner) reaches nothing here.
     other = register(962303)
-    assert api("GET", f"conversations/{CUSTOMER}", other).status_code == 404
-    assert api("POST", f"conversations/{CUSTOMER}/takeover", other).status_code == 404
-    other_page = api("GET", "page", other).json()
-    assert other_page["owner_view_id"] != opened["owner_view_id"]
-    assert all(c["phone"] != CUSTOMER for c in view(db, other_page["owner_view_id"]).get("inbox", []))
+    assert api("GET", f"conversations/{CUSTOMER}", other).status_code == 403
+    assert api("POST", f"conversations/{CUSTOMER}/takeover", other).status_code == 403
+    assert api("GET", "page", other).json()["error"]["code"] == "owner_code_required"
     assert api("GET", "page", "not-a-token").status_code == 401
     assert api("GET", "conversations/../../companies", token).status_code in (400, 404)
 

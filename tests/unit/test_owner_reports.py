@@ -2,7 +2,7 @@
 
 import pytest
 
-from aiadmin.core.models import Company, MarketplaceUser, OwnerSettings
+from aiadmin.core.models import Company, Installer, MarketplaceUser, OwnerSettings, utcnow
 from aiadmin.marketplace.owner_page import SettingsChange
 from aiadmin.marketplace.owner_reports import summary_text
 from aiadmin.whatsapp.activity import BotAction, DayActivity
@@ -39,10 +39,18 @@ def test_the_summary_names_bookings_and_handoffs():
 def test_notices_go_to_the_number_set_else_the_installer_else_the_salon_itself():
     company = Company(salon_id=1, title="Лилия", whatsapp_phone="79161234567")
     assert company.owner_phone() == "79161234567", "a message to yourself"
-    company.marketplace_user = MarketplaceUser(phone="8 (900) 123-45-67")
-    assert company.owner_phone() == "79001234567"
+    company.marketplace_user = MarketplaceUser(id="7", phone="79005554433")
+    assert company.owner_phone() == "79161234567", "the last redirect's user is nobody's owner"
+    company.installer = Installer(user_id="1", phone="8 (900) 123-45-67")
+    assert company.owner_phone() == "79001234567", "the installer's number"
     company.owner = OwnerSettings(phone="79165554433")
-    assert company.owner_phone() == "79165554433"
+    assert company.owner_phone() == "79165554433", "the number set (and proved) on the owner page"
+
+
+def test_a_salon_activated_before_installers_were_recorded_takes_its_last_signed_user_as_installer():
+    company = Company(salon_id=1, title="Лилия", whatsapp_phone="79161234567", activated_at=utcnow())
+    company.marketplace_user = MarketplaceUser(id="7", phone="79005554433")
+    assert company.trusted_installer().user_id == "7" and company.owner_phone() == "79005554433"
 
 
 @pytest.mark.parametrize("phone", ["+7 916 555-44-33", "8 916 555 44 33", "79165554433"])

@@ -55,6 +55,9 @@ export function createApi(token) {
     activate: () => call("POST", "/marketplace/activate", { token }),
     // the owner page
     ownerPage: () => call("GET", "/marketplace/owner/api/page"),
+    sendAccessCode: () => call("POST", "/marketplace/owner/api/access-code", {}),
+    verifyAccessCode: (code) => call("POST", "/marketplace/owner/api/access-code/verify", { code }),
+    sendPhoneCode: (phone) => call("POST", "/marketplace/owner/api/phone-code", { phone }),
     conversation: (phone) => call("GET", `/marketplace/owner/api/conversations/${encodeURIComponent(phone)}`),
     takeOver: (phone) => call("POST", `/marketplace/owner/api/conversations/${encodeURIComponent(phone)}/takeover`),
     giveBack: (phone) => call("POST", `/marketplace/owner/api/conversations/${encodeURIComponent(phone)}/resume`),

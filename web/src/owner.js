@@ -11,7 +11,7 @@ import { explain } from "./texts.js";
 const $ = (id) => document.getElementById(id);
 const app = $("app");
 
-const page = { api: null, token: null, view: null, open: null, formFilled: false, replyId: null };
+const page = { api: null, token: null, view: null, open: null, formFilled: false, replyId: null, started: false };
 
 const invalid = (code) => invalidLink(code, (text) => text.replace("«Подключить»", "«Открыть»"));
 
@@ -277,17 +277,88 @@ async function saveSettings(event) {
     },
     phone: f.phone.value.trim(), // the server reads any usual spelling; empty: the installer's number
   };
+  const code = f.phone_code.value.replace(/\D/g, "");
+  if (!$("phone-code-row").hidden && code) change.phone_code = code;
   $("settings-save").disabled = true;
   try {
     await page.api.saveSettings(change);
     result.textContent = "Сохранено. Бот работает по новым настройкам со следующего сообщения.";
     result.className = "muted";
+    $("phone-code-row").hidden = true;
+    f.phone_code.value = "";
   } catch (err) {
-    result.textContent = err.status === 400 ? `Не сохранено: проверьте поля. ${err.message}` : explain(err);
     result.className = "error";
+    if (err.code === "phone_code_required") {
+      // A new number gets a code first: notices go only where it has been received.
+      try {
+        const sent = await page.api.sendPhoneCode(change.phone);
+        result.textContent =
+          `Мы отправили код в WhatsApp на новый номер +${sent.to}. Введите его и нажмите «Сохранить». ` +
+          "Прежний номер получит сообщение о смене.";
+        result.className = "muted";
+        $("phone-code-row").hidden = false;
+        f.phone_code.focus();
+      } catch (sendErr) {
+        result.textContent = explain(sendErr);
+      }
+    } else {
+      result.textContent = err.status === 400 ? `Не сохранено: проверьте поля. ${err.message}` : explain(err);
+    }
   } finally {
     result.hidden = false;
     $("settings-save").disabled = false;
+  }
+}
+
+// --- the owner's code ----------------------------------------------------------------------------------------
+
+function verifyResult(text, error = false) {
+  $("verify-result").textContent = text;
+  $("verify-result").className = error ? "error" : "muted";
+  $("verify-result").hidden = false;
+}
+
+function showVerify(details) {
+  const canSend = Boolean(details && details.can_send);
+  $("code-send").hidden = !canSend;
+  if (!canSend) {
+    $("verify-text").textContent =
+      "Переписка с клиентами и настройки бота открываются владельцу салона. Код отправить некуда: WhatsApp " +
+      "салона не подключён. Попросите владельца салона открыть AI Admin из YCLIENTS.";
+  }
+  show("verify");
+}
+
+async function sendCode() {
+  $("code-send").disabled = true;
+  try {
+    const sent = await page.api.sendAccessCode();
+    if (sent.owner) return openPage();
+    verifyResult(`Код отправлен в WhatsApp на номер +${sent.to}. Он действует 10 минут.`);
+    $("code-form").hidden = false;
+    $("code-send").textContent = "Отправить код ещё раз";
+    $("code-input").focus();
+  } catch (err) {
+    verifyResult(explain(err), true);
+  } finally {
+    $("code-send").disabled = false;
+  }
+}
+
+async function checkCode(event) {
+  event.preventDefault();
+  const code = $("code-input").value.replace(/\D/g, "");
+  if (code.length !== 6) return verifyResult("Код — это 6 цифр из сообщения в WhatsApp.", true);
+  $("code-check").disabled = true;
+  try {
+    await page.api.verifyAccessCode(code);
+    $("verify-result").hidden = true;
+    await openPage();
+  } catch (err) {
+    $("code-input").value = "";
+    verifyResult(explain(err), true);
+  } finally {
+    $("code-check").disabled = false;
   }
 }
 
@@ -303,16 +374,16 @@ function render(view) {
   app.dataset.updated = String(toMillis(view.updated_at) || Date.now());
 }
 
-async function start() {
-  page.token = readToken();
-  if (!page.token) return invalid("missing_token");
-  page.api = createApi(page.token);
+async function openPage() {
   let opened;
   try {
     opened = await page.api.ownerPage();
   } catch (err) {
+    if (err.code === "owner_code_required") return showVerify(err.details);
     return invalid(err.code);
   }
+  if (page.started) return undefined;
+  page.started = true;
   $("salon-name").textContent = opened.salon.title;
   document.title = `AI Admin — ${opened.salon.title}`;
   $("relink").href = `/marketplace/onboarding?token=${encodeURIComponent(page.token)}`;
@@ -341,6 +412,16 @@ async function start() {
     render(view);
     if (page.open) loadTranscript();
   }, () => invalid("registration_expired"));
+  return undefined;
+}
+
+async function start() {
+  page.token = readToken();
+  if (!page.token) return invalid("missing_token");
+  page.api = createApi(page.token);
+  $("code-send").addEventListener("click", sendCode);
+  $("code-form").addEventListener("submit", checkCode);
+  return openPage();
 }
 
 start();

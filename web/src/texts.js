@@ -40,10 +40,28 @@ const ERRORS = {
     "WhatsApp временно ограничил номер салона. Привязывать заново не нужно: когда ограничение снимется, бот продолжит работу сам.",
   frozen: "Подписка AI Admin в YCLIENTS заморожена. После оплаты откройте AI Admin в YCLIENTS — подключение продолжится.",
   storage_unavailable: "Сервис временно недоступен. Попробуйте ещё раз через минуту.",
+  no_channel:
+    "Код отправить некуда: WhatsApp салона не подключён. Попросите владельца салона открыть AI Admin из YCLIENTS.",
+  code_expired: "Код устарел. Нажмите «Отправить код» ещё раз.",
+  code_not_sent: "Сначала нажмите «Отправить код».",
+  bad_code: "Код — это 6 цифр из сообщения в WhatsApp.",
+  too_many_codes: "Слишком много кодов для этого салона за час. Попробуйте позже.",
+  phone_code_mismatch: "Этот код был отправлен на другой номер. Запросите код для нового номера.",
+  daily_reply_cap: "На сегодня отправлено максимальное число ответов со страницы. Ответьте с телефона салона.",
+  owner_code_required: "Это может сделать только владелец салона.",
   internal: "Что-то пошло не так на нашей стороне. Попробуйте ещё раз через минуту.",
 };
 
+function minutes(seconds) {
+  const m = Math.max(1, Math.ceil((seconds || 60) / 60));
+  return `${m} мин.`;
+}
+
 export function explain(err) {
+  const details = err.details || {};
+  if (err.code === "wrong_code") return `Неверный код. Осталось попыток: ${details.tries_left}.`;
+  if (err.code === "code_locked") return `Пять неверных попыток. Попробуйте снова через ${minutes(details.retry_after_s)}`;
+  if (err.code === "code_sent_recently") return `Код уже отправлен. Новый можно запросить через ${details.retry_after_s} с.`;
   if (err.code === "activation_failed") {
     const reason = err.details && err.details.reason;
     return `YCLIENTS не подтвердил подключение${reason ? `: «${reason}»` : ""}. Попробуйте ещё раз через минуту.`;
