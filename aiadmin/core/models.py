@@ -153,6 +153,8 @@ class Company(Document):
         return datetime.now(self.zone()).date()
 
     def trusted_installer(self) -> Installer | None:
+        """The installer, for where notices go; for a salon activated before installers were recorded, the last
+        signed user of a redirect (never an owner without a code: `owner_access.is_installer`)."""
         if self.installer is not None:
             return self.installer
         if self.marketplace_user is not None and self.activated_at is not None:

@@ -22,12 +22,27 @@ class Verdict:
     retry_after_s: int  # until the window ends (when refused)
 
 
+def _window(key: str, window_s: int, now: datetime) -> tuple[str, datetime]:
+    window = math.floor(now.timestamp() / window_s)
+    return f"{key}_{window}"[:1500], datetime.fromtimestamp((window + 1) * window_s, UTC)
+
+
+def window_end(window_s: int, now: datetime | None = None) -> datetime:
+    return _window("", window_s, now or utcnow())[1]
+
+
+def count(db: firestore.Client, key: str, window_s: int, now: datetime | None = None) -> int:
+    """How many attempts of `key` the current window has counted."""
+    doc_id, _ = _window(key, window_s, now or utcnow())
+    snap = db.collection(RATE_LIMITS).document(doc_id).get()
+    return int((snap.to_dict() or {}).get("count", 0)) if snap.exists else 0
+
+
 def hit(db: firestore.Client, key: str, limit: int, window_s: int, now: datetime | None = None) -> Verdict:
     """Count one attempt of `key` in the current window of `window_s`; refused past `limit` (not counted then)."""
     now = now or utcnow()
-    window = math.floor(now.timestamp() / window_s)
-    ends = datetime.fromtimestamp((window + 1) * window_s, UTC)
-    ref = db.collection(RATE_LIMITS).document(f"{key}_{window}"[:1500])
+    doc_id, ends = _window(key, window_s, now)
+    ref = db.collection(RATE_LIMITS).document(doc_id)
 
     @firestore.transactional
     def run(tx: firestore.Transaction) -> bool:

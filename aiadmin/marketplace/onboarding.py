@@ -49,7 +49,9 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
-def describe(session_id: str, status: SessionStatus | None) -> dict[str, Any]:
+def describe(session_id: str, status: SessionStatus | None, *, with_qr: bool = True) -> dict[str, Any]:
+    """The session for a page; `with_qr=False`: a QR is not shown (anyone who scans it owns the salon's chats).
+    A pairing code is: it links only the phone whose number asked for it."""
     state = status.state if status else St.STARTING
     body: dict[str, Any] = {
         "success": True,
@@ -59,7 +61,7 @@ def describe(session_id: str, status: SessionStatus | None) -> dict[str, Any]:
         "message": status.message if status else None,
         "updated_at": _iso(status.updated_at) if status else None,  # the page keeps the newer of API and listener
     }
-    if status and state == St.QR:
+    if status and state == St.QR and with_qr:
         body.update(qr=status.qr, expires_in=_seconds_left(status.qr_expires_at), expires_at=_iso(status.qr_expires_at))
     if status and state == St.PAIRING_CODE:
         body.update(
@@ -77,6 +79,12 @@ def _registered_company(db: firestore.Client, salon_id: int) -> Company:
     return company
 
 
+def _sees_the_link(db: firestore.Client, claims: RegistrationClaims, company: Company) -> bool:
+    """Who may see a QR of this salon and follow its session live: anyone the token vouches for while the salon
+    is being connected; once it works, its owner only."""
+    return company.integration_status != IntegrationStatus.ACTIVE or owner_access.is_owner(db, claims, company)
+
+
 def overview(db: firestore.Client, claims: RegistrationClaims, view: ViewRef) -> dict[str, Any]:
     """What the page needs on load: the salon, where its integration stands, the session, and the view to watch.
     Reaching this means the token is valid: the page never trusts a token it only decoded itself."""
@@ -84,7 +92,8 @@ def overview(db: firestore.Client, claims: RegistrationClaims, view: ViewRef) ->
     session_id = session_id_for(claims.salon_id)
     onboarding_view.ensure_view(db, view)
     status = _status(db, session_id)
-    if status is not None:  # a session exists: this page follows it from now on, whichever page started it
+    sees = _sees_the_link(db, claims, company)
+    if status is not None and sees:  # a session exists: this page follows it from now on, whichever page started it
         _leave_command(
             db,
             WaCommand(
@@ -95,7 +104,7 @@ def overview(db: firestore.Client, claims: RegistrationClaims, view: ViewRef) ->
         "success": True,
         "salon": {"id": company.salon_id, "title": company.title},
         "integration_status": str(company.integration_status),
-        "session": describe(session_id, status),
+        "session": describe(session_id, status, with_qr=sees),
         "view_id": view.id,
         "token_expires_at": _iso(view.expires_at),
     }
@@ -118,10 +127,13 @@ def request_link(
     if company.integration_status in (IntegrationStatus.UNINSTALLED, IntegrationStatus.FROZEN):
         raise Conflict(f"the integration is {company.integration_status} in YCLIENTS", code="not_installable")
     current = _status(db, session_id)
+    sees = _sees_the_link(db, claims, company)
     if current and current.state == St.CONNECTED:
-        return describe(session_id, current)  # a linked salon is never offered a second link
+        return describe(session_id, current, with_qr=sees)  # a linked salon is never offered a second link
     _refuse_relink_that_may_destroy(company, current, confirm_relink)
     _refuse_relink_to_another_phone(db, claims, company, mode, phone)
+    if not sees:
+        view = None  # its page follows by asking; the host feeds no view a later QR could reach
     if view is not None:
         onboarding_view.ensure_view(db, view)
     command = WaCommand(
@@ -140,7 +152,7 @@ def request_link(
             status = _status(db, session_id)
             reused = not str(done.get("result") or "").startswith("started")
             if status and status.state != St.STARTING and (reused or status.updated_at > command.created_at):
-                return describe(session_id, status)
+                return describe(session_id, status, with_qr=sees)
         time.sleep(POLL_S)
     return describe(session_id, None)  # still starting: the page follows the status document
 
@@ -207,7 +219,8 @@ def session_status(
     progress the listener would have brought."""
     if session_id != session_id_for(claims.salon_id):
         raise Forbidden("this session belongs to another salon", code="foreign_session")
-    body = describe(session_id, _status(db, session_id))
+    company = _registered_company(db, claims.salon_id)
+    body = describe(session_id, _status(db, session_id), with_qr=_sees_the_link(db, claims, company))
     if view is not None:
         snap = onboarding_view.view_ref(db, view.id).get()
         setup = snap.to_dict().get("setup") if snap.exists else None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,10 @@ MAX_TRIES = 5
 LOCKED_FOR = timedelta(minutes=15)
 RESEND_AFTER = timedelta(seconds=60)
 CODES_PER_SALON_HOUR = 5
+CODES_PER_USER_HOUR = 3  # so one account cannot use up the salon's codes
+WRONG_PER_SALON_DAY = (
+    20  # wrong codes a salon takes in a day, over all its links; then none is checked till the day ends
+)
 
 Purpose = Literal["access", "owner_phone"]
 
@@ -84,7 +89,9 @@ def _token_end(claims: RegistrationClaims) -> datetime:
 
 
 def is_installer(claims: RegistrationClaims, company: Company) -> bool:
-    installer = company.trusted_installer()
+    """The recorded installer only: a salon activated before installers were recorded knows only the last
+    redirect's user, whom any redirect could have set, so there everyone proves the owner with a code."""
+    installer = company.installer
     return bool(claims.uid and installer and installer.user_id and installer.user_id == claims.uid)
 
 
@@ -105,12 +112,22 @@ def require_owner(db: firestore.Client, claims: RegistrationClaims, company: Com
         )
 
 
+_NAME_CHARS = re.compile(r"[^\w .\-]+")
+
+
+def shown_name(name: str | None) -> str | None:
+    """A YCLIENTS user's name as it may appear in a message from the salon's number: letters, spaces, dots and
+    hyphens, at most 40 characters (the user chose it, so no links and no lines of its own)."""
+    cleaned = " ".join(_NAME_CHARS.sub(" ", name or "").replace("_", " ").split())[:40].strip()
+    return cleaned or None
+
+
 def _text(company: Company, purpose: Purpose, code: str, by: str | None) -> str:
-    who = f" Запросил(а): {by}." if by else ""
+    who = f" Запросил(а): {shown_name(by)}." if shown_name(by) else ""
     if purpose == "access":
         return (
             f"Код для входа в AI Admin салона «{company.title}»: {code}. Действует 10 минут.{who}\n"
-            "Если это не вы или вы не давали доступ, никому не сообщайте код."
+            "Сообщите код, только если сами даёте этому человеку доступ к переписке салона."
         )
     return (
         f"Код для подтверждения номера уведомлений AI Admin салона «{company.title}»: {code}. Действует 10 минут.{who}"
@@ -140,40 +157,56 @@ def send_code(
         raise Conflict(NO_CHANNEL, code="no_channel")
     ref = _code_ref(db, claims, purpose)
     now = utcnow()
-    snap = ref.get()
-    previous = OwnerCode.model_validate(snap.to_dict()) if snap.exists else None
-    if previous and previous.locked_until and previous.locked_until > now:
-        raise _locked(previous.locked_until, now)
-    if previous and previous.expires_at > now and now - previous.sent_at < RESEND_AFTER:
-        wait = int((previous.sent_at + RESEND_AFTER - now).total_seconds()) + 1
-        raise TooManyRequests("a code was sent less than a minute ago", retry_after_s=wait, code="code_sent_recently")
-    verdict = rate_limit.hit(db, f"owner-code:{company.salon_id}", CODES_PER_SALON_HOUR, 3600, now)
-    if not verdict.allowed:
-        raise TooManyRequests(
-            "too many codes for this salon this hour", retry_after_s=verdict.retry_after_s, code="too_many_codes"
-        )
+    _may_send(_current(ref.get()), now)
+    for key, limit, why in (
+        (f"owner-code-user:{company.salon_id}:{claims.uid}", CODES_PER_USER_HOUR, "too many codes asked this hour"),
+        (f"owner-code:{company.salon_id}", CODES_PER_SALON_HOUR, "too many codes for this salon this hour"),
+    ):
+        verdict = rate_limit.hit(db, key, limit, 3600, now)
+        if not verdict.allowed:
+            raise TooManyRequests(why, retry_after_s=verdict.retry_after_s, code="too_many_codes")
     code = f"{secrets.randbelow(10**6):06d}"
-    tries = previous.tries if previous and not previous.locked_until and previous.expires_at > now else 0
-    sends = (previous.sends + 1) if previous else 1
-    record = OwnerCode(
-        salon_id=company.salon_id,
-        purpose=purpose,
-        code_hash=_hash(secret, claims, purpose, code),
-        to=to,
-        sends=sends,
-        sent_at=now,
-        expires_at=now + CODE_TTL,
-        tries=tries,
-        expire_at=max(_token_end(claims), now + CODE_TTL) + timedelta(days=1),
-    )
-    ref.set(record.to_firestore())
-    key = f"owner-code-{claims.jti}-{purpose}-{sends}"
+
+    @firestore.transactional
+    def write(tx: firestore.Transaction) -> OwnerCode:
+        previous = _current(ref.get(transaction=tx))
+        _may_send(previous, now)  # a lock or a code set since the first look wins
+        live = previous is not None and previous.expires_at > now
+        record = OwnerCode(
+            salon_id=company.salon_id,
+            purpose=purpose,
+            code_hash=_hash(secret, claims, purpose, code),
+            to=to,
+            sends=(previous.sends + 1) if previous else 1,
+            sent_at=now,
+            expires_at=now + CODE_TTL,
+            tries=previous.tries if previous and live else 0,
+            locked_until=previous.locked_until if previous else None,
+            expire_at=max(_token_end(claims), now + CODE_TTL) + timedelta(days=1),
+        )
+        tx.set(ref, record.to_firestore())
+        return record
+
+    record = write(db.transaction())
+    key = f"owner-code-{claims.jti}-{purpose}-{record.sends}"
     text = _text(company, purpose, code, by)
     request = SendRequest(key=key, salon_id=company.salon_id, phone=to, text=text, private_text=True)
     chat.queue_send(queue, host_url, request)
     _event(db, company.salon_id, "owner_code_sent", {"purpose": purpose, "to": mask_phone(to), "user_id": claims.uid})
     log.info("owner code sent", extra={"salon_id": company.salon_id, "purpose": purpose, "to": mask_phone(to)})
     return Sent(to, record.expires_at)
+
+
+def _current(snap: firestore.DocumentSnapshot) -> OwnerCode | None:
+    return OwnerCode.model_validate(snap.to_dict()) if snap.exists else None
+
+
+def _may_send(previous: OwnerCode | None, now: datetime) -> None:
+    if previous and previous.locked_until and previous.locked_until > now:
+        raise _locked(previous.locked_until, now)
+    if previous and previous.expires_at > now and now - previous.sent_at < RESEND_AFTER:
+        wait = int((previous.sent_at + RESEND_AFTER - now).total_seconds()) + 1
+        raise TooManyRequests("a code was sent less than a minute ago", retry_after_s=wait, code="code_sent_recently")
 
 
 def _locked(until: datetime, now: datetime) -> TooManyRequests:
@@ -193,6 +226,10 @@ def verify_code(
         raise BadRequest("the code is 6 digits", code="bad_code")
     ref = _code_ref(db, claims, purpose)
     now = utcnow()
+    wrong_today = f"owner-code-wrong:{claims.salon_id}"
+    if rate_limit.count(db, wrong_today, 86400, now) >= WRONG_PER_SALON_DAY:
+        log.warning("owner code locked after wrong tries", extra={"salon_id": claims.salon_id, "purpose": purpose})
+        raise _locked(rate_limit.window_end(86400, now), now)
 
     @firestore.transactional
     def run(tx: firestore.Transaction) -> tuple[str, OwnerCode | None]:
@@ -221,6 +258,8 @@ def verify_code(
     assert current is not None
     if outcome == "expired":
         raise Gone("the code has expired: ask for a new one", code="code_expired")
+    if outcome in ("wrong", "locked_now"):
+        rate_limit.hit(db, wrong_today, WRONG_PER_SALON_DAY, 86400, now)
     if outcome == "locked_now":
         _event(db, current.salon_id, "owner_code_locked", {"purpose": purpose, "user_id": claims.uid})
         log.warning("owner code locked after wrong tries", extra={"salon_id": current.salon_id, "purpose": purpose})

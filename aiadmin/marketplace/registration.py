@@ -15,7 +15,7 @@ from pydantic import Field
 from werkzeug.datastructures import MultiDict
 
 from aiadmin.core import rate_limit, repositories
-from aiadmin.core.errors import BadRequest, Forbidden, NotFound, TooManyRequests
+from aiadmin.core.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable, TooManyRequests
 from aiadmin.core.integration_status import IntegrationStatus, check_transition
 from aiadmin.core.logs import mask_phone
 from aiadmin.core.models import Company, Document, Event, MarketplaceUser, salon_id_from_text, utcnow
@@ -27,6 +27,7 @@ from aiadmin.yclients.models import YcCompany
 
 log = logging.getLogger("aiadmin.registration")
 
+MANAGING_ROLES = frozenset({"owner", "administrator", "manager"})  # YCLIENTS's user_role_slug of who may connect apps
 MAX_BRANCHES = 30  # a network installing for more salons at once does it in several links
 _INDEXED = re.compile(r"^salon_ids\[(\d{0,6})\]$")
 
@@ -74,10 +75,13 @@ def parse_redirect(args: MultiDict, settings: Settings) -> RedirectRequest:
         if not (user_data and sign):
             raise Forbidden("user_data and user_data_sign must come together", code="bad_signature")
         signed = verify_user_data(user_data, sign, settings.require("yclients_partner_token"))
-        # The signed fields win; legacy query parameters only fill what the signed data lacks.
-        merged = {k: signed.get(k) if signed.get(k) not in (None, "") else legacy.get(k) for k in legacy}
-        merged.update({k: signed.get(k) for k in ("is_approved", "salon_name") if k in signed})
-        return RedirectRequest(salon_ids, MarketplaceUser.model_validate(merged), signed=True)
+        # The user is what YCLIENTS signed, nothing else: an unsigned `user_id` beside it would choose the owner.
+        user = MarketplaceUser.model_validate(
+            {k: signed.get(k) for k in ("id", "name", "phone", "email", "is_approved", "salon_name")}
+        )
+        if user.id is None:
+            raise Forbidden("the signed user data names no YCLIENTS user", code="bad_signature")
+        return RedirectRequest(salon_ids, user, signed=True)
     if not settings.unsigned_redirects_allowed:
         raise Forbidden("this link is not signed by YCLIENTS (user_data_sign missing)", code="missing_signature")
     return RedirectRequest(salon_ids, MarketplaceUser.model_validate(legacy), signed=False)
@@ -129,13 +133,19 @@ def _check_user(request: RedirectRequest, salon: YcCompany, yclients: YclientsCl
     try:
         users = yclients.get_company_users(salon.id)
     except (YclientsRejected, YclientsNotFound) as exc:
+        if exc.upstream_status == 401:  # our own tokens are refused: a misconfiguration, never a reason to trust less
+            log.error("yclients refused our tokens reading a salon's users", extra={"salon_id": salon.id})
+            raise ServiceUnavailable("YCLIENTS refused our credentials; try again later", code="yclients_auth") from exc
         log.warning(
             "the salon's users are not readable; the signed salon name binds the link",
             extra={"salon_id": salon.id, "yclients_status": exc.upstream_status},
         )
         return
-    if not any(request.user.id and str(u.id) == request.user.id and u.is_approved for u in users):
+    signer = next((u for u in users if request.user.id and str(u.id) == request.user.id and u.is_approved), None)
+    if signer is None:
         _refuse(request.salon_ids, request.user.id, "the signed user is not a user of the salon in the link", db)
+    if signer.user_role_slug and signer.user_role_slug not in MANAGING_ROLES:
+        _refuse(request.salon_ids, request.user.id, "the signed user does not manage the salon in YCLIENTS", db)
 
 
 def _vouched(request: RedirectRequest, yclients: YclientsClient, db: firestore.Client) -> list[YcCompany]:

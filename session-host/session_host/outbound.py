@@ -102,8 +102,9 @@ class Sender:
         return status, body, headers
 
     def _dead_letter(self, req: SendRequest, reason: str, attempts: int) -> tuple[int, dict[str, Any], dict[str, str]]:
+        text = chat.PRIVATE_PLACEHOLDER if req.private_text else req.text  # a code is no use to a person later
         letter = DeadLetter(
-            key=req.key, salon_id=req.salon_id, phone=req.phone, text=req.text, reason=reason, attempts=attempts
+            key=req.key, salon_id=req.salon_id, phone=req.phone, text=text, reason=reason, attempts=attempts
         )
         batch = self.db.batch()
         batch.set(self.db.collection(chat.DEAD_LETTERS).document(req.key), letter.to_firestore())

@@ -220,3 +220,54 @@ def test_the_201st_reply_from_the_page_in_a_day_is_refused_with_a_clear_429(bot,
     wait_for(lambda: "Добрый день! Ждём вас." in bot.replies(), 10, "the 200th reply")
     bot.stack.dispatcher.wait_idle()
     assert "Ещё" not in bot.replies()
+
+
+def onboarding(method: str, path: str, token: str, **kw) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"}
+    return requests.request(method, f"{GATEWAY}/marketplace/api/{path}", headers=headers, timeout=15, **kw)
+
+
+def test_while_the_owner_relinks_by_qr_a_colleagues_link_never_sees_the_qr(bot, db):
+    requests.post(f"{GATEWAY}/simulator/sessions/{SID}/logout", timeout=10)
+    wait_for(lambda: not repositories.get_company(db, SALON).whatsapp_connected, 10, "logged out")
+    colleague = token_of(follow_registration(signed_for(ADMIN, [SALON], demo.company(SALON)["title"])))
+    seen = onboarding("GET", "session", colleague)
+    assert seen.status_code == 200
+    colleague_view = seen.json()["view_id"]
+    owner = token_of(follow_registration(redirect_params(SALON)))
+    assert onboarding("POST", "qr", owner, json={}).status_code == 200
+    wait_for(lambda: onboarding("GET", f"status/{SID}", owner).json().get("qr"), 10, "the owner's QR")
+    for path in ("session", f"status/{SID}"):
+        body = onboarding("GET", path, colleague).json()
+        session = body.get("session", body)
+        assert session["status"] == "qr" and "qr" not in session, (path, session)
+    view = db.collection("onboarding_views").document(colleague_view).get().to_dict() or {}
+    assert not view.get("qr"), "the host feeds no QR into a colleague's view"
+
+
+def test_a_signed_link_without_a_user_is_refused_whatever_the_query_adds(stack, db):
+    title = demo.company(SALON)["title"]
+    user_data, sign = encode_user_data({"name": "Без id", "salon_name": title}, PARTNER_TOKEN)
+    params = {"salon_id": SALON, "user_data": user_data, "user_data_sign": sign, "user_id": str(OWNER["id"])}
+    resp = follow_registration(params)
+    assert resp.status_code == 403 and "bad_signature" in resp.text
+    assert repositories.get_company(db, SALON) is None
+
+
+def test_an_account_that_does_not_manage_the_salon_gets_no_token(stack, db):
+    master = {"id": 3456789, "name": "Мастер Ирина", "phone": "79003456789", "is_approved": True}
+    stack.standin_state.salon(SALON).users.append({**master, "user_role_slug": "worker"})
+    resp = follow_registration(signed_for(master, [SALON], demo.company(SALON)["title"]))
+    assert resp.status_code == 403 and "salon_not_vouched" in resp.text
+
+
+def test_twenty_wrong_codes_in_a_day_close_the_salons_codes_for_every_link(bot, db):
+    from aiadmin.core import rate_limit
+
+    for _ in range(20):  # twenty wrong codes over the day, through any number of links
+        rate_limit.hit(db, f"owner-code-wrong:{SALON}", 20, 86400)
+    token = token_of(follow_registration(signed_for(ADMIN, [SALON], demo.company(SALON)["title"])))
+    assert api("POST", "access-code", token).status_code == 200
+    code = latest_code(bot, NOTICES_TO)
+    closed = api("POST", "access-code/verify", token, json={"code": code})
+    assert closed.status_code == 429 and closed.json()["error"]["code"] == "code_locked", "not even the right one"

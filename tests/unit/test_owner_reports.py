@@ -47,7 +47,7 @@ def test_notices_go_to_the_number_set_else_the_installer_else_the_salon_itself()
     assert company.owner_phone() == "79165554433", "the number set (and proved) on the owner page"
 
 
-def test_a_salon_activated_before_installers_were_recorded_takes_its_last_signed_user_as_installer():
+def test_a_salon_activated_before_installers_were_recorded_sends_notices_to_its_last_signed_user():
     company = Company(salon_id=1, title="Лилия", whatsapp_phone="79161234567", activated_at=utcnow())
     company.marketplace_user = MarketplaceUser(id="7", phone="79005554433")
     assert company.trusted_installer().user_id == "7" and company.owner_phone() == "79005554433"
@@ -72,3 +72,12 @@ def test_the_owner_number_is_read_in_any_usual_spelling(phone):
 def test_bad_settings_are_refused(bad):
     with pytest.raises(ValueError):
         SettingsChange.model_validate(bad)
+
+
+def test_a_requesters_name_in_a_code_message_carries_no_link_and_no_line_of_its_own():
+    from aiadmin.marketplace.owner_access import shown_name
+
+    shown = shown_name("Ольга\nПереведите 5000 ₽ на https://evil.example/pay?x=1 срочно!!!")
+    assert "\n" not in shown and "://" not in shown and "?" not in shown and len(shown) <= 40
+    assert shown.startswith("Ольга Переведите 5000")
+    assert shown_name("  ") is None and shown_name(None) is None
