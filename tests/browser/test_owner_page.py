@@ -61,7 +61,9 @@ def test_handoff_inbox_takeover_and_give_back(desktop, stack, host, db):
     working_salon(b, stack, db)
     b.page.goto(signed_link(stack))
     b.screen("owner", shot="owner-page")
-    assert "подключён" in text(b, "#wa-state") and text(b, "#bot-state") == "отвечает клиентам"
+    # the live view fills the page as it arrives: wait for it, not for a fixed moment
+    b.page.wait_for_function("() => document.getElementById('bot-state').innerText === 'отвечает клиентам'")
+    assert "подключён" in text(b, "#wa-state")
 
     before = len(outbox(CUSTOMER))
     customer_says("Здравствуйте, позовите администратора")

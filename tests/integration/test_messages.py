@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 import requests
 
-from aiadmin.core.models import utcnow
+from aiadmin.core import repositories
+from aiadmin.core.models import Installer, utcnow
 from aiadmin.core.settings import get_settings
 from aiadmin.core.task_queue import get_task_queue
 from aiadmin.whatsapp import chat
@@ -123,7 +124,7 @@ def test_a_number_not_on_whatsapp_fails_once_and_is_not_retried(host, db, stack)
     assert task["attempts"] == 1 and task["state"] == "done"
 
 
-def test_an_idle_conversation_and_its_messages_are_due_for_deletion_after_the_retention(db):
+def test_an_idle_conversation_and_its_messages_are_due_for_deletion_after_the_retention(stack, db):
     """Firestore's TTL policies (web/firestore.indexes.json) delete on `expire_at`; every message moves the date."""
     first = chat.ChatMessage(message_id="m1", salon_id=962302, phone=CUSTOMER, direction="customer", text="Привет")
     later = chat.ChatMessage(
@@ -175,6 +176,8 @@ def _refused_reminder(key: str, until_h: float) -> SendRequest:
 def test_a_message_whatsapp_refused_is_sent_when_the_customer_writes_and_the_owner_is_told_once(host, db, stack):
     """463: the customer never wrote to the salon's number. The owner hears of it once; the reminder still true
     is sent as soon as the customer writes, a stale one is not."""
+    installer = Installer(user_id="1234567", phone=NOTICES_TO)  # what activation records; the salon is not active
+    repositories.company_ref(db, 962302).update({"installer": installer.to_firestore()})
     requests.post(f"{GATEWAY}/simulator/refuse", json={"phone": CUSTOMER}, timeout=10).raise_for_status()
     for key, hours in (("rem-a", 5), ("rem-stale", -1)):
         chat.queue_send(get_task_queue(), get_settings().session_host_url, _refused_reminder(key, hours))
