@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 
-.PHONY: dev test test-unit test-emulator lint format bench bench-page bench-sync bench-ai bench-reply bench-reminders bench-sessions sync clean system-deps \
+.PHONY: dev test test-fast test-unit test-emulator lint format bench bench-page bench-sync bench-ai bench-reply bench-reminders bench-sessions sync clean system-deps \
 	infra-manifest package-functions
 
 # Debian packages the stack needs: libmagic1 (neonize imports python-magic) and Chromium for the browser tests.
@@ -40,17 +40,26 @@ $(CHECKOV_STAMP): infra/checkov-constraints.txt
 dev: system-deps $(STAMP)
 	$(PY) -m devstack.run
 
+# Parallel workers: the suite waits (quiet windows, stacks, a browser) more than it computes, so twice the cores,
+# at most 8. Each worker has its own ports and Firestore project (tests/conftest.py). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(8, 2 * (os.cpu_count() or 1)))')
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadgroup --durations=20
+
 test: system-deps $(STAMP) $(CHECKOV_STAMP) lint
 	$(PY) -m devstack.web_build
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL)
 
 # The stages of `make test` on their own (cloudbuild.yaml runs them as separate steps).
+# The inner loop: lint, unit, infra and the integration tests that stand up no salon, host or browser (~2 min).
+test-fast: $(STAMP) $(CHECKOV_STAMP) lint
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" tests/unit tests/infra tests/integration
+
 test-unit: $(STAMP) $(CHECKOV_STAMP)
-	$(PY) -m pytest tests/unit tests/infra
+	$(PY) -m pytest -n $(TEST_WORKERS) tests/unit tests/infra
 
 test-emulator: system-deps $(STAMP)
 	$(PY) -m devstack.web_build
-	$(PY) -m pytest tests/integration tests/browser
+	$(PY) -m pytest $(PYTEST_PARALLEL) tests/integration tests/browser tests/dialogues tests/bench
 
 # After adding a function, queue, scheduled job or secret setting: rewrite infra/app.json, which Terraform reads.
 infra-manifest: $(STAMP)

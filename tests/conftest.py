@@ -1,5 +1,8 @@
 """Test session: settings for a private local stack on 185xx ports, the real Firestore emulator (started here
-unless FIRESTORE_EMULATOR_HOST is given), and the real stand-ins served on loopback in threads."""
+unless FIRESTORE_EMULATOR_HOST is given), and the real stand-ins served on loopback in threads.
+
+Run in parallel (`pytest -n N`, as `make test` does), the controller starts one emulator and every worker gets its
+own Firestore project in it, its own ports (1000 apart) and its own stand-ins: nothing is shared but the JVM."""
 
 from __future__ import annotations
 
@@ -16,20 +19,20 @@ from typing import Any
 import pytest
 
 from tests.clock import pinned_nows, travel
+from tests.dialogues import report as dialogue_report
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "demo-aiadmin-test"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, … under pytest-xdist; empty in a plain run
+_INDEX = int(WORKER[2:]) if WORKER[2:].isdigit() else 0
+PROJECT = f"demo-aiadmin-test-{WORKER}" if WORKER else "demo-aiadmin-test"
 RULES = ROOT / "web" / "firestore.rules"
-# Every port a test session listens on is counted from one base (AIADMIN_TEST_PORT_BASE, 18500 unless told), so two
-# sessions on one machine can run side by side on different bases.
-PORT_BASE = int(os.environ.get("AIADMIN_TEST_PORT_BASE", "18500"))
+# Every port a test session listens on is counted from one base (AIADMIN_TEST_PORT_BASE, 18500 unless told; each
+# parallel worker 1000 further), so sessions and workers on one machine run side by side.
+_BASE = int(os.environ.get("AIADMIN_TEST_PORT_BASE", "18500"))
+PORT_BASE = _BASE + 1000 * _INDEX
 GATEWAY_PORT, YCLIENTS_PORT, TASKS_PORT, HOST_PORT = PORT_BASE, PORT_BASE + 10, PORT_BASE + 20, PORT_BASE + 30
-GEMINI_PORT, DIALOGUE_GEMINI_PORT, FIRESTORE_PORT, DEV_PORT_BASE = (
-    PORT_BASE + 40,
-    PORT_BASE + 45,
-    PORT_BASE + 80,
-    PORT_BASE + 200,
-)
+GEMINI_PORT, DIALOGUE_GEMINI_PORT, DEV_PORT_BASE = PORT_BASE + 40, PORT_BASE + 45, PORT_BASE + 200
+FIRESTORE_PORT = _BASE + 80  # one emulator for the whole run
 GATEWAY = f"http://127.0.0.1:{GATEWAY_PORT}"
 YCLIENTS = f"http://127.0.0.1:{YCLIENTS_PORT}"
 TASKS = f"http://127.0.0.1:{TASKS_PORT}"
@@ -41,9 +44,11 @@ WEBHOOK_SECRET = "test-webhook-secret-0123456789abcdef"
 TASK_SECRET = "test-task-secret"
 
 _GIVEN_EMULATOR = os.environ.get("FIRESTORE_EMULATOR_HOST")
+# A worker always has its own project; a plain run against a given emulator may name one.
+_IN_PROJECT = os.environ.get("GOOGLE_CLOUD_PROJECT", PROJECT) if _GIVEN_EMULATOR and not WORKER else PROJECT
 TEST_ENV = {
     "ENV": "local",
-    "GOOGLE_CLOUD_PROJECT": PROJECT if not _GIVEN_EMULATOR else os.environ.get("GOOGLE_CLOUD_PROJECT", PROJECT),
+    "GOOGLE_CLOUD_PROJECT": _IN_PROJECT,
     "FIRESTORE_EMULATOR_HOST": _GIVEN_EMULATOR or f"127.0.0.1:{FIRESTORE_PORT}",
     "YCLIENTS_API_BASE": f"http://127.0.0.1:{YCLIENTS_PORT}",
     "YCLIENTS_PARTNER_TOKEN": PARTNER_TOKEN,
@@ -67,6 +72,57 @@ TEST_ENV = {
     "AI_UNREADABLE_WAIT_S": "1.5",
 }
 os.environ.update(TEST_ENV)  # before any aiadmin settings object is built
+
+
+def _parallel(config: pytest.Config) -> bool:
+    return config.pluginmanager.hasplugin("xdist") and getattr(config.option, "dist", "no") != "no"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller of a parallel run starts the one emulator its workers share (they inherit where it is)."""
+    if WORKER or _GIVEN_EMULATOR or not _parallel(config):
+        return
+    from devstack import firestore_emulator as emu
+
+    host = f"127.0.0.1:{FIRESTORE_PORT}"
+    proc = emu.start(FIRESTORE_PORT, ROOT / "test-output" / "firestore-emulator.log")
+    emu.wait_ready(host, proc=proc)
+    os.environ["FIRESTORE_EMULATOR_HOST"] = host
+    config.stash[_EMULATOR] = proc
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    dialogue_report.clear_rows(WORKER)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    dialogue_report.print_summary(terminalreporter)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    proc = config.stash.get(_EMULATOR, None)
+    if proc is not None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except Exception:
+            proc.kill()
+
+
+_EMULATOR = pytest.StashKey[Any]()
+
+
+# What makes a test slow is what it stands up: a linked and synced salon with its bot, a session host, a browser,
+# a whole dialogue set, the dev stack or the hostile-input run. `make test-fast` leaves those out.
+_SLOW_FIXTURES = frozenset({"bot", "pinned_now", "host", "world", "browser", "skewed_now", "wednesday"})
+_SLOW_MODULES = frozenset({"test_make_dev", "test_hostile_input", "test_sync_flow"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _SLOW_FIXTURES or item.module.__name__.rsplit(".", 1)[-1] in _SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 def wait_for(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = "condition") -> Any:

@@ -1,17 +1,30 @@
-"""Prints the dialogue set's pass shares at the end of the run (the figures the issue asks to report)."""
+"""The dialogue set's pass shares printed at the end of the run, gathered from the rows each test wrote (a
+parallel run's workers write their own) into test-output/dialogue-report.json. The hooks are registered by the
+root conftest: with xdist only the controller prints, and it loads no conftest below tests/."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from typing import Any
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    from tests.dialogues.test_dialogue_set import REPORT
+def clear_rows(worker: str) -> None:
+    from tests.dialogues.test_dialogue_set import REPORT_DIR
 
-    if not REPORT:
+    if not worker:  # the controller (or a plain run): last run's rows are not this run's
+        shutil.rmtree(REPORT_DIR, ignore_errors=True)
+
+
+def print_summary(terminalreporter: Any) -> None:
+    from tests.dialogues.test_dialogue_set import REPORT_DIR
+
+    rows = {p.stem.replace("-", "/", 1): json.loads(p.read_text()) for p in sorted(REPORT_DIR.glob("*.json"))}
+    if not rows:
         return
+    (REPORT_DIR.parent / "dialogue-report.json").write_text(json.dumps(rows, ensure_ascii=False, indent=2))
     terminalreporter.section("dialogue set: share passed per set and provider")
-    for key, row in sorted(REPORT.items()):
+    for key, row in sorted(rows.items()):
         failed = ", ".join(row["failed"]) or "none"
         terminalreporter.write_line(
             f"{key:18} {row['passed']}/{row['dialogues']} = {row['share']:.0%}   failed: {failed}"

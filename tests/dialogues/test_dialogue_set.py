@@ -29,7 +29,7 @@ SALON = 962302
 # One pinned «now» for the whole set: a Wednesday morning in Moscow. Every date in it is relative, so the set
 # does not depend on the day it runs; the other pinned «nows» are covered by tests/integration.
 NOW = wednesday_morning()
-REPORT: dict[str, dict[str, object]] = {}
+REPORT_DIR = ROOT / "test-output" / "dialogue-report"
 MINIMUM = {"dev": 0.95, "held_out": 0.75}
 
 
@@ -85,14 +85,14 @@ def test_dialogue_set(world, gemini_script, provider_name, set_name):
     passed = sum(r.passed for r in results)
     share = passed / len(results)
     failed = [r for r in results if not r.passed]
-    REPORT[f"{set_name}/{provider_name}"] = {
+    row = {
         "dialogues": len(results),
         "passed": passed,
         "share": round(share, 3),
         "failed": [r.dialogue.name for r in failed],
     }
-    out = ROOT / "test-output" / "dialogue-report.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(REPORT, ensure_ascii=False, indent=2))
+    # One file per set and provider: parallel workers each write their own; the run's summary gathers them.
+    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    (REPORT_DIR / f"{set_name}-{provider_name}.json").write_text(json.dumps(row, ensure_ascii=False, indent=2))
     stories = "\n\n".join(r.story() for r in failed)
     assert share >= MINIMUM[set_name], f"{passed}/{len(results)} passed ({share:.0%})\n\n{stories}"
