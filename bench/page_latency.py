@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-EMULATOR_PORT, GATEWAY_PORT, PROJECT = 18780, 18790, "demo-aiadmin-bench-page"
+EMULATOR_PORT, GATEWAY_PORT, PROJECT = 18860, 18870, "demo-aiadmin-bench-page"
 SALON = 962302
 SID = f"company_{SALON}"
 
@@ -88,7 +88,7 @@ def main() -> None:
         )
         secret = os.environ["JWT_SECRET"]
         token = registration_token.issue(secret, SALON, [SALON], 3600)
-        claims = registration_token.verify(secret, token)
+        claims = registration_token.verify(secret, token, 3600)
         view = view_for(secret, claims)
         server = make_server("127.0.0.1", GATEWAY_PORT, Gateway(), threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -11,12 +11,13 @@ reminder tasks firing: how many send nothing, and the time per task.
 
 from __future__ import annotations
 
+import argparse
 import os
 import threading
 import time
 from datetime import datetime, timedelta
 
-EMULATOR_PORT, YCLIENTS_PORT, PROJECT, SALON = 18780, 18790, "demo-aiadmin-bench-reminders", 962302
+EMULATOR_PORT, YCLIENTS_PORT, PROJECT, SALON = 18840, 18850, "demo-aiadmin-bench-reminders", 962302
 BOOKINGS, MOVED = 10_000, 1_000
 
 os.environ.update(
@@ -51,6 +52,10 @@ class CloudTasksLike:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0, help="the salon's size (0.01: a smoke run in seconds)")
+    scale = parser.parse_args().scale
+    bookings, moved_n = max(10, round(BOOKINGS * scale)), max(1, round(MOVED * scale))
     from aiadmin.core.logs import configure_logging
     from aiadmin.core.settings import get_settings
     from aiadmin.reminders import delivery
@@ -60,12 +65,19 @@ def main() -> None:
     from devstack.yclients_salon import Salon
 
     configure_logging("WARNING")
-    salon = Salon.large(SALON, clients=6000, staff=60, services=120, records=BOOKINGS, days=27)
+    salon = Salon.large(
+        SALON,
+        clients=max(10, round(6000 * scale)),
+        staff=max(3, round(60 * scale)),
+        services=120,
+        records=bookings,
+        days=27,
+    )
     with served(
         salon, yclients_port=YCLIENTS_PORT, emulator_port=EMULATOR_PORT, log_name="bench-reminders-emulator.log"
     ) as (_, db, yc):
         queue = CloudTasksLike()
-        print(f"salon: {BOOKINGS} bookings over the next 27 days, 60 masters")
+        print(f"salon: {bookings} bookings over the next 27 days")
         print(f"  {'run':44} {'seconds':>8} {'written':>8} {'enqueues':>9} {'created':>8} {'existing':>9}")
 
         def sync(label: str, module: str) -> None:
@@ -82,12 +94,12 @@ def main() -> None:
         sync("first full bookings sync", "bookings_full")
         sync("immediate re-sync (nothing changed)", "bookings_full")
         old = {name: t for name, t in queue.tasks.items()}
-        moved = [r for r in salon.records.values() if not r["deleted"]][:MOVED]
+        moved = [r for r in salon.records.values() if not r["deleted"]][:moved_n]
         for rec in moved:
             start = datetime.fromisoformat(rec["datetime"]).replace(tzinfo=None) + timedelta(days=1)
             salon.put_record(rec["id"], rec["staff_id"], rec["services"][0]["id"], start, rec["client"]["id"])
         time.sleep(1.1)  # the incremental pass asks for changes since the last run began
-        sync(f"incremental bookings after {MOVED} moves", "bookings")
+        sync(f"incremental bookings after {moved_n} moves", "bookings")
 
         moved_ids = {r["id"] for r in moved}
         stale = [t for t in old.values() if t.payload["record_id"] in moved_ids]

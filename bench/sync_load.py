@@ -12,6 +12,7 @@ bookings run after a few changes.
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 from datetime import datetime, timedelta
@@ -30,6 +31,9 @@ os.environ.update(
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0, help="the salon's size (0.01: a smoke run in seconds)")
+    scale = parser.parse_args().scale
     from aiadmin.core.logs import configure_logging
     from aiadmin.sync import runner
     from bench.large_salon_stack import served
@@ -37,9 +41,13 @@ def main() -> None:
 
     configure_logging("WARNING")
     built = time.perf_counter()
-    salon = Salon.large(SALON, clients=5000, staff=25, services=200, records=3000, past_records=1000, days=30)
+    clients, staff, services, records = (max(5, round(n * scale)) for n in (5000, 25, 200, 3000))
+    salon = Salon.large(
+        SALON, clients=clients, staff=staff, services=services, records=records, past_records=records // 3, days=30
+    )
     print(
-        f"large salon built in {time.perf_counter() - built:.1f}s: 5000 clients, 25 staff, 200 services, 3000 records"
+        f"large salon built in {time.perf_counter() - built:.1f}s: "
+        f"{clients} clients, {staff} staff, {services} services, {records} records"
     )
     with served(
         salon, yclients_port=YCLIENTS_PORT, emulator_port=EMULATOR_PORT, log_name="bench-sync-emulator.log"
