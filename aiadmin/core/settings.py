@@ -41,6 +41,7 @@ SESSION_HOST_SETTINGS = (
     "whatsapp_driver",
     "wa_credentials",
     "session_host_url",  # its own URL: the audience of the tokens it accepts, and where its notices are queued
+    "wa_sessions_per_host",
 )
 # Secrets that exist only on a developer's machine (OIDC stands in for it when deployed).
 LOCAL_ONLY_SECRETS = ("task_shared_secret",)
@@ -105,6 +106,9 @@ class Settings(BaseSettings):
     wa_lease_ttl_s: float = 30.0
     wa_send_interval_s: float = 3.0  # at most one message per session per interval (+ jitter)
     wa_send_jitter_s: float = 2.0
+    # Sessions one host holds at most (others are left to the other hosts); the driver's threads are sized from it.
+    wa_sessions_per_host: int = 150
+    wa_proxy_url: str | None = None  # an egress proxy for the WhatsApp sockets (socks5:// or http://); never logged
     session_host_port: int = 5030
     session_host_url: str | None = None  # the local gateway proxies /simulator/ here
     host_id: str | None = None

@@ -82,6 +82,7 @@ class SessionHost:
         replaced_retry_s: float = REPLACED_RETRY_S,
         restore_spacing_s: float = RESTORE_SPACING_S,
         tasks: TaskQueue | None = None,
+        max_sessions: int | None = None,
     ):
         self.db = db
         self.holder = holder
@@ -94,6 +95,8 @@ class SessionHost:
         self._replaced: dict[str, datetime] = {}  # when a session was last retried after a stream replaced
         self.replaced_retry_s = replaced_retry_s
         self.restore_spacing_s = restore_spacing_s
+        # Past this many sessions the host claims no more: the others hold them (and its driver has a thread each).
+        self.max_sessions = max_sessions or get_settings().wa_sessions_per_host
         self._down_since: dict[str, datetime] = {}  # sessions dropping since…, until they connect again
         self._alerted: set[str] = set()
         self.driver = driver_factory(self._sink)
@@ -205,6 +208,8 @@ class SessionHost:
         if cmd.command == "watch":
             self._handle_watch(command_id, cmd)
             return
+        if sid not in self._owned and not self._has_room(sid):
+            return  # left pending for a host with room
         if cmd.command == "resume":
             if not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
                 return
@@ -439,9 +444,18 @@ class SessionHost:
     def _handle_inbound_retry(self, sid: str, salon_id: int, event: Inbound, attempt: int) -> None:
         self._inbound(sid, salon_id, event, attempt)
 
+    def _has_room(self, sid: str) -> bool:
+        if len(self._owned) < self.max_sessions:
+            return True
+        log.warning("host full; session left to another host", extra={"session_id": sid, "held": len(self._owned)})
+        return False
+
     def _handle_watchdog(self) -> None:
         """A session whose keepalives have gone unanswered for long is restarted: "connected" but deaf otherwise
         stays so (whatsmeow does not always report a disconnect)."""
+        held, threads = getattr(self.driver, "held_threads", 0), getattr(self.driver, "threads", 0)
+        if threads and held >= 0.8 * threads:  # alerted on: past the pool, every send and stop would queue
+            log.error("whatsapp driver threads nearly exhausted", extra={"held": held, "threads": threads})
         now = utcnow()
         for sid, since in list(self._deaf_since.items()):
             if sid not in self._owned or (now - since).total_seconds() < self.deaf_restart_after_s:
@@ -501,7 +515,11 @@ class SessionHost:
         restoring = 0
         for doc in linked.stream():
             sid = doc.id
-            if sid in self._owned or not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
+            if sid in self._owned:
+                continue
+            if len(self._owned) >= self.max_sessions:
+                break  # full: the other hosts adopt the rest
+            if not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
                 continue
             self._owned.add(sid)
             self._status[sid] = stored = SessionStatus.model_validate(doc.to_dict())

@@ -306,6 +306,25 @@ def test_two_hosts_one_holder_and_takeover_after_a_crash(stack, db, creds):
             h.shutdown(timeout_s=3)
 
 
+def test_a_full_host_leaves_the_next_salon_to_a_host_with_room(stack, db, creds):
+    """Each host holds at most its configured number of sessions (its driver has a thread for each): two salons
+    on two hosts of one session each end up one per host, whichever host is asked first."""
+    register()
+    register(962303)
+    a = make_host(db, creds, holder="host-a", host_opts={"max_sessions": 1})
+    b = make_host(db, creds, holder="host-b", host_opts={"max_sessions": 1})
+    other = "company_962303"
+    try:
+        command(db, "start_qr")
+        command(db, "start_qr", sid=other)
+        wait_for(lambda: status(db).get("state") == St.QR and status(db, other).get("state") == St.QR, 6, "two QRs")
+        assert {len(a.owned), len(b.owned)} == {1}, "one salon per host"
+        assert a.owned | b.owned == {SID, other}
+    finally:
+        for h in (a, b):
+            h.shutdown(timeout_s=3)
+
+
 def test_a_stop_request_from_an_uninstall_stops_and_unlinks_the_session(host, db):
     _connect(host, db)
     cid = command(db, "stop")

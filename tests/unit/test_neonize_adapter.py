@@ -1,5 +1,13 @@
-"""The neonize driver's translation of WhatsApp's events, fed with real neonize protobuf event objects."""
+"""The neonize driver: its translation of WhatsApp's events, fed with real neonize protobuf event objects, and its
+handling of real neonize client objects offline (no socket: the dial fails, or hangs behind a silent proxy)."""
 
+import asyncio
+import contextlib
+import gc
+import socket
+import threading
+import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -13,6 +21,7 @@ from session_host.events import (
     Failed,
     LoggedOut,
     QrCode,
+    SendError,
     StreamReplaced,
     TemporarilyBanned,
 )
@@ -208,37 +217,206 @@ def test_a_reconnect_keeps_the_client_whatsmeow_is_reconnecting(alive, connected
     assert nd.keep_client(alive, connected, down_for_s) is kept
 
 
-def test_a_restore_of_a_client_still_held_by_whatsmeow_keeps_the_same_object(tmp_path):
-    """A real neonize client object whose connect call is still running (as while whatsmeow reconnects it): the
-    host's reconnect leaves it in place and hears it is still down; once up, it hears Connected."""
-    import asyncio
+class Events:
+    """The driver's event sink: what the session host would hear, in order, waited on without sleeps."""
 
+    def __init__(self) -> None:
+        self.items: list[tuple[str, object]] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, sid: str, event: object) -> None:
+        with self._changed:
+            self.items.append((sid, event))
+            self._changed.notify_all()
+
+    def wait(self, kind: type, count: int = 1, timeout_s: float = 30.0) -> list[object]:
+        with self._changed:
+            self._changed.wait_for(lambda: len(self.of(kind)) >= count, timeout_s)
+        found = self.of(kind)
+        assert len(found) >= count, f"expected {count} {kind.__name__}, heard {self.items}"
+        return found
+
+    def of(self, kind: type) -> list[object]:
+        return [e for _, e in self.items if isinstance(e, kind)]
+
+    @property
+    def last(self) -> object:
+        return self.items[-1][1]
+
+
+@pytest.fixture
+def go_stops(monkeypatch):
+    """Every Stop() that reaches neonize's Go core, with the store key it names (the call itself goes through)."""
+    from neonize import _binder
+
+    real, calls = _binder.gocode.Stop, []
+    monkeypatch.setattr(_binder.gocode, "Stop", lambda uuid: (calls.append(bytes(uuid)), real(uuid))[1])
+    return calls
+
+
+@pytest.fixture
+def driver_of(tmp_path):
+    made = []
+
+    def make(events: Events, **kwargs) -> nd.NeonizeWhatsApp:
+        made.append(nd.NeonizeWhatsApp(events, nd.SqliteStores(tmp_path / "stores"), max_clients=4, **kwargs))
+        return made[-1]
+
+    yield make
+    for driver in made:
+        driver.close()
+
+
+def dispatch(driver: nd.NeonizeWhatsApp, client, event) -> None:
+    """What neonize does when whatsmeow reports an event: the client's handler for its type, run on the loop."""
+    from neonize.events import EVENT_TO_INT
+
+    handler = client.event.list_func[EVENT_TO_INT[type(event)]]
+    asyncio.run_coroutine_threadsafe(handler(client, event), driver._loop).result(10)
+
+
+def held_client(driver: nd.NeonizeWhatsApp, sid: str, path: Path, mode: nd.Mode = "restore"):
+    """A real client as the driver holds it while its Go call runs (connected, or reconnected by whatsmeow)."""
     from neonize.aioze.client import NewAClient
 
-    class Held(NewAClient):
-        up = False
-        is_connected = property(lambda self: self.up)  # the Go call needs a live socket
+    client = NewAClient(str(path))
 
-    events: list = []
-    driver = nd.NeonizeWhatsApp(lambda sid, ev: events.append(ev), nd.SqliteStores(tmp_path))
+    async def hold() -> None:
+        client.connect_task = asyncio.get_running_loop().create_future()  # never done: Go still holds it
+
+    driver._run(hold())
+    driver._clients[sid] = client
+    driver._subscribe(sid, client, mode, None)
+    return client
+
+
+def answers_me(client, phone: str = "79161234567") -> list[str]:
+    """The two Go calls a Connected handler makes, answered as a linked device would (no socket offline)."""
+    calls: list[str] = []
+
+    async def get_me():
+        calls.append("get_me")
+        return N.Device(JID=N.JID(User=phone, Server="s.whatsapp.net"), PushName="Салон")
+
+    async def send_presence(presence):
+        calls.append("send_presence")
+
+    client.get_me, client.send_presence = get_me, send_presence
+    return calls
+
+
+def test_a_restarted_session_is_not_stopped_later_by_the_old_clients_finalizer(driver_of, go_stops):
+    """Two clients of one store share neonize's key: collected after a restart, the old object must not stop
+    the new client (neonize registers a finalizer that calls Stop(key) on collection)."""
+    events = Events()
+    driver = driver_of(events)
+    gc.disable()  # the old client sits in a reference cycle (its failed task's traceback): collected when gc runs
     try:
-        client = Held(str(tmp_path / "company_1.sqlite3"))
-
-        async def held() -> None:
-            client.connect_task = asyncio.get_running_loop().create_future()  # never done: Go still holds it
-
-        driver._run(held())
-        driver._clients["company_1"] = client
-        driver._run(driver._start("company_1", "restore", None))
-        assert driver._clients["company_1"] is client
-        assert events == [Disconnected("whatsmeow is reconnecting the same client")]
-        client.up = True
-        driver._phones["company_1"] = "79161234567"
-        driver._run(driver._start("company_1", "restore", None))
-        assert driver._clients["company_1"] is client and events[-1] == Connected("79161234567", None)
+        driver.start("company_1", "restore")  # offline, the dial fails: the host hears a drop and tries again
+        events.wait(Disconnected)
+        old = weakref.ref(driver._clients["company_1"])
+        driver.start("company_1", "restore")
+        events.wait(Disconnected, 2)
+        assert old() is not None and old().uuid == driver._clients["company_1"].uuid, "one store, one key"
+        stopped_before = list(go_stops)
+        gc.collect()
     finally:
-        driver._clients.clear()
-        driver.close()
+        gc.enable()
+    assert old() is None, "the old client object is gone"
+    assert go_stops == stopped_before, "collecting it stopped nothing"
+
+
+def test_a_dropped_client_is_reported_down_and_a_reconnect_does_not_call_it_connected(driver_of, tmp_path):
+    events = Events()
+    driver = driver_of(events)
+    client = held_client(driver, "company_1", tmp_path / "s.sqlite3")
+    answers_me(client)
+    dispatch(driver, client, N.Connected())
+    assert events.last == Connected("79161234567", "Салон")
+    driver.start("company_1", "restore")  # the host's reconnect while the client is up: it stays, still up
+    assert events.wait(Connected, 2) and driver._clients["company_1"] is client
+
+    dispatch(driver, client, N.Disconnected())
+    assert events.last == Disconnected("socket closed")
+    driver.start("company_1", "restore")  # whatsmeow is reconnecting the same object: the host hears it is down
+    events.wait(Disconnected, 2)
+    assert events.last == Disconnected("whatsmeow is reconnecting the same client")
+    assert driver._clients["company_1"] is client
+    with pytest.raises(SendError) as refused:
+        driver.send_text("company_1", "79035557788", "Здравствуйте")
+    assert not refused.value.permanent, "not sent while down, and tried again later"
+
+
+def test_a_handler_that_raises_leaves_a_log_line_and_a_drop(driver_of, tmp_path, caplog):
+    events = Events()
+    driver = driver_of(events)
+    client = held_client(driver, "company_1", tmp_path / "s.sqlite3")
+    answers_me(client)
+
+    async def get_me():
+        raise RuntimeError("store closed")
+
+    client.get_me = get_me
+    dispatch(driver, client, N.Connected())
+    assert events.last == Disconnected("event handler failed: store closed")
+    assert any(r.getMessage() == "neonize event handler failed" and r.exc_info for r in caplog.records)
+
+
+def test_a_handler_after_its_client_stopped_does_not_call_into_go(driver_of, tmp_path):
+    """A Go call for a client neonize no longer holds dereferences nothing and aborts every salon's process."""
+    events = Events()
+    driver = driver_of(events)
+    client = held_client(driver, "company_1", tmp_path / "s.sqlite3")
+    go_calls = answers_me(client)
+    driver.stop("company_1")
+    dispatch(driver, client, N.Connected())
+    dispatch(driver, client, N.Message())
+    assert go_calls == [] and events.items == []
+
+
+def test_a_start_that_fails_is_a_logged_drop_not_silence(driver_of, tmp_path, caplog):
+    events = Events()
+    driver = driver_of(events)
+    (tmp_path / "stores").rmdir()  # the credential volume went away
+    driver.start("company_1", "qr")
+    assert "start failed" in events.wait(Disconnected)[0].reason
+    assert any(r.getMessage() == "neonize start failed" for r in caplog.records)
+
+
+@pytest.fixture
+def silent_proxy():
+    """A proxy that accepts and never answers: whatsmeow's dial hangs in its Go call as it does while a QR waits
+    to be scanned, holding a thread, until its own deadline (about a minute)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(server.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+    for conn in held:
+        conn.close()
+
+
+@pytest.mark.slow
+def test_a_link_nobody_completes_expires_and_frees_its_thread(driver_of, silent_proxy, go_stops):
+    events = Events()
+    driver = driver_of(events, link_ttl_s=0.5, proxy_url=silent_proxy)
+    driver.start("company_1", "qr")
+    events.wait(nd.LinkExpired, timeout_s=10)
+    assert "company_1" not in driver._clients, "no longer the session's client"
+    deadline = time.monotonic() + 120
+    while not go_stops and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert go_stops, "stopped in Go too"
+    while driver.held_threads and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert driver.held_threads == 0, "its thread is back once whatsmeow lets go"
+    assert events.of(Disconnected) == [], "an ended link is not a drop to reconnect"
 
 
 def test_many_real_clients_started_at_once_all_report_back_and_close(tmp_path):

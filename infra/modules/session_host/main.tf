@@ -16,6 +16,8 @@ locals {
     WHATSAPP_DRIVER   = "neonize"
     WA_CREDENTIALS    = "postgres://${urlencode(local.db_user)}@127.0.0.1:5432/${google_sql_database.whatsmeow.name}?sslmode=disable"
     SESSION_HOST_PORT = "8080"
+    # Sessions this host claims at most; its driver keeps a thread per live session (and half as many spare).
+    WA_SESSIONS_PER_HOST = "150"
   }
 }
 

@@ -24,9 +24,12 @@ def make_driver(settings: Settings, sink: EventSink) -> WhatsAppDriver:
         )
     from session_host.drivers.neonize_driver import NeonizeWhatsApp, PostgresStore, SqliteStores
 
+    stores: PostgresStore | SqliteStores
     if settings.wa_credentials.startswith(("postgres://", "postgresql://")):
         from aiadmin.core.firestore_db import get_db
         from session_host.device_registry import DeviceRegistry
 
-        return NeonizeWhatsApp(sink, PostgresStore(settings.wa_credentials, DeviceRegistry(get_db())))
-    return NeonizeWhatsApp(sink, SqliteStores(store))
+        stores = PostgresStore(settings.wa_credentials, DeviceRegistry(get_db()))
+    else:
+        stores = SqliteStores(store)
+    return NeonizeWhatsApp(sink, stores, max_clients=settings.wa_sessions_per_host, proxy_url=settings.wa_proxy_url)
