@@ -194,7 +194,8 @@ class OutboxEntry(Document):
     key: str
     salon_id: int
     phone: str
-    state: Literal["sending", "sent", "failed"] = "sending"
+    # unknown: handed to WhatsApp with no answer (a timeout, a crash): maybe delivered, never resent blindly
+    state: Literal["sending", "sent", "failed", "unknown"] = "sending"
     message_id: str | None = None
     error: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)

@@ -99,6 +99,11 @@ class SendError(Exception):
         self.permanent = permanent
 
 
+class SendOutcomeUnknown(Exception):
+    """The message went to WhatsApp and no answer came back in time: it may have been delivered. Never resent
+    blindly (the customer would get it twice)."""
+
+
 DriverEvent = (
     QrCode
     | PairingCode

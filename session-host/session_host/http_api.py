@@ -117,6 +117,14 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
             driver.refusing.add(str(body["phone"]))
             return jsonify({"success": True})
 
+        @app.post("/simulator/stall")
+        def stall():
+            """{phone}: WhatsApp takes messages to this number but never answers the send (the driver times out)."""
+            if (body := fields("phone")) is None:
+                return missing("phone")
+            driver.stalling.add(str(body["phone"]))
+            return jsonify({"success": True})
+
         @app.post("/simulator/sessions/<sid>/event")
         def library_event(sid: str):
             """{kind: client_outdated | keepalive_timeout | temporary_ban | stream_replaced, expire_s}: the library

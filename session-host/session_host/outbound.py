@@ -4,7 +4,10 @@ Pacing: a session sends at most one message per interval (plus jitter); a reques
 with Retry-After and Cloud Tasks brings it back. The first reply to a customer who just wrote skips the queue (at
 most JUMPS_PER_MINUTE a minute per session): one customer does not wait behind another's replies, while a burst
 to one customer, notices and anything past the cap stay paced. Permanent refusals (not on WhatsApp, 463) are
-recorded and answered 200 so they are not retried; transient ones are 503."""
+recorded and answered 200 so they are not retried; transient ones are 503. A send handed to WhatsApp with no
+answer back (a timeout, a driver failure, a host that died mid-send) may have arrived: it is never resent, but
+kept as a dead letter for a person to check the chat. Whatever keeps a send from going, its last try is a dead
+letter too."""
 
 from __future__ import annotations
 
@@ -25,12 +28,15 @@ from aiadmin.core.queues import OUTBOUND
 from aiadmin.core.settings import get_settings
 from aiadmin.whatsapp import chat, owner_feed, owner_notices, refusals
 from aiadmin.whatsapp.chat import ChatMessage, DeadLetter, OutboxEntry, SendRequest
-from session_host.events import SendError
+from session_host.events import SendError, SendOutcomeUnknown
 from session_host.sessions import SessionHost
 
 log = logging.getLogger("session_host.outbound")
 
 
+# An entry `sending` this long after its send began has no live attempt behind it (the driver gives up after 30 s):
+# the host died or timed out between handing it to WhatsApp and hearing back. It may have arrived.
+IN_FLIGHT_S = 60.0
 JUMPS_PER_MINUTE = 10
 FIRST_REPLY_GAP_S = 60.0  # a reply counts as a customer's first when we sent them nothing for this long
 
@@ -95,21 +101,27 @@ class Sender:
 
     def send(self, req: SendRequest, attempt: int = 0) -> tuple[int, dict[str, Any], dict[str, str]]:
         """`attempt`: Cloud Tasks' retry count of this task. On the queue's last attempt a send that still
-        cannot go is dead-lettered instead of vanishing with the task."""
-        status, body, headers = self._attempt(req)
-        if status in (429, 503) and attempt + 1 >= OUTBOUND.max_attempts:
+        cannot go is dead-lettered instead of vanishing with the task, whatever kept it from going."""
+        try:
+            status, body, headers = self._attempt(req)
+        except Exception as exc:  # Firestore down, a driver bug: retried, and dead-lettered on the last try
+            log.exception("send attempt failed", extra={"salon_id": req.salon_id, "key": req.key})
+            status, body, headers = 500, {"error": f"{type(exc).__name__}: {exc}"[:300]}, {}
+        if status >= 429 and attempt + 1 >= OUTBOUND.max_attempts:
             return self._dead_letter(req, str(body.get("error")), attempt + 1)
         return status, body, headers
 
-    def _dead_letter(self, req: SendRequest, reason: str, attempts: int) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _dead_letter(
+        self, req: SendRequest, reason: str, attempts: int, state: str = "failed"
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         text = chat.PRIVATE_PLACEHOLDER if req.private_text else req.text  # a code is no use to a person later
         letter = DeadLetter(
             key=req.key, salon_id=req.salon_id, phone=req.phone, text=text, reason=reason, attempts=attempts
         )
         batch = self.db.batch()
         batch.set(self.db.collection(chat.DEAD_LETTERS).document(req.key), letter.to_firestore())
-        failed = OutboxEntry(key=req.key, salon_id=req.salon_id, phone=req.phone, state="failed", error=reason)
-        batch.set(self.db.collection(chat.OUTBOX).document(req.key), failed.to_firestore())  # a late retry: no send
+        ended = OutboxEntry(key=req.key, salon_id=req.salon_id, phone=req.phone, state=state, error=reason)
+        batch.set(self.db.collection(chat.OUTBOX).document(req.key), ended.to_firestore())  # a late retry: no send
         batch.commit()
         # Alerted on (infra/modules/monitoring): a customer did not get a message.
         log.error(
@@ -118,12 +130,20 @@ class Sender:
         )
         return 200, {"state": "dead_letter", "error": reason}, {}
 
+    def _outcome_unknown(self, req: SendRequest, reason: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Maybe delivered: kept for a person to check the chat (and resend if it is not there), never resent."""
+        return self._dead_letter(req, f"outcome unknown: {reason}", 1, state="unknown")
+
     def _attempt(self, req: SendRequest) -> tuple[int, dict[str, Any], dict[str, str]]:
         ref = self.db.collection(chat.OUTBOX).document(req.key)
         snap = ref.get()
-        if snap.exists and snap.get("state") in ("sent", "failed"):
+        if snap.exists:
             entry = OutboxEntry.model_validate(snap.to_dict())
-            return 200, {"state": entry.state, "message_id": entry.message_id, "duplicate": True}, {}
+            if entry.state != "sending":
+                return 200, {"state": entry.state, "message_id": entry.message_id, "duplicate": True}, {}
+            if (utcnow() - entry.updated_at).total_seconds() < IN_FLIGHT_S:
+                return 429, {"error": "an attempt is in flight"}, {"Retry-After": str(int(IN_FLIGHT_S))}
+            return self._outcome_unknown(req, "an earlier attempt never finished (host stopped or timed out)")
         session_id = session_id_for(req.salon_id)
         if session_id not in self.host.owned:
             return 503, {"error": "this host does not hold the session"}, {"Retry-After": "10"}
@@ -134,6 +154,9 @@ class Sender:
         ref.set(entry.to_firestore())
         try:
             message_id = self.host.driver.send_text(session_id, req.phone, req.text)
+        except SendOutcomeUnknown as exc:
+            log.warning("send outcome unknown", extra={"session_id": session_id, "to": mask_phone(req.phone)})
+            return self._outcome_unknown(req, str(exc))
         except SendError as exc:
             log.warning(
                 "send failed",
@@ -152,6 +175,9 @@ class Sender:
                 self._refused(req, str(exc))
             self._tell_owner_once(req, str(exc))
             return 200, {"state": "failed", "error": str(exc)}, {}
+        except Exception as exc:  # the driver failed mid-send: the message may have gone
+            log.exception("send failed in the driver", extra={"session_id": session_id, "to": mask_phone(req.phone)})
+            return self._outcome_unknown(req, f"{type(exc).__name__}: {exc}"[:300])
         self.host.sent_ids.append(message_id)
         ref.update({"state": "sent", "message_id": message_id, "updated_at": utcnow()})
         chat.store_message(

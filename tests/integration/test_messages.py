@@ -163,6 +163,70 @@ def test_a_send_that_never_gets_through_lands_in_the_dead_letters_not_nowhere(ho
     assert post(19).json().get("duplicate") is True, "a late redelivery sends nothing"
 
 
+def _post_send(req: SendRequest, retry: int = 0) -> requests.Response:
+    headers = {"X-AIAdmin-Task-Secret": TASK_SECRET, "X-CloudTasks-TaskRetryCount": str(retry)}
+    return requests.post(
+        f"http://127.0.0.1:{HOST_PORT}/send", json=req.model_dump(mode="json"), headers=headers, timeout=40
+    )
+
+
+def _sent_to(host, phone: str) -> list[dict]:
+    return [m for m in host.driver.outbox.get(SID, []) if m["to"] == phone]
+
+
+def test_a_send_whatsapp_took_without_answering_is_kept_for_a_person_not_sent_twice(host, db):
+    """The driver's wait ran out after WhatsApp had the message: it may have arrived, so no retry sends it again;
+    a dead letter says so and keeps the text for someone to check the chat."""
+    assert requests.post(f"{GATEWAY}/simulator/stall", json={"phone": CUSTOMER}, timeout=10).ok
+    req = SendRequest(key="reply-962302-stalled", salon_id=962302, phone=CUSTOMER, text="Записали вас на 12:00.")
+    first = _post_send(req)
+    assert first.status_code == 200 and first.json()["state"] == "dead_letter"
+    assert _post_send(req, retry=1).json().get("duplicate") is True, "Cloud Tasks' retry sends nothing"
+    assert len(_sent_to(host, CUSTOMER)) == 1, "the customer got it once"
+    letter = db.collection(chat.DEAD_LETTERS).document(req.key).get().to_dict()
+    assert letter["reason"].startswith("outcome unknown") and letter["text"] == req.text
+    assert db.collection(chat.OUTBOX).document(req.key).get().get("state") == "unknown"
+
+
+def test_a_send_a_crash_left_half_done_is_not_resent_and_one_in_flight_is_waited_for(host, db):
+    """`sending` with nobody behind it: the host died between handing the message over and recording the answer."""
+    req = SendRequest(key="reply-962302-crashed", salon_id=962302, phone=CUSTOMER, text="Свободно завтра в 12:00.")
+    outbox = db.collection(chat.OUTBOX).document(req.key)
+    in_flight = chat.OutboxEntry(key=req.key, salon_id=962302, phone=CUSTOMER, updated_at=utcnow())
+    outbox.set(in_flight.to_firestore())
+    waiting = _post_send(req)
+    assert waiting.status_code == 429 and waiting.headers["Retry-After"], "another attempt may still answer"
+    crashed = in_flight.model_copy(update={"updated_at": utcnow() - timedelta(minutes=2)})
+    outbox.set(crashed.to_firestore())
+    resp = _post_send(req)
+    assert resp.status_code == 200 and resp.json()["state"] == "dead_letter"
+    assert _sent_to(host, CUSTOMER) == [], "not sent again blindly"
+    assert "outcome unknown" in db.collection(chat.DEAD_LETTERS).document(req.key).get().get("reason")
+
+
+def test_whatever_keeps_a_send_from_going_its_last_try_is_a_dead_letter(host, db, monkeypatch):
+    def unavailable(*_: object) -> str:
+        raise RuntimeError("Firestore unavailable")
+
+    monkeypatch.setattr("session_host.outbound.session_id_for", unavailable)  # fails before anything is sent
+    req = SendRequest(key="reply-962302-broken", salon_id=962302, phone=CUSTOMER, text="Свободно завтра в 12:00.")
+    assert _post_send(req, retry=3).status_code == 500, "an early try is retried"
+    last = _post_send(req, retry=19)
+    assert last.status_code == 200 and last.json()["state"] == "dead_letter"
+    assert "Firestore unavailable" in db.collection(chat.DEAD_LETTERS).document(req.key).get().get("reason")
+
+
+def test_a_driver_failing_mid_send_is_an_unknown_outcome_not_a_resend(host, db, monkeypatch):
+    def broken(*_: object) -> str:
+        raise RuntimeError("driver bug")
+
+    monkeypatch.setattr(host.driver, "send_text", broken)
+    req = SendRequest(key="reply-962302-midway", salon_id=962302, phone=CUSTOMER, text="Свободно завтра в 12:00.")
+    assert _post_send(req).json()["state"] == "dead_letter"
+    assert _post_send(req, retry=1).json().get("duplicate") is True
+    assert "driver bug" in db.collection(chat.DEAD_LETTERS).document(req.key).get().get("reason")
+
+
 def _refused_reminder(key: str, until_h: float) -> SendRequest:
     return SendRequest(
         key=key,

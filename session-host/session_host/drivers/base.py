@@ -25,7 +25,8 @@ class WhatsAppDriver(Protocol):
     def has_credentials(self, session_id: str) -> bool: ...
 
     def send_text(self, session_id: str, to_phone: str, text: str) -> str:
-        """Send and return WhatsApp's message id. Raises SendError (permanent or transient)."""
+        """Send and return WhatsApp's message id. Raises SendError (permanent or transient: nothing was sent) or
+        SendOutcomeUnknown (handed over, no answer in SEND_TIMEOUT_S: it may have arrived)."""
 
     def close(self) -> None:
         """Stop every client (SIGTERM)."""

@@ -34,6 +34,7 @@ from session_host.events import (
     PairingCode,
     QrCode,
     SendError,
+    SendOutcomeUnknown,
     StreamReplaced,
     TemporarilyBanned,
 )
@@ -45,6 +46,7 @@ PAIRING_TTL_S = 160.0
 # A link (QR or pairing code) not completed in this long is ended here: neonize's QR loop and its Go call would
 # otherwise hold a thread for as long as the process lives, and the session would stay owned forever.
 LINK_TTL_S = 180.0
+SEND_TIMEOUT_S = 30.0
 # neonize's Stop() waits for whatsmeow's socket lock, which a dial in progress holds until its own timeout.
 STOP_TIMEOUT_S = 10.0
 
@@ -357,7 +359,12 @@ class NeonizeWhatsApp:
         self._run(self._logout(session_id))
 
     def send_text(self, session_id: str, to_phone: str, text: str) -> str:
-        return self._run(self._send(session_id, to_phone, text), timeout_s=30.0)
+        future = asyncio.run_coroutine_threadsafe(self._send(session_id, to_phone, text), self._loop)
+        try:
+            return future.result(SEND_TIMEOUT_S)
+        except TimeoutError as exc:
+            future.cancel()  # the Go call runs on: whatever WhatsApp did with the message stands
+            raise SendOutcomeUnknown(f"no answer from WhatsApp in {SEND_TIMEOUT_S:.0f} s") from exc
 
     def close(self) -> None:
         try:

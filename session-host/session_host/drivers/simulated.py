@@ -25,6 +25,7 @@ from session_host.events import (
     PairingCode,
     QrCode,
     SendError,
+    SendOutcomeUnknown,
     StreamReplaced,
     TemporarilyBanned,
 )
@@ -67,6 +68,7 @@ class SimulatedWhatsApp:
         self.outbox: dict[str, list[dict[str, object]]] = {}
         # Numbers WhatsApp refuses a first message to (error 463), as it may for a customer who never wrote.
         self.refusing: set[str] = set()
+        self.stalling: set[str] = set()  # sends to these are delivered but never answered
         self.down_until: dict[str, float] = {}  # an outage: reconnects fail until then
         self.banned_until: dict[str, float] = {}
         self.lid_store: dict[str, str] = {}  # LID → phone, as whatsmeow's LID store learns it
@@ -139,6 +141,8 @@ class SimulatedWhatsApp:
             self.outbox.setdefault(session_id, []).append(
                 {"id": message_id, "to": to_phone, "text": text, "at": time.time()}
             )
+            if to_phone in self.stalling:  # delivered, but the answer never comes back (the real driver's timeout)
+                raise SendOutcomeUnknown("no answer from WhatsApp in 30 s")
             return message_id
 
     # --- the simulated phone (the /simulator/ API) -------------------------------------------------------
