@@ -4,6 +4,7 @@ things never change one session at once."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -33,6 +34,7 @@ from aiadmin.whatsapp.session_status import (
     live_views,
     status_for,
 )
+from session_host import inbound_journal
 from session_host.drivers.base import Mode, WhatsAppDriver
 from session_host.events import (
     ClientOutdated,
@@ -65,6 +67,10 @@ DEAF_RESTART_AFTER_S = 120.0  # keepalives unanswered this long: the client is r
 # Restores at host start are spread out (200 salons over ~10 s): every client at once means 200 handshakes, key
 # uploads and offline-message floods in the same second, in one process.
 RESTORE_SPACING_S = 0.05
+# A journaled message not stored after this long is tried again by the watchdog tick (a failed store, or a host
+# that died holding it); younger ones are still on their way through the actor.
+JOURNAL_REPLAY_AFTER_S = 30.0
+JOURNAL_ALERT_AFTER = 5  # tries: a message that cannot be stored is alerted on (and still kept, and tried)
 
 
 class SessionHost:
@@ -77,7 +83,7 @@ class SessionHost:
         lease_ttl_s: float = 30.0,
         reconnect_delays: Sequence[float] = DEFAULT_RECONNECT_DELAYS,
         down_alert_after_s: float = DOWN_ALERT_AFTER_S,
-        inbound_retry_delays: Sequence[float] = DEFAULT_RECONNECT_DELAYS,
+        journal_replay_after_s: float = JOURNAL_REPLAY_AFTER_S,
         deaf_restart_after_s: float = DEAF_RESTART_AFTER_S,
         replaced_retry_s: float = REPLACED_RETRY_S,
         restore_spacing_s: float = RESTORE_SPACING_S,
@@ -89,7 +95,7 @@ class SessionHost:
         self.lease_ttl_s = lease_ttl_s
         self.reconnect_delays = tuple(reconnect_delays)
         self.down_alert_after_s = down_alert_after_s
-        self.inbound_retry_delays = tuple(inbound_retry_delays)
+        self.journal_replay_after_s = journal_replay_after_s
         self.deaf_restart_after_s = deaf_restart_after_s
         self._deaf_since: dict[str, datetime] = {}  # keepalives unanswered since…
         self._replaced: dict[str, datetime] = {}  # when a session was last retried after a stream replaced
@@ -158,6 +164,13 @@ class SessionHost:
     # --- inputs ------------------------------------------------------------------------------------------
 
     def _sink(self, session_id: str, event: DriverEvent) -> None:
+        """Called on the driver's thread. A message is journaled before this returns (the driver's handler waits for
+        it): WhatsApp has acknowledged it and will not send it again."""
+        if isinstance(event, Inbound) and _worth_keeping(event) and session_id in self._owned and not self._echo(event):
+            try:
+                inbound_journal.record(self.db, session_id, event)
+            except Exception as exc:  # still handled below; only a crash before it is stored would lose it now
+                log.warning("inbound message not journaled", extra={"session_id": session_id, "error": str(exc)})
         self._inbox.put(("event", session_id, event))
 
     def _on_commands(self, docs: list, changes: list, read_time: Any) -> None:
@@ -386,25 +399,27 @@ class SessionHost:
             case Inbound():
                 self._inbound(sid, salon_id, event)
 
-    def _inbound(self, sid: str, salon_id: int, event: Inbound, attempt: int = 0) -> None:
-        if event.is_group or event.is_broadcast or not (event.text or event.media or event.undecryptable):
+    def _inbound(self, sid: str, salon_id: int, event: Inbound, attempts: int = 0) -> None:
+        if not _worth_keeping(event):
             return  # the bot answers people in private chats, nothing else
-        if event.from_me and event.message_id in self.sent_ids:
+        if self._echo(event):
             return  # our own send coming back
         try:
             if not event.chat_phone:
                 self._unresolved(sid, salon_id, event)
-                return
-            chat.accept_inbound(self.db, self.tasks, self._message(salon_id, event))
-        except Exception as exc:  # WhatsApp has its ack already: a message not stored now must be stored later
-            extra = {"salon_id": salon_id, "message_id": event.message_id, "attempt": attempt + 1, "error": str(exc)}
-            if attempt >= len(self.inbound_retry_delays):
-                log.error("inbound message lost", extra=extra)  # alerted on
-                return
-            log.warning("inbound message not stored yet; retrying", extra=extra)
-            self._later(self.inbound_retry_delays[attempt], "inbound_retry", sid, salon_id, event, attempt + 1)
+            else:
+                chat.accept_inbound(self.db, self.tasks, self._message(salon_id, event))
+            inbound_journal.done(self.db, sid, event.message_id)
+        except Exception as exc:  # kept in the journal: the watchdog tick tries again, whichever host holds it then
+            extra = {"salon_id": salon_id, "message_id": event.message_id, "attempt": attempts + 1, "error": str(exc)}
+            if attempts + 1 >= JOURNAL_ALERT_AFTER:
+                log.error("inbound message still not stored", extra=extra)  # alerted on
+            else:
+                log.warning("inbound message not stored yet; kept for a retry", extra=extra)
+            with contextlib.suppress(Exception):
+                inbound_journal.tried(self.db, sid, event.message_id)
             return
-        if not event.from_me:
+        if not event.from_me and event.chat_phone:
             try:  # a customer who writes opens a chat WhatsApp had locked (463): what still holds is sent now
                 host_url = get_settings().require("session_host_url")
                 refusals.reopen(self.db, self.tasks, host_url, salon_id, event.chat_phone)
@@ -441,8 +456,18 @@ class SessionHost:
         # Alerted on: a customer wrote and the bot cannot answer (their number is unknown); the staff can see it.
         log.error("message from a LID-only sender kept for the staff", extra={"session_id": sid, "lid": event.chat_lid})
 
-    def _handle_inbound_retry(self, sid: str, salon_id: int, event: Inbound, attempt: int) -> None:
-        self._inbound(sid, salon_id, event, attempt)
+    def _echo(self, event: Inbound) -> bool:
+        return event.from_me and event.message_id in self._sent
+
+    def _replay_journal(self) -> None:
+        """Messages journaled but not stored: a store that failed, or a host that died holding them."""
+        try:
+            entries = inbound_journal.waiting(self.db, self.owned, self.journal_replay_after_s)
+        except Exception:
+            log.exception("inbound journal not readable")
+            return
+        for entry in entries:
+            self._inbound(entry.session_id, salon_id_from_session(entry.session_id), entry.event(), entry.attempts)
 
     def _has_room(self, sid: str) -> bool:
         if len(self._owned) < self.max_sessions:
@@ -456,6 +481,7 @@ class SessionHost:
         held, threads = getattr(self.driver, "held_threads", 0), getattr(self.driver, "threads", 0)
         if threads and held >= 0.8 * threads:  # alerted on: past the pool, every send and stop would queue
             log.error("whatsapp driver threads nearly exhausted", extra={"held": held, "threads": threads})
+        self._replay_journal()
         now = utcnow()
         for sid, since in list(self._deaf_since.items()):
             if sid not in self._owned or (now - since).total_seconds() < self.deaf_restart_after_s:
@@ -734,3 +760,7 @@ class SessionHost:
         self.db.collection(repositories.WA_COMMANDS).document(command_id).update(
             {"state": "done", "result": result, "done_at": utcnow()}
         )
+
+
+def _worth_keeping(event: Inbound) -> bool:
+    return not (event.is_group or event.is_broadcast) and bool(event.text or event.media or event.undecryptable)

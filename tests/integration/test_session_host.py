@@ -4,6 +4,7 @@ restarts, leases, logouts and stops."""
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from pathlib import Path
 
@@ -194,7 +195,7 @@ def test_an_inbound_message_that_cannot_be_stored_yet_is_stored_later_not_droppe
     from session_host import sessions
 
     register()
-    host = make_host(db, creds, host_opts={"inbound_retry_delays": (0.1, 0.2)})
+    host = make_host(db, creds, host_opts={"journal_replay_after_s": 0.1})
     real, failures = sessions.chat.accept_inbound, []
 
     def flaky(*args, **kwargs):
@@ -210,8 +211,64 @@ def test_an_inbound_message_that_cannot_be_stored_yet_is_stored_later_not_droppe
         conv = db.collection("conversations").document("962302_79035557788")
         wait_for(lambda: conv.collection("messages").document("3AFLAKY").get().exists, 5, "stored on a retry")
         assert len(failures) == 2
+        assert wait_for(lambda: not list(db.collection("wa_inbox").stream()), 5, "the journal emptied")
     finally:
         host.shutdown(timeout_s=5)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the killed actor's exit
+def test_a_host_killed_during_a_burst_loses_no_message_its_handler_got(stack, db, creds, monkeypatch):
+    """WhatsApp acknowledged each message when the driver got it and will not send it again. The host dies before
+    storing any (kill -9: no shutdown, no lease released); the host that takes the salon over stores them all."""
+    from session_host import sessions
+
+    register()
+    a = make_host(db, creds, holder="host-a", host_opts={"journal_replay_after_s": 0.1})
+    _connect(a, db)
+    monkeypatch.setattr(sessions.chat, "accept_inbound", lambda *_, **__: _killed())  # dies before each store
+    burst = [f"3ABURST{i}" for i in range(8)]
+    for i, message_id in enumerate(burst):
+        a.driver.customer_writes(SID, f"7903555{7700 + i}", f"Здравствуйте, есть время в {10 + i}:00?", message_id)
+    wait_for(lambda: len(list(db.collection("wa_inbox").stream())) == len(burst), 5, "every message journaled")
+    kill_minus_9(a)
+    monkeypatch.undo()
+    b = make_host(db, creds, holder="host-b", host_opts={"journal_replay_after_s": 0.1})
+    try:
+        stored = lambda: [  # noqa: E731
+            m
+            for i, m in enumerate(burst)
+            if db.collection("conversations")
+            .document(f"962302_7903555{7700 + i}")
+            .collection("messages")
+            .document(m)
+            .get()
+            .exists
+        ]
+        assert wait_for(lambda: len(stored()) == len(burst), 15, "every message stored by host-b")
+        assert not list(db.collection("wa_inbox").stream())
+    finally:
+        b.shutdown(timeout_s=5)
+
+
+def _killed() -> None:
+    raise RuntimeError("host killed")
+
+
+def kill_minus_9(host: SessionHost) -> None:
+    """Nothing released, nothing more done: its actor thread ends (with whatever it held in memory), its ticks
+    stop, its sockets close."""
+    ended = threading.Event()
+
+    def die() -> None:
+        ended.set()
+        raise SystemExit
+
+    host._handle_die = die  # type: ignore[attr-defined]
+    host._inbox.put(("die",))
+    assert ended.wait(5)
+    host._stopping.set()
+    host._watch.unsubscribe()
+    host.driver.close()
 
 
 def test_a_stream_replaced_while_the_lease_is_ours_is_tried_once_then_fails_with_an_alert(stack, db, creds, caplog):

@@ -524,11 +524,12 @@ class NeonizeWhatsApp:
                     resolved = pn.User if pn.Server == "s.whatsapp.net" and pn.User else None
                 except Exception as exc:
                     log.warning("LID lookup failed", extra={"session_id": session_id, "error": str(exc)[:200]})
-            self.emit(session_id, inbound_event(ev, resolved))
+            # The host journals it before the sink returns: a Firestore write, off the loop every client shares.
+            await asyncio.to_thread(self.emit, session_id, inbound_event(ev, resolved))
 
         async def on_undecryptable(c: Any, ev: Any) -> None:
             log.warning("undecryptable message", extra={"session_id": session_id, "message_id": ev.Info.ID})
-            self.emit(session_id, undecryptable_event(ev))
+            await asyncio.to_thread(self.emit, session_id, undecryptable_event(ev))
 
         handlers: dict[Any, Any] = {
             PairStatusEv: on_pair,
