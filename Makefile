@@ -97,6 +97,8 @@ bench-ai: $(STAMP)
 bench-sessions: $(STAMP)
 	$(PY) -m bench.session_host_load --salons 200
 	$(PY) -m bench.neonize_many --clients 200
+	$(PY) -m bench.neonize_many --clients 200 --hold
+	$(PY) -m bench.send_pacing
 
 # With nothing else on ports 191xx: a customer's wait from message to reply on the local stack.
 bench-reply: system-deps $(STAMP)

@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     wa_lease_ttl_s: float = 30.0
     wa_send_interval_s: float = 3.0  # at most one message per session per interval (+ jitter)
     wa_send_jitter_s: float = 2.0
+    wa_send_burst: int = 20  # replies to customers a session may send at once (then one per interval)
     # Sessions one host holds at most (others are left to the other hosts); the driver's threads are sized from it.
     wa_sessions_per_host: int = 150
     wa_proxy_url: str | None = None  # an egress proxy for the WhatsApp sockets (socks5:// or http://); never logged

@@ -26,7 +26,7 @@ def main() -> None:
     holder = settings.host_id or f"{socket.gethostname()}-{os.getpid()}"
     host = SessionHost(get_db(), lambda sink: make_driver(settings, sink), holder, lease_ttl_s=settings.wa_lease_ttl_s)
     secret = settings.task_shared_secret.get_secret_value() if settings.task_shared_secret else ""
-    sender = Sender(get_db(), host, settings.wa_send_interval_s, settings.wa_send_jitter_s)
+    sender = Sender(get_db(), host, settings.wa_send_interval_s, settings.wa_send_jitter_s, settings.wa_send_burst)
     app = create_app(host, secret, sender, deployed=settings if settings.env != "local" else None)
     server = make_server("0.0.0.0", settings.session_host_port, app, threaded=True)  # noqa: S104
     stop = threading.Event()

@@ -1,13 +1,15 @@
 """The host's /send: one message to one customer, paced per session, sent once per key.
 
-Pacing: a session sends at most one message per interval (plus jitter); a request that comes too early gets 429
-with Retry-After and Cloud Tasks brings it back. The first reply to a customer who just wrote skips the queue (at
-most JUMPS_PER_MINUTE a minute per session): one customer does not wait behind another's replies, while a burst
-to one customer, notices and anything past the cap stay paced. Permanent refusals (not on WhatsApp, 463) are
-recorded and answered 200 so they are not retried; transient ones are 503. A send handed to WhatsApp with no
-answer back (a timeout, a driver failure, a host that died mid-send) may have arrived: it is never resent, but
-kept as a dead letter for a person to check the chat. Whatever keeps a send from going, its last try is a dead
-letter too."""
+Pacing: replies to customers draw on a per-session token bucket (WA_SEND_BURST tokens, one back every
+WA_SEND_INTERVAL_S): a burst of new customers is answered at once, and a customer writing in pieces is not held
+behind the session's send interval, while the rate over minutes stays one per interval. Two messages to one chat
+keep CHAT_GAP_S apart. Everything else (reminders, notices, the owner's replies) goes one per interval (plus
+jitter) and only while the bucket holds more than REPLY_RESERVE tokens, so it never eats the replies' burst.
+A request that comes too early gets 429 with Retry-After and Cloud Tasks brings it back. Permanent refusals (not on
+WhatsApp, 463) are recorded and answered 200 so they are not retried; transient ones are 503. A send handed to
+WhatsApp with no answer back (a timeout, a driver failure, a host that died mid-send) may have arrived: it is never
+resent, but kept as a dead letter for a person to check the chat. Whatever keeps a send from going, its last try is
+a dead letter too."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import math
 import random
 import threading
 import time
-from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from google.cloud import firestore
@@ -37,42 +39,68 @@ log = logging.getLogger("session_host.outbound")
 # An entry `sending` this long after its send began has no live attempt behind it (the driver gives up after 30 s):
 # the host died or timed out between handing it to WhatsApp and hearing back. It may have arrived.
 IN_FLIGHT_S = 60.0
-JUMPS_PER_MINUTE = 10
-FIRST_REPLY_GAP_S = 60.0  # a reply counts as a customer's first when we sent them nothing for this long
+CHAT_GAP_S = 1.0  # two messages to one chat at least this far apart
+REPLY_RESERVE = 5  # bucket tokens only replies may take
+
+
+class TokenBucket:
+    """`capacity` tokens, one back every `refill_s`; full at the start."""
+
+    def __init__(self, capacity: int, refill_s: float, now: float):
+        self.capacity, self.refill_s = capacity, refill_s
+        self.tokens, self.at = float(capacity), now
+
+    def take(self, now: float, keep: int = 0) -> float:
+        """0 when a token was taken, else the seconds until one above `keep` is back."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) / self.refill_s)
+        self.at = now
+        if self.tokens >= keep + 1:
+            self.tokens -= 1
+            return 0.0
+        return (keep + 1 - self.tokens) * self.refill_s
 
 
 class Sender:
-    def __init__(self, db: firestore.Client, host: SessionHost, interval_s: float = 3.0, jitter_s: float = 2.0):
+    def __init__(
+        self,
+        db: firestore.Client,
+        host: SessionHost,
+        interval_s: float = 3.0,
+        jitter_s: float = 2.0,
+        burst: int = 20,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.db, self.host = db, host
-        self.interval_s, self.jitter_s = interval_s, jitter_s
+        self.interval_s, self.jitter_s, self.burst = interval_s, jitter_s, burst
+        self.clock = clock
         self._next: dict[str, float] = {}
+        self._buckets: dict[str, TokenBucket] = {}
         self._last_to: dict[tuple[str, str], float] = {}
-        self._jumps: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _reserve(self, session_id: str, req: SendRequest) -> float:
-        """0 when this send may go now (the slot is taken), else the seconds to wait."""
+    def reserve(self, session_id: str, phone: str, reply: bool) -> float:
+        """0 when this send may go now (its token and slot are taken), else the seconds to wait."""
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
+            last = self._last_to.get((session_id, phone))
+            if last is not None and now - last < CHAT_GAP_S:
+                return CHAT_GAP_S - (now - last)
             ready = self._next.get(session_id, 0.0)
-            if now < ready and not self._may_jump(session_id, req, now):
+            if not reply and now < ready:
                 return ready - now
-            # A jump goes now without shortening anyone's wait: the next slot is counted from the later of the two.
-            self._next[session_id] = max(ready, now) + self.interval_s + random.uniform(0, self.jitter_s)  # noqa: S311
-            self._last_to[(session_id, req.phone)] = now
+            bucket = self._buckets.setdefault(session_id, TokenBucket(self.burst, self.interval_s, now))
+            wait = bucket.take(now, keep=0 if reply else min(REPLY_RESERVE, self.burst - 1))
+            if wait > 0:
+                return wait
+            if not reply:
+                self._next[session_id] = now + self.interval_s + random.uniform(0, self.jitter_s)  # noqa: S311
+            self._remember(session_id, phone, now)
             return 0.0
 
-    def _may_jump(self, session_id: str, req: SendRequest, now: float) -> bool:
-        last = self._last_to.get((session_id, req.phone))
-        if not req.reply_to_customer or (last is not None and now - last < FIRST_REPLY_GAP_S):
-            return False
-        jumps = self._jumps.setdefault(session_id, deque())
-        while jumps and now - jumps[0] > 60.0:
-            jumps.popleft()
-        if len(jumps) >= JUMPS_PER_MINUTE:
-            return False
-        jumps.append(now)
-        return True
+    def _remember(self, session_id: str, phone: str, now: float) -> None:
+        self._last_to[(session_id, phone)] = now
+        if len(self._last_to) > 10_000:  # only the last CHAT_GAP_S matters
+            self._last_to = {k: at for k, at in self._last_to.items() if now - at < CHAT_GAP_S}
 
     def _refused(self, req: SendRequest, error: str) -> None:
         """Recorded where the sender asked (the reminder), and counted per salon; never retried."""
@@ -147,7 +175,7 @@ class Sender:
         session_id = session_id_for(req.salon_id)
         if session_id not in self.host.owned:
             return 503, {"error": "this host does not hold the session"}, {"Retry-After": "10"}
-        wait = self._reserve(session_id, req)
+        wait = self.reserve(session_id, req.phone, req.reply_to_customer)
         if wait > 0:
             return 429, {"error": "paced", "retry_after_s": round(wait, 2)}, {"Retry-After": str(math.ceil(wait))}
         entry = OutboxEntry(key=req.key, salon_id=req.salon_id, phone=req.phone)

@@ -21,6 +21,8 @@ SMOKES = {
     "bench-ai": ("ai_turns", "--rounds", "1"),
     "bench-sessions/host": ("session_host_load", "--salons", "3", "--storm-seconds", "1"),
     "bench-sessions/neonize": ("neonize_many", "--clients", "3", "--wait-s", "20"),
+    "bench-sessions/held": ("neonize_many", "--clients", "3", "--hold"),
+    "bench-sessions/pacing": ("send_pacing", "--runs", "5"),
     "bench-reply": ("reply_time", "--rounds", "1"),
 }
 

@@ -367,12 +367,16 @@ class NeonizeWhatsApp:
             raise SendOutcomeUnknown(f"no answer from WhatsApp in {SEND_TIMEOUT_S:.0f} s") from exc
 
     def close(self) -> None:
+        """SIGTERM: every client stopped within 8 s; stops still waiting on a dial are left to the process's end."""
         try:
             self._run(self._stop_all(), timeout_s=8.0)
+        except TimeoutError:
+            log.warning("neonize clients still stopping at close", extra={"held": self.held_threads})
         finally:
+            still_stopping = self.held_threads
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5.0)
-            if not self._loop.is_running():
+            if not self._loop.is_running() and not still_stopping:
                 self._loop.close()
 
     # --- on the loop -------------------------------------------------------------------------------------
