@@ -118,7 +118,7 @@ class SessionHost:
         self._pairing_phone: dict[str, str] = {}
         self._qr_payload: dict[str, str] = {}  # the QR showing, to render it again for a page that joins late
         self._reconnects: dict[str, int] = {}
-        self._seen_commands: set[str] = set()
+        self._seen_commands = SeenIds()
         self._stopping = threading.Event()
         self.listening = threading.Event()  # set once the command listener has its first snapshot
         self._threads: list[threading.Thread] = []
@@ -760,6 +760,23 @@ class SessionHost:
         self.db.collection(repositories.WA_COMMANDS).document(command_id).update(
             {"state": "done", "result": result, "done_at": utcnow()}
         )
+
+
+class SeenIds:
+    """The commands this host acted on, the newest `limit` of them: a command document lives a day (its TTL) and
+    is done once acted on, so older ids are never seen again; the set must not grow for the host's lifetime."""
+
+    def __init__(self, limit: int = 10_000):
+        self.limit = limit
+        self._ids: dict[str, None] = {}
+
+    def add(self, item: str) -> None:
+        self._ids[item] = None
+        if len(self._ids) > self.limit:
+            del self._ids[next(iter(self._ids))]
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._ids
 
 
 def _worth_keeping(event: Inbound) -> bool:
