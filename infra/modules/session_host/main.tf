@@ -18,6 +18,10 @@ locals {
     SESSION_HOST_PORT = "8080"
     # Sessions this host claims at most; its driver keeps a thread per live session (and half as many spare).
     WA_SESSIONS_PER_HOST = "150"
+    # Go's soft heap limit inside the 1 GiB container: Python (~100 MB with 200 sessions) and the Go heap
+    # (a held client ~0.7 MB measured offline, a linked one estimated 2–6 MB) share it; past this, Go collects
+    # harder instead of the container being killed for memory.
+    GOMEMLIMIT = "768MiB"
   }
 }
 
