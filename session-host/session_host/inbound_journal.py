@@ -31,21 +31,19 @@ class JournalEntry(Document):
         return Inbound(**self.inbound)
 
 
-def _ref(db: firestore.Client, session_id: str, message_id: str) -> Any:
-    return db.collection(WA_INBOX).document(f"{session_id}_{message_id}")
+def _ref(db: firestore.Client, session_id: str, event: Inbound) -> Any:
+    # A placeholder of an unreadable message and its readable copy share WhatsApp's id: two entries.
+    suffix = "_unreadable" if event.undecryptable else ""
+    return db.collection(WA_INBOX).document(f"{session_id}_{event.message_id}{suffix}")
 
 
-def record(db: firestore.Client, session_id: str, event: Inbound) -> None:
-    entry = JournalEntry(session_id=session_id, inbound=dataclasses.asdict(event))
-    _ref(db, session_id, event.message_id).set(entry.to_firestore())
+def record(db: firestore.Client, session_id: str, event: Inbound, attempts: int = 0) -> None:
+    entry = JournalEntry(session_id=session_id, inbound=dataclasses.asdict(event), attempts=attempts)
+    _ref(db, session_id, event).set(entry.to_firestore())
 
 
-def done(db: firestore.Client, session_id: str, message_id: str) -> None:
-    _ref(db, session_id, message_id).delete()
-
-
-def tried(db: firestore.Client, session_id: str, message_id: str) -> None:
-    _ref(db, session_id, message_id).update({"attempts": firestore.Increment(1)})
+def done(db: firestore.Client, session_id: str, event: Inbound) -> None:
+    _ref(db, session_id, event).delete()
 
 
 def waiting(db: firestore.Client, sessions: frozenset[str], older_than_s: float) -> list[JournalEntry]:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
 
 from aiadmin.core import repositories
@@ -136,8 +137,21 @@ class Sender:
             log.exception("send attempt failed", extra={"salon_id": req.salon_id, "key": req.key})
             status, body, headers = 500, {"error": f"{type(exc).__name__}: {exc}"[:300]}, {}
         if status >= 429 and attempt + 1 >= OUTBOUND.max_attempts:
-            return self._dead_letter(req, str(body.get("error")), attempt + 1)
+            return self._last_try_failed(req, str(body.get("error")), attempt + 1)
         return status, body, headers
+
+    def _last_try_failed(
+        self, req: SendRequest, reason: str, attempts: int
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Cloud Tasks gives up after this. What the outbox says decides: sent stays sent (a failure after the
+        send), an attempt still in flight may yet deliver (unknown), anything else never went (failed)."""
+        snap = self.db.collection(chat.OUTBOX).document(req.key).get()
+        state = snap.get("state") if snap.exists else None
+        if state == "sending":
+            return self._dead_letter(req, f"outcome unknown: {reason}", attempts, state="unknown")
+        if state is not None:
+            return 200, {"state": state, "duplicate": True}, {}
+        return self._dead_letter(req, reason, attempts)
 
     def _dead_letter(
         self, req: SendRequest, reason: str, attempts: int, state: str = "failed"
@@ -179,7 +193,10 @@ class Sender:
         if wait > 0:
             return 429, {"error": "paced", "retry_after_s": round(wait, 2)}, {"Retry-After": str(math.ceil(wait))}
         entry = OutboxEntry(key=req.key, salon_id=req.salon_id, phone=req.phone)
-        ref.set(entry.to_firestore())
+        try:
+            ref.create(entry.to_firestore())  # the claim: of two deliveries of one task, one sends
+        except AlreadyExists:
+            return 429, {"error": "an attempt is in flight"}, {"Retry-After": str(int(IN_FLIGHT_S))}
         try:
             message_id = self.host.driver.send_text(session_id, req.phone, req.text)
         except SendOutcomeUnknown as exc:

@@ -4,7 +4,6 @@ things never change one session at once."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
@@ -409,15 +408,18 @@ class SessionHost:
                 self._unresolved(sid, salon_id, event)
             else:
                 chat.accept_inbound(self.db, self.tasks, self._message(salon_id, event))
-            inbound_journal.done(self.db, sid, event.message_id)
+            inbound_journal.done(self.db, sid, event)
         except Exception as exc:  # kept in the journal: the watchdog tick tries again, whichever host holds it then
             extra = {"salon_id": salon_id, "message_id": event.message_id, "attempt": attempts + 1, "error": str(exc)}
             if attempts + 1 >= JOURNAL_ALERT_AFTER:
                 log.error("inbound message still not stored", extra=extra)  # alerted on
             else:
                 log.warning("inbound message not stored yet; kept for a retry", extra=extra)
-            with contextlib.suppress(Exception):
-                inbound_journal.tried(self.db, sid, event.message_id)
+            try:  # written whole: the first journal write may have failed too
+                inbound_journal.record(self.db, sid, event, attempts + 1)
+            except Exception:  # Firestore is away: only this process holds it now
+                log.error("inbound message held in memory only", extra=extra)  # alerted on
+                self._later(self.journal_replay_after_s, "inbound_retry", sid, salon_id, event, attempts + 1)
             return
         if not event.from_me and event.chat_phone:
             try:  # a customer who writes opens a chat WhatsApp had locked (463): what still holds is sent now
@@ -467,7 +469,16 @@ class SessionHost:
             log.exception("inbound journal not readable")
             return
         for entry in entries:
-            self._inbound(entry.session_id, salon_id_from_session(entry.session_id), entry.event(), entry.attempts)
+            try:
+                event = entry.event()
+            except Exception:
+                log.exception("inbound journal entry not readable", extra={"session_id": entry.session_id})
+                continue
+            self._inbound(entry.session_id, salon_id_from_session(entry.session_id), event, entry.attempts)
+
+    def _handle_inbound_retry(self, sid: str, salon_id: int, event: Inbound, attempts: int) -> None:
+        if sid in self._owned:
+            self._inbound(sid, salon_id, event, attempts)
 
     def _has_room(self, sid: str) -> bool:
         if len(self._owned) < self.max_sessions:

@@ -19,9 +19,11 @@ from session_host.events import (
     Connected,
     Disconnected,
     Failed,
+    Inbound,
     LoggedOut,
     QrCode,
     SendError,
+    SendOutcomeUnknown,
     StreamReplaced,
     TemporarilyBanned,
 )
@@ -372,8 +374,40 @@ def test_a_handler_after_its_client_stopped_does_not_call_into_go(driver_of, tmp
     go_calls = answers_me(client)
     driver.stop("company_1")
     dispatch(driver, client, N.Connected())
-    dispatch(driver, client, N.Message())
     assert go_calls == [] and events.items == []
+
+
+def test_a_message_that_arrives_as_its_client_stops_still_reaches_the_host(driver_of, tmp_path):
+    """WhatsApp acknowledged it already: dropped here, it would be lost. No Go call (no LID lookup) is made."""
+    events = Events()
+    driver = driver_of(events)
+    client = held_client(driver, "company_1", tmp_path / "s.sqlite3")
+    go_calls = answers_me(client)
+    driver.stop("company_1")
+    dispatch(driver, client, _message("79035557788"))
+    dispatch(driver, client, _message("201234567890123", server="lid"))
+    assert [e.chat_phone for e in events.of(Inbound)] == ["79035557788", ""] and go_calls == []
+
+
+@pytest.mark.parametrize(
+    ("error", "meaning"),
+    [
+        ("server returned error 463", "final"),
+        ("79035557788 is not on WhatsApp", "final"),
+        ("websocket not connected", "retry"),
+        ("failed to get device list: timed out", "retry"),
+        ("failed to encrypt for 79035557788: no session", "retry"),
+        ("message sending was interrupted by websocket disconnection", "unknown"),
+        ("timed out waiting for message send response", "unknown"),
+    ],
+)
+def test_a_send_failure_is_retried_only_when_nothing_left(error, meaning):
+    """After the frame left, a failure may hide a delivered message: resending would send it twice."""
+    failure = nd.send_failure(RuntimeError(error))
+    got = (
+        "unknown" if isinstance(failure, SendOutcomeUnknown) else ("final" if failure.permanent else "retry")  # type: ignore[union-attr]
+    )
+    assert got == meaning
 
 
 def test_a_start_that_fails_is_a_logged_drop_not_silence(driver_of, tmp_path, caplog):

@@ -41,10 +41,10 @@ locals {
     }
     inbound_lost = {
       title     = "A customer's message could not be stored"
-      filter    = "jsonPayload.message=\"inbound message still not stored\""
+      filter    = "jsonPayload.message=\"inbound message still not stored\" OR jsonPayload.message=\"inbound message held in memory only\""
       threshold = 0
       window    = "600s"
-      runbook   = "The session host received a customer's message but could not store it in its conversation or queue its AI turn after 5 tries (`jsonPayload.error`). It is kept in `wa_inbox` and tried every ~10 s until it is stored (7 days at most). The customer has no answer yet: check Firestore and Cloud Tasks availability and the host's service account."
+      runbook   = "The session host received a customer's message but could not store it in its conversation or queue its AI turn after 5 tries (`jsonPayload.error`). It is kept in `wa_inbox` and tried every ~10 s until it is stored (7 days at most); `held in memory only`: Firestore refused the journal too, and a restart of the host now loses it. The customer has no answer yet: check Firestore and Cloud Tasks availability and the host's service account."
     }
     lid_unresolved = {
       title     = "Customers' messages without a phone number kept for the staff"

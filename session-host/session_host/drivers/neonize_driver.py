@@ -192,6 +192,29 @@ GO_MAP_GAP_S = 0.05
 REUSE_FOR_S = 300.0  # whatsmeow reconnects its own client; after this long down, a new client is made
 
 
+# whatsmeow errors raised before the message left (nothing sent: a retry is safe); anything else may come after
+# the frame was written (a disconnect mid-send, a timed-out server ack), so the outcome is unknown.
+_BEFORE_SENDING = (
+    "not connected",
+    "not logged in",
+    "failed to get device list",
+    "failed to fetch prekeys",
+    "failed to encrypt",
+    "no signal session",
+)
+
+
+def send_failure(exc: Exception) -> Exception:
+    """What a failed neonize send means: 463 / not on WhatsApp is final, a failure before the message left is
+    retried, and anything else may have been delivered (never resent)."""
+    text = str(exc).lower()
+    if "463" in text or "not on whatsapp" in text or "not registered" in text:
+        return SendError(str(exc), permanent=True)
+    if any(marker in text for marker in _BEFORE_SENDING):
+        return SendError(str(exc), permanent=False)
+    return SendOutcomeUnknown(str(exc))
+
+
 def executor_threads(max_clients: int) -> int:
     """Every live client holds one thread inside its `Neonize()` call for its whole life; sends, stops and lookups
     need threads of their own besides, and a link ending or a stop still running holds one for a while."""
@@ -327,6 +350,9 @@ class NeonizeWhatsApp:
         self._down_since: dict[str, float] = {}  # monotonic time a kept client was first found not connected
         self._phones: dict[str, str] = {}
         self._stopping: dict[str, asyncio.Future[Any]] = {}  # a Go Stop() still running past STOP_TIMEOUT_S
+        self._hand_over_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neonize-inbound")
+        self._lingering: set[asyncio.Future[Any]] = set()  # Go calls of clients we let go that have not returned
+        self._session_locks: dict[str, asyncio.Lock] = {}
         self.threads = executor_threads(max_clients)
         self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="neonize")
         self._loop = asyncio.new_event_loop()
@@ -337,9 +363,11 @@ class NeonizeWhatsApp:
 
     @property
     def held_threads(self) -> int:
-        """Threads held for long: clients inside their `Neonize()` call and Go stops still running."""
+        """Threads held for long: clients inside their `Neonize()` call (ours, and ones we let go whose call has not
+        returned — neonize's QR loop can outlive its Stop()) and Go stops still running."""
         live = [c for c in list(self._clients.values()) if c.connect_task is not None and not c.connect_task.done()]
-        return len(live) + sum(1 for f in list(self._stopping.values()) if not f.done())
+        lingering = sum(1 for t in list(self._lingering) if not t.done())
+        return len(live) + lingering + sum(1 for f in list(self._stopping.values()) if not f.done())
 
     def has_credentials(self, session_id: str) -> bool:
         return self.stores.has(session_id)
@@ -353,7 +381,7 @@ class NeonizeWhatsApp:
         asyncio.run_coroutine_threadsafe(self._start_safely(session_id, mode, phone), self._loop)
 
     def stop(self, session_id: str) -> None:
-        self._run(self._stop(session_id))
+        self._run(self._stop_locked(session_id))
 
     def logout(self, session_id: str) -> None:
         self._run(self._logout(session_id))
@@ -385,10 +413,20 @@ class NeonizeWhatsApp:
         if event is not None:
             self._sink(session_id, event)
 
+    async def _hand_over(self, session_id: str, event: DriverEvent | None) -> None:
+        """The host journals a message before its sink returns (a Firestore write): on a thread of its own, off the
+        loop every client shares and off the Go calls' pool, one at a time so one chat's messages keep their order."""
+        await self._loop.run_in_executor(self._hand_over_pool, self.emit, session_id, event)
+
+    def _lock(self, session_id: str) -> asyncio.Lock:
+        """One start or stop of a session at a time: two overlapping starts would leave a second client on one store."""
+        return self._session_locks.setdefault(session_id, asyncio.Lock())
+
     async def _start_safely(self, session_id: str, mode: Mode, phone: str | None) -> None:
         """`start` returns at once: whatever goes wrong here still reaches the host (as a drop it backs off from)."""
         try:
-            await self._start(session_id, mode, phone)
+            async with self._lock(session_id):
+                await self._start(session_id, mode, phone)
         except Exception as exc:
             log.exception("neonize start failed", extra={"session_id": session_id, "mode": mode})
             self.emit(session_id, Disconnected(f"start failed: {exc}"))
@@ -443,18 +481,24 @@ class NeonizeWhatsApp:
     def _current(self, session_id: str, client: Any) -> bool:
         return self._clients.get(session_id) is client
 
-    def _guarded(self, session_id: str, client: Any, handler: Any) -> Any:
+    def _guarded(self, session_id: str, client: Any, handler: Any, *, carries_message: bool = False) -> Any:
         """neonize runs a handler as a future nobody awaits (an exception vanishes) and may run it after the client
         stopped (a Go call then dereferences a client that is gone and aborts the process). So: a handler of a
-        client that is no longer the session's does nothing, and one that fails is logged and reported as a drop."""
+        client that is no longer the session's makes no Go call — a message it carries still reaches the host
+        (WhatsApp acknowledged it), without the LID lookup — and one that fails is logged; a failure outside the
+        messages is reported as a drop."""
 
         async def run(c: Any, ev: Any) -> None:
-            if not self._current(session_id, client):
+            current = self._current(session_id, client)
+            if not current and not carries_message:
                 log.info("event of a stopped client ignored", extra={"session_id": session_id})
                 return
             try:
-                await handler(c, ev)
+                await handler(c, ev, current)
             except Exception as exc:
+                if carries_message:  # the socket is fine: one message could not be read
+                    log.exception("inbound message not readable", extra={"session_id": session_id})
+                    return
                 log.exception("neonize event handler failed", extra={"session_id": session_id})
                 if self._current(session_id, client):
                     self._up.discard(session_id)
@@ -485,7 +529,7 @@ class NeonizeWhatsApp:
             self._up.discard(session_id)
             self.emit(session_id, event)
 
-        async def on_qr(c: Any, data: bytes) -> None:
+        async def on_qr(c: Any, data: bytes, _: bool) -> None:
             nonlocal pairing_requested
             if mode == "restore":
                 self.emit(session_id, LoggedOut("stored credentials were refused: WhatsApp asks for a new link"))
@@ -501,15 +545,17 @@ class NeonizeWhatsApp:
             else:
                 self.emit(session_id, qr_event(data))
 
-        async def on_pair(c: Any, ev: Any) -> None:
+        async def on_pair(c: Any, ev: Any, _: bool) -> None:
             self.emit(session_id, pair_status_event(ev))
 
-        async def on_connected(c: Any, ev: Any) -> None:
+        async def on_connected(c: Any, ev: Any, _: bool) -> None:
             # Never "online": a linked device shown online silences the notifications on the owner's phone.
             try:
                 await c.send_presence(Presence.UNAVAILABLE)
             except Exception:
                 log.warning("could not set presence unavailable", extra={"session_id": session_id})
+            if not self._current(session_id, client):
+                return  # stopped meanwhile: no Go call for it
             me = await c.get_me()
             if not self._current(session_id, client):
                 return  # stopped while asking
@@ -520,38 +566,38 @@ class NeonizeWhatsApp:
             self._linked.add(session_id)
             self.emit(session_id, connected_event(me.JID.User, me.PushName))
 
-        async def on_message(c: Any, ev: Any) -> None:
+        async def on_message(c: Any, ev: Any, current: bool) -> None:
             resolved = None
-            if lid_only(ev):  # WhatsApp hides more senders behind LIDs; whatsmeow's store maps most of them
+            if current and lid_only(ev):  # WhatsApp hides more senders behind LIDs; whatsmeow's store maps most of them
                 try:
                     pn = await c.get_pn_from_lid(ev.Info.MessageSource.Chat)
                     resolved = pn.User if pn.Server == "s.whatsapp.net" and pn.User else None
                 except Exception as exc:
                     log.warning("LID lookup failed", extra={"session_id": session_id, "error": str(exc)[:200]})
-            # The host journals it before the sink returns: a Firestore write, off the loop every client shares.
-            await asyncio.to_thread(self.emit, session_id, inbound_event(ev, resolved))
+            await self._hand_over(session_id, inbound_event(ev, resolved))
 
-        async def on_undecryptable(c: Any, ev: Any) -> None:
+        async def on_undecryptable(c: Any, ev: Any, _: bool) -> None:
             log.warning("undecryptable message", extra={"session_id": session_id, "message_id": ev.Info.ID})
-            await asyncio.to_thread(self.emit, session_id, undecryptable_event(ev))
+            await self._hand_over(session_id, undecryptable_event(ev))
 
         handlers: dict[Any, Any] = {
             PairStatusEv: on_pair,
             ConnectedEv: on_connected,
             MessageEv: on_message,
             UndecryptableMessageEv: on_undecryptable,
-            LoggedOutEv: lambda c, ev: _now(down, logged_out_event(ev)),
-            ConnectFailureEv: lambda c, ev: _now(down, connect_failure_event(ev)),
-            DisconnectedEv: lambda c, ev: _now(down, Disconnected("socket closed")),
-            KeepAliveTimeoutEv: lambda c, ev: _now(self.emit, session_id, KeepAliveTimeout()),
-            KeepAliveRestoredEv: lambda c, ev: _now(self.emit, session_id, KeepAliveRestored()),
-            ClientOutdatedEv: lambda c, ev: _now(down, ClientOutdated()),
-            StreamReplacedEv: lambda c, ev: _now(down, stream_replaced_event(ev)),
-            TemporaryBanEv: lambda c, ev: _now(down, temporary_ban_event(ev)),
+            LoggedOutEv: lambda c, ev, _: _now(down, logged_out_event(ev)),
+            ConnectFailureEv: lambda c, ev, _: _now(down, connect_failure_event(ev)),
+            DisconnectedEv: lambda c, ev, _: _now(down, Disconnected("socket closed")),
+            KeepAliveTimeoutEv: lambda c, ev, _: _now(self.emit, session_id, KeepAliveTimeout()),
+            KeepAliveRestoredEv: lambda c, ev, _: _now(self.emit, session_id, KeepAliveRestored()),
+            ClientOutdatedEv: lambda c, ev, _: _now(down, ClientOutdated()),
+            StreamReplacedEv: lambda c, ev, _: _now(down, stream_replaced_event(ev)),
+            TemporaryBanEv: lambda c, ev, _: _now(down, temporary_ban_event(ev)),
         }
         client.event.qr(self._guarded(session_id, client, on_qr))
         for event_type, handler in handlers.items():
-            client.event(event_type)(self._guarded(session_id, client, handler))
+            carries = event_type in (MessageEv, UndecryptableMessageEv)
+            client.event(event_type)(self._guarded(session_id, client, handler, carries_message=carries))
 
     def _connect_ended(self, session_id: str, client: Any, task: asyncio.Task) -> None:
         """The Go call returns only when its client ends. Still the session's client: that is a drop, whatever
@@ -591,7 +637,16 @@ class NeonizeWhatsApp:
         self._down_since.pop(session_id, None)
         self._up.discard(session_id)
         self._linked.discard(session_id)
-        return self._clients.pop(session_id, None)
+        client = self._clients.pop(session_id, None)
+        task = getattr(client, "connect_task", None)
+        if task is not None and not task.done():
+            self._lingering.add(task)
+            task.add_done_callback(self._lingering.discard)
+        return client
+
+    async def _stop_locked(self, session_id: str) -> None:
+        async with self._lock(session_id):
+            await self._stop(session_id)
 
     async def _stop(self, session_id: str) -> None:
         client = self._forget_client(session_id)
@@ -642,24 +697,22 @@ class NeonizeWhatsApp:
         try:
             response = await client.send_message(build_jid(to_phone), text)
         except Exception as exc:
-            # 463 / "not on WhatsApp" will not get better by retrying; everything else may.
-            text_of = str(exc).lower()
-            permanent = "463" in text_of or "not on whatsapp" in text_of or "not registered" in text_of
-            raise SendError(str(exc), permanent=permanent) from exc
+            raise send_failure(exc) from exc
         return response.ID
 
     async def _stop_all(self) -> None:
-        await asyncio.gather(*(self._stop(sid) for sid in list(self._clients)))
+        await asyncio.gather(*(self._stop_locked(sid) for sid in list(self._clients)))
 
     async def _logout(self, session_id: str) -> None:
-        client = self._clients.get(session_id)
-        if client is not None:
-            try:
-                await client.logout()
-            except Exception:
-                log.warning("neonize logout failed; wiping the store anyway", extra={"session_id": session_id})
-        await self._stop(session_id)
-        await asyncio.to_thread(self.stores.forget, session_id)
+        async with self._lock(session_id):
+            client = self._clients.get(session_id)
+            if client is not None:
+                try:
+                    await client.logout()
+                except Exception:
+                    log.warning("neonize logout failed; wiping the store anyway", extra={"session_id": session_id})
+            await self._stop(session_id)
+            await asyncio.to_thread(self.stores.forget, session_id)
 
 
 async def _now(call: Any, *args: Any) -> None:
