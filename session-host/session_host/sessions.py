@@ -504,8 +504,14 @@ class SessionHost:
             self._inbox.put(("event", sid, Disconnected("keepalive timeouts: restarted by the watchdog")))
 
     def _handle_reconnect(self, sid: str) -> None:
+        """With a stored link, the link is restored. A salon that dropped while its first QR or pairing code showed
+        has none: it gets a new one (restoring nothing would read as "logged out" and tell the owner so)."""
         current = self._current_status(sid)
-        if sid in self._owned and current and current.state in (St.RECONNECTING, St.TEMPORARILY_BANNED):
+        if sid not in self._owned or not current or current.state not in (St.RECONNECTING, St.TEMPORARILY_BANNED):
+            return
+        if current.mode in ("qr", "pairing") and not self.driver.has_credentials(sid):
+            self.driver.start(sid, current.mode, self._pairing_phone.get(sid))
+        else:
             self.driver.start(sid, "restore")
 
     def _handle_renew(self) -> None:

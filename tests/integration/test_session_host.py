@@ -102,6 +102,17 @@ def test_a_qr_nobody_scans_expires_and_frees_the_session(host, db):
     assert not session_lease.lease_ref(db, SID).get().exists
 
 
+def test_a_drop_while_the_first_qr_shows_brings_a_new_qr_not_a_logout(host, db):
+    """No link is stored yet: the reconnect shows a new QR once WhatsApp is back, and nobody is told of a logout."""
+    command(db, "start_qr")
+    first = wait_state(db, St.QR)["qr_expires_at"]
+    host.driver.drop(SID, for_s=0.3)
+    wait_for(lambda: (s := status(db)).get("state") == St.QR and s["qr_expires_at"] != first, 5, "a new QR")
+    assert not any("logged_out" in e for e in event_types(db))
+    host.driver.scan(SID, "79161234567")
+    wait_state(db, St.CONNECTED)
+
+
 def test_a_repeated_start_reuses_the_showing_qr(stack, db, creds):
     register()
     host = make_host(db, creds, qr_ttl_s=20.0)

@@ -106,6 +106,8 @@ class SimulatedWhatsApp:
             self._live[session_id] = live
             if mode == "restore":
                 self._later(session_id, live, self.connect_delay_s, self._restore)
+            elif time.time() < self.down_until.get(session_id, 0.0):  # no socket: no QR, no code
+                self._later(session_id, live, self.connect_delay_s, self._unreachable)
             elif mode == "qr":
                 self._show_qr(session_id, live)
             else:
@@ -268,11 +270,12 @@ class SimulatedWhatsApp:
         self._emit(session_id, events[kind])
 
     def drop(self, session_id: str, for_s: float = 0.0) -> None:
-        """A transient network drop; the credentials stay. `for_s`: an outage, every reconnect fails until then."""
+        """A transient network drop, linked or while a QR or pairing code shows; the credentials stay. `for_s`: an
+        outage, every reconnect (and every new QR) fails until then."""
         with self._lock:
             live = self._live.get(session_id)
-            if live is None or not live.connected:
-                raise SimulatorError("the session is not connected")
+            if live is None:
+                raise SimulatorError("the session is not running")
             self.down_until[session_id] = time.time() + for_s
             self.stop(session_id)
         self._emit(session_id, Disconnected("connection lost"))
@@ -334,6 +337,9 @@ class SimulatedWhatsApp:
         with self._lock:
             live.pairing_code = None
         self._emit(session_id, LinkExpired())
+
+    def _unreachable(self, session_id: str, live: _Live) -> None:
+        self._emit(session_id, Disconnected("connection refused: WhatsApp unreachable"))
 
     def _restore(self, session_id: str, live: _Live) -> None:
         device = self._device(session_id)
