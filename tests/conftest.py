@@ -254,7 +254,13 @@ def stack(local_stack: LocalStack, db: Any) -> LocalStack:
 
 @contextlib.contextmanager
 def running_session_host(
-    db: Any, tmp_path: Path, holder: str, sender_opts: dict | None = None, host_opts: dict | None = None, **sim: Any
+    db: Any,
+    tmp_path: Path,
+    holder: str,
+    sender_opts: dict | None = None,
+    host_opts: dict | None = None,
+    port: int = HOST_PORT,
+    **sim: Any,
 ):
     """A session host with the simulated WhatsApp, its HTTP API on HOST_PORT (reached through the gateway).
     `host_opts` go to SessionHost (say, `reconnect_delays`), `sim` to the simulated driver."""
@@ -270,12 +276,13 @@ def running_session_host(
         lambda sink: SimulatedWhatsApp(sink, tmp_path / "creds.sqlite3", **sim),
         holder,
         lease_ttl_s=5,
+        url=f"http://127.0.0.1:{port}",
         **(host_opts or {}),
     )
     host.start()
     assert host.listening.wait(10), "the command listener never started"
     sender = Sender(db, host, **sender_opts) if sender_opts else None
-    server = make_server("127.0.0.1", HOST_PORT, create_app(host, TASK_SECRET, sender), threaded=True)
+    server = make_server("127.0.0.1", port, create_app(host, TASK_SECRET, sender), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield host

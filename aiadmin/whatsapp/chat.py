@@ -242,12 +242,13 @@ def record_unresolved(db: firestore.Client, message: UnresolvedMessage) -> None:
     doc.set(message.to_firestore())  # a redelivery writes the same document
 
 
-def queue_send(queue: TaskQueue, host_url: str, request: SendRequest) -> bool:
-    """Hand a message to the paced outbound queue; the session host sends it."""
+def queue_send(queue: TaskQueue, host_url: str, request: SendRequest, via: str | None = None) -> bool:
+    """Hand a message to the paced outbound queue; the session host sends it. `via`: a host passing it to the
+    session's holder names its task apart from the one it came in."""
     return queue.enqueue(
         Task(
             queue=OUTBOUND.name,
-            name=task_name("send", request.key),
+            name=task_name("send", request.key, *(("via", via) if via else ())),
             function="send",
             target_url=f"{host_url.rstrip('/')}/send",
             payload=request.model_dump(mode="json"),  # a task body is JSON (resend_until as ISO text)

@@ -25,6 +25,7 @@ class Lease(Document):
     holder: str
     ttl_s: float | None = None
     renewed_at: datetime | None = None  # Firestore's time of the last take or renewal
+    url: str | None = None  # the holder's own base URL: sends for this session are passed there
     expires_at: datetime | None = None  # a lease of a host still on the previous release: its own clock's time
 
     def live_at(self, firestore_time: datetime) -> bool:
@@ -44,7 +45,7 @@ def lease_ref(db: firestore.Client, session_id: str) -> firestore.DocumentRefere
     return db.collection(WA_LEASES).document(session_id)
 
 
-def try_acquire(db: firestore.Client, session_id: str, holder: str, ttl_s: float) -> bool:
+def try_acquire(db: firestore.Client, session_id: str, holder: str, ttl_s: float, url: str | None = None) -> bool:
     """Take (or renew) the lease unless another holder's lease is still live.
 
     Optimistic, not transactional: the write carries a precondition on what was read (the document's update
@@ -53,6 +54,8 @@ def try_acquire(db: firestore.Client, session_id: str, holder: str, ttl_s: float
     ref = lease_ref(db, session_id)
     snap = _read(ref)
     lease = {"session_id": session_id, "holder": holder, "ttl_s": ttl_s, "renewed_at": firestore.SERVER_TIMESTAMP}
+    if url:
+        lease["url"] = url
     try:
         if not snap.exists:
             ref.create(lease)
@@ -80,6 +83,15 @@ def renew(db: firestore.Client, session_id: str, holder: str, ttl_s: float) -> b
     except (gexc.FailedPrecondition, gexc.NotFound):
         return False
     return True
+
+
+def live_holder(db: firestore.Client, session_id: str) -> Lease | None:
+    """The lease of whoever holds the session now, if anyone does."""
+    snap = _read(lease_ref(db, session_id))
+    if not snap.exists:
+        return None
+    lease = Lease.model_validate(snap.to_dict())
+    return lease if lease.live_at(snap.read_time) else None
 
 
 def release(db: firestore.Client, session_id: str, holder: str) -> None:

@@ -29,7 +29,7 @@ from aiadmin.core.logs import mask_phone, phone_ref
 from aiadmin.core.models import session_id_for, utcnow
 from aiadmin.core.queues import OUTBOUND
 from aiadmin.core.settings import get_settings
-from aiadmin.whatsapp import chat, owner_feed, owner_notices, refusals
+from aiadmin.whatsapp import chat, owner_feed, owner_notices, refusals, session_lease
 from aiadmin.whatsapp.chat import ChatMessage, DeadLetter, OutboxEntry, SendRequest
 from session_host.events import SendError, SendOutcomeUnknown
 from session_host.sessions import SessionHost
@@ -103,6 +103,17 @@ class Sender:
         if len(self._last_to) > 10_000:  # only the last CHAT_GAP_S matters
             self._last_to = {k: at for k, at in self._last_to.items() if now - at < CHAT_GAP_S}
 
+    def _pass_on(self, req: SendRequest, session_id: str, attempt: int) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """With several hosts a send may reach one that does not hold its session: it goes on to the holder's URL
+        (kept in the lease) as a task of its own; the outbox key still sends it once."""
+        lease = session_lease.live_holder(self.db, session_id)
+        if lease is None or not lease.url or lease.holder == self.host.holder or lease.url == self.host.url:
+            return 503, {"error": "this host does not hold the session"}, {"Retry-After": "10"}
+        if not chat.queue_send(self.host.tasks, lease.url, req, via=f"{lease.holder}-{attempt}"):
+            return 503, {"error": "could not pass the send on"}, {"Retry-After": "10"}
+        log.info("send passed to the session's host", extra={"session_id": session_id, "holder": lease.holder})
+        return 200, {"state": "passed_on", "holder": lease.holder}, {}
+
     def _refused(self, req: SendRequest, error: str) -> None:
         """Recorded where the sender asked (the reminder), and counted per salon; never retried."""
         assert req.on_refused is not None
@@ -132,7 +143,7 @@ class Sender:
         """`attempt`: Cloud Tasks' retry count of this task. On the queue's last attempt a send that still
         cannot go is dead-lettered instead of vanishing with the task, whatever kept it from going."""
         try:
-            status, body, headers = self._attempt(req)
+            status, body, headers = self._attempt(req, attempt)
         except Exception as exc:  # Firestore down, a driver bug: retried, and dead-lettered on the last try
             log.exception("send attempt failed", extra={"salon_id": req.salon_id, "key": req.key})
             status, body, headers = 500, {"error": f"{type(exc).__name__}: {exc}"[:300]}, {}
@@ -176,7 +187,7 @@ class Sender:
         """Maybe delivered: kept for a person to check the chat (and resend if it is not there), never resent."""
         return self._dead_letter(req, f"outcome unknown: {reason}", 1, state="unknown")
 
-    def _attempt(self, req: SendRequest) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _attempt(self, req: SendRequest, attempt: int = 0) -> tuple[int, dict[str, Any], dict[str, str]]:
         ref = self.db.collection(chat.OUTBOX).document(req.key)
         snap = ref.get()
         if snap.exists:
@@ -188,7 +199,7 @@ class Sender:
             return self._outcome_unknown(req, "an earlier attempt never finished (host stopped or timed out)")
         session_id = session_id_for(req.salon_id)
         if session_id not in self.host.owned:
-            return 503, {"error": "this host does not hold the session"}, {"Retry-After": "10"}
+            return self._pass_on(req, session_id, attempt)
         wait = self.reserve(session_id, req.phone, req.reply_to_customer)
         if wait > 0:
             return 429, {"error": "paced", "retry_after_s": round(wait, 2)}, {"Retry-After": str(math.ceil(wait))}

@@ -88,6 +88,7 @@ class SessionHost:
         restore_spacing_s: float = RESTORE_SPACING_S,
         tasks: TaskQueue | None = None,
         max_sessions: int | None = None,
+        url: str | None = None,
     ):
         self.db = db
         self.holder = holder
@@ -102,6 +103,7 @@ class SessionHost:
         self.restore_spacing_s = restore_spacing_s
         # Past this many sessions the host claims no more: the others hold them (and its driver has a thread each).
         self.max_sessions = max_sessions or get_settings().wa_sessions_per_host
+        self.url = url or get_settings().session_host_url  # kept in our leases: other hosts pass sends here
         self._down_since: dict[str, datetime] = {}  # sessions dropping since…, until they connect again
         self._alerted: set[str] = set()
         self.driver = driver_factory(self._sink)
@@ -205,7 +207,7 @@ class SessionHost:
             return
         sid = cmd.session_id
         if cmd.command in ("stop", "pause"):
-            if sid not in self._owned and not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
+            if sid not in self._owned and not self._acquire(sid):
                 return  # a live host holds it and will act on the command
             self._seen_commands.add(command_id)
             if cmd.command == "stop":  # uninstalled: unlink the device too
@@ -223,14 +225,14 @@ class SessionHost:
         if sid not in self._owned and not self._has_room(sid):
             return  # left pending for a host with room
         if cmd.command == "resume":
-            if not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
+            if not self._acquire(sid):
                 return
             self._seen_commands.add(command_id)
             self._owned.add(sid)
             self.driver.start(sid, "restore")
             self._done(command_id, "resuming with the stored link")
             return
-        if not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
+        if not self._acquire(sid):
             return
         self._seen_commands.add(command_id)
         self._owned.add(sid)
@@ -285,7 +287,7 @@ class SessionHost:
             self._done(command_id, "no view to watch")
             return
         running = sid in self._owned
-        if not running and not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
+        if not running and not self._acquire(sid):
             return  # a live host holds it and will bind the view
         self._seen_commands.add(command_id)
         if not running:
@@ -480,6 +482,9 @@ class SessionHost:
         if sid in self._owned:
             self._inbound(sid, salon_id, event, attempts)
 
+    def _acquire(self, sid: str) -> bool:
+        return session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s, self.url)
+
     def _has_room(self, sid: str) -> bool:
         if len(self._owned) < self.max_sessions:
             return True
@@ -562,7 +567,7 @@ class SessionHost:
                 continue
             if len(self._owned) >= self.max_sessions:
                 break  # full: the other hosts adopt the rest
-            if not session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s):
+            if not self._acquire(sid):
                 continue
             self._owned.add(sid)
             self._status[sid] = stored = SessionStatus.model_validate(doc.to_dict())

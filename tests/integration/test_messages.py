@@ -13,7 +13,7 @@ from aiadmin.core import repositories
 from aiadmin.core.models import Installer, utcnow
 from aiadmin.core.settings import get_settings
 from aiadmin.core.task_queue import get_task_queue
-from aiadmin.whatsapp import chat
+from aiadmin.whatsapp import chat, session_lease
 from aiadmin.whatsapp.chat import SendRequest
 from aiadmin.whatsapp.session_status import SessionState
 from session_host import outbound
@@ -226,6 +226,26 @@ def test_a_driver_failing_mid_send_is_an_unknown_outcome_not_a_resend(host, db, 
     assert _post_send(req).json()["state"] == "dead_letter"
     assert _post_send(req, retry=1).json().get("duplicate") is True
     assert "driver bug" in db.collection(chat.DEAD_LETTERS).document(req.key).get().get("reason")
+
+
+def test_a_send_that_reaches_a_host_not_holding_the_salon_is_passed_to_the_one_that_does(host, db, stack, tmp_path):
+    """Several hosts: the task goes to the default host's URL; the salon is held by another, whose URL is in the
+    lease. The message goes out once, from the host holding the salon's WhatsApp."""
+    other_port = HOST_PORT + 5
+    # One device store for both (as the Cloud SQL one is): the salon's link is there for either host.
+    with running_session_host(
+        db, tmp_path, "host-b", sender_opts={"interval_s": 0.1, "jitter_s": 0.0}, port=other_port
+    ) as other:
+        host.shutdown(timeout_s=5)  # the salon moves: host-msg lets go, host-b adopts it without a scan
+        wait_for(lambda: SID in other.owned, 10, "host-b holds the salon")
+        assert session_lease.live_holder(db, SID).url == f"http://127.0.0.1:{other_port}"
+        wait_for(lambda: other.driver.snapshot(SID)["connected"], 10, "connected on host-b")
+        req = SendRequest(key="reply-962302-moved", salon_id=962302, phone=CUSTOMER, text="Записали вас на 12:00.")
+        chat.queue_send(get_task_queue(), get_settings().session_host_url, req)  # the default host's URL
+        sent = wait_for(lambda: [m for m in other.driver.outbox.get(SID, []) if m["to"] == CUSTOMER], 10, "sent")
+        stack.dispatcher.wait_idle()
+        assert len(sent) == 1 and not host.driver.outbox.get(SID)
+        assert db.collection(chat.OUTBOX).document(req.key).get().get("state") == "sent"
 
 
 def _refused_reminder(key: str, until_h: float) -> SendRequest:
