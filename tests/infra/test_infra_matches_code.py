@@ -216,15 +216,23 @@ def test_the_session_host_gets_its_settings(stack, modules):
     assert ":" not in host.locals["host_env"]["WA_CREDENTIALS"].split("@")[0].removeprefix("postgres://")
 
 
-def test_the_session_host_is_one_always_on_private_instance(modules):
+def test_each_session_host_is_one_always_on_private_instance_with_its_own_url(stack, modules):
     host = modules["session_host"]
     service = host.resource("google_cloud_run_v2_service", "host")
+    assert service["for_each"] == "${local.host_names}" and service["name"] == "${each.value}"
+    assert host.locals["host_names"].startswith("${{for i in range(var.hosts)")
+    assert '"session-host"' in host.locals["host_names"], "the first host keeps the URL the functions send to"
+    assert stack.locals["session_host_url"].startswith("https://session-host-")
+    invoker = host.resource("google_cloud_run_v2_service_iam_member", "invoker")
+    assert invoker["for_each"] == "${google_cloud_run_v2_service.host}"
     assert service["ingress"] == "INGRESS_TRAFFIC_INTERNAL_ONLY"
     template = block(service["template"])
     assert block(template["scaling"]) == {"min_instance_count": 1, "max_instance_count": 1}
     containers = {c["name"]: c for c in template["containers"]}
     assert block(containers["host"]["resources"])["cpu_idle"] is False
-    assert block(containers["host"]["dynamic"])["env"]["for_each"] == "${merge(var.environment, local.host_env)}"
+    env = block(containers["host"]["dynamic"])["env"]["for_each"]
+    assert env.startswith("${merge(var.environment, local.host_env, {SESSION_HOST_URL = replace(")
+    assert '"https://session-host-", "https://${each.value}-"' in env, "each host's own deterministic URL"
     assert "--auto-iam-authn" in containers["cloud-sql-proxy"]["args"]
     assert block(service["traffic"]) == {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}
     assert host.resource("google_sql_user", "host")["type"] == "CLOUD_IAM_SERVICE_ACCOUNT"

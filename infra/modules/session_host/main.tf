@@ -1,8 +1,10 @@
 # The always-on WhatsApp session host on Cloud Run, and its credentials store.
 #
-# Exactly one instance (min = max = 1, CPU always allocated): the salons' sockets live in it. A deploy briefly
-# overlaps the old and the new instance; the Firestore leases (wa_leases) hand each session over instead of
-# both holding it. Cloud Run's shutdown grace is fixed at 10 s after SIGTERM; the host lets go within 8 s.
+# `hosts` services, each exactly one instance (min = max = 1, CPU always allocated): the salons' sockets live in
+# them, each claiming at most WA_SESSIONS_PER_HOST through the Firestore leases (wa_leases), which also hand a
+# session over when a host dies or a deploy briefly overlaps an old and a new instance. One service per host
+# because instances of one service cannot be addressed: a lease carries its holder's own URL, and a host that
+# gets a send for a session it does not hold passes it there. Cloud Run's shutdown grace is fixed at 10 s after SIGTERM; the host lets go within 8 s.
 #
 # Credentials (whatsmeow's device store) live in Cloud SQL for PostgreSQL. The host reaches it through the
 # Cloud SQL Auth Proxy sidecar with automatic IAM database authentication: the database user is the host's
@@ -10,6 +12,8 @@
 
 locals {
   db_user = trimsuffix(var.service_account_email, ".gserviceaccount.com")
+  # The first keeps the name (and URL) the functions send to; the others are numbered.
+  host_names = { for i in range(var.hosts) : tostring(i) => i == 0 ? "session-host" : "session-host-${i}" }
   # whatsmeow takes a postgres URL as its store name; the proxy listens on localhost inside the instance and
   # logs in as the service account, so the URL holds no password.
   host_env = {
@@ -121,9 +125,10 @@ resource "google_sql_user" "host" {
 }
 
 resource "google_cloud_run_v2_service" "host" {
+  for_each            = local.host_names
   project             = var.project_id
   location            = var.region
-  name                = "session-host"
+  name                = each.value
   ingress             = "INGRESS_TRAFFIC_INTERNAL_ONLY"
   deletion_protection = var.deletion_protection
 
@@ -154,7 +159,10 @@ resource "google_cloud_run_v2_service" "host" {
       }
 
       dynamic "env" {
-        for_each = merge(var.environment, local.host_env)
+        # Each host's own URL: the audience of the tokens it accepts, and what its leases tell the other hosts.
+        for_each = merge(var.environment, local.host_env, {
+          SESSION_HOST_URL = replace(var.environment["SESSION_HOST_URL"], "https://session-host-", "https://${each.value}-")
+        })
         content {
           name  = env.key
           value = env.value
@@ -217,9 +225,10 @@ resource "google_cloud_run_v2_service" "host" {
 
 # Outbound messages reach the host's /send as Cloud Tasks carrying the invoker's OIDC token.
 resource "google_cloud_run_v2_service_iam_member" "invoker" {
+  for_each = google_cloud_run_v2_service.host
   project  = var.project_id
   location = var.region
-  name     = google_cloud_run_v2_service.host.name
+  name     = each.value.name
   role     = "roles/run.invoker"
   member   = "serviceAccount:${var.invoker_email}"
 }

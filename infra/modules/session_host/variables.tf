@@ -41,3 +41,13 @@ variable "db_availability" {
 variable "deletion_protection" {
   type = bool
 }
+
+variable "hosts" {
+  description = "Session host services, one instance each; a host claims at most WA_SESSIONS_PER_HOST salons."
+  type        = number
+  default     = 1
+  validation {
+    condition     = var.hosts >= 1 && var.hosts <= 20
+    error_message = "hosts must be 1–20."
+  }
+}

@@ -110,6 +110,7 @@ module "session_host" {
   db_tier               = var.db_tier
   db_availability       = var.db_availability
   deletion_protection   = var.deletion_protection
+  hosts                 = var.session_hosts
   depends_on            = [module.firestore, module.queues]
 }
 

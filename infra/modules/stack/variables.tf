@@ -77,3 +77,9 @@ variable "sql_proxy_image" {
   type    = string
   default = "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1"
 }
+
+variable "session_hosts" {
+  description = "WhatsApp session host services (one instance each); add one per WA_SESSIONS_PER_HOST salons."
+  type        = number
+  default     = 1
+}
