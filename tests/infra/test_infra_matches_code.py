@@ -225,6 +225,9 @@ def test_each_session_host_is_one_always_on_private_instance_with_its_own_url(st
     assert stack.locals["session_host_url"].startswith("https://session-host-")
     invoker = host.resource("google_cloud_run_v2_service_iam_member", "invoker")
     assert invoker["for_each"] == "${google_cloud_run_v2_service.host}"
+    source = (ROOT / "infra" / "modules" / "session_host" / "main.tf").read_text()
+    for resource in ("google_cloud_run_v2_service.host", "google_cloud_run_v2_service_iam_member.invoker"):
+        assert f"from = {resource}\n" in source and f'to   = {resource}["0"]' in source, "applied ones are kept"
     assert service["ingress"] == "INGRESS_TRAFFIC_INTERNAL_ONLY"
     template = block(service["template"])
     assert block(template["scaling"]) == {"min_instance_count": 1, "max_instance_count": 1}

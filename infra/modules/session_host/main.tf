@@ -232,3 +232,14 @@ resource "google_cloud_run_v2_service_iam_member" "invoker" {
   role     = "roles/run.invoker"
   member   = "serviceAccount:${var.invoker_email}"
 }
+
+# An environment applied while there was one host keeps its service: the same resources, now the first of the set.
+moved {
+  from = google_cloud_run_v2_service.host
+  to   = google_cloud_run_v2_service.host["0"]
+}
+
+moved {
+  from = google_cloud_run_v2_service_iam_member.invoker
+  to   = google_cloud_run_v2_service_iam_member.invoker["0"]
+}
