@@ -44,16 +44,45 @@ def start_host(env: dict[str, str], log: Path) -> subprocess.Popen:
     )
 
 
-def wait_connected(n: int, timeout_s: float = 120) -> float:
+def connected(port: int) -> int:
+    try:
+        return int(requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json().get("connected", 0))
+    except (requests.RequestException, ValueError):
+        return 0
+
+
+def wait_connected(n: int, timeout_s: float = 120, ports: tuple[int, ...] = (HOST_PORT,)) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
-        try:
-            if requests.get(f"http://127.0.0.1:{HOST_PORT}/healthz", timeout=1).json().get("connected", 0) >= n:
-                return time.monotonic() - started
-        except (requests.RequestException, ValueError):
-            pass
+        if sum(connected(port) for port in ports) >= n:
+            return time.monotonic() - started
         time.sleep(0.05)
     raise TimeoutError(f"{n} sessions not connected after {timeout_s}s")
+
+
+def two_hosts(env: dict[str, str], n: int, work: Path) -> tuple[float, list[int], float]:
+    """Two hosts of half the salons each: the time to restore all, the split, and after one is killed (-9,
+    nothing released) and comes back as a new instance, the time until all are connected again."""
+    ports = (HOST_PORT, HOST_PORT + 1)
+    half = {"WA_SESSIONS_PER_HOST": str(-(-n // 2)), "WA_LEASE_TTL_S": "6"}
+    hosts = [
+        start_host({**env, **half, "SESSION_HOST_PORT": str(port), "HOST_ID": f"bench-{i}"}, work / f"two-{i}.log")
+        for i, port in enumerate(ports)
+    ]
+    try:
+        restored = wait_connected(n, ports=ports)
+        split = [connected(port) for port in ports]
+        os.killpg(hosts[1].pid, signal.SIGKILL)
+        hosts[1].wait(10)
+        began = time.monotonic()
+        again = {**env, **half, "SESSION_HOST_PORT": str(ports[1]), "HOST_ID": "bench-1b"}
+        hosts[1] = start_host(again, work / "two-1b.log")
+        wait_connected(n, ports=ports)
+        return restored, split, time.monotonic() - began
+    finally:
+        for proc in hosts:
+            if proc.poll() is None:
+                stop(proc)
 
 
 def stop(proc: subprocess.Popen) -> float:
@@ -152,6 +181,8 @@ def main() -> None:
         written = (after["statuses_written"] - before["statuses_written"]) / args.storm_seconds
         watch.unsubscribe()
         storm_rss = rss_mb(host.pid)
+        stop(host)
+        two_restored, split, takeover = two_hosts(env, n, work)
 
         print(f"\nsession host, {n} simulated salons (one host process, Firestore emulator on the same 2 cores)")
         print(f"  first start: all {n} sessions restored in {first:.2f} s")
@@ -162,6 +193,10 @@ def main() -> None:
             f"  QR storm ({n} more salons' QRs rotating every 1 s, {args.storm_seconds:g} s): "
             f"{decided:.0f} statuses decided/s (ideal {n}/s), {written:.0f} written/s by the host, "
             f"{storm_writes / args.storm_seconds:.0f}/s seen by a listener; RSS {storm_rss:.1f} MB"
+        )
+        print(
+            f"  two hosts of {-(-n // 2)} sessions each: all {n} restored in {two_restored:.2f} s, split {split}; "
+            f"one killed (-9) and replaced: all connected again {takeover:.2f} s after (leases of 6 s)"
         )
     finally:
         if host and host.poll() is None:
