@@ -141,6 +141,7 @@ def main() -> None:
             "SIM_QR_TTL_S": "1",
             "SIM_QR_ROTATIONS": "1000",
             "WA_LEASE_TTL_S": "30",
+            "WA_SESSIONS_PER_HOST": str(2 * n),  # one host holds them all (and the storm's)
             "PYTHONPATH": str(ROOT),
         }
         host = start_host(env, work / "host-1.log")

@@ -488,7 +488,8 @@ class SessionHost:
     def _has_room(self, sid: str) -> bool:
         if len(self._owned) < self.max_sessions:
             return True
-        log.warning("host full; session left to another host", extra={"session_id": sid, "held": len(self._owned)})
+        # Alerted on (infra/modules/monitoring): with no other host with room, the salon waits for one.
+        log.error("host full; session left to another host", extra={"session_id": sid, "held": len(self._owned)})
         return False
 
     def _handle_watchdog(self) -> None:
@@ -566,6 +567,8 @@ class SessionHost:
             if sid in self._owned:
                 continue
             if len(self._owned) >= self.max_sessions:
+                if session_lease.live_holder(self.db, sid) is None:  # nobody holds it: say so (alerted)
+                    self._has_room(sid)
                 break  # full: the other hosts adopt the rest
             if not self._acquire(sid):
                 continue

@@ -39,6 +39,13 @@ locals {
       window    = "600s"
       runbook   = "Every retry of one outgoing message failed (the session was down or paced for ~30 min). It is kept in `wa_dead_letters/{key}` with its text, customer and reason; reply to the customer from the salon's phone or resend once the session is back. Many: the session host or WhatsApp is down."
     }
+    host_full = {
+      title     = "A session host is full"
+      filter    = "jsonPayload.message=\"host full; session left to another host\""
+      threshold = 0
+      window    = "600s"
+      runbook   = "A salon asked to link (or resume) and this host already holds WA_SESSIONS_PER_HOST sessions. If every host is full the salon gets no QR and no answers: raise the stack's `session_hosts` and apply (docs/deploying.md)."
+    }
     inbound_lost = {
       title     = "A customer's message could not be stored"
       filter    = "jsonPayload.message=\"inbound message still not stored\" OR jsonPayload.message=\"inbound message held in memory only\""
