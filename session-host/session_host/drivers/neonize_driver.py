@@ -381,10 +381,18 @@ class NeonizeWhatsApp:
         asyncio.run_coroutine_threadsafe(self._start_safely(session_id, mode, phone), self._loop)
 
     def stop(self, session_id: str) -> None:
-        self._run(self._stop_locked(session_id))
+        self._run_bounded(self._stop_locked(session_id), "stop", session_id)
 
     def logout(self, session_id: str) -> None:
-        self._run(self._logout(session_id))
+        self._run_bounded(self._logout(session_id), "logout", session_id)
+
+    def _run_bounded(self, coro: Any, what: str, session_id: str) -> None:
+        """The host's actor does not wait past this for a start in progress or a Go call stuck in a dial: the
+        stop goes on, on the loop, and the session's next start waits for it."""
+        try:
+            self._run(coro, timeout_s=STOP_TIMEOUT_S + 5)
+        except TimeoutError:
+            log.warning("neonize %s still running", what, extra={"session_id": session_id})
 
     def send_text(self, session_id: str, to_phone: str, text: str) -> str:
         future = asyncio.run_coroutine_threadsafe(self._send(session_id, to_phone, text), self._loop)
