@@ -419,38 +419,52 @@ def test_a_start_that_fails_is_a_logged_drop_not_silence(driver_of, tmp_path, ca
     assert any(r.getMessage() == "neonize start failed" for r in caplog.records)
 
 
-@pytest.fixture
-def silent_proxy():
+class SilentProxy:
     """A proxy that accepts and never answers: whatsmeow's dial hangs in its Go call as it does while a QR waits
-    to be scanned, holding a thread, until its own deadline (about a minute)."""
-    server = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
+    to be scanned, holding a thread, until its own deadline (about a minute) or until `hang_up()`."""
 
-    def accept() -> None:
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
         with contextlib.suppress(OSError):
             while True:
-                held.append(server.accept()[0])
+                self.held.append(self.server.accept()[0])
 
-    threading.Thread(target=accept, daemon=True).start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    server.close()
-    for conn in held:
-        conn.close()
+    def hang_up(self) -> None:
+        for conn in self.held:
+            conn.close()
+
+    def close(self) -> None:
+        self.server.close()
+        self.hang_up()
 
 
-@pytest.mark.slow
-def test_a_link_nobody_completes_expires_and_frees_its_thread(driver_of, silent_proxy, go_stops):
+@pytest.fixture
+def silent_proxy():
+    proxy = SilentProxy()
+    yield proxy
+    proxy.close()
+
+
+def test_a_link_nobody_completes_expires_and_its_thread_is_counted_until_go_lets_go(driver_of, silent_proxy, go_stops):
     events = Events()
-    driver = driver_of(events, link_ttl_s=0.5, proxy_url=silent_proxy)
+    driver = driver_of(events, link_ttl_s=0.5, proxy_url=silent_proxy.url)
     driver.start("company_1", "qr")
     events.wait(nd.LinkExpired, timeout_s=10)
     assert "company_1" not in driver._clients, "no longer the session's client"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 30
     while not go_stops and time.monotonic() < deadline:
         time.sleep(0.05)
     assert go_stops, "stopped in Go too"
+    assert driver.held_threads >= 1, "its Go call still holds a thread, and is counted against the pool"
+    silent_proxy.hang_up()  # the dial ends (as whatsmeow's deadline would end it)
+    deadline = time.monotonic() + 30
     while driver.held_threads and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.05)
     assert driver.held_threads == 0, "its thread is back once whatsmeow lets go"
     assert events.of(Disconnected) == [], "an ended link is not a drop to reconnect"
 
