@@ -145,7 +145,9 @@ class Salon:
         return found or [m for m in self.staff if not m.hidden]
 
 
-def load(db: firestore.Client, company: Company, phone: str, today: str) -> Salon:
+def load(db: firestore.Client, company: Company, phone: str, today: str, own_records: set[int] | None = None) -> Salon:
+    """`own_records`: a phone the customer typed (WhatsApp hid theirs) shows only the bookings made in that chat,
+    and not the name YCLIENTS has for the number: anyone can type anyone's number."""
     base = repositories.company_ref(db, company.salon_id)
     services = [d.ServiceDoc.model_validate(s.to_dict()) for s in base.collection(d.SERVICES).stream()]
     staff = [d.StaffDoc.model_validate(s.to_dict()) for s in base.collection(d.STAFF).stream()]
@@ -159,4 +161,7 @@ def load(db: firestore.Client, company: Company, phone: str, today: str) -> Salo
     )
     live = (d.BookingDoc.model_validate(b.to_dict()) for b in upcoming)
     bookings = sorted((b for b in live if not b.deleted), key=lambda b: b.starts_at or 0)
+    if own_records is not None:
+        client = None
+        bookings = [b for b in bookings if b.id in own_records]
     return Salon(company, sorted(services, key=lambda s: (s.category or "", s.title)), staff, client, bookings)

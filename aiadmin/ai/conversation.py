@@ -10,6 +10,7 @@ from typing import Literal
 from google.cloud import firestore
 from pydantic import Field
 
+from aiadmin.ai.commands import Command
 from aiadmin.core.models import Document, utcnow
 from aiadmin.whatsapp.chat import CONVERSATIONS, RETENTION, conversation_id
 
@@ -53,7 +54,8 @@ class State(Document):
     choices: list[int] = Field(default_factory=list)  # services of the «which one?» question just asked
     offered: list[Slot] = Field(default_factory=list)
     pending: Proposal | None = None
-    awaiting: Literal["name", "which_booking", "day", "service", "handover_offer"] | None = None
+    awaiting: Literal["name", "which_booking", "day", "service", "handover_offer", "phone"] | None = None
+    held: list[Command] = Field(default_factory=list)  # waiting for the phone of a customer WhatsApp hides
     open_question: str | None = None  # a question the bot could not answer, kept for the salon's staff
     client_name: str | None = None
     language: Literal["ru", "en"] = "ru"  # the customer's, from their last message with enough letters
@@ -66,7 +68,7 @@ class State(Document):
         if last is not None and now - last > after:
             self.service_id = self.staff_id = self.day = self.awaiting = self.open_question = None
             self.after = self.before = self.at = self.moving = None
-            self.offered, self.choices = [], []
+            self.offered, self.choices, self.held = [], [], []
 
     def remember(self, role: Literal["customer", "bot"], text: str) -> None:
         self.transcript = [*self.transcript, Line(role=role, text=text[:1000])][-TRANSCRIPT_LINES:]

@@ -115,6 +115,16 @@ def render(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
         return f"Which day would you like for «{x['service']}»?"
     if kind == "need_name":
         return "What name should I put on the booking?"
+    if kind == "phone_needed":
+        what = "book you in" if x.get("booking") else "find your booking"
+        return f"WhatsApp doesn't show us your number. To {what}, please send your phone number."
+    if kind == "phone_saved":
+        return "Thank you, I've saved your number. How can I help?"
+    if kind == "bookings_elsewhere":
+        return (
+            "In this chat I can only see bookings made here: WhatsApp hides your number, so I can't show or change "
+            "other bookings. Shall I pass your question to the administrator?"
+        )
     if kind == "propose" and x["kind"] == "create":
         staff = f", with {x['staff']}" if x.get("staff") else ""
         cost = f", {price(x['price'], x['price'])}" if x.get("price") else ""

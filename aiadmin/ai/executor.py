@@ -20,7 +20,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from aiadmin.ai import catalogue
 from aiadmin.ai.commands import Command
-from aiadmin.ai.conversation import Proposal, Slot, State
+from aiadmin.ai.conversation import Proposal, Slot, State, conversation_ref
 from aiadmin.ai.dates import SAME_MASTER, When, parse_when, relative_time
 from aiadmin.core import repositories
 from aiadmin.core.logs import phone_ref
@@ -31,7 +31,7 @@ from aiadmin.sync import documents as d
 from aiadmin.sync import notice_plan, reminder_plan
 from aiadmin.sync.modules import booking_doc, bury_record
 from aiadmin.sync.writer import upsert
-from aiadmin.whatsapp import owner_notices
+from aiadmin.whatsapp import chat, owner_notices
 from aiadmin.yclients.client import YclientsClient, YclientsError, YclientsRejected
 
 log = logging.getLogger("aiadmin.ai.executor")
@@ -54,14 +54,32 @@ class Turn:
     yclients: YclientsClient
     salon: catalogue.Salon
     state: State
-    phone: str
+    phone: str | None  # the customer's, for YCLIENTS; None while a customer whose number WhatsApp hides has not said it
     push_name: str | None
     text: str
     queue: TaskQueue | None = None
     host_url: str | None = None
     staff_pause: dt.timedelta = dt.timedelta(hours=2)
     seed: str = ""  # the message this turn answers: a retried turn makes the same proposal ids
+    chat: str = ""  # the conversation (chat.CHAT); "": the phone's
     _ids: int = 0
+
+    def __post_init__(self) -> None:
+        self.chat = self.chat or self.phone or ""
+
+    @property
+    def hidden_number(self) -> bool:
+        """WhatsApp hides this customer's number: a phone they type is their word, not WhatsApp's."""
+        return chat.is_lid_chat(self.chat)
+
+    @property
+    def who(self) -> str:
+        """The customer as the owner's notices name them."""
+        if not self.hidden_number:
+            return f"+{self.phone}"
+        name = as_name(self.push_name) or self.state.client_name
+        said = f", назвал номер +{self.phone}" if self.phone else ""
+        return f"{name or 'без имени'} (WhatsApp скрыл номер{said})"
 
     def new_id(self) -> str:
         self._ids += 1
@@ -376,7 +394,7 @@ def _proposal_view(turn: Turn, p: Proposal) -> dict[str, Any]:
 def _pick_booking(turn: Turn, cmd: Command) -> tuple[d.BookingDoc | None, Outcome | None]:
     bookings = turn.salon.bookings
     if not bookings:
-        return None, Outcome("no_bookings", {})
+        return None, _no_bookings(turn)
     if cmd.type == "reschedule_booking" and (moving := turn.salon.booking(turn.state.moving)):
         return moving, None
     if reminded := turn.salon.booking(turn.state.reminded):  # the answer to a reminder is about its booking
@@ -478,7 +496,7 @@ def _execute_once(turn: Turn, p: Proposal) -> Outcome:
         ref.create(
             {
                 "salon_id": turn.salon_id,
-                "phone": turn.phone,
+                "phone": turn.chat,
                 "proposal": p.model_dump(mode="json"),
                 "state": "executing",
                 "at": utcnow(),
@@ -512,7 +530,7 @@ def _execute(turn: Turn, p: Proposal) -> Outcome:
     service = turn.salon.service(p.service_id)
     try:
         if p.kind == "create":
-            assert p.at is not None and p.staff_id is not None and p.service_id is not None
+            assert p.at is not None and p.staff_id is not None and p.service_id is not None and turn.phone
             record_id = turn.yclients.book_record(
                 turn.salon_id,
                 phone=turn.phone,
@@ -522,6 +540,10 @@ def _execute(turn: Turn, p: Proposal) -> Outcome:
                 at=p.at.astimezone(turn.zone).replace(tzinfo=None),
                 api_id=p.id,
             )
+            if turn.hidden_number:  # this chat may see and change what it booked, nothing else of that number
+                conversation_ref(turn.db, turn.salon_id, turn.chat).set(
+                    {"own_records": firestore.ArrayUnion([record_id])}, merge=True
+                )
             _reflect(turn, record_id)
             return Outcome("booked", {**view, "record_id": record_id})
         if p.kind == "cancel":
@@ -686,9 +708,18 @@ def staff_schedule(turn: Turn, cmd: Command) -> Outcome:
     )
 
 
+def _no_bookings(turn: Turn) -> Outcome:
+    if not turn.hidden_number:
+        return Outcome("no_bookings", {})
+    # The number was typed, not shown by WhatsApp: its other bookings are not this chat's to see or change.
+    turn.state.open_question = turn.text[:500]
+    turn.state.awaiting = "handover_offer"
+    return Outcome("bookings_elsewhere", {})
+
+
 def my_bookings(turn: Turn, cmd: Command) -> Outcome:
     if not turn.salon.bookings:
-        return Outcome("no_bookings", {})
+        return _no_bookings(turn)
     return Outcome("bookings", {"bookings": [_booking_view(turn, b) for b in turn.salon.bookings]})
 
 
@@ -740,7 +771,7 @@ def unknown_question(turn: Turn, cmd: Command) -> Outcome:
     _tell_owner(
         turn,
         "unanswered",
-        f"Клиент +{turn.phone} спросил то, на что у бота нет ответа: «{turn.text[:300]}». "
+        f"Клиент {turn.who} спросил то, на что у бота нет ответа: «{turn.text[:300]}». "
         "Бот предложил передать вопрос вам; ответьте клиенту в WhatsApp или на странице AI Admin.",
     )
     return Outcome("unknown_question", {})
@@ -748,8 +779,8 @@ def unknown_question(turn: Turn, cmd: Command) -> Outcome:
 
 def _tell_owner(turn: Turn, kind: owner_notices.Kind, text: str) -> None:
     """One notice per event: the message this turn answers names it, so a retried turn sends nothing more."""
-    dedup = f"{phone_ref(turn.phone)}-{turn.seed or utcnow().isoformat()}"
-    owner_notices.notify(turn.db, turn.queue, turn.host_url, turn.salon.company, kind, dedup, text, customer=turn.phone)
+    dedup = f"{phone_ref(turn.chat)}-{turn.seed or utcnow().isoformat()}"
+    owner_notices.notify(turn.db, turn.queue, turn.host_url, turn.salon.company, kind, dedup, text, customer=turn.chat)
 
 
 def media_received(kind: str | None) -> Outcome:
@@ -771,7 +802,7 @@ def call_human(turn: Turn, cmd: Command) -> Outcome:
     _tell_owner(
         turn,
         "handoff",
-        f"Клиент +{turn.phone} просит администратора. Его вопрос: «{asked[:300]}». "
+        f"Клиент {turn.who} просит администратора. Его вопрос: «{asked[:300]}». "
         f"Ответьте ему в WhatsApp — бот в этом чате замолчит на {_duration(turn.staff_pause)}. "
         "Переписка — на странице AI Admin (откройте приложение в YCLIENTS).",
     )
@@ -819,14 +850,44 @@ def _handle(turn: Turn, cmd: Command) -> Outcome:
         return Outcome("which_service", {"options": [s.title for s in which.options[:6]]})
 
 
+# What needs the customer's phone: their bookings are found, and a booking is made, by it.
+NEEDS_PHONE = ("cancel_booking", "reschedule_booking", "my_bookings", "confirm_visit")
+
+
+def _needs_phone(turn: Turn, cmd: Command) -> bool:
+    if turn.phone:
+        return False
+    pending = turn.state.pending
+    return cmd.type in NEEDS_PHONE or (cmd.type == "confirm" and pending is not None and pending.kind == "create")
+
+
 def execute(turn: Turn, commands: list[Command]) -> list[Outcome]:
     if not commands:
         return [Outcome("unclear", {})]
     if turn.state.pending and not any(c.type in ("confirm", "decline") for c in commands):
         turn.state.pending = None  # the customer moved on: the proposal is void, nothing is executed
+    turn.state.held = []  # what waited for a phone number is void too once the customer says something else
+    if turn.state.awaiting == "phone":
+        turn.state.awaiting = None
     outcomes = []
     for cmd in commands[:4]:
         if cmd.type != "remember_name" and turn.state.awaiting == "name" and cmd.type == "unclear":
             cmd = Command(type="remember_name", name=turn.text)
+        if _needs_phone(turn, cmd):  # kept until the customer gives their number, then carried out
+            turn.state.held = [*turn.state.held, cmd][-4:]
+            turn.state.awaiting = "phone"
+            if not any(o.kind == "phone_needed" for o in outcomes):
+                outcomes.append(Outcome("phone_needed", {"booking": cmd.type == "confirm"}))
+            continue
         outcomes.append(_handle(turn, cmd))
     return outcomes
+
+
+def phone_given(turn: Turn) -> list[Outcome]:
+    """The customer just gave the number the bot asked for: what waited for it is carried out now."""
+    held, turn.state.held = turn.state.held, []
+    if turn.state.awaiting == "phone":
+        turn.state.awaiting = None
+    if not held:
+        return [Outcome("phone_saved", {"phone": turn.phone})]
+    return [_handle(turn, cmd) for cmd in held]

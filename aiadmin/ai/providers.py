@@ -26,6 +26,9 @@ log = logging.getLogger("aiadmin.ai.providers")
 # A reply may say something was done only if it was.
 CLAIMS_DONE = re.compile(r"записал|вы записаны|готово|перен[её]с|перенесен|отмен[её]н|отменил", re.I)
 PLAIN = {
+    "phone_needed",
+    "phone_saved",
+    "bookings_elsewhere",
     "prices",
     "service_info",
     "staff_day",

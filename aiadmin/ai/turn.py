@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from aiadmin.ai import catalogue, conversation, english, executor
+from aiadmin.ai import catalogue, conversation, english, executor, phone_numbers
 from aiadmin.ai.commands import Stage1
 from aiadmin.ai.providers import Provider
 from aiadmin.core import firestore_clock, repositories
@@ -138,6 +138,24 @@ def _count(db: firestore.Client, company: Company, task: AiTurnTask, outcomes: l
         log.exception("activity not counted", extra={"salon_id": company.salon_id})
 
 
+def _customer_phone(
+    ref: firestore.DocumentReference, conv: dict, chat_name: str, text: str
+) -> tuple[str | None, bool, str]:
+    """The customer's phone, whether this message gave it, and what else the message says.
+
+    A chat WhatsApp names by phone is that phone. A customer whose number WhatsApp hides (`lid:` chat) is asked
+    for it when the bot needs it; the first number they type is kept for the conversation."""
+    if not chat.is_lid_chat(chat_name):
+        return chat_name, False, text
+    if known := conv.get("customer_phone"):
+        return str(known), False, text
+    digits, rest = phone_numbers.find(text)
+    if digits is None:
+        return None, False, text
+    ref.set({"customer_phone": digits}, merge=True)
+    return digits, True, rest if phone_numbers.says_more(rest) else ""
+
+
 def handle(
     db: firestore.Client,
     task: AiTurnTask,
@@ -173,7 +191,9 @@ def handle(
         if marker:  # a reminder was sent since the last turn: what the customer says now may answer it
             state.reminded = Reminded.model_validate(marker).record_id
         text = "\n".join(m.text for m in queued if m.text)
-        salon = catalogue.load(db, company, task.phone, company.today().isoformat())
+        phone, given, said = _customer_phone(ref, current.to_dict() or {}, task.phone, text)
+        own = set((current.to_dict() or {}).get("own_records") or []) if chat.is_lid_chat(task.phone) else None
+        salon = catalogue.load(db, company, phone or "", company.today().isoformat(), own_records=own)
         if state.reminded and salon.booking(state.reminded) is None:
             state.reminded = None  # that visit is past, cancelled or moved away
         if all(m.reaction_to for m in queued) and not state.reminded:
@@ -185,27 +205,30 @@ def handle(
             yclients,
             salon,
             state,
-            task.phone,
+            phone,
             queued[-1].push_name,
-            text,
+            said,
             queue=queue,
             host_url=settings.session_host_url,
             staff_pause=staff_pause(company, settings),
             seed=task.message_id,
+            chat=task.phone,
         )
         calls_before = provider.calls
         if text:
             state.language = english.language_of(text, state.language)  # type: ignore[assignment]
             state.remember("customer", text)
-            stage1 = provider.stage1(text, turn.salon, state, turn.today)
-            outcomes = executor.execute(turn, stage1.commands)
+            outcomes = [o for o in executor.phone_given(turn) if not said or o.kind != "phone_saved"] if given else []
+            stage1 = provider.stage1(said, turn.salon, state, turn.today) if said else Stage1()
+            if said or not given:
+                outcomes += executor.execute(turn, stage1.commands)
         elif queued[-1].undecryptable:  # WhatsApp never gave a readable copy: ask for the message again
             state.remember("customer", "[unreadable]")
             stage1, outcomes = Stage1(), [executor.Outcome("unreadable", {})]
         else:  # a voice note or a picture alone: nothing to understand yet, ask for text
             state.remember("customer", f"[{queued[-1].media}]")
             stage1, outcomes = Stage1(), [executor.media_received(queued[-1].media)]
-        reply = provider.stage2(text, outcomes, turn.salon, state, turn.today)
+        reply = provider.stage2(said or text, outcomes, turn.salon, state, turn.today)
         state.remember("bot", reply)
         conversation.save(db, task.salon_id, task.phone, state)
         if marker:

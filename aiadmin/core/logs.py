@@ -71,5 +71,6 @@ def mask_phone(phone: str | int | None) -> str | None:
 def phone_ref(phone: str | int) -> str:
     """A stable pseudonym of a phone number for names operators see (task names, keys): the same number gives the
     same reference, and the number is not written out. Not a secret: it only keeps numbers out of plain sight."""
-    digits = "".join(ch for ch in str(phone) if ch.isdigit())
+    text = str(phone)
+    digits = text if text.startswith("lid:") else "".join(ch for ch in text if ch.isdigit())  # a hidden number's chat
     return hashlib.sha256(f"aiadmin-phone:{digits}".encode()).hexdigest()[:16]

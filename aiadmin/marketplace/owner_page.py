@@ -105,8 +105,8 @@ def open_page(db: firestore.Client, claims: RegistrationClaims, settings: Settin
 
 
 def _conversation(db: firestore.Client, salon_id: int, phone: str) -> firestore.DocumentReference:
-    if not _PHONE.match(phone):
-        raise BadRequest("the conversation is named by the customer's phone digits", code="bad_phone")
+    if not chat.CHAT.match(phone):
+        raise BadRequest("the conversation is named by the customer's phone digits (or lid:…)", code="bad_phone")
     ref = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(salon_id, phone))
     if not ref.get().exists:
         raise NotFound("no conversation with this customer", code="conversation_not_found")

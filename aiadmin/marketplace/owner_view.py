@@ -39,7 +39,8 @@ WEEK = 7
 
 
 class InboxEntry(Document):
-    phone: str
+    phone: str  # the chat (chat.CHAT): phone digits, or `lid:…` for a customer whose number WhatsApp hides
+    customer_phone: str | None = None  # a hidden-number customer's own word for their phone, once they gave it
     name: str | None = None
     last_text: str = ""
     last_direction: str | None = None
@@ -81,7 +82,6 @@ class OwnerView(Document):
     week: Week = Field(default_factory=Week)
     sync: list[ModuleSync] = Field(default_factory=list)
     notices: list[dict[str, Any]] = Field(default_factory=list)
-    unresolved: list[dict[str, Any]] = Field(default_factory=list)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -165,12 +165,6 @@ def _sync(db: firestore.Client, salon_id: int) -> list[ModuleSync]:
     ]
 
 
-def _unresolved(db: firestore.Client, salon_id: int) -> list[dict[str, Any]]:
-    query = db.collection(chat.UNRESOLVED).where(filter=FieldFilter("salon_id", "==", salon_id)).limit(20)
-    kept = [chat.UnresolvedMessage.model_validate(s.to_dict()) for s in query.stream()]
-    return [m.model_dump(include={"lid", "text", "media", "push_name", "at"}) for m in kept]
-
-
 def settings_of(company: Company) -> dict[str, Any]:
     return {**company.owner.model_dump(), "reminders": company.reminders.model_dump()}
 
@@ -188,7 +182,6 @@ def build(db: firestore.Client, company: Company, staff_pause_min: int) -> dict[
         week=_week(db, company),
         sync=_sync(db, company.salon_id),
         notices=[n.model_dump(include={"kind", "text", "at", "state", "customer"}) for n in notices],
-        unresolved=_unresolved(db, company.salon_id),
     )
     data = view.to_firestore()
     data.pop("expires_at")

@@ -4,6 +4,7 @@ redelivered message is one message), then handed to the AI turn as one Cloud Tas
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Literal, get_args
 
@@ -29,6 +30,20 @@ MEDIA_KINDS: tuple[str, ...] = get_args(Media)
 RETENTION = timedelta(days=30)
 
 
+# A chat is named by the customer's phone digits, or — for a customer WhatsApp shows only by their LID (a hidden
+# number) — by `lid:<digits>`: answered at that LID, asked for a phone only to book, move or cancel.
+LID_CHAT = "lid:"
+CHAT = re.compile(r"^(\d{10,15}|lid:\d{1,24})$")
+
+
+def lid_chat(lid: str) -> str:
+    return f"{LID_CHAT}{lid}"
+
+
+def is_lid_chat(chat: str) -> bool:
+    return chat.startswith(LID_CHAT)
+
+
 def conversation_id(salon_id: int, phone: str) -> str:
     return f"{salon_id}_{phone}"
 
@@ -38,7 +53,7 @@ class ChatMessage(Document):
 
     message_id: str
     salon_id: int
-    phone: str
+    phone: str  # the chat: the customer's phone digits, or `lid:<digits>` (see CHAT)
     direction: Direction
     text: str
     media: Media | None = None  # what came instead of (or with, as its caption) the text
@@ -217,29 +232,6 @@ class DeadLetter(Document):
     attempts: int
     at: datetime = Field(default_factory=utcnow)
     expire_at: datetime = Field(default_factory=lambda data: data["at"] + RETENTION)
-
-
-UNRESOLVED = "wa_unresolved"
-
-
-class UnresolvedMessage(Document):
-    """`wa_unresolved/{salon}_{message_id}`: a customer WhatsApp showed only by their LID, whose phone number
-    neither the message nor whatsmeow's LID store tells. The bot cannot look them up or answer at a number; the
-    message is kept for the staff (owner page) instead of being dropped, and alerted on."""
-
-    salon_id: int
-    message_id: str
-    lid: str
-    text: str = ""
-    media: str | None = None
-    push_name: str | None = None
-    at: datetime = Field(default_factory=utcnow)
-    expire_at: datetime = Field(default_factory=lambda data: data["at"] + RETENTION)
-
-
-def record_unresolved(db: firestore.Client, message: UnresolvedMessage) -> None:
-    doc = db.collection(UNRESOLVED).document(f"{message.salon_id}_{message.message_id}")
-    doc.set(message.to_firestore())  # a redelivery writes the same document
 
 
 def queue_send(queue: TaskQueue, host_url: str, request: SendRequest, via: str | None = None) -> bool:

@@ -406,9 +406,7 @@ class SessionHost:
         if self._echo(event):
             return  # our own send coming back
         try:
-            if not event.chat_phone:
-                self._unresolved(sid, salon_id, event)
-            else:
+            if _chat_of(event):
                 chat.accept_inbound(self.db, self.tasks, self._message(salon_id, event))
             inbound_journal.done(self.db, sid, event)
         except Exception as exc:  # kept in the journal: the watchdog tick tries again, whichever host holds it then
@@ -435,7 +433,7 @@ class SessionHost:
         return ChatMessage(
             message_id=event.message_id,
             salon_id=salon_id,
-            phone=event.chat_phone,
+            phone=_chat_of(event),
             text=event.text,
             media=event.media,
             reaction_to=event.reaction_to,
@@ -444,21 +442,6 @@ class SessionHost:
             push_name=event.push_name,
             sent_at=datetime.fromtimestamp(event.timestamp, UTC) if event.timestamp else None,
         )
-
-    def _unresolved(self, sid: str, salon_id: int, event: Inbound) -> None:
-        if event.from_me or not event.chat_lid:
-            return
-        record = chat.UnresolvedMessage(
-            salon_id=salon_id,
-            message_id=event.message_id,
-            lid=event.chat_lid,
-            text=event.text,
-            media=event.media,
-            push_name=event.push_name,
-        )
-        chat.record_unresolved(self.db, record)
-        # Alerted on: a customer wrote and the bot cannot answer (their number is unknown); the staff can see it.
-        log.error("message from a LID-only sender kept for the staff", extra={"session_id": sid, "lid": event.chat_lid})
 
     def _echo(self, event: Inbound) -> bool:
         return event.from_me and event.message_id in self._sent
@@ -802,6 +785,11 @@ class SeenIds:
 
     def __contains__(self, item: object) -> bool:
         return item in self._ids
+
+
+def _chat_of(event: Inbound) -> str:
+    """The chat a message belongs to: the customer's phone, else (WhatsApp hid the number) their LID."""
+    return event.chat_phone or (chat.lid_chat(event.chat_lid) if event.chat_lid else "")
 
 
 def _worth_keeping(event: Inbound) -> bool:

@@ -106,6 +106,27 @@ def test_handoff_inbox_takeover_and_give_back(desktop, stack, host, db):
     assert b.console_errors() == []
 
 
+def test_a_customer_whose_number_whatsapp_hides_is_listed_opened_and_answered_from_the_page(desktop, stack, host, db):
+    b = desktop
+    working_salon(b, stack, db)
+    b.page.goto(signed_link(stack))
+    b.screen("owner", shot="owner-page")
+    hidden = "lid:201234567890123"
+    body = {"lid": hidden.removeprefix("lid:"), "text": "Здравствуйте, позовите администратора", "name": "Ольга"}
+    assert requests.post(f"{GATEWAY}/simulator/sessions/{SID}/inbound", json=body, timeout=10).status_code == 200
+    assert "администратор" in wait_for(lambda: outbox(hidden) and outbox(hidden)[-1], 15, "the bot's reply")
+    b.page.wait_for_selector(f"#inbox li.waiting button[data-phone='{hidden}']", timeout=5000)
+    assert "Ольга, номер скрыт" in text(b, "#inbox li.waiting")
+    b.page.click(f"#inbox button[data-phone='{hidden}']")
+    b.page.wait_for_selector("#transcript li.msg.customer")
+    assert text(b, "#chat-title") == "Ольга, номер скрыт" and "позовите администратора" in text(b, "#transcript")
+    b.page.fill("#reply-text", "Добрый день! Чем помочь?")
+    b.page.click("#reply-send")
+    wait_for(lambda: "Добрый день! Чем помочь?" in outbox(hidden), 10, "the owner's reply at the LID")
+    b.shot("hidden-number-answered")
+    assert b.console_errors() == []
+
+
 def test_settings_steer_the_next_turn(desktop, stack, host, db):
     b = desktop
     working_salon(b, stack, db)

@@ -291,7 +291,6 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
         (REMINDERS, "expire_at"): "expire_at" in ReminderRecord.model_fields,
         (TOLD, "expire_at"): "expire_at" in Told.model_fields,
         (chat.DEAD_LETTERS, "expire_at"): "expire_at" in chat.DeadLetter.model_fields,
-        (chat.UNRESOLVED, "expire_at"): "expire_at" in chat.UnresolvedMessage.model_fields,
         (owner_notices.OWNER_NOTICES, "expire_at"): "expire_at" in owner_notices.OwnerNotice.model_fields,
         (owner_notices.NOTICE_HOURS, "expire_at"): '"expire_at": at + RETENTION'
         in Path(owner_notices.__file__).read_text(),

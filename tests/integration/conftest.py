@@ -17,6 +17,8 @@ NOTICES_TO = "79001234567"  # where owner notices go: the installer's phone in t
 
 
 class Chat:
+    """A customer writing to the salon from `phone`, or from `lid:<digits>`: a customer WhatsApp shows by LID only."""
+
     def __init__(self, stack, phone: str = CUSTOMER):
         self.stack, self.phone = stack, phone
         self.seen = len(self.replies())
@@ -38,7 +40,8 @@ class Chat:
     ) -> str | None:
         """`name`: the customer's WhatsApp profile name, which WhatsApp sends with every message; `media`: a voice
         note, picture, … sent with `text` as its caption (or none)."""
-        body = {"from": self.phone, "text": text, **({"message_id": message_id} if message_id else {})}
+        sender = {"lid": self.phone.removeprefix("lid:")} if self.phone.startswith("lid:") else {"from": self.phone}
+        body = {**sender, "text": text, **({"message_id": message_id} if message_id else {})}
         if name:
             body["name"] = name
         if media:

@@ -284,15 +284,16 @@ def test_a_message_whatsapp_refused_is_sent_when_the_customer_writes_and_the_own
     assert not refusal.get().exists and "refused_at" not in (conv.get().to_dict() or {})
 
 
-def test_a_sender_known_only_by_lid_is_answered_at_the_phone_the_store_knows_or_kept_for_the_staff(host, db):
+def test_a_sender_known_only_by_lid_is_stored_at_the_phone_the_store_knows_or_in_a_chat_of_that_lid(host, db):
     assert sim("inbound", {"from": CUSTOMER, "lid": "201234567890123", "text": "Здравствуйте"}).ok
     assert sim("inbound", {"lid": "201234567890123", "text": "Есть окно завтра?", "message_id": "3ALID1"}).ok
     known = wait_for(lambda: [m for m in messages(db) if m["message_id"] == "3ALID1"], 5, "the LID mapped")
     assert known[0]["phone"] == CUSTOMER
 
     assert sim("inbound", {"lid": "209999999999999", "text": "Сколько стоит стрижка?", "message_id": "3ALID2"}).ok
-    kept = wait_for(lambda: db.collection(chat.UNRESOLVED).document("962302_3ALID2").get().to_dict(), 5, "kept")
-    assert kept["lid"] == "209999999999999" and kept["text"] == "Сколько стоит стрижка?"
-    assert len(messages(db)) == 2, "no conversation made up for a number nobody knows"
+    hidden = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(962302, "lid:209999999999999"))
+    kept = wait_for(lambda: hidden.collection("messages").document("3ALID2").get().to_dict(), 5, "its own chat")
+    assert kept["text"] == "Сколько стоит стрижка?" and kept["direction"] == "customer"
+    assert len(messages(db)) == 2, "no phone made up for a number nobody knows"
     bad = sim("inbound", {"text": "no sender"})
     assert bad.status_code == 400 and "from (or lid)" in bad.json()["error"]["message"]

@@ -193,6 +193,16 @@ def test_a_lid_nobody_can_map_arrives_without_a_phone_but_with_its_lid():
     assert nd.inbound_event(_message("79035557788")).chat_lid is None
 
 
+def test_a_reply_to_a_hidden_number_goes_to_its_lid_and_a_phone_chat_to_the_phone():
+    from neonize.proto.Neonize_pb2 import JID
+
+    hidden, phone = nd.chat_jid("lid:201234567890123"), nd.chat_jid("79035557788")
+    assert isinstance(hidden, JID) and (hidden.User, hidden.Server) == ("201234567890123", "lid")
+    assert (phone.User, phone.Server) == ("79035557788", "s.whatsapp.net")
+    arrived = nd.inbound_event(_message("201234567890123", server="lid"))
+    assert nd.chat_jid(f"lid:{arrived.chat_lid}") == hidden, "answered where the message came from"
+
+
 def test_our_device_asks_for_one_day_of_history_and_neonize_takes_it(tmp_path):
     from neonize.aioze.client import NewAClient
     from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DeviceProps

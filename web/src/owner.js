@@ -94,7 +94,7 @@ function renderInbox(view) {
       const button = el("button", null, "conv");
       button.type = "button";
       button.dataset.phone = c.phone;
-      const who = el("span", `${c.name ? `${c.name}, ` : ""}+${c.phone}`, "who");
+      const who = el("span", customer(c, c.phone), "who");
       const tag = c.waiting_since
         ? el("span", `Ждёт вас: ${REASONS[c.waiting_reason] || "нужен ответ"}`, "tag")
         : c.taken_over_at
@@ -107,12 +107,14 @@ function renderInbox(view) {
       return li;
     }),
   );
-  const unresolved = view.unresolved || [];
-  $("unresolved-box").hidden = unresolved.length === 0;
-  $("unresolved").replaceChildren(
-    ...unresolved.map((m) => el("li", `${m.push_name || "Клиент"}: «${m.text || `[${m.media || "сообщение"}]`}» (${when(m.at)})`)),
-  );
   if (page.open) renderChatState();
+}
+
+// A chat is named by the customer's phone, or `lid:…` when WhatsApp hides their number (they may have given one).
+function customer(c, chat) {
+  const name = c && c.name ? `${c.name}, ` : "";
+  if (!chat.startsWith("lid:")) return `${name}+${chat}`;
+  return c && c.customer_phone ? `${name}+${c.customer_phone} (назвал сам)` : `${name}номер скрыт`;
 }
 
 function entry(phone) {
@@ -161,7 +163,7 @@ async function openChat(phone) {
   page.replyId = null;
   $("reply-text").value = "";
   const c = entry(phone);
-  $("chat-title").textContent = `${c && c.name ? `${c.name}, ` : ""}+${phone}`;
+  $("chat-title").textContent = customer(c, phone);
   $("chat-error").hidden = true;
   $("transcript").replaceChildren();
   $("chat").hidden = false;

@@ -53,13 +53,6 @@ locals {
       window    = "600s"
       runbook   = "The session host received a customer's message but could not store it in its conversation or queue its AI turn after 5 tries (`jsonPayload.error`). It is kept in `wa_inbox` and tried every ~10 s until it is stored (7 days at most); `held in memory only`: Firestore refused the journal too, and a restart of the host now loses it. The customer has no answer yet: check Firestore and Cloud Tasks availability and the host's service account."
     }
-    lid_unresolved = {
-      title     = "Customers' messages without a phone number kept for the staff"
-      filter    = "jsonPayload.message=\"message from a LID-only sender kept for the staff\""
-      threshold = 3
-      window    = "3600s"
-      runbook   = "WhatsApp addressed customers by LID only and whatsmeow's store could not map them to a phone, so the bot did not answer; each message is in `wa_unresolved/` and on the owner page for the staff to answer from the phone. A few: the store learns mappings as contacts sync. Many: check the neonize/whatsmeow version (LID handling changes often) and consider answering at the LID address."
-    }
     whatsapp_stream_replaced = {
       title     = "A salon's WhatsApp link was taken over twice"
       filter    = "jsonPayload.message=\"whatsapp stream replaced\""

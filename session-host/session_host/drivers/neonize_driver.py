@@ -111,6 +111,14 @@ def media_of(message: Any) -> str | None:
     return next((kind for name, kind in MEDIA_FIELDS if message.HasField(name)), None)
 
 
+def chat_jid(chat: str) -> Any:
+    """A chat as the host names it (phone digits, or `lid:<digits>` for a customer whose number WhatsApp hides)."""
+    from neonize.utils.jid import build_jid
+
+    lid = chat.removeprefix("lid:")
+    return build_jid(lid, server="lid") if lid != chat else build_jid(chat)
+
+
 def lid_only(ev: Any) -> bool:
     """A private chat addressed by LID alone (no phone in the chat or its *Alt): the store may know the phone."""
     src = ev.Info.MessageSource
@@ -697,13 +705,11 @@ class NeonizeWhatsApp:
             finalizer.detach()
 
     async def _send(self, session_id: str, to_phone: str, text: str) -> str:
-        from neonize.utils.jid import build_jid
-
         client = self._clients.get(session_id)
         if client is None or session_id not in self._up:
             raise SendError("the session is not connected", permanent=False)
         try:
-            response = await client.send_message(build_jid(to_phone), text)
+            response = await client.send_message(chat_jid(to_phone), text)
         except Exception as exc:
             raise send_failure(exc) from exc
         return response.ID
