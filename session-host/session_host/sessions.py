@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,7 @@ from aiadmin.whatsapp.session_status import (
     live_views,
     status_for,
 )
-from session_host import inbound_journal
+from session_host import host_load, inbound_journal
 from session_host.drivers.base import Mode, WhatsAppDriver
 from session_host.events import (
     ClientOutdated,
@@ -70,6 +71,7 @@ RESTORE_SPACING_S = 0.05
 # that died holding it); younger ones are still on their way through the actor.
 JOURNAL_REPLAY_AFTER_S = 30.0
 JOURNAL_ALERT_AFTER = 5  # tries: a message that cannot be stored is alerted on (and still kept, and tried)
+LINK_DEFER_S = 5.0  # a new link left to a lighter host is taken here after this long if that host has not
 
 
 class SessionHost:
@@ -89,6 +91,7 @@ class SessionHost:
         tasks: TaskQueue | None = None,
         max_sessions: int | None = None,
         url: str | None = None,
+        link_defer_s: float = LINK_DEFER_S,
     ):
         self.db = db
         self.holder = holder
@@ -104,6 +107,8 @@ class SessionHost:
         # Past this many sessions the host claims no more: the others hold them (and its driver has a thread each).
         self.max_sessions = max_sessions or get_settings().wa_sessions_per_host
         self.url = url or get_settings().session_host_url  # kept in our leases: other hosts pass sends here
+        self.link_defer_s = link_defer_s
+        self._deferred: dict[str, float] = {}  # new-link commands left to a lighter host, since (monotonic)
         self._down_since: dict[str, datetime] = {}  # sessions dropping since…, until they connect again
         self._alerted: set[str] = set()
         self.driver = driver_factory(self._sink)
@@ -134,6 +139,7 @@ class SessionHost:
         ]
         for thread in self._threads:
             thread.start()
+        self._publish_load(0)  # seen by the other hosts at once: new links come here while it is the emptiest
         self._inbox.put(("adopt", True))  # restore every linked session this host can hold, without a scan
         pending = self.db.collection(repositories.WA_COMMANDS).where(filter=FieldFilter("state", "==", "pending"))
         self._watch = pending.on_snapshot(self._on_commands)
@@ -232,10 +238,14 @@ class SessionHost:
             self.driver.start(sid, "restore")
             self._done(command_id, "resuming with the stored link")
             return
+        if sid not in self._owned and self._leave_to_lighter(command_id, cmd):
+            return
         if not self._acquire(sid):
             return
         self._seen_commands.add(command_id)
-        self._owned.add(sid)
+        if sid not in self._owned:
+            self._owned.add(sid)
+            self._publish_load()
         if cmd.view is not None:
             self._bind_view(sid, cmd.view)
         current = self._current_status(sid)
@@ -465,6 +475,32 @@ class SessionHost:
         if sid in self._owned:
             self._inbound(sid, salon_id, event, attempts)
 
+    def _leave_to_lighter(self, command_id: str, cmd: WaCommand) -> bool:
+        """New links go to the least-loaded host: while another live host with room holds fewer sessions, this one
+        leaves the link to it, and takes it after `link_defer_s` if nobody has (that host may have died)."""
+        first = self._deferred.setdefault(command_id, time.monotonic())
+        if time.monotonic() - first >= self.link_defer_s:
+            self._deferred.pop(command_id, None)
+            return False
+        try:
+            lighter = host_load.lighter_host(self.db, self.holder, len(self._owned))
+        except Exception as exc:
+            log.warning("host loads not readable; taking the link", extra={"error": str(exc)[:200]})
+            lighter = None
+        if lighter is None:
+            self._deferred.pop(command_id, None)
+            return False
+        log.info("new link left to a lighter host", extra={"session_id": cmd.session_id, "to": lighter})
+        self._later(self.link_defer_s, "command", command_id, cmd)
+        return True
+
+    def _publish_load(self, held: int | None = None) -> None:
+        try:
+            count = len(self._owned) if held is None else held
+            host_load.publish(self.db, self.holder, self.url, count, self.max_sessions, self.lease_ttl_s)
+        except Exception as exc:
+            log.warning("host load not published", extra={"error": str(exc)[:200]})
+
     def _acquire(self, sid: str) -> bool:
         return session_lease.try_acquire(self.db, sid, self.holder, self.lease_ttl_s, self.url)
 
@@ -518,6 +554,7 @@ class SessionHost:
             for sid, ok in zip(sids, renewed, strict=True):
                 if not ok:
                     self._inbox.put(("lost", sid))
+            self._publish_load(len(sids))
         except Exception:
             log.exception("lease renewal failed")
         finally:
@@ -581,6 +618,10 @@ class SessionHost:
             except Exception:
                 log.exception("lease release failed", extra={"session_id": sid})
         self._owned.clear()
+        try:
+            host_load.forget(self.db, self.holder)  # new links stop waiting for this host at once
+        except Exception:
+            log.exception("host load not withdrawn")
         self.driver.close()
 
     # --- helpers -----------------------------------------------------------------------------------------

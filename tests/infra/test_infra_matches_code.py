@@ -281,7 +281,7 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
     from aiadmin.reminders.delivery import REMINDERS, ReminderRecord
     from aiadmin.sync.notice_plan import TOLD, Told
     from aiadmin.whatsapp import activity, chat, onboarding_view, owner_notices
-    from session_host import inbound_journal
+    from session_host import host_load, inbound_journal
 
     written = {
         (WEBHOOK_RECEIPTS, "expire_at"): "expire_at" in WebhookReceipt.model_fields,
@@ -300,6 +300,7 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
         (WA_COMMANDS, "expire_at"): "expire_at" in WaCommand.model_fields,
         (chat.OUTBOX, "expire_at"): "expire_at" in chat.OutboxEntry.model_fields,
         (inbound_journal.WA_INBOX, "expire_at"): "expire_at" in inbound_journal.JournalEntry.model_fields,
+        (host_load.WA_HOSTS, "expire_at"): "expire_at" in host_load.HostLoad.model_fields,
         (registration.REGISTRATIONS, "expire_at"): "expire_at" in registration.Registration.model_fields,
         (owner_access.OWNER_CODES, "expire_at"): "expire_at" in owner_access.OwnerCode.model_fields,
         (owner_access.OWNER_GRANTS, "expire_at"): "expire_at" in owner_access.OwnerGrant.model_fields,

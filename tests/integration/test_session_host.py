@@ -15,6 +15,7 @@ from aiadmin.core import repositories
 from aiadmin.core.models import WaCommand, utcnow
 from aiadmin.whatsapp import session_lease
 from aiadmin.whatsapp.session_status import WA_SESSIONS, SessionState
+from session_host import host_load
 from session_host.drivers.simulated import SimulatedWhatsApp, SimulatorError
 from session_host.events import Connected
 from session_host.sessions import SessionHost
@@ -391,6 +392,42 @@ def test_a_full_host_leaves_the_next_salon_to_a_host_with_room(stack, db, creds)
     finally:
         for h in (a, b):
             h.shutdown(timeout_s=3)
+
+
+def test_a_new_link_goes_to_the_host_holding_fewer_salons_or_here_if_that_host_never_takes_it(stack, db, creds, caplog):
+    salons = [f"company_{n}" for n in (962302, 962303, 962309)]
+    for sid in salons[:2]:  # the stand-in knows two salons; a QR needs no registration
+        register(int(sid.split("_")[1]))
+    a = make_host(db, creds, holder="host-a", host_opts={"link_defer_s": 1.0})
+    b = None
+    try:
+        for sid in salons[:2]:  # host-a is alone: it takes both
+            command(db, "start_qr", sid=sid)
+            wait_for(lambda s=sid: status(db, s).get("state") == St.QR, 5, f"a QR for {sid}")
+        assert a.owned == set(salons[:2])
+        b = make_host(db, creds, holder="host-b", host_opts={"link_defer_s": 1.0})
+        wait_for(lambda: db.collection(host_load.WA_HOSTS).document("host-b").get().exists, 5, "host-b's load")
+        command(db, "start_qr", sid=salons[2])
+        wait_for(lambda: status(db, salons[2]).get("state") == St.QR, 5, "the third QR")
+        assert b.owned == {salons[2]} and salons[2] not in a.owned, "the emptier host took the new link"
+        b.shutdown(timeout_s=3)
+        b = None
+        assert not db.collection(host_load.WA_HOSTS).document("host-b").get().exists, "a host leaving says so"
+
+        # A host that published a light load and died: the link waits for it no longer than link_defer_s.
+        ghost = {"holder": "host-0", "held": 0, "capacity": 150, "ttl_s": 30.0}
+        db.collection(host_load.WA_HOSTS).document("host-0").set({**ghost, "renewed_at": firestore.SERVER_TIMESTAMP})
+        command(db, "stop", sid=salons[0])
+        wait_for(lambda: status(db, salons[0]).get("state") == St.STOPPED, 5, "the first salon stopped")
+        command(db, "start_qr", sid=salons[0])
+        wait_for(lambda: status(db, salons[0]).get("state") == St.QR, 6, "a QR after the wait")
+        assert salons[0] in a.owned
+        left = [r for r in caplog.records if r.getMessage() == "new link left to a lighter host"]
+        assert {r.to for r in left} == {"host-b", "host-0"}, "host-a waited for the lighter hosts, then not"
+    finally:
+        for h in (a, b):
+            if h is not None:
+                h.shutdown(timeout_s=3)
 
 
 def test_a_stop_request_from_an_uninstall_stops_and_unlinks_the_session(host, db):
