@@ -37,8 +37,10 @@ $(CHECKOV_STAMP): infra/checkov-constraints.txt
 	$(CHECKOV_VENV)/bin/pip install -q -c infra/checkov-constraints.txt checkov
 	touch $(CHECKOV_STAMP)
 
+# HOSTS=2: two session hosts sharing the salons (new links go to the emptier one; stop one, the other adopts).
+HOSTS ?= 1
 dev: system-deps $(STAMP)
-	$(PY) -m devstack.run
+	$(PY) -m devstack.run --hosts $(HOSTS)
 
 # Parallel workers: the suite waits (quiet windows, stacks, a browser) more than it computes, so twice the cores,
 # at most 8. Each worker has its own ports and Firestore project (tests/conftest.py). TEST_WORKERS=0: one process.

@@ -73,6 +73,8 @@ class Gateway:
     def __init__(self, web_dir: Path = WEB_DIR, source: Path = FUNCTIONS_SOURCE):
         # The simulated WhatsApp's API lives on the session host; people reach it here, under /simulator/.
         self.session_host_url = os.environ.get("SESSION_HOST_URL", "").rstrip("/")
+        # Several local hosts: a session's simulated phone is on the host holding it (its lease names the URL).
+        self.host_urls = [u.rstrip("/") for u in os.environ.get("SESSION_HOST_URLS", "").split(",") if u]
         self.host_secret = os.environ.get("TASK_SHARED_SECRET", "")
         config = load_hosting_config(web_dir)
         self.public = (web_dir / config["public"]).resolve()
@@ -160,7 +162,7 @@ class Gateway:
         try:
             resp = requests.request(
                 environ["REQUEST_METHOD"],
-                f"{self.session_host_url}{path}",
+                f"{self._simulator_host(path)}{path}",
                 data=body,
                 timeout=10,
                 headers={
@@ -173,6 +175,17 @@ class Gateway:
             return [b'{"error": {"code": "session_host_down", "message": "the session host is not running"}}']
         start_response(f"{resp.status_code} {resp.reason}", [("Content-Type", resp.headers.get("Content-Type", ""))])
         return [resp.content]
+
+    def _simulator_host(self, path: str) -> str:
+        """The host holding the session a /simulator/sessions/{sid}/… path names; the first host otherwise."""
+        found = re.match(r"^/simulator/sessions/([^/]+)", path)
+        if len(self.host_urls) < 2 or not found:
+            return self.session_host_url
+        from aiadmin.core.firestore_db import get_db
+        from aiadmin.whatsapp import session_lease
+
+        lease = session_lease.lease_ref(get_db(), found.group(1)).get().to_dict() or {}
+        return lease["url"].rstrip("/") if lease.get("url") in self.host_urls else self.session_host_url
 
     def _firebase_init(self, start_response: Callable) -> list[bytes]:
         """Hosting's reserved init.json, as the page reads it in production, plus where the emulator listens."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 import time
@@ -9,8 +10,11 @@ import time
 from devstack.stack import PROJECT_ID, Ports, Stack
 
 
-def main() -> int:
-    stack = Stack(ports=Ports.from_env())
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--hosts", type=int, default=1, help="session hosts to run (they share the salons)")
+    args = parser.parse_args(argv)
+    stack = Stack(ports=Ports.from_env(), session_hosts=max(1, args.hosts))
     print("Starting AI Admin locally…", flush=True)
     stack.start()
     env, ports = stack.env, stack.ports
@@ -25,6 +29,7 @@ AI Admin is running.
   Firestore emulator             {env["FIRESTORE_EMULATOR_HOST"]}  (project {PROJECT_ID}{emulator_note})
   YCLIENTS                       {env["YCLIENTS_API_BASE"]}{yclients_note}
   Task dispatcher                {env["TASKS_LOCAL_URL"]}/tasks
+  Session hosts                  {", ".join(stack.host_urls)}
   Logs                           {stack.log_dir}
 
 Open this link to start onboarding for salon 962302 (what YCLIENTS sends after "Подключить"):

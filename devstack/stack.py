@@ -60,6 +60,7 @@ def local_env(ports: Ports, base: dict[str, str] | None = None) -> dict[str, str
         "TASKS_TARGET_BASE_URL": f"{gateway}/_fn",
         "TASK_SHARED_SECRET": "dev-only-task-secret",
         "WHATSAPP_DRIVER": "simulated",
+        "WA_WARMUP_DAYS": "0",  # the demo salon is linked minutes ago: its reminders are not held a minute apart
         "SESSION_HOST_PORT": str(ports.session_host),
         "SESSION_HOST_URL": f"http://127.0.0.1:{ports.session_host}",
         "WA_CREDENTIALS": str(ROOT / ".devstack" / f"wa-credentials-{ports.session_host}"),
@@ -89,6 +90,9 @@ class Stack:
     ports: Ports = field(default_factory=Ports)
     log_dir: Path = ROOT / ".devstack" / "logs"
     gateway_workers: int = 2
+    session_hosts: int = (
+        1  # more than one: each on the next port, sharing one credential store (they adopt each other's)
+    )
     procs: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
     started_emulator: bool = False
     started_standin: bool = False
@@ -97,12 +101,14 @@ class Stack:
         self.given_emulator = bool(os.environ.get("FIRESTORE_EMULATOR_HOST"))
         self.given_yclients = bool(os.environ.get("YCLIENTS_API_BASE"))
         self.env = local_env(self.ports)
+        self.host_urls = [f"http://127.0.0.1:{self.ports.session_host + i}" for i in range(self.session_hosts)]
+        self.env["SESSION_HOST_URLS"] = ",".join(self.host_urls)  # the gateway's /simulator/ reaches each
 
-    def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen:
+    def _spawn(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, cwd=ROOT, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.procs.append((name, proc))
         return proc
@@ -124,7 +130,10 @@ class Stack:
                 )
                 _wait_http(f"{self.env['YCLIENTS_API_BASE']}/_standin/healthz", ycl, "YCLIENTS stand-in")
                 self.started_standin = True
-            host = self._spawn("session-host", [py, "-m", "session_host"])
+            hosts = [self._spawn("session-host", [py, "-m", "session_host"])]
+            for i, url in enumerate(self.host_urls[1:], start=2):  # its own port and URL (its leases carry it)
+                own = {"SESSION_HOST_PORT": url.rsplit(":", 1)[1], "SESSION_HOST_URL": url}
+                hosts.append(self._spawn(f"session-host-{i}", [py, "-m", "session_host"], env=own))
             self._spawn("scheduler", [py, "-m", "devstack.scheduler"])
             gateway = self._spawn(
                 "gateway",
@@ -145,7 +154,8 @@ class Stack:
             )
             _wait_http(f"{self.env['TASKS_LOCAL_URL']}/healthz", tasks, "task dispatcher")
             _wait_http(f"http://127.0.0.1:{self.ports.gateway}/marketplace/health", gateway, "gateway")
-            _wait_http(f"{self.env['SESSION_HOST_URL']}/healthz", host, "session host", want_ok=True)
+            for url, host in zip(self.host_urls, hosts, strict=True):
+                _wait_http(f"{url}/healthz", host, f"session host {url}", want_ok=True)
         except BaseException:
             self.stop()
             raise
