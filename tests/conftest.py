@@ -70,6 +70,9 @@ TEST_ENV = {
     "AI_PROVIDER": "rules",
     "AI_BURST_QUIET_S": "0.3",
     "AI_UNREADABLE_WAIT_S": "1.5",
+    # Every test salon is linked seconds ago: warm-up pacing is off except where it is tested (test_send_pacing.py,
+    # test_messages.py, which pass it to the Sender).
+    "WA_WARMUP_DAYS": "0",
 }
 os.environ.update(TEST_ENV)  # before any aiadmin settings object is built
 

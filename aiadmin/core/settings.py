@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     wa_send_interval_s: float = 3.0  # at most one message per session per interval (+ jitter)
     wa_send_jitter_s: float = 2.0
     wa_send_burst: int = 20  # replies to customers a session may send at once (then one per interval)
+    # A freshly linked number warms up: for this many days its burst is smaller and the messages it starts to people
+    # who never wrote to it (reminders, notices) go one per warm-up interval. New numbers that write cold at full
+    # speed are what WhatsApp bans first.
+    wa_warmup_days: int = 7
+    wa_warmup_burst: int = 8
+    wa_warmup_cold_interval_s: float = 60.0
     # Sessions one host holds at most (others are left to the other hosts); the driver's threads are sized from it.
     wa_sessions_per_host: int = 150
     wa_proxy_url: str | None = None  # an egress proxy for the WhatsApp sockets (socks5:// or http://); never logged

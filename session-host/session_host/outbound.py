@@ -5,6 +5,8 @@ WA_SEND_INTERVAL_S): a burst of new customers is answered at once, and a custome
 behind the session's send interval, while the rate over minutes stays one per interval. Two messages to one chat
 keep CHAT_GAP_S apart. Everything else (reminders, notices, the owner's replies) goes one per interval (plus
 jitter) and only while the bucket holds more than REPLY_RESERVE tokens, so it never eats the replies' burst.
+A freshly linked number warms up (WA_WARMUP_DAYS): a smaller burst, and what it starts to people who never wrote
+to it goes one per WA_WARMUP_COLD_INTERVAL_S.
 A request that comes too early gets 429 with Retry-After and Cloud Tasks brings it back. Permanent refusals (not on
 WhatsApp, 463) are recorded and answered 200 so they are not retried; transient ones are 503. A send handed to
 WhatsApp with no answer back (a timeout, a driver failure, a host that died mid-send) may have arrived: it is never
@@ -19,6 +21,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from google.api_core.exceptions import AlreadyExists
@@ -42,6 +45,7 @@ log = logging.getLogger("session_host.outbound")
 IN_FLIGHT_S = 60.0
 CHAT_GAP_S = 1.0  # two messages to one chat at least this far apart
 REPLY_RESERVE = 5  # bucket tokens only replies may take
+LINKED_AT_CACHE_S = 300.0  # how long a salon's link time is trusted before it is read again
 
 
 class TokenBucket:
@@ -70,17 +74,27 @@ class Sender:
         jitter_s: float = 2.0,
         burst: int = 20,
         clock: Callable[[], float] = time.monotonic,
+        warmup_days: int | None = None,
+        warmup_burst: int | None = None,
+        warmup_cold_interval_s: float | None = None,
     ):
         self.db, self.host = db, host
         self.interval_s, self.jitter_s, self.burst = interval_s, jitter_s, burst
+        settings = get_settings()
+        self.warmup = timedelta(days=settings.wa_warmup_days if warmup_days is None else warmup_days)
+        self.warmup_burst = min(burst, warmup_burst or settings.wa_warmup_burst)
+        self.warmup_cold_interval_s = warmup_cold_interval_s or settings.wa_warmup_cold_interval_s
         self.clock = clock
+        self._linked_at: dict[int, tuple[datetime | None, float]] = {}  # salon → (link time, read at)
+        self._next_cold: dict[str, float] = {}
         self._next: dict[str, float] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._last_to: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
-    def reserve(self, session_id: str, phone: str, reply: bool) -> float:
-        """0 when this send may go now (its token and slot are taken), else the seconds to wait."""
+    def reserve(self, session_id: str, phone: str, reply: bool, warming: bool = False, cold: bool = False) -> float:
+        """0 when this send may go now (its token and slot are taken), else the seconds to wait. `warming`: the
+        number was linked days ago; `cold`: the recipient never wrote to it."""
         with self._lock:
             now = self.clock()
             last = self._last_to.get((session_id, phone))
@@ -89,14 +103,39 @@ class Sender:
             ready = self._next.get(session_id, 0.0)
             if not reply and now < ready:
                 return ready - now
-            bucket = self._buckets.setdefault(session_id, TokenBucket(self.burst, self.interval_s, now))
-            wait = bucket.take(now, keep=0 if reply else min(REPLY_RESERVE, self.burst - 1))
+            cold_ready = self._next_cold.get(session_id, 0.0)
+            if warming and cold and not reply and now < cold_ready:
+                return cold_ready - now
+            capacity = self.warmup_burst if warming else self.burst
+            bucket = self._buckets.setdefault(session_id, TokenBucket(capacity, self.interval_s, now))
+            bucket.capacity = capacity
+            bucket.tokens = min(bucket.tokens, capacity)
+            wait = bucket.take(now, keep=0 if reply else min(REPLY_RESERVE, capacity - 1))
             if wait > 0:
                 return wait
             if not reply:
                 self._next[session_id] = now + self.interval_s + random.uniform(0, self.jitter_s)  # noqa: S311
+            if warming and cold and not reply:
+                self._next_cold[session_id] = now + self.warmup_cold_interval_s
             self._remember(session_id, phone, now)
             return 0.0
+
+    def _warming(self, salon_id: int) -> bool:
+        """Linked less than WA_WARMUP_DAYS ago (a new link restarts the warm-up: the number may be new too)."""
+        if not self.warmup:
+            return False
+        now = self.clock()
+        linked_at, read_at = self._linked_at.get(salon_id, (None, -math.inf))
+        if now - read_at > LINKED_AT_CACHE_S:
+            company = repositories.get_company(self.db, salon_id)
+            linked_at = company.whatsapp_connected_at if company else None
+            self._linked_at[salon_id] = (linked_at, now)
+        return linked_at is not None and utcnow() - linked_at < self.warmup
+
+    def _cold(self, req: SendRequest) -> bool:
+        """The recipient never wrote to the salon's number (as far as the kept conversations tell)."""
+        conv = self.db.collection(chat.CONVERSATIONS).document(chat.conversation_id(req.salon_id, req.phone)).get()
+        return not (conv.exists and (conv.to_dict() or {}).get("last_customer_message_at"))
 
     def _remember(self, session_id: str, phone: str, now: float) -> None:
         self._last_to[(session_id, phone)] = now
@@ -200,7 +239,9 @@ class Sender:
         session_id = session_id_for(req.salon_id)
         if session_id not in self.host.owned:
             return self._pass_on(req, session_id, attempt)
-        wait = self.reserve(session_id, req.phone, req.reply_to_customer)
+        warming = self._warming(req.salon_id)
+        cold = warming and not req.reply_to_customer and self._cold(req)
+        wait = self.reserve(session_id, req.phone, req.reply_to_customer, warming, cold)
         if wait > 0:
             return 429, {"error": "paced", "retry_after_s": round(wait, 2)}, {"Retry-After": str(math.ceil(wait))}
         entry = OutboxEntry(key=req.key, salon_id=req.salon_id, phone=req.phone)

@@ -297,3 +297,27 @@ def test_a_sender_known_only_by_lid_is_stored_at_the_phone_the_store_knows_or_in
     assert len(messages(db)) == 2, "no phone made up for a number nobody knows"
     bad = sim("inbound", {"text": "no sender"})
     assert bad.status_code == 400 and "from (or lid)" in bad.json()["error"]["message"]
+
+
+def test_a_freshly_linked_number_writes_first_to_strangers_a_minute_apart_but_to_its_customers_at_once(host, db):
+    """Warm-up: the salon linked its number just now (the fixture), so what it starts to people who never wrote
+    to it is spread out; a customer who wrote is reminded as usual; a number linked 8 days ago is past it."""
+    sender = outbound.Sender(db, host, interval_s=0.01, jitter_s=0.0, warmup_days=7, warmup_cold_interval_s=60.0)
+
+    def remind(key: str, phone: str) -> tuple[int, dict, dict]:
+        req = SendRequest(key=key, salon_id=962302, phone=phone, text="Напоминаем о записи завтра в 12:00.")
+        return sender.send(req, 0)
+
+    assert remind("warm-1", "79110000001")[0] == 200
+    status, body, headers = remind("warm-2", "79110000002")
+    assert status == 429 and 55 <= int(headers["Retry-After"]) <= 60, body
+    assert sim("inbound", {"from": CUSTOMER, "text": "Здравствуйте"}).ok
+    wait_for(lambda: messages(db), 5, "the customer's message stored")
+    assert remind("warm-3", CUSTOMER)[0] == 200, "a customer who wrote is no stranger"
+
+    repositories.company_ref(db, 962302).update({"whatsapp_connected_at": utcnow() - timedelta(days=8)})
+    seasoned = outbound.Sender(db, host, interval_s=0.01, jitter_s=0.0, warmup_days=7, warmup_cold_interval_s=60.0)
+    for i in range(3):
+        req = SendRequest(key=f"old-{i}", salon_id=962302, phone=f"7911000001{i}", text="Напоминаем о записи.")
+        wait_for(lambda r=req: seasoned.send(r, 0)[0] == 200, 2, "sent after the usual interval")
+    assert len(_sent_to(host, "79110000010")) == 1

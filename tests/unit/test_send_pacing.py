@@ -77,3 +77,38 @@ def test_over_ten_minutes_a_session_sends_no_more_than_its_burst_and_one_per_int
             sent += 1
         clock.now += 0.25
     assert sent <= 20 + 600 / 3 + 1
+
+
+@pytest.fixture
+def warming(clock: Clock) -> Sender:
+    return Sender(
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        interval_s=3.0,
+        jitter_s=0.0,
+        burst=20,
+        clock=clock,
+        warmup_days=7,
+        warmup_burst=8,
+        warmup_cold_interval_s=60.0,
+    )
+
+
+def _send(sender: Sender, clock: Clock, phone: str, reply: bool, cold: bool = False) -> float:
+    began = clock.now
+    while (wait := sender.reserve(SID, phone, reply, warming=True, cold=cold)) > 0:
+        clock.now += wait
+    return clock.now - began
+
+
+def test_a_freshly_linked_number_answers_a_smaller_burst_at_once(warming, clock):
+    waits = [_send(warming, clock, f"7900000{i:04d}", reply=True) for i in range(9)]
+    assert waits[:8] == [0.0] * 8 and waits[8] == pytest.approx(3.0), "8 at once, then one per interval"
+
+
+def test_a_freshly_linked_number_writes_first_to_strangers_a_minute_apart_and_to_its_customers_as_usual(warming, clock):
+    cold = [_send(warming, clock, f"7911111{i:04d}", reply=False, cold=True) for i in range(4)]
+    assert cold[0] == 0.0 and all(w == pytest.approx(60.0) for w in cold[1:]), cold
+    known = _send(warming, clock, "79000000001", reply=False, cold=False)
+    assert known <= 3.0, "a reminder to a customer who wrote before waits only the usual interval"
+    assert _send(warming, clock, "79000000002", reply=True) == 0.0, "replies never wait for the cold gap"
