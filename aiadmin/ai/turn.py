@@ -97,6 +97,10 @@ def _silence_reason(conv: dict, company: Company | None, settings: Settings) -> 
     return None
 
 
+def _late(msg: ChatMessage, settings: Settings) -> bool:
+    return msg.sent_at is not None and utcnow() - msg.sent_at > dt.timedelta(minutes=settings.ai_late_after_min)
+
+
 def _off_hours(db: firestore.Client, company: Company) -> bool:
     """Now is outside the salon's hours today (its masters' schedules; no schedule today: closed)."""
     now = dt.datetime.now(company.zone())
@@ -181,6 +185,14 @@ def handle(
         log.info("turn skipped", extra={"salon_id": task.salon_id, "reason": reason})
         return TurnResult("skipped")
     assert company is not None
+    if _late(queued[-1], settings):
+        _mark(db, task, queued, "skipped")
+        ref.set({"waiting_since": utcnow(), "waiting_reason": "late"}, merge=True)
+        owner_feed.changed(queue, company, task.message_id)
+        log.warning(
+            "late message left for a person", extra={"salon_id": task.salon_id, "sent_at": str(queued[-1].sent_at)}
+        )
+        return TurnResult("skipped")
     if not _lock(db, ref, task.message_id):
         raise ServiceUnavailable("another turn of this conversation is running", code="turn_busy")
     try:

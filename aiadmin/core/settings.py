@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     ai_complete_quiet_s: float = 0.8  # …but a question (ending in «?») waits only this long
     ai_unreadable_wait_s: float = 60.0  # a message WhatsApp could not decrypt: wait this long for a readable copy
     ai_staff_pause_min: int = 120  # staff wrote to this customer from the phone: the bot keeps out this long
+    # A message WhatsApp delivers this long after it was written (the salon's phone was offline, a host died holding
+    # it) is left for a person: «сегодня» and «через час» no longer mean what the customer meant.
+    ai_late_after_min: int = 180
 
     # WhatsApp session host
     whatsapp_driver: Literal["neonize", "simulated"] = "neonize"

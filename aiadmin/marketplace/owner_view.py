@@ -47,7 +47,7 @@ class InboxEntry(Document):
     updated_at: datetime | None = None
     last_customer_message_at: datetime | None = None  # None: nobody wrote from this number (the owner's notices)
     waiting_since: datetime | None = None
-    waiting_reason: str | None = None  # handoff | unanswered
+    waiting_reason: str | None = None  # handoff | unanswered | late (written hours before it arrived)
     taken_over_at: datetime | None = None  # the owner said «I'll answer»: the bot keeps out until «Вернуть боту»
     paused_until: datetime | None = None
     last_staff_message_at: datetime | None = None

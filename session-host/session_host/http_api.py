@@ -151,7 +151,8 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
         @app.post("/simulator/sessions/<sid>/inbound")
         def inbound(sid: str):
             """{from, text} or {from, media: voice|image|video|sticker|document[, text as its caption]}; `lid` instead
-            of (or with) `from`: a sender WhatsApp shows by LID only."""
+            of (or with) `from`: a sender WhatsApp shows by LID only; `sent_s_ago`: written that long before WhatsApp
+            delivers it (the salon's phone was offline)."""
             body = request.get_json(silent=True) or {}
             media, unreadable = body.get("media"), body.get("undecryptable") is True
             if not (body.get("from") or body.get("lid")) or not (body.get("text") or media or unreadable):
@@ -163,6 +164,9 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
             if name is not None and not isinstance(name, str):
                 return jsonify({"error": {"code": "bad_request", "message": "name must be a string"}}), 400
             text = str(body.get("text") or "")
+            ago = body.get("sent_s_ago", 0)
+            if not isinstance(ago, int | float) or isinstance(ago, bool) or not 0 <= ago <= 30 * 86400:
+                return jsonify({"error": {"code": "bad_request", "message": "sent_s_ago: seconds, 0 to 30 days"}}), 400
             return act(
                 driver.customer_writes,
                 sid,
@@ -173,6 +177,7 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
                 media,
                 unreadable,
                 str(body["lid"]) if body.get("lid") else None,
+                float(ago),
             )
 
         @app.post("/simulator/sessions/<sid>/from-owner")

@@ -456,10 +456,13 @@ class SessionHost:
     def _echo(self, event: Inbound) -> bool:
         return event.from_me and event.message_id in self._sent
 
-    def _replay_journal(self) -> None:
+    def _replay_journal(self, sessions: frozenset[str] | None = None, older_than_s: float | None = None) -> None:
         """Messages journaled but not stored: a store that failed, or a host that died holding them."""
+        if sessions is not None and not sessions:
+            return
+        older_than_s = self.journal_replay_after_s if older_than_s is None else older_than_s
         try:
-            entries = inbound_journal.waiting(self.db, self.owned, self.journal_replay_after_s)
+            entries = inbound_journal.waiting(self.db, self.owned if sessions is None else sessions, older_than_s)
         except Exception:
             log.exception("inbound journal not readable")
             return
@@ -581,6 +584,15 @@ class SessionHost:
         states = [s.value for s in (*LINKED, St.TEMPORARILY_BANNED)]
         states += [St.CLIENT_OUTDATED.value] if at_start else []
         linked = self.db.collection(WA_SESSIONS).where(filter=FieldFilter("state", "in", states))
+        adopted: set[str] = set()
+        try:
+            self._adopt_linked(linked, adopted)
+        finally:
+            # Taken from a host that stopped renewing: nothing of theirs is on its way any more, so what they
+            # journaled and never stored is stored now, not after the usual replay delay.
+            self._replay_journal(frozenset(adopted), 0.0)
+
+    def _adopt_linked(self, linked: Any, adopted: set[str]) -> None:
         restoring = 0
         for doc in linked.stream():
             sid = doc.id
@@ -593,6 +605,7 @@ class SessionHost:
             if not self._acquire(sid):
                 continue
             self._owned.add(sid)
+            adopted.add(sid)
             self._status[sid] = stored = SessionStatus.model_validate(doc.to_dict())
             if stored.state == St.TEMPORARILY_BANNED and stored.banned_until and stored.banned_until > utcnow():
                 self._resume_at(sid, stored.banned_until)  # held, and opened when the ban ends

@@ -37,6 +37,7 @@ class Chat:
         message_id: str | None = None,
         name: str | None = None,
         media: str | None = None,
+        sent_s_ago: float = 0,
     ) -> str | None:
         """`name`: the customer's WhatsApp profile name, which WhatsApp sends with every message; `media`: a voice
         note, picture, … sent with `text` as its caption (or none)."""
@@ -46,6 +47,8 @@ class Chat:
             body["name"] = name
         if media:
             body["media"] = media
+        if sent_s_ago:
+            body["sent_s_ago"] = sent_s_ago
         assert requests.post(f"{GATEWAY}/simulator/sessions/{SID}/inbound", json=body, timeout=10).status_code == 200
         if not expect_reply:
             time.sleep(2.0)

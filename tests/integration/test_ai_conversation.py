@@ -142,3 +142,14 @@ def test_a_message_that_never_becomes_readable_is_asked_for_again_and_kept_for_t
     conv = db.collection("conversations").document(f"962302_{CUSTOMER}")
     kept = conv.collection("messages").document("3AUNREAD2").get().to_dict()
     assert kept["undecryptable"] is True and kept["turn"] == "answered"
+
+
+def test_a_message_written_hours_before_it_arrived_is_left_for_a_person_not_answered_as_if_new(bot, db):
+    """The salon's phone was offline all afternoon: «а сегодня вечером можно?» written at 14:00 and delivered at
+    19:00 is not about this evening any more. A person answers it; what the customer writes now, the bot does."""
+    bot.say("Можно сегодня вечером на маникюр?", sent_s_ago=5 * 3600, expect_reply=False)
+    conv = db.collection("conversations").document(f"{SID.split('_')[1]}_{CUSTOMER}")
+    waiting = lambda: (conv.get().to_dict() or {}).get("waiting_reason") == "late"  # noqa: E731
+    assert wait_for(waiting, 10, "the owner's inbox showing it waiting for a person")
+    assert len(bot.replies()) == bot.seen, "and the bot still said nothing"
+    assert "1300" in bot.say("Сколько стоит мужская стрижка?")

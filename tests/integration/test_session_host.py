@@ -3,23 +3,28 @@ restarts, leases, logouts and stops."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import threading
 import uuid
 from pathlib import Path
 
 import pytest
+import requests
 from google.cloud import firestore
 
 from aiadmin.core import repositories
 from aiadmin.core.models import WaCommand, utcnow
+from aiadmin.core.task_queue import TASK_SECRET_HEADER
 from aiadmin.whatsapp import session_lease
 from aiadmin.whatsapp.session_status import WA_SESSIONS, SessionState
 from session_host import host_load
 from session_host.drivers.simulated import SimulatedWhatsApp, SimulatorError
 from session_host.events import Connected
 from session_host.sessions import SessionHost
-from tests.conftest import wait_for
+from tests.conftest import HOST_PORT, ROOT, TASK_SECRET, wait_for
 from tests.integration.helpers import company, event_types, register
 
 St = SessionState
@@ -260,6 +265,83 @@ def test_a_host_killed_during_a_burst_loses_no_message_its_handler_got(stack, db
         assert not list(db.collection("wa_inbox").stream())
     finally:
         b.shutdown(timeout_s=5)
+
+
+def test_a_host_process_killed_mid_burst_hands_its_salon_and_every_message_it_took_to_the_other_host(
+    stack, db, tmp_path
+):
+    """A real `python -m session_host` process holds a linked salon; customers write through its simulated phone
+    while it gets SIGKILL. Every message its phone took (answered 200: the driver handed it to the host) is stored
+    by the other host, which holds the salon within the lease time with the stored link: no new QR."""
+    register()
+    store = tmp_path / "shared-store"  # one credential store, as hosts share Postgres in production
+    store.mkdir()
+    url = f"http://127.0.0.1:{HOST_PORT + 5}"
+    env = {
+        **os.environ,
+        "SESSION_HOST_PORT": str(HOST_PORT + 5),
+        "SESSION_HOST_URL": url,
+        "HOST_ID": "host-killed",
+        "WA_LEASE_TTL_S": "3",
+        "WA_CREDENTIALS": str(store),
+        "PYTHONPATH": str(ROOT),
+    }
+    log = open(tmp_path / "host-killed.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "session_host"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    phone = requests.Session()
+    phone.headers[TASK_SECRET_HEADER] = TASK_SECRET
+    other = None
+    try:
+        wait_for(lambda: _answers(phone, f"{url}/healthz"), 30, "the host process")
+        command(db, "start_qr")
+        wait_state(db, St.QR, timeout_s=10)
+        assert phone.post(f"{url}/simulator/sessions/{SID}/scan", json={"phone": "79161234567"}, timeout=5).ok
+        wait_state(db, St.CONNECTED, timeout_s=10)
+
+        taken: list[str] = []
+
+        def customers_write() -> None:
+            for i in range(40):
+                body = {"from": f"7903555{7800 + i}", "text": f"Здравствуйте, есть время в {i % 12 + 9}:00?"}
+                try:
+                    resp = phone.post(f"{url}/simulator/sessions/{SID}/inbound", json=body, timeout=2)
+                except requests.RequestException:
+                    return  # the process is gone
+                if resp.ok:
+                    taken.append(body["from"])
+
+        writing = threading.Thread(target=customers_write)
+        writing.start()
+        wait_for(lambda: len(taken) >= 5, 10, "a burst under way")
+        proc.kill()  # SIGKILL: no shutdown, no lease released, whatever it held in memory is gone
+        proc.wait(5)
+        writing.join(10)
+        other = make_host(db, store / "simulated-devices.sqlite3", holder="host-b")
+        wait_for(lambda: SID in other.owned and other.driver.snapshot(SID)["connected"], 15, "the salon taken over")
+        assert status(db)["state"] == St.CONNECTED and not other.driver.snapshot(SID)["pairing_code"]
+
+        def stored() -> list[str]:
+            return [
+                p
+                for p in taken
+                if list(db.collection("conversations").document(f"962302_{p}").collection("messages").stream())
+            ]
+
+        wait_for(lambda: len(stored()) == len(taken), 20, f"all {len(taken)} messages the killed host took")
+        assert not list(db.collection("wa_inbox").stream()), "the journal emptied"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+        if other is not None:
+            other.shutdown(timeout_s=5)
+
+
+def _answers(session: requests.Session, url: str) -> bool:
+    try:
+        return session.get(url, timeout=1).ok
+    except requests.RequestException:
+        return False
 
 
 def _killed() -> None:

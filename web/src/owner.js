@@ -15,7 +15,11 @@ const page = { api: null, token: null, view: null, open: null, formFilled: false
 
 const invalid = (code) => invalidLink(code, (text) => text.replace("«Подключить»", "«Открыть»"));
 
-const REASONS = { handoff: "просит администратора", unanswered: "вопрос без ответа" };
+const REASONS = {
+  handoff: "просит администратора",
+  unanswered: "вопрос без ответа",
+  late: "сообщение пришло с опозданием",
+};
 const KINDS = {
   logged_out: "WhatsApp отключён",
   whatsapp_down: "WhatsApp недоступен",

@@ -163,6 +163,7 @@ class SimulatedWhatsApp:
         media: str | None = None,
         undecryptable: bool = False,
         lid: str | None = None,
+        sent_s_ago: float = 0.0,
     ) -> str:
         """`undecryptable`: WhatsApp delivers it but it cannot be read (send the same message_id again, readable,
         as the retry that usually follows). `lid`: the customer's LID; with `from` too, the LID store learns the
@@ -182,6 +183,7 @@ class SimulatedWhatsApp:
             media=media,
             undecryptable=undecryptable,
             chat_lid=lid if not phone else None,
+            sent_s_ago=sent_s_ago,
         )
 
     def customer_reacts(self, session_id: str, from_phone: str, message_id: str, emoji: str) -> str:
@@ -203,6 +205,7 @@ class SimulatedWhatsApp:
         reaction_to: str | None = None,
         undecryptable: bool = False,
         chat_lid: str | None = None,
+        sent_s_ago: float = 0.0,
     ) -> str:
         with self._lock:
             live = self._live.get(session_id)
@@ -216,7 +219,7 @@ class SimulatedWhatsApp:
                 chat_phone=phone,
                 text=text,
                 from_me=from_me,
-                timestamp=time.time(),
+                timestamp=time.time() - sent_s_ago,
                 push_name=push_name,
                 media=media,
                 reaction_to=reaction_to,
