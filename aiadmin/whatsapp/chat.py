@@ -188,6 +188,9 @@ class SendRequest(Document):
     author: Literal["bot", "staff"] = "bot"
     # A one-time code: sent as it is, but kept in the transcript only as a placeholder.
     private_text: bool = False
+    # Times the host put it back on the queue for later instead of answering 429 (a long pacing wait must not
+    # use up the task's attempts); bounded.
+    deferrals: int = Field(default=0, ge=0)
 
 
 PRIVATE_PLACEHOLDER = "[одноразовый код AI Admin]"
@@ -234,9 +237,11 @@ class DeadLetter(Document):
     expire_at: datetime = Field(default_factory=lambda data: data["at"] + RETENTION)
 
 
-def queue_send(queue: TaskQueue, host_url: str, request: SendRequest, via: str | None = None) -> bool:
+def queue_send(
+    queue: TaskQueue, host_url: str, request: SendRequest, via: str | None = None, delay_s: float = 0.0
+) -> bool:
     """Hand a message to the paced outbound queue; the session host sends it. `via`: a host passing it to the
-    session's holder names its task apart from the one it came in."""
+    session's holder (or to its own later self) names its task apart from the one it came in."""
     return queue.enqueue(
         Task(
             queue=OUTBOUND.name,
@@ -244,5 +249,6 @@ def queue_send(queue: TaskQueue, host_url: str, request: SendRequest, via: str |
             function="send",
             target_url=f"{host_url.rstrip('/')}/send",
             payload=request.model_dump(mode="json"),  # a task body is JSON (resend_until as ISO text)
+            delay_s=delay_s,
         )
     )

@@ -7,7 +7,9 @@ keep CHAT_GAP_S apart. Everything else (reminders, notices, the owner's replies)
 jitter) and only while the bucket holds more than REPLY_RESERVE tokens, so it never eats the replies' burst.
 A freshly linked number warms up (WA_WARMUP_DAYS): a smaller burst, and what it starts to people who never wrote
 to it goes one per WA_WARMUP_COLD_INTERVAL_S.
-A request that comes too early gets 429 with Retry-After and Cloud Tasks brings it back. Permanent refusals (not on
+A request that comes too early gets 429 with Retry-After and Cloud Tasks brings it back; one that would wait
+DEFER_AFTER_S or more is put back on the queue as a task of its own, due when its turn comes (429s use up the
+task's attempts). Permanent refusals (not on
 WhatsApp, 463) are recorded and answered 200 so they are not retried; transient ones are 503. A send handed to
 WhatsApp with no answer back (a timeout, a driver failure, a host that died mid-send) may have arrived: it is never
 resent, but kept as a dead letter for a person to check the chat. Whatever keeps a send from going, its last try is
@@ -46,6 +48,10 @@ IN_FLIGHT_S = 60.0
 CHAT_GAP_S = 1.0  # two messages to one chat at least this far apart
 REPLY_RESERVE = 5  # bucket tokens only replies may take
 LINKED_AT_CACHE_S = 300.0  # how long a salon's link time is trusted before it is read again
+# A pacing wait this long is a task of its own, due then, not a 429: every 429 is one of the task's attempts
+# (20, ~26 min of backoff), and a warming number's queue of cold messages would run out of them.
+DEFER_AFTER_S = 30.0
+MAX_DEFERRALS = 100
 
 
 class TokenBucket:
@@ -77,6 +83,7 @@ class Sender:
         warmup_days: int | None = None,
         warmup_burst: int | None = None,
         warmup_cold_interval_s: float | None = None,
+        defer_after_s: float = DEFER_AFTER_S,
     ):
         self.db, self.host = db, host
         self.interval_s, self.jitter_s, self.burst = interval_s, jitter_s, burst
@@ -84,9 +91,11 @@ class Sender:
         self.warmup = timedelta(days=settings.wa_warmup_days if warmup_days is None else warmup_days)
         self.warmup_burst = min(burst, warmup_burst or settings.wa_warmup_burst)
         self.warmup_cold_interval_s = warmup_cold_interval_s or settings.wa_warmup_cold_interval_s
+        self.defer_after_s = defer_after_s
         self.clock = clock
         self._linked_at: dict[int, tuple[datetime | None, float]] = {}  # salon → (link time, read at)
         self._next_cold: dict[str, float] = {}
+        self._deferred_until: dict[str, float] = {}  # the last deferred send's due time, per session
         self._next: dict[str, float] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._last_to: dict[tuple[str, str], float] = {}
@@ -119,6 +128,22 @@ class Sender:
                 self._next_cold[session_id] = now + self.warmup_cold_interval_s
             self._remember(session_id, phone, now)
             return 0.0
+
+    def _defer(self, req: SendRequest, session_id: str, wait: float, step: float) -> float | None:
+        """Back on the queue, due when its turn comes: deferred sends of a session line up `step` apart rather
+        than all coming back at the same moment. Two deliveries of one attempt make one task (same name)."""
+        with self._lock:
+            now = self.clock()
+            due = max(now + wait, self._deferred_until.get(session_id, 0.0) + step)
+            self._deferred_until[session_id] = due
+        later = req.model_copy(update={"deferrals": req.deferrals + 1})
+        try:
+            chat.queue_send(self.host.tasks, self.host.url, later, via=f"later-{later.deferrals}", delay_s=due - now)
+        except Exception as exc:
+            log.warning("send not deferred; paced by retries", extra={"error": str(exc)[:200]})
+            return None
+        log.info("send deferred", extra={"session_id": session_id, "after_s": round(due - now, 1)})
+        return due - now
 
     def _warming(self, salon_id: int) -> bool:
         """Linked less than WA_WARMUP_DAYS ago (a new link restarts the warm-up: the number may be new too)."""
@@ -242,6 +267,10 @@ class Sender:
         warming = self._warming(req.salon_id)
         cold = warming and not req.reply_to_customer and self._cold(req)
         wait = self.reserve(session_id, req.phone, req.reply_to_customer, warming, cold)
+        if wait >= self.defer_after_s and req.deferrals < MAX_DEFERRALS:
+            step = self.warmup_cold_interval_s if cold else self.interval_s
+            if (after := self._defer(req, session_id, wait, step)) is not None:
+                return 200, {"state": "deferred", "after_s": round(after, 2)}, {}
         if wait > 0:
             return 429, {"error": "paced", "retry_after_s": round(wait, 2)}, {"Retry-After": str(math.ceil(wait))}
         entry = OutboxEntry(key=req.key, salon_id=req.salon_id, phone=req.phone)

@@ -304,16 +304,28 @@ def test_a_freshly_linked_number_writes_first_to_strangers_a_minute_apart_but_to
     to it is spread out; a customer who wrote is reminded as usual; a number linked 8 days ago is past it."""
     sender = outbound.Sender(db, host, interval_s=0.01, jitter_s=0.0, warmup_days=7, warmup_cold_interval_s=60.0)
 
-    def remind(key: str, phone: str) -> tuple[int, dict, dict]:
+    def remind(key: str, phone: str, by: outbound.Sender = sender) -> tuple[int, dict, dict]:
         req = SendRequest(key=key, salon_id=962302, phone=phone, text="Напоминаем о записи завтра в 12:00.")
-        return sender.send(req, 0)
+        return by.send(req, 0)
 
     assert remind("warm-1", "79110000001")[0] == 200
-    status, body, headers = remind("warm-2", "79110000002")
-    assert status == 429 and 55 <= int(headers["Retry-After"]) <= 60, body
+    status, body, _ = remind("warm-2", "79110000002")
+    assert status == 200 and body["state"] == "deferred" and 55 <= body["after_s"] <= 60, body
+    status, body, _ = remind("warm-3", "79110000003")
+    assert body["state"] == "deferred" and 115 <= body["after_s"] <= 120, "deferred sends line up a minute apart"
+    assert _sent_to(host, "79110000002") == [] and _sent_to(host, "79110000003") == []
     assert sim("inbound", {"from": CUSTOMER, "text": "Здравствуйте"}).ok
     wait_for(lambda: messages(db), 5, "the customer's message stored")
-    assert remind("warm-3", CUSTOMER)[0] == 200, "a customer who wrote is no stranger"
+    assert remind("warm-4", CUSTOMER)[0] == 200, "a customer who wrote is no stranger"
+
+    # A deferred send comes back as a task of its own when its turn comes, and goes out once.
+    quick = outbound.Sender(
+        db, host, interval_s=0.01, jitter_s=0.0, warmup_days=7, warmup_cold_interval_s=1.0, defer_after_s=0.5
+    )
+    assert remind("warm-5", "79110000005", quick)[0] == 200
+    assert remind("warm-6", "79110000006", quick)[1]["state"] == "deferred"
+    wait_for(lambda: _sent_to(host, "79110000006"), 10, "the deferred send, when due")
+    assert len(_sent_to(host, "79110000006")) == 1
 
     repositories.company_ref(db, 962302).update({"whatsapp_connected_at": utcnow() - timedelta(days=8)})
     seasoned = outbound.Sender(db, host, interval_s=0.01, jitter_s=0.0, warmup_days=7, warmup_cold_interval_s=60.0)
