@@ -184,8 +184,12 @@ class Gateway:
         from aiadmin.core.firestore_db import get_db
         from aiadmin.whatsapp import session_lease
 
-        lease = session_lease.lease_ref(get_db(), found.group(1)).get().to_dict() or {}
-        return lease["url"].rstrip("/") if lease.get("url") in self.host_urls else self.session_host_url
+        try:
+            holder = session_lease.live_holder(get_db(), found.group(1))
+        except Exception:  # the first host answers for a session nobody can look up
+            return self.session_host_url
+        url = holder.url.rstrip("/") if holder and holder.url else None
+        return url if url in self.host_urls else self.session_host_url
 
     def _firebase_init(self, start_response: Callable) -> list[bytes]:
         """Hosting's reserved init.json, as the page reads it in production, plus where the emulator listens."""

@@ -505,13 +505,24 @@ def _execute_once(turn: Turn, p: Proposal) -> Outcome:
     except gexc.Conflict:
         done = ref.get().to_dict() or {}
         if done.get("state") == "done":
-            return Outcome(done["outcome_kind"], done.get("outcome", {}))
+            return _own(turn, Outcome(done["outcome_kind"], done.get("outcome", {})))
         recovered = _recover(turn, p)
         if recovered is not None:
             ref.update({"state": "done", "outcome_kind": recovered.kind, "outcome": recovered.data})
-            return recovered
-    outcome = _execute(turn, p)
+            return _own(turn, recovered)
+    outcome = _own(turn, _execute(turn, p))
     ref.update({"state": "done", "outcome_kind": outcome.kind, "outcome": outcome.data, "done_at": utcnow()})
+    return outcome
+
+
+def _own(turn: Turn, outcome: Outcome) -> Outcome:
+    """A chat whose number WhatsApp hides may see and change what it booked, nothing else of the number it typed
+    (however the booking was learned: made now, found after a crash, or answered again to a retried task)."""
+    if turn.hidden_number and outcome.kind == "booked" and outcome.data.get("record_id"):
+        record_id = int(outcome.data["record_id"])
+        chat.remember_booking_chat(turn.db, turn.salon_id, record_id, turn.chat)  # its reminders come here
+        ref = conversation_ref(turn.db, turn.salon_id, turn.chat)
+        ref.set({"own_records": firestore.ArrayUnion([record_id])}, merge=True)
     return outcome
 
 
@@ -540,10 +551,6 @@ def _execute(turn: Turn, p: Proposal) -> Outcome:
                 at=p.at.astimezone(turn.zone).replace(tzinfo=None),
                 api_id=p.id,
             )
-            if turn.hidden_number:  # this chat may see and change what it booked, nothing else of that number
-                conversation_ref(turn.db, turn.salon_id, turn.chat).set(
-                    {"own_records": firestore.ArrayUnion([record_id])}, merge=True
-                )
             _reflect(turn, record_id)
             return Outcome("booked", {**view, "record_id": record_id})
         if p.kind == "cancel":

@@ -142,22 +142,26 @@ def _count(db: firestore.Client, company: Company, task: AiTurnTask, outcomes: l
         log.exception("activity not counted", extra={"salon_id": company.salon_id})
 
 
-def _customer_phone(
-    ref: firestore.DocumentReference, conv: dict, chat_name: str, text: str
-) -> tuple[str | None, bool, str]:
+def _customer_phone(conv: dict, chat_name: str, text: str, asked: bool) -> tuple[str | None, bool, str]:
     """The customer's phone, whether this message gave it, and what else the message says.
 
     A chat WhatsApp names by phone is that phone. A customer whose number WhatsApp hides (`lid:` chat) is asked
-    for it when the bot needs it; the first number they type is kept for the conversation."""
+    for it when the bot needs it: a number is theirs when it answers that question or is all the message says
+    («мой друг, 8916…» is not); it is kept for the conversation. A number is never read as a date or time."""
     if not chat.is_lid_chat(chat_name):
         return chat_name, False, text
-    if known := conv.get("customer_phone"):
-        return str(known), False, text
+    known = conv.get("customer_phone")
     digits, rest = phone_numbers.find(text)
-    if digits is None:
-        return None, False, text
-    ref.set({"customer_phone": digits}, merge=True)
-    return digits, True, rest if phone_numbers.says_more(rest) else ""
+    said = rest if phone_numbers.says_more(rest) else ""
+    if known or digits is None:
+        return (str(known) if known else None), False, (text if digits is None else said)
+    if asked or not said:
+        return digits, True, said
+    return None, False, said
+
+
+# What a message may say beside the number the bot asked for without asking for something else.
+PASSIVE = frozenset({"confirm", "small_talk", "greeting", "unclear"})
 
 
 def handle(
@@ -203,7 +207,7 @@ def handle(
         if marker:  # a reminder was sent since the last turn: what the customer says now may answer it
             state.reminded = Reminded.model_validate(marker).record_id
         text = "\n".join(m.text for m in queued if m.text)
-        phone, given, said = _customer_phone(ref, current.to_dict() or {}, task.phone, text)
+        phone, given, said = _customer_phone(current.to_dict() or {}, task.phone, text, state.awaiting == "phone")
         own = set((current.to_dict() or {}).get("own_records") or []) if chat.is_lid_chat(task.phone) else None
         salon = catalogue.load(db, company, phone or "", company.today().isoformat(), own_records=own)
         if state.reminded and salon.booking(state.reminded) is None:
@@ -230,10 +234,11 @@ def handle(
         if text:
             state.language = english.language_of(text, state.language)  # type: ignore[assignment]
             state.remember("customer", text)
-            outcomes = [o for o in executor.phone_given(turn) if not said or o.kind != "phone_saved"] if given else []
             stage1 = provider.stage1(said, turn.salon, state, turn.today) if said else Stage1()
-            if said or not given:
-                outcomes += executor.execute(turn, stage1.commands)
+            if given and not any(c.type not in PASSIVE for c in stage1.commands):
+                outcomes = executor.phone_given(turn)  # the number the bot asked for: what waited for it now
+            else:  # anything new the customer asks for wins over what waited for the number
+                outcomes = executor.execute(turn, stage1.commands)
         elif queued[-1].undecryptable:  # WhatsApp never gave a readable copy: ask for the message again
             state.remember("customer", "[unreadable]")
             stage1, outcomes = Stage1(), [executor.Outcome("unreadable", {})]
@@ -243,6 +248,8 @@ def handle(
         reply = provider.stage2(said or text, outcomes, turn.salon, state, turn.today)
         state.remember("bot", reply)
         conversation.save(db, task.salon_id, task.phone, state)
+        if given:  # with the state that used it: a retried turn reads the number from the message again
+            ref.set({"customer_phone": phone}, merge=True)
         if marker:
             ref.update({"reminded": firestore.DELETE_FIELD})  # now in the bot's memory of the conversation
         kinds_done = {o.kind for o in outcomes}

@@ -83,15 +83,13 @@ def visit_of(db: firestore.Client, company: Company, booking: d.BookingDoc) -> t
     )
 
 
-def mark_reminded(
-    conv_ref: firestore.DocumentReference, salon_id: int, marker: Reminded, booking: d.BookingDoc
-) -> None:
-    """The customer's next words are read against this booking («1», «3», 👍)."""
+def mark_reminded(conv_ref: firestore.DocumentReference, salon_id: int, marker: Reminded, chat_name: str) -> None:
+    """The customer's next words in that chat are read against this booking («1», «3», 👍)."""
     conv_ref.set(
         {
             "reminded": marker.to_firestore(),
             "salon_id": salon_id,
-            "phone": booking.client_phone,
+            "phone": chat_name,
             "expire_at": utcnow() + chat.RETENTION,
         },
         merge=True,
@@ -118,7 +116,8 @@ def deliver(db: firestore.Client, task: ReminderTask, queue: TaskQueue, settings
         if (ref.get().to_dict() or {}).get("state") == "refused":
             return "skipped: WhatsApp refused this reminder; it is not retried"
     visit = visit_of(db, company, booking)
-    conv_ref = chat_ref(db, task.salon_id, booking.client_phone)
+    to = chat.chat_for_booking(db, task.salon_id, task.record_id, booking.client_phone)
+    conv_ref = chat_ref(db, task.salon_id, to)
     language = language_of(conv_ref)
     text = texts.day_before(visit, language) if task.kind == "day_before" else texts.two_hours(visit, language)
     chat.queue_send(
@@ -127,13 +126,13 @@ def deliver(db: firestore.Client, task: ReminderTask, queue: TaskQueue, settings
         SendRequest(
             key=rid,
             salon_id=task.salon_id,
-            phone=booking.client_phone,
+            phone=to,
             text=text,
             on_refused=f"{REMINDERS}/{rid}",
             resend_until=texts.true_until(visit, company.zone()),
         ),
     )
     marker = Reminded(record_id=task.record_id, kind=task.kind, at=task.at, key=rid)
-    mark_reminded(conv_ref, task.salon_id, marker, booking)
+    mark_reminded(conv_ref, task.salon_id, marker, to)
     log.info("reminder queued", extra={"salon_id": task.salon_id, "reminder": rid, "kind": task.kind})
     return "sent"

@@ -67,6 +67,8 @@ def deliver(db: firestore.Client, task: NoticeTask, queue: TaskQueue, settings: 
     if booking is None:
         return "skipped: the booking is unknown"
     phone = booking.client_phone or task.phone  # a cancelled booking's record is a tombstone without one
+    if phone:
+        phone = chat.chat_for_booking(db, task.salon_id, task.record_id, phone)
     told, news = _claim(db, task, booking)
     if news is None or not phone:
         return "skipped: nothing new for the customer"
@@ -94,6 +96,6 @@ def deliver(db: firestore.Client, task: NoticeTask, queue: TaskQueue, settings: 
     if news != "cancelled":
         assert booking.starts_at is not None
         marker = Reminded(record_id=booking.id, kind="notice", at=booking.starts_at, key=key)
-        mark_reminded(chat_ref(db, task.salon_id, phone), task.salon_id, marker, booking)
+        mark_reminded(chat_ref(db, task.salon_id, phone), task.salon_id, marker, phone)
     log.info("notice queued", extra={"salon_id": task.salon_id, "record_id": task.record_id, "news": news})
     return f"sent: {news}"

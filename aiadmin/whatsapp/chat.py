@@ -44,8 +44,31 @@ def is_lid_chat(chat: str) -> bool:
     return chat.startswith(LID_CHAT)
 
 
+def shown(chat: str) -> str:
+    """A chat as the owner reads it in a notice: +phone, or that WhatsApp hides the number."""
+    return "со скрытым номером" if is_lid_chat(chat) else f"+{chat}"
+
+
 def conversation_id(salon_id: int, phone: str) -> str:
     return f"{salon_id}_{phone}"
+
+
+# A booking made in a hidden-number chat: its reminders and notices go to that chat, not to the number typed
+# there (which may be anyone's), and the answers to them arrive where the bot expects them.
+BOOKING_CHATS = "booking_chats"
+BOOKING_CHAT_KEEP = timedelta(days=120)
+
+
+def remember_booking_chat(db: firestore.Client, salon_id: int, record_id: int, chat: str) -> None:
+    doc = db.collection(BOOKING_CHATS).document(f"{salon_id}_{record_id}")
+    doc.set({"salon_id": salon_id, "record_id": record_id, "chat": chat, "expire_at": utcnow() + BOOKING_CHAT_KEEP})
+
+
+def chat_for_booking(db: firestore.Client, salon_id: int, record_id: int, phone: str) -> str:
+    """Where to write about a booking: the chat it was made in if that chat hides its number, else its phone."""
+    snap = db.collection(BOOKING_CHATS).document(f"{salon_id}_{record_id}").get()
+    made_in = (snap.to_dict() or {}).get("chat") if snap.exists else None
+    return str(made_in) if made_in else phone
 
 
 class ChatMessage(Document):

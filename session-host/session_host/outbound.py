@@ -158,7 +158,13 @@ class Sender:
         return linked_at is not None and utcnow() - linked_at < self.warmup
 
     def _cold(self, req: SendRequest) -> bool:
-        """The recipient never wrote to the salon's number (as far as the kept conversations tell)."""
+        """The recipient never wrote to the salon's number (as far as the kept conversations tell). A one-time code
+        and the owner's own notices are never held: they are few, and late they are worthless."""
+        if req.private_text:
+            return False
+        company = repositories.get_company(self.db, req.salon_id)
+        if company is not None and company.owner_phone() == req.phone:
+            return False
         conv = self.db.collection(chat.CONVERSATIONS).document(chat.conversation_id(req.salon_id, req.phone)).get()
         return not (conv.exists and (conv.to_dict() or {}).get("last_customer_message_at"))
 
@@ -196,8 +202,9 @@ class Sender:
         if company is None or company.owner_phone() == req.phone:
             return
         text = (
-            f"WhatsApp не доставил сообщение клиенту +{req.phone}: он ещё не писал на номер салона, и WhatsApp "
-            "не даёт написать первым. Напишите ему с телефона салона — после его ответа бот сможет писать сам."
+            f"WhatsApp не доставил сообщение клиенту {chat.shown(req.phone)}: он ещё не писал на номер салона, "
+            "и WhatsApp не даёт написать первым. Напишите ему с телефона салона — после его ответа бот сможет "
+            "писать сам."
         )
         dedup = f"{phone_ref(req.phone)}-{utcnow():%Y%m%d%H%M}"
         host_url = get_settings().require("session_host_url")

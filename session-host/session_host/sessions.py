@@ -498,6 +498,8 @@ class SessionHost:
         return True
 
     def _publish_load(self, held: int | None = None) -> None:
+        if self._stopping.is_set():
+            return  # leaving: a late renewal must not bring this host's load back after it withdrew it
         try:
             count = len(self._owned) if held is None else held
             host_load.publish(self.db, self.holder, self.url, count, self.max_sessions, self.lease_ttl_s)

@@ -301,6 +301,7 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
         (chat.OUTBOX, "expire_at"): "expire_at" in chat.OutboxEntry.model_fields,
         (inbound_journal.WA_INBOX, "expire_at"): "expire_at" in inbound_journal.JournalEntry.model_fields,
         (host_load.WA_HOSTS, "expire_at"): "expire_at" in host_load.HostLoad.model_fields,
+        (chat.BOOKING_CHATS, "expire_at"): '"expire_at": utcnow() + BOOKING_CHAT_KEEP' in _source(chat),
         (registration.REGISTRATIONS, "expire_at"): "expire_at" in registration.Registration.model_fields,
         (owner_access.OWNER_CODES, "expire_at"): "expire_at" in owner_access.OwnerCode.model_fields,
         (owner_access.OWNER_GRANTS, "expire_at"): "expire_at" in owner_access.OwnerGrant.model_fields,

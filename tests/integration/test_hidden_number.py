@@ -75,3 +75,25 @@ def test_a_typed_number_never_shows_or_changes_bookings_made_elsewhere(pinned_no
     customer.say("да, передайте")
     told = wait_for(lambda: [t for t in customer.replies(to=NOTICES_TO) if "просит администратора" in t], 10, "owner")
     assert "WhatsApp скрыл номер" in told[-1] and "Отмените мою запись" in told[-1], told[-1]
+
+
+def test_a_new_wish_beside_the_number_wins_over_the_yes_that_waited_for_it(pinned_now, bot):
+    customer = Chat(bot.stack, HIDDEN)
+    slots = customer.say("Запишите на мужскую стрижку завтра вечером")
+    first, other = _times(slots)[0], _times(slots)[1]
+    proposal = customer.say(f"давайте в {first}")
+    if "Как вас зовут" in proposal:
+        proposal = customer.say("Пётр")
+    assert customer.say("да").startswith(ASKS_FOR_PHONE)
+    changed = customer.say(f"нет, лучше в {other}, мой номер 89165551234")
+    assert records_by_us(bot.stack) == [], "the yes to the first time is void once the customer asks for another"
+    assert f"в {other}" in changed and "Подтверждаете?" in changed, changed
+    assert customer.say("да").startswith("Готово! Вы записаны"), "the number is kept: no second question"
+    assert len(records_by_us(bot.stack)) == 1
+
+
+def test_a_number_said_about_someone_else_is_not_taken_for_the_customers_own(pinned_now, bot):
+    customer = Chat(bot.stack, HIDDEN)
+    customer.say("Мой друг 8 916 555-12-34 советовал вас, сколько стоит мужская стрижка?")
+    asked = customer.say("Какие у меня записи?")
+    assert asked.startswith(ASKS_FOR_PHONE), "a number nobody asked for, said with more, is not theirs"

@@ -305,3 +305,23 @@ def test_the_bots_own_booking_makes_no_notice(wednesday, bot):
     assert late["state"] == "skipped: nothing new for the customer"
     bot.stack.dispatcher.wait_idle()
     assert len(bot.replies()) == replies, f"an echo of the bot's own booking: {bot.replies()[replies:]}"
+
+
+def test_a_booking_made_where_whatsapp_hides_the_number_is_reminded_there_and_answered_there(wednesday, bot):
+    """The number typed in a hidden-number chat may be anyone's: the reminder goes to the chat the booking was
+    made in, and «1» there confirms the visit."""
+    hidden = Chat(bot.stack, "lid:201234567890777")
+    slots = hidden.say("Когда свободно на мужскую стрижку послезавтра?")
+    chosen = re.search(r"в (\d{2}:\d{2})", slots).group(1)
+    if "Как вас зовут" in hidden.say(f"давайте в {chosen}"):
+        hidden.say("Пётр")
+    assert "номер" in hidden.say("да")
+    assert hidden.say("+7 916 555-77-88").startswith("Готово! Вы записаны")
+    record = records_by_us(bot.stack)[0]
+    run(planned(record["id"])["day_before"])
+    reminder = wait_for(lambda: [t for t in hidden.replies() if "Напоминаем" in t], 10, "the reminder in that chat")
+    assert "1 — подтверждаю" in reminder[0]
+    assert not [m for m in bot.outbox() if m["to"] == "79165557788"], "nothing to the number typed there"
+    hidden.seen = len(hidden.replies())
+    assert hidden.say("1").startswith("Спасибо, что подтвердили")
+    assert bot.stack.data.records[record["id"]]["attendance"] == 2

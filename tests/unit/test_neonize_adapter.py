@@ -188,6 +188,9 @@ def test_an_undecryptable_message_becomes_a_placeholder_of_its_sender():
 
 
 def test_a_lid_nobody_can_map_arrives_without_a_phone_but_with_its_lid():
+    unreadable = _message("201234567890123", server="lid").Info
+    placeholder = nd.undecryptable_event(N.UndecryptableMessage(Info=unreadable))
+    assert placeholder is not None and placeholder.chat_lid == "201234567890123", "asked to send it again there"
     event = nd.inbound_event(_message("201234567890123", server="lid"))
     assert event.chat_phone == "" and event.chat_lid == "201234567890123" and event.text == "Здравствуйте"
     assert nd.inbound_event(_message("79035557788")).chat_lid is None

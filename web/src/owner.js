@@ -222,7 +222,7 @@ function renderWeek(view) {
     ...(w.actions || [])
       .slice()
       .reverse()
-      .map((a) => el("li", `${ACTIONS[a.kind] || a.kind}: ${a.service || "услуга"}, ${visitTime(a.at)} — +${a.customer}`)),
+      .map((a) => el("li", `${ACTIONS[a.kind] || a.kind}: ${a.service || "услуга"}, ${visitTime(a.at)} — ${customer(null, a.customer)}`)),
   );
 }
 

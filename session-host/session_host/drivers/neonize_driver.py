@@ -161,9 +161,10 @@ def undecryptable_event(ev: Any) -> Inbound | None:
     if src.IsFromMe or src.IsGroup:
         return None
     phone = _phone_of(src.Chat, src.SenderAlt)
-    if phone is None:
+    lid = src.Chat.User if phone is None and src.Chat.Server == "lid" else None
+    if phone is None and lid is None:
         return None
-    return Inbound(message_id=ev.Info.ID, chat_phone=phone, text="", undecryptable=True)
+    return Inbound(message_id=ev.Info.ID, chat_phone=phone or "", text="", undecryptable=True, chat_lid=lid)
 
 
 def temporary_ban_event(ev: Any) -> TemporarilyBanned:

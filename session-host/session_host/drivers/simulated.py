@@ -72,7 +72,6 @@ class SimulatedWhatsApp:
         self.down_until: dict[str, float] = {}  # an outage: reconnects fail until then
         self.banned_until: dict[str, float] = {}
         self.lid_store: dict[str, str] = {}  # LID → phone, as whatsmeow's LID store learns it
-        self.lid_seen: set[str] = set()  # LIDs that wrote to this phone: WhatsApp delivers to them
         self.qr_ttl_s, self.qr_rotations, self.pairing_ttl_s = qr_ttl_s, qr_rotations, pairing_ttl_s
         self.connect_delay_s = connect_delay_s
         credentials_path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,8 +136,8 @@ class SimulatedWhatsApp:
             if live is None or not live.connected:
                 raise SendError("the session is not connected", permanent=False)
             lid = to_phone.removeprefix("lid:")
-            if lid != to_phone and not (lid.isdigit() and (lid in self.lid_store or lid in self.lid_seen)):
-                raise SendError(f"{to_phone} is no LID this phone has seen", permanent=True)
+            if lid != to_phone and not (lid.isdigit() and 1 <= len(lid) <= 24):
+                raise SendError(f"{to_phone} is no LID", permanent=True)
             if lid == to_phone and not (to_phone.isdigit() and 10 <= len(to_phone) <= 15):
                 raise SendError(f"{to_phone} is not on WhatsApp", permanent=True)
             if to_phone in self.refusing:
@@ -170,8 +169,6 @@ class SimulatedWhatsApp:
         pair; without `from`, WhatsApp shows the LID alone and the phone is what the store knows, if anything."""
         if lid and from_phone:
             self.lid_store[lid] = from_phone
-        if lid:
-            self.lid_seen.add(lid)
         phone = from_phone or (self.lid_store.get(lid, "") if lid else "")
         return self._incoming(
             session_id,
