@@ -4,6 +4,7 @@ a self-contained Cloud Functions source: main.py at the root, aiadmin beside it,
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -38,6 +39,19 @@ def test_build_steps_run_in_order():
     ids = [step["id"] for step in BUILD["steps"]]
     assert [i for i in ids if i in ORDER] == ORDER
     assert not [s for s in BUILD["steps"] if "waitFor" in s], "steps must run one after another"
+
+
+@pytest.mark.parametrize(("release", "fails"), [("", True), ("a1b2c3d", False)])
+def test_a_build_without_a_release_stops_before_anything_is_built_or_tagged(release, fails):
+    first = BUILD["steps"][0]
+    assert first["id"] == "release-named" and first["entrypoint"] == "bash"
+    script = first["args"][-1].replace("${_RELEASE}", release)
+    done = subprocess.run(
+        [shutil.which("bash") or "/bin/bash", "-c", script], capture_output=True, text=True, check=False
+    )
+    assert (done.returncode != 0) == fails
+    if fails:
+        assert "_RELEASE is empty" in done.stdout
 
 
 def test_checks_are_the_makefile_targets():

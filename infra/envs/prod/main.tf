@@ -5,17 +5,18 @@ terraform {
   required_version = ">= 1.6"
 
   required_providers {
+    # Exact versions: the ones infra/ was read against. The lock file (.terraform.lock.hcl) pins their hashes.
     google = {
       source  = "hashicorp/google"
-      version = "~> 6.0"
+      version = "6.50.0"
     }
     google-beta = {
       source  = "hashicorp/google-beta"
-      version = "~> 6.0"
+      version = "6.50.0"
     }
     time = {
       source  = "hashicorp/time"
-      version = "~> 0.12"
+      version = "0.13.1"
     }
   }
 

@@ -56,9 +56,10 @@ locals {
       "roles/cloudsql.instanceUser", # IAM database login (no password anywhere)
     ]
     invoker = []
-    # `terraform apply` from Cloud Build creates and changes everything below; these are the admin roles of
-    # exactly the services this stack uses, not Owner or Editor. The IAM-admin and secret roles are not here:
-    # they are granted below with conditions or as a narrower custom role.
+    # `terraform apply` from Cloud Build creates and changes the services below; these are the admin roles of
+    # exactly the services this stack uses, not Owner or Editor. IAM is not here: it is granted below with a
+    # condition, as narrower custom roles, and as acting only as the stack's own accounts. What those grants do not
+    # cover (new accounts, custom roles, the grants themselves) is applied by a project owner (docs/deploying.md).
     build = [
       "roles/artifactregistry.admin",
       "roles/cloudbuild.builds.builder",
@@ -68,7 +69,6 @@ locals {
       "roles/cloudtasks.admin",
       "roles/datastore.owner",
       "roles/firebase.admin",
-      "roles/iam.serviceAccountUser",
       "roles/logging.configWriter",
       "roles/logging.logWriter",
       "roles/monitoring.editor",
@@ -121,36 +121,53 @@ resource "google_project_iam_member" "build_iam_admin" {
   }
 }
 
-# …and administers only the stack's own service accounts.
-resource "google_project_iam_member" "build_account_admin" {
-  #checkov:skip=CKV_GCP_49:the build account must create the stack's service accounts; the condition limits it to aiadmin-* accounts, which checkov does not read
-  project = var.project_id
-  role    = "roles/iam.serviceAccountAdmin"
-  member  = google_service_account.account["build"].member
-
-  condition {
-    title       = "only-aiadmin-accounts"
-    description = "Service accounts named aiadmin-* only."
-    expression  = "resource.name.startsWith(\"projects/${var.project_id}/serviceAccounts/aiadmin-\")"
-  }
+# Planning reads the custom roles and the service accounts with their IAM policies; it changes none of them.
+resource "google_project_iam_custom_role" "build_iam_reader" {
+  project     = var.project_id
+  role_id     = "aiadminBuildIamReader"
+  title       = "AI Admin build: read IAM roles and service accounts"
+  description = "What terraform plan reads of IAM; no create, update or setIamPolicy."
+  permissions = [
+    "iam.roles.get",
+    "iam.roles.list",
+    "iam.serviceAccounts.get",
+    "iam.serviceAccounts.getIamPolicy",
+    "iam.serviceAccounts.list",
+  ]
+  depends_on = [google_project_service.api]
 }
 
-# Secrets: create them and set who reads them, but never read a value (no secretmanager.versions.access).
+resource "google_project_iam_member" "build_iam_reader" {
+  project = var.project_id
+  role    = google_project_iam_custom_role.build_iam_reader.name
+  member  = google_service_account.account["build"].member
+}
+
+# The build account deploys as the stack's own accounts only: the functions and the host run as theirs, jobs and
+# tasks carry the invoker's token, and function builds run as the build account itself. No other account of the
+# project (the default compute account is an Editor) can be acted as.
+resource "google_service_account_iam_member" "build_acts_as" {
+  for_each           = local.accounts
+  service_account_id = google_service_account.account[each.key].name
+  role               = "roles/iam.serviceAccountUser"
+  member             = google_service_account.account["build"].member
+}
+
+# Secrets: planning reads them and who may read them; it never reads a value (no secretmanager.versions.*) and
+# cannot change who reads one (no setIamPolicy: else it could grant itself a value). Secrets and their readers
+# are applied by a project owner, who adds the values too.
 resource "google_project_iam_custom_role" "secrets_manager" {
   project     = var.project_id
   role_id     = "aiadminSecretsManager"
-  title       = "AI Admin secrets manager (no value access)"
-  description = "Create Secret Manager secrets and set their IAM; values are added by people."
+  title       = "AI Admin build: read secrets' metadata and IAM (no value)"
+  description = "What terraform plan reads of Secret Manager; no value, no create, no setIamPolicy."
+  depends_on  = [google_project_service.api]
   permissions = [
     "secretmanager.locations.get",
     "secretmanager.locations.list",
-    "secretmanager.secrets.create",
-    "secretmanager.secrets.delete",
     "secretmanager.secrets.get",
     "secretmanager.secrets.getIamPolicy",
     "secretmanager.secrets.list",
-    "secretmanager.secrets.setIamPolicy",
-    "secretmanager.secrets.update",
   ]
 }
 

@@ -30,12 +30,12 @@ locals {
 }
 
 resource "google_sql_database_instance" "wa" {
-  #checkov:skip=CKV_GCP_79:POSTGRES_17 is the newest version the pinned provider line (google ~> 6.0) documents; 18 arrives with the provider upgrade
+  #checkov:skip=CKV_GCP_79:a change of database_version is an in-place major upgrade (the salons' WhatsApp store is down meanwhile): an owner schedules it, a deploy must not trigger it
   #checkov:skip=CKV2_GCP_13:log_duration logs a line per statement (every message the host stores); query insights shows slow ones
   project             = var.project_id
   name                = "aiadmin-wa"
   region              = var.region
-  database_version    = "POSTGRES_17" # the newest the pinned provider line (google ~> 6.0) documents
+  database_version    = "POSTGRES_17" # 18 too exists; moving to it is an owner-scheduled upgrade (docs/deploying.md)
   deletion_protection = var.deletion_protection
 
   settings {
