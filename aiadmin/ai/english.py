@@ -137,9 +137,8 @@ def render(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
     if kind == "unknown_question":
         return "I don't have reliable information on that. Shall I pass your question to the administrator?"
     if kind == "greeting":
-        return (
-            f"Hello! This is the administrator of «{x['salon']}». I can tell you prices, find a free time and book you."
-        )
+        name = x["salon"] if "«" in x["salon"] else f"«{x['salon']}»"  # never quotes inside quotes
+        return f"Hello! This is the administrator of {name}. I can tell you prices, find a free time and book you."
     if kind == "small_talk":
         return {"thanks": "You're welcome!", "bye": "Goodbye! We look forward to seeing you."}.get(
             x["topic"], "Great! Write any time you need a booking or a price."

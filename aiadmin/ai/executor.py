@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,8 @@ from aiadmin.whatsapp import chat, owner_notices
 from aiadmin.yclients.client import YclientsClient, YclientsError, YclientsRejected
 
 log = logging.getLogger("aiadmin.ai.executor")
+
+TODAY_WORD = re.compile(r"сегодн|\btoday\b|\btonight\b", re.IGNORECASE)
 
 AI_ACTIONS = "ai_actions"
 PROPOSAL_TTL = dt.timedelta(minutes=30)
@@ -105,7 +108,17 @@ def _when(turn: Turn, cmd: Command) -> When:
     said = " ".join(x for x in (cmd.date, cmd.time) if x) or turn.text
     when = parse_when(said, turn.today)
     relative = relative_time(said) if not when.has_time else None
-    return _relative(turn, when, relative) if relative else when
+    return _not_passed(turn, _relative(turn, when, relative) if relative else when, said)
+
+
+def _not_passed(turn: Turn, when: When, said: str) -> When:
+    """«в четверг в 10:00» said on a Thursday afternoon means next Thursday: a weekday, unlike «сегодня», names
+    today only while its time is still ahead."""
+    if when.days != [turn.today] or when.at is None or TODAY_WORD.search(said):
+        return when
+    if when.at > dt.datetime.now(turn.zone).time():
+        return when
+    return replace(when, days=[turn.today + dt.timedelta(days=7)])
 
 
 def _relative(turn: Turn, when: When, relative: str) -> When:
@@ -169,12 +182,16 @@ def find_slots(
     limit: int = OFFER,
 ) -> list[Slot]:
     found: list[Slot] = []
+    now = dt.datetime.now(turn.zone)
     for day in days:
         if day < turn.today:
             continue
         for master in _working(turn, masters, day):
             for slot in turn.yclients.book_times(turn.salon_id, master.id, day, [service.id]):
-                local = slot.datetime.astimezone(turn.zone).time() if slot.datetime.tzinfo else slot.datetime.time()
+                at = slot.datetime if slot.datetime.tzinfo else slot.datetime.replace(tzinfo=turn.zone)
+                if at <= now:
+                    continue  # whatever the source says, a time already gone is never offered or booked
+                local = at.astimezone(turn.zone).time()
                 if when.at and local != when.at:
                     continue
                 if when.after and local < when.after:

@@ -15,7 +15,16 @@ from aiadmin.ai.conversation import State
 from aiadmin.ai.dates import SAME_MASTER, option_number, parse_when, relative_time
 from aiadmin.ai.executor import Outcome
 from aiadmin.core.names import as_name
-from aiadmin.core.russian import Preposition, date_text, day_phrase, plural, price, when_phrase, with_master
+from aiadmin.core.russian import (
+    Preposition,
+    date_text,
+    day_phrase,
+    plural,
+    price,
+    salon_introduction,
+    when_phrase,
+    with_master,
+)
 
 # A yes is only a yes: "да, но давайте в 16:00" is a new request, not a confirmation of the old proposal.
 _AFFIRM = (
@@ -404,7 +413,7 @@ def render(outcome: Outcome, today: dt.date) -> str:
     if k == "greeting":
         if x.get("welcome"):  # the owner's own words (owner page)
             return str(x["welcome"])
-        return f"Здравствуйте! Это администратор салона «{x['salon']}». Подскажу цены, свободное время и запишу вас."
+        return f"Здравствуйте! {salon_introduction(x['salon'])}. Подскажу цены, свободное время и запишу вас."
     return (
         "Не совсем понял вас. Я могу подсказать цены, найти свободное время, записать, перенести или отменить "
         "запись. Вы хотите записаться?"

@@ -6,6 +6,7 @@ case («во вторник», «в среду», «на субботу»), date
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
 Preposition = Literal["в", "на"]
@@ -77,3 +78,19 @@ def price(p_min: float, p_max: float) -> str:
 def with_master(name: str | None) -> str:
     """«, мастер — Дмитрий Козлов»: no declension of a person's name."""
     return f", мастер — {name}" if name else ""
+
+
+# A salon title that already says what kind of place it is («Салон красоты «Лилия»», «Барбершоп Борода»).
+_KIND = re.compile(
+    r"^(салон|студи|барбершоп|парикмахерск|центр|клиник|школ|мастерск|спа\b|бьюти|ногтев|beauty|barber|nail|brow|spa\b)",
+    re.IGNORECASE,
+)
+
+
+def salon_introduction(title: str) -> str:
+    """«Это администратор салона «Лилия»» — or, for a title that names its kind or carries its own quotes, the
+    title as it is («Это Салон красоты «Лилия»»): never quotes inside quotes, never «салона «Салон…»»."""
+    name = re.sub(r'"([^"]+)"', r"«\1»", title.strip())  # straight quotes as Russian ones
+    if _KIND.match(name) or "«" in name:
+        return f"Это {name[0].upper()}{name[1:]}"
+    return f"Это администратор салона «{name}»"

@@ -10,9 +10,10 @@ import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import requests
 
-from tests.conftest import GATEWAY, wait_for
+from tests.conftest import GATEWAY, PINNED_NOWS, wait_for
 from tests.integration.conftest import CUSTOMER, NOTICES_TO, SID, records_by_us
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -153,3 +154,22 @@ def test_a_message_written_hours_before_it_arrived_is_left_for_a_person_not_answ
     assert wait_for(waiting, 10, "the owner's inbox showing it waiting for a person")
     assert len(bot.replies()) == bot.seen, "and the bot still said nothing"
     assert "1300" in bot.say("Сколько стоит мужская стрижка?")
+
+
+ON_WEEKDAY = ("в понедельник", "во вторник", "в среду", "в четверг", "в пятницу", "в субботу", "в воскресенье")
+
+
+@pytest.mark.parametrize("pinned_now", [PINNED_NOWS["year-end"]], indirect=True, ids=["afternoon"])
+@pytest.mark.parametrize("asked", ["Запишите на мужскую стрижку {day} в 10:00", "можно {day} на 11 на мужскую стрижку"])
+def test_todays_weekday_at_an_hour_already_gone_is_next_week_never_the_past(pinned_now, bot, asked):
+    """Said on a {day} afternoon, «{day} в 10:00» is next week's: the bot never offers or books a time gone by."""
+    today = pinned_now.date()
+    reply = bot.say(asked.format(day=ON_WEEKDAY[today.weekday()]))
+    if "Как вас зовут" in reply:
+        reply = bot.say("Пётр")
+    next_week = today + timedelta(days=7)
+    assert "сегодня" not in reply and f" {next_week.day} " in reply, reply
+    if "Подтверждаете?" in reply:
+        assert bot.say("да").startswith("Готово!")
+        booked = records_by_us(bot.stack)[0]
+        assert booked["datetime"][:10] == next_week.isoformat()

@@ -10,7 +10,7 @@ import pytest
 
 from aiadmin.ai.executor import Outcome
 from aiadmin.ai.rules import render
-from aiadmin.core.russian import day_phrase, plural, when_phrase
+from aiadmin.core.russian import day_phrase, plural, salon_introduction, when_phrase
 
 TODAY = dt.date(2026, 11, 30)  # a Monday
 NAMES = ["Дмитрий Козлов", "Анна Соколова", "Илья", "Мария-Луиза Фомина", None]
@@ -133,3 +133,19 @@ def test_the_welcome_counts_services_in_good_russian():
     assert "(1 услуга в каталоге)" in welcome_text(company, 1)
     assert "(3 услуги в каталоге)" in welcome_text(company, 3)
     assert "(12 услуг в каталоге)" in welcome_text(company, 12)
+
+
+@pytest.mark.parametrize(
+    ("title", "said"),
+    [
+        ("Лилия", "Это администратор салона «Лилия»"),
+        ("Салон красоты «Лилия»", "Это Салон красоты «Лилия»"),
+        ('Студия "Бровь"', "Это Студия «Бровь»"),
+        ("барбершоп Борода", "Это Барбершоп Борода"),
+        ("Beauty Lab", "Это Beauty Lab"),
+        ("«Мята»", "Это «Мята»"),
+    ],
+)
+def test_a_salon_is_introduced_without_quotes_in_quotes_or_a_second_salon(title, said):
+    assert salon_introduction(title) == said
+    assert "««" not in said and "»»" not in said and "салона «Салон" not in said
