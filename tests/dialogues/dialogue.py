@@ -33,6 +33,7 @@ class Dialogue:
     has_booking: str | None = None  # the title of a booking the customer already has before the dialogue
     push_name: str | None = "Мария"
     notes: str = field(default="", compare=False)
+    kind: str = ""  # the class of phrasing it stands for (the by-class set reports its share per class)
 
 
 def D(name: str, *turns: Say, **kw: Any) -> Dialogue:

@@ -29,3 +29,6 @@ def print_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"{key:18} {row['passed']}/{row['dialogues']} = {row['share']:.0%}   failed: {failed}"
         )
+        if row.get("by_class"):
+            classes = "  ".join(f"{k} {v}" for k, v in row["by_class"].items())
+            terminalreporter.write_line(f"{'':18} per class: {classes}")
