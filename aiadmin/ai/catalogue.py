@@ -3,12 +3,15 @@ record and upcoming bookings; and matching what a customer wrote to a real servi
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
+from rapidfuzz import fuzz
 
+from aiadmin.ai import normalise
 from aiadmin.core import repositories
 from aiadmin.core.models import Company
 from aiadmin.sync import documents as d
@@ -60,6 +63,11 @@ class Salon:
     staff: list[d.StaffDoc]
     client: d.ClientDoc | None = None
     bookings: list[d.BookingDoc] = field(default_factory=list)
+
+    @functools.cached_property
+    def vocabulary(self) -> tuple[str, ...]:
+        """The words a misspelt message is corrected towards (aiadmin.ai.normalise)."""
+        return normalise.vocabulary_of([*(s.title for s in self.services), *(m.name for m in self.staff)])
 
     def service(self, service_id: int | None) -> d.ServiceDoc | None:
         return next((s for s in self.services if s.id == service_id), None)
@@ -129,14 +137,28 @@ class Salon:
         return found[0] if found else None
 
     def match_staff(self, text: str | None) -> d.StaffDoc | None:
+        """The master a name names («к Анне», «Дмитрий»), also misspelt («к Дмитирию»): only when one master's
+        name is clearly the closest."""
         if not text:
             return None
         words = re.findall(r"[а-яё]+", text.lower().replace("ё", "е"))
+        stems = []
         for member in self.staff:
             first = member.name.split()[0].lower().replace("ё", "е")
             stem = first[:-1] if first[-1] in "аяйьо" and len(first) > 3 else first
             if any(w.startswith(stem) for w in words):
                 return member
+            stems.append(stem)
+        scored = sorted(
+            ((fuzz.ratio(w[: len(stem) + 1], stem), i) for w in words if len(w) >= 4 for i, stem in enumerate(stems)),
+            reverse=True,
+        )
+        if (
+            scored
+            and scored[0][0] >= normalise.CUTOFF
+            and (len(scored) < 2 or scored[1][1] == scored[0][1] or scored[0][0] - scored[1][0] >= normalise.MARGIN)
+        ):
+            return self.staff[scored[0][1]]
         return None
 
     def masters_for(self, service: d.ServiceDoc) -> list[d.StaffDoc]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from aiadmin.ai import catalogue, conversation, english, executor, phone_numbers
+from aiadmin.ai import catalogue, conversation, english, executor, normalise, phone_numbers
 from aiadmin.ai.commands import Stage1
 from aiadmin.ai.providers import Provider
 from aiadmin.core import firestore_clock, repositories
@@ -216,6 +216,7 @@ def handle(
             _mark(db, task, queued, "skipped")  # a 👍 to an ordinary message needs no answer
             conversation.save(db, task.salon_id, task.phone, state)
             return TurnResult("skipped")
+        said = normalise.normalise(said, salon.vocabulary)  # Latin-typed Russian in Cyrillic, misspellings put right
         turn = executor.Turn(
             db,
             yclients,
@@ -232,7 +233,7 @@ def handle(
         )
         calls_before = provider.calls
         if text:
-            state.language = english.language_of(text, state.language)  # type: ignore[assignment]
+            state.language = english.language_of(said or text, state.language)  # type: ignore[assignment]
             state.remember("customer", text)
             stage1 = provider.stage1(said, turn.salon, state, turn.today) if said else Stage1()
             if given and not any(c.type not in PASSIVE for c in stage1.commands):

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiadmin.ai import catalogue, conversation, english, rules, turn
+from aiadmin.ai import catalogue, conversation, english, normalise, rules, turn
 from aiadmin.ai.providers import Provider
 from aiadmin.core import repositories
 from aiadmin.core.models import utcnow
@@ -130,6 +130,7 @@ def _rules_commands(world: World, phone: str, text: str) -> dict[str, Any]:
     company = repositories.get_company(world.db, world.salon_id)
     state.forget_stale_topic(utcnow())
     salon = catalogue.load(world.db, company, phone, company.today().isoformat())
+    text = normalise.normalise(text, salon.vocabulary)  # what the turn gives the model too
     state.language = english.language_of(text, state.language)  # type: ignore[assignment]
     return rules.stage1(text, salon, state, company.today()).model_dump(exclude_none=True)
 

@@ -31,7 +31,7 @@ SALON = 962302
 NOW = wednesday_morning()
 REPORT_DIR = ROOT / "test-output" / "dialogue-report"
 # by_class: its share on the day it was frozen (before the parser learnt any of its classes) is the floor.
-MINIMUM = {"dev": 0.95, "held_out": 0.75, "by_class": 0.0}
+MINIMUM = {"dev": 0.95, "held_out": 0.75, "by_class": 0.58}
 
 
 @pytest.fixture
