@@ -42,7 +42,9 @@ class Command(BaseModel):
         default=None, description="create_booking: the N-th of the times the bot just offered (1-based, -1 = last)"
     )
     topic: str | None = Field(
-        default=None, description="salon_info: address|phone|hours; small_talk: thanks|bye|ok|emoji"
+        default=None,
+        description="salon_info: address|phone|hours; small_talk: thanks|bye|ok|emoji; explain_service: duration "
+        "when the customer asks how long it takes",
     )
 
 

@@ -50,7 +50,10 @@ NUMBER_WORDS = {
     "одиннадцать": 11,
     "двенадцать": 12,
 }
-PARTS_OF_DAY = {  # (from, to)
+PARTS_OF_DAY = {  # (from, to); the longer phrases first
+    r"после\s+обеда": (dt.time(13), dt.time(22)),
+    r"(?:ближе\s+)?к\s+вечеру": (dt.time(16), dt.time(22)),
+    r"в\s+обед|в\s+обеденное\s+время": (dt.time(12), dt.time(15)),
     r"утр(?:ом|а)": (dt.time(9), dt.time(12)),
     r"дн[её]м": (dt.time(12), dt.time(17)),
     r"вечер(?:ом|а)?": (dt.time(17), dt.time(22)),
@@ -104,6 +107,9 @@ def parse_time(text: str) -> tuple[dt.time | None, dt.time | None, dt.time | Non
         return None, after, before
     m = re.search(r"\b([01]?\d|2[0-3]):([0-5]\d)\b", t)
     if m:
+        return dt.time(int(m.group(1)), int(m.group(2))), None, None
+    m = re.search(r"(?<![\d-])([01]?\d|2[0-3])-([0-5]\d)(?![\d-])", t)  # «в 17-45»; not «555-12-34»
+    if m and not re.match(MONTH_AHEAD, t[m.end() :]):  # nor «12-15 числа»
         return dt.time(int(m.group(1)), int(m.group(2))), None, None
     for m in re.finditer(r"\b([01]?\d|2[0-3])\.([0-5]\d)\b(?![./]\d)", t):
         as_date = re.search(r"\b(\d{1,2})[./](\d{1,2})(?:[./](\d{2,4}))?\b", t[m.start() :])

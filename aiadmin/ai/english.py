@@ -118,6 +118,10 @@ def render(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
     if kind == "phone_needed":
         what = "book you in" if x.get("booking") else "find your booking"
         return f"WhatsApp doesn't show us your number. To {what}, please send your phone number."
+    if kind == "service_duration":
+        minutes = int(x["minutes"])
+        length = f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+        return f"«{x['title']}» takes about {length.replace(' 0 min', '')}. Shall I book you in?"
     if kind == "phone_saved":
         return "Thank you, I've saved your number. How can I help?"
     if kind == "bookings_elsewhere":

@@ -697,6 +697,8 @@ def explain_service(turn: Turn, cmd: Command) -> Outcome:
     if service is None:
         return Outcome("unknown_service", {"asked": cmd.service, "known": [s.title for s in turn.salon.services[:8]]})
     turn.state.service_id = service.id
+    if cmd.topic == "duration":
+        return Outcome("service_duration", {"title": service.title, "minutes": (service.duration_s or 0) // 60})
     return Outcome(
         "service_info",
         {

@@ -19,6 +19,7 @@ from aiadmin.core.russian import (
     Preposition,
     date_text,
     day_phrase,
+    duration_text,
     plural,
     price,
     salon_introduction,
@@ -66,8 +67,19 @@ NOT_A_SERVICE = re.compile(
     r"утр|вечер|дн[её]м|час|числ|время|врем|при[её]м|запис|консульт|друг|ближайш|какое|какую|свободн|эт[оуи])",
 )
 LIST = re.compile(r"какие (\w+ )?(у вас )?(есть|бывают)|какие услуги|что у вас есть|список услуг", re.I)
-GREETING = re.compile(r"^(привет|здравствуй\w*|добр\w+ (день|утро|вечер)|hello|hi)[!.,\s]*$", re.I)
-THANKS = re.compile(r"^\W*(спасибо|спс|благодар\w*|мерси|thanks?( you)?)\b", re.I)
+GREETING = re.compile(r"^(привет|здравствуй\w*|добр\w+ (день|утро|вечер)|hello|hi)\W*$", re.I)  # «Доброе утро)»
+# Thanks, also after a word of assent («ок, спасибо», «хорошо, благодарю»).
+THANKS = re.compile(
+    r"^\W*((ок|окей|ok|хорошо|ладно|понятно|ясно|отлично|супер|поняла?)\W+)?"
+    r"(спасибо|спс|благодар\w*|мерси|thanks?( you)?)\b",
+    re.I,
+)
+# How long a service takes («сколько длится», «долго делается», «по времени»): its length, not its price.
+DURATION = re.compile(
+    r"сколько\s+(\w+\s+)?(длится|времени|по времени|идет|идёт|занимает)|как\s+долго|долго\s+(дела|длит)|"
+    r"по времени|продолжительн|длительн",
+    re.I,
+)
 BYE = re.compile(r"до свидания|всего (вам )?доброго|хорошего (вам )?дня|до встречи|^\W*пока\W*$", re.I)
 OK = re.compile(r"^\W*(ок|окей|ok|хорошо|понятно|ясно|ладно|отлично|супер|договорились)\W*$", re.I)
 ADDRESS = re.compile(r"адрес|где (вы )?находит|как (к вам )?(добраться|пройти|проехать)|как вас найти", re.I)
@@ -152,6 +164,10 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         return Stage1(commands=[Command(type="search_slots", date=moved.isoformat(), staff=base["staff"])])
     if SCHEDULE.search(low) and staff:
         commands.append(Command(type="staff_schedule", staff=staff.name, date=t))
+    if DURATION.search(low) and not BOOK.search(low) and (service or state.service_id):
+        current = service or salon.service(state.service_id)
+        assert current is not None
+        return Stage1(commands=[Command(type="explain_service", service=current.title, topic="duration")])
     if EXPLAIN.search(low) and not BOOK.search(low):
         commands.append(Command(type="explain_service", service=service.title if service else _after_what(t)))
     if state.service_id and not service and WHAT_IS_FREE.search(low):
@@ -354,6 +370,8 @@ def render(outcome: Outcome, today: dt.date) -> str:
         return (
             head + "\n" + "\n".join(f"• {s['title']} — {price(s['price_min'], s['price_max'])}" for s in x["services"])
         )
+    if k == "service_duration":
+        return f"«{x['title']}» длится около {duration_text(x['minutes'])}. Записать вас?"
     if k == "service_info":
         extra = f" {x['comment']}" if x.get("comment") else ""
         mins = f", около {x['minutes']} мин" if x.get("minutes") else ""

@@ -94,3 +94,11 @@ def salon_introduction(title: str) -> str:
     if _KIND.match(name) or "«" in name:
         return f"Это {name[0].upper()}{name[1:]}"
     return f"Это администратор салона «{name}»"
+
+
+def duration_text(minutes: int) -> str:
+    """45 → «45 мин», 120 → «2 ч», 90 → «1 ч 30 мин»."""
+    hours, rest = divmod(int(minutes), 60)
+    if not hours:
+        return f"{rest} мин"
+    return f"{hours} ч" + (f" {rest} мин" if rest else "")

@@ -30,8 +30,8 @@ SALON = 962302
 # does not depend on the day it runs; the other pinned «nows» are covered by tests/integration.
 NOW = wednesday_morning()
 REPORT_DIR = ROOT / "test-output" / "dialogue-report"
-# by_class: its share on the day it was frozen (before the parser learnt any of its classes) is the floor.
-MINIMUM = {"dev": 0.95, "held_out": 0.75, "by_class": 0.58}
+# by_class: frozen at 58 %; the floor is what the parser has learnt since, so a learnt class is not lost unnoticed.
+MINIMUM = {"dev": 0.95, "held_out": 0.75, "by_class": 0.9}
 
 
 @pytest.fixture
