@@ -40,6 +40,12 @@ NO = re.compile(
     r"^(нет|не надо|не нужно|не хочу|передумал\w*|отбой)([.!,\s]+(нет|не надо|спасибо|пожалуйста))*[.!,\s]*$", re.I
 )
 HUMAN = re.compile(r"администратор|жив\w* человек|с человеком|оператор|позов\w*|менеджер|хозя", re.I)
+# A complaint or an insult is for a person, never answered with an offer to book.
+COMPLAINT = re.compile(
+    r"жалоб|пожаловат|претензи|верните деньги|обман|ужасн|отвратительн|безобрази|хамств|нахам|"
+    r"дура?к|идиот|тупые|ничего не работает|не работает ничего|испортил",
+    re.I,
+)
 CANCEL = re.compile(r"отмен|не смогу прийти|не приду|не получится прийти", re.I)
 RESCHEDULE = re.compile(r"перенес|перенос|перезапис|передвин|сдвин|поменять время|другое время", re.I)
 MINE = re.compile(r"мо(и|я|ю|ей) запис|когда я записан|на когда я|я записан|у меня запис", re.I)
@@ -103,6 +109,17 @@ DAY_LATER = re.compile(r"(на )?(день|днём|денек) (позже|по
 DAY_EARLIER = re.compile(r"(на )?(день|днём) (раньше|пораньше)|на день раньше|накануне", re.I)
 
 
+def _without_titles(text: str, services: list[Any]) -> str:
+    """The text less the services' titles as said (any ending), so a number word in a title is no time."""
+    for svc in services:
+        words = re.findall(r"[а-яёa-z]+", svc.title.lower())
+        if len(words) < 2:
+            continue
+        pattern = r"\W+".join(rf"{re.escape(w[: max(3, len(w) - 2)])}\w*" for w in words)
+        text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
+    return text
+
+
 def _has_time_or_day(text: str, today: dt.date) -> bool:
     when = parse_when(text, today)
     return when.has_day or when.has_time
@@ -118,11 +135,12 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         named = [chosen]  # «с покрытием» answering «which manicure?»
     service = named[0] if named else None
     staff = salon.match_staff(t)
+    timed = _without_titles(t, named)  # «окрашивание в один тон»: «в один» is the title's, not 13:00
     base: dict[str, Any] = {
         # One service named: its title. Several fit the words: the words, so the executor asks which.
         "service": (service.title if len(named) == 1 else t) if service else None,
         "staff": staff.name if staff else None,
-        "date": t,
+        "date": timed,
         "time": None,
     }
     commands: list[Command] = []
@@ -141,7 +159,7 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
             return Stage1(commands=[Command(type="cancel_booking")])
         if VISIT_MOVE.match(low):
             return Stage1(commands=[Command(type="reschedule_booking")])
-    if HUMAN.search(low):
+    if HUMAN.search(low) or COMPLAINT.search(low):
         return Stage1(commands=[Command(type="call_human")])
     if state.awaiting == "name" and (name := as_name(t)) and not service:
         return Stage1(commands=[Command(type="remember_name", name=name)])
@@ -154,7 +172,7 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
     for topic, pattern in (("address", ADDRESS), ("phone", PHONE), ("hours", HOURS)):
         if pattern.search(low):
             return Stage1(commands=[Command(type="salon_info", topic=topic)])
-    said = parse_when(t, today)
+    said = parse_when(timed, today)
     if state.offered and (n := option_number(low)) is not None and not (said.has_day or said.has_time or said.unclear):
         return Stage1(commands=[Command(type="create_booking", pick=n)])
     if state.service_id and (relative_time(low) or SAME_MASTER.search(low)) and not BOOK.search(low):
@@ -177,13 +195,13 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
     if BOOK.search(low) and not service and (unknown := _unknown_service(t)):
         base["service"] = unknown  # the executor answers with the salon's own list
     if BOOK.search(low) or (
-        _has_time_or_day(t, today) and parse_when(t, today).at is not None and (service or state.service_id)
+        _has_time_or_day(timed, today) and parse_when(timed, today).at is not None and (service or state.service_id)
     ):
         commands.append(Command(type="create_booking", **base))
     elif (
         SLOTS.search(low)
-        or (MAYBE_SLOTS.search(low) and (service or staff or _has_time_or_day(t, today)))
-        or (service and _has_time_or_day(t, today))
+        or (MAYBE_SLOTS.search(low) and (service or staff or _has_time_or_day(timed, today)))
+        or (service and _has_time_or_day(timed, today))
     ):
         commands.append(Command(type="search_slots", **base))
     if not commands and service:
@@ -193,7 +211,7 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
             if continuing
             else Command(type="explain_service", service=service.title)
         )
-    if not commands and _has_time_or_day(t, today) and state.service_id:
+    if not commands and _has_time_or_day(timed, today) and state.service_id:
         commands.append(Command(type="search_slots", **base))
     if not commands and GREETING.match(low):
         commands.append(Command(type="greeting"))
@@ -208,6 +226,8 @@ def _priced(text: str, low: str, salon: Salon, named: list[Any], state: State) -
     """Which services a price question is about: the one named when nothing else in it names another («стрижка
     женская» is not every haircut), every one it names, the one under discussion («а сколько она стоит?»),
     or all of them."""
+    if len(named) == 1 and (category := _category_asked(text, named[0], salon)):
+        return category  # «цены на окрашивание»: the category, not its first service
     if len(named) == 1:
         covered = catalogue._stems(named[0].title)
         rest = [w for w in catalogue._stems(text) if not any(c.startswith(w) or w.startswith(c) for c in covered)]
@@ -218,6 +238,18 @@ def _priced(text: str, low: str, salon: Salon, named: list[Any], state: State) -
     if current and not FULL_LIST.search(low) and not LIST.search(low) and salon.match_service(text) is None:
         return current.title
     return text if salon.match_service(text) else None
+
+
+def _category_asked(text: str, named: Any, salon: Salon) -> str | None:
+    """The price-list category the words name, when they name it and not the one service found in it: «окрашивание»
+    is the category «Окрашивание» (three services), «окрашивание в один тон» is the service."""
+    category = named.category
+    if not category or sum(s.category == category for s in salon.services if s.active) < 2:
+        return None
+    said = catalogue._stems(text)
+    in_category = any(c.startswith(w) or w.startswith(c) for c in catalogue._stems(category) for w in said)
+    rest = [w for w in catalogue._stems(named.title) if not any(w.startswith(s) or s.startswith(w) for s in said)]
+    return category if in_category and rest else None
 
 
 def _unknown_service(text: str) -> str | None:

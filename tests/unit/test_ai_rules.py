@@ -192,3 +192,80 @@ def test_the_nth_option_is_picked_only_from_times_just_offered(text, offered, ex
     state = State(service_id=1, offered=slots if offered else [])
     picks = [c.pick for c in stage1(text, SALON, state, TODAY).commands if c.type == "create_booking"]
     assert (picks[0] if picks else None) == expected
+
+
+@pytest.mark.parametrize(
+    "complaint",
+    [
+        "Хочу оставить жалобу на мастера",
+        "Это безобразие, мне испортили стрижку",
+        "верните деньги за услугу",
+        "Вы дураки, ничего не работает",
+        "у меня претензия к качеству",
+    ],
+)
+def test_a_complaint_or_an_insult_goes_to_a_person_never_to_an_offer(complaint):
+    assert types(complaint) == ["call_human"]
+
+
+@pytest.mark.parametrize(
+    "asked",
+    ["Сколько длится стрижка?", "Маникюр долго делается?", "сколько по времени моделирование бороды", "как долго воск"],
+)
+def test_how_long_a_service_takes_is_its_length_not_its_price(asked):
+    commands = stage1(asked, SALON, State(), TODAY).commands
+    assert [(c.type, c.topic) for c in commands] == [("explain_service", "duration")]
+
+
+@pytest.mark.parametrize("thanks", ["ок, спасибо", "Хорошо, спасибо!", "понятно, благодарю", "ok thanks"])
+def test_thanks_after_a_word_of_assent_is_thanks(thanks):
+    assert [(c.type, c.topic) for c in stage1(thanks, SALON, State(), TODAY).commands] == [("small_talk", "thanks")]
+
+
+@pytest.mark.parametrize("greeting", ["Доброе утро)", "Добрый день!!", "Здравствуйте :)", "привет)))"])
+def test_a_greeting_with_a_smile_is_a_greeting(greeting):
+    assert types(greeting) == ["greeting"]
+
+
+@pytest.mark.parametrize(
+    ("said", "after", "before", "at"),
+    [
+        ("после обеда", "13:00", "22:00", None),
+        ("ближе к вечеру", "16:00", "22:00", None),
+        ("к вечеру", "16:00", "22:00", None),
+        ("в обед", "12:00", "15:00", None),
+        ("в 17-45", None, None, "17:45"),
+        ("тел 8-916-555-12-34", None, None, None),
+        ("12-15 числа", None, None, None),
+    ],
+)
+def test_times_said_the_way_people_say_them(said, after, before, at):
+    when = parse_when(said, TODAY)
+    shown = lambda t: t.strftime("%H:%M") if t else None  # noqa: E731
+    assert (shown(when.after), shown(when.before), shown(when.at)) == (after, before, at)
+
+
+COLOURS = Salon(
+    Company(salon_id=2, title="Лилия"),
+    [
+        ServiceDoc(id=1, title="Окрашивание в один тон", category="Окрашивание", price_min=3500, price_max=6000),
+        ServiceDoc(id=2, title="Мелирование", category="Окрашивание", price_min=4500, price_max=8000),
+        ServiceDoc(id=3, title="Мужская стрижка", category="Стрижки", price_min=1300, price_max=1300),
+        ServiceDoc(id=4, title="Женская стрижка", category="Стрижки", price_min=1800, price_max=2500),
+    ],
+    [],
+)
+
+
+@pytest.mark.parametrize(
+    ("asked", "priced"),
+    [
+        ("Цены на окрашивание", "Окрашивание"),
+        ("сколько стоит окрашивание?", "Окрашивание"),
+        ("сколько стоит окрашивание в один тон?", "Окрашивание в один тон"),
+        ("сколько стоит мужская стрижка", "Мужская стрижка"),
+    ],
+)
+def test_a_category_named_gets_its_prices_and_a_service_named_in_full_its_own(asked, priced):
+    commands = stage1(asked, COLOURS, State(), TODAY).commands
+    assert [(c.type, c.service) for c in commands] == [("show_prices", priced)]
