@@ -132,6 +132,11 @@ class Salon:
         best = [svc for n, svc in scored if n == top]
         return best[0] if top and len(best) == 1 else None
 
+    def variants_of(self, service: d.ServiceDoc) -> list[d.ServiceDoc]:
+        """The other services of the same kind: «Маникюр без покрытия» for «Маникюр с покрытием гель-лак»."""
+        first = _stems(service.title)[:1]
+        return [s for s in self.services if s.active and s.id != service.id and _stems(s.title)[:1] == first]
+
     def find_services_in(self, text: str) -> d.ServiceDoc | None:
         found = self.services_in(text)
         return found[0] if found else None

@@ -133,6 +133,10 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
     named = salon.services_in(t)
     if state.awaiting == "service" and state.choices and (chosen := salon.choose_among(state.choices, t)):
         named = [chosen]  # «с покрытием» answering «which manicure?»
+    elif not named and (current := salon.service(state.service_id)):
+        variants = salon.variants_of(current)  # «ой, лучше с покрытием» while «без покрытия» is under discussion
+        if variants and (chosen := salon.choose_among([s.id for s in variants], t)):
+            named = [chosen]
     service = named[0] if named else None
     staff = salon.match_staff(t)
     timed = _without_titles(t, named)  # «окрашивание в один тон»: «в один» is the title's, not 13:00

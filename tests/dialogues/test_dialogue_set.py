@@ -31,7 +31,7 @@ SALON = 962302
 NOW = wednesday_morning()
 REPORT_DIR = ROOT / "test-output" / "dialogue-report"
 # by_class: frozen at 58 %; the floor is what the parser has learnt since, so a learnt class is not lost unnoticed.
-MINIMUM = {"dev": 0.95, "held_out": 0.75, "by_class": 0.9}
+MINIMUM = {"dev": 0.95, "held_out": 0.75, "by_class": 0.95}
 
 
 @pytest.fixture

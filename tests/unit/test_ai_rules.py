@@ -269,3 +269,48 @@ COLOURS = Salon(
 def test_a_category_named_gets_its_prices_and_a_service_named_in_full_its_own(asked, priced):
     commands = stage1(asked, COLOURS, State(), TODAY).commands
     assert [(c.type, c.service) for c in commands] == [("show_prices", priced)]
+
+
+NAILS = Salon(
+    Company(salon_id=3, title="Лилия"),
+    [
+        ServiceDoc(id=1, title="Маникюр с покрытием гель-лак", price_min=2200, price_max=2200),
+        ServiceDoc(id=2, title="Маникюр без покрытия", price_min=1200, price_max=1200),
+        ServiceDoc(id=3, title="Педикюр с покрытием", price_min=2800, price_max=2800),
+    ],
+    [],
+)
+
+
+@pytest.mark.parametrize(
+    ("current", "said", "now"),
+    [
+        (2, "ой, лучше с покрытием", "Маникюр с покрытием гель-лак"),
+        (2, "а давайте с гель-лаком", "Маникюр с покрытием гель-лак"),
+        (1, "нет, без покрытия", "Маникюр без покрытия"),
+    ],
+)
+def test_the_other_variant_of_the_service_under_discussion_replaces_it(current, said, now):
+    commands = stage1(said, NAILS, State(service_id=current, day=TODAY), TODAY).commands
+    assert [c.service for c in commands] == [now], commands
+
+
+def test_words_that_fit_no_variant_keep_the_service_under_discussion():
+    commands = stage1("давайте в 15:00", NAILS, State(service_id=2, day=TODAY), TODAY).commands
+    assert [c.type for c in commands] == ["create_booking"]
+    assert commands[0].service in (None, "Маникюр без покрытия"), "the one under discussion (None: the state's)"
+
+
+@pytest.mark.parametrize(
+    ("english", "russian"),
+    [
+        ("Do you do men's haircuts tomorrow evening?", "мужская стрижка"),
+        ("any manicures on friday?", "маникюр"),
+        ("two facials please", "чистка лица"),
+        ("kids haircuts?", "детская стрижка"),
+    ],
+)
+def test_english_services_are_read_in_the_plural_too(english, russian):
+    from aiadmin.ai.english import to_russian
+
+    assert russian in to_russian(english)
