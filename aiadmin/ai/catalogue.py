@@ -34,6 +34,10 @@ SYNONYMS = {
 }
 
 
+# Words after which a name is a master's: «к Анне», «у Ирины», «мастер Дмитрий», «с Мариной».
+MASTER_WORDS = frozenset({"к", "ко", "у", "с", "мастер", "мастеру", "мастера", "мастером", "парикмахер", "барбер"})
+
+
 def _stems(text: str) -> list[str]:
     """Crude Russian stems: lowercase words of 3+ letters without their last 1-2 letters of ending; everyday
     words mapped to the price list's (SYNONYMS)."""
@@ -45,6 +49,15 @@ def _stems(text: str) -> list[str]:
         stem = w[:-2] if len(w) > 6 else w[:-1] if len(w) > 4 else w
         out.append(next((v for k, v in SYNONYMS.items() if w.startswith(k)), stem))
     return out
+
+
+def _said_for(title: str, text: str) -> list[str]:
+    """The message's stems that may name this title: a word after «без» («без гель-лака») names only a title that
+    has that «без» too."""
+    if "без" in title.lower().split():
+        return _stems(text)
+    kept = re.sub(r"\bбез\s+[а-яё-]+", " ", text.lower().replace("ё", "е"))
+    return _stems(kept)
 
 
 def _negated(title: str, text: str) -> bool:
@@ -104,12 +117,12 @@ class Salon:
     def services_in(self, text: str) -> list[d.ServiceDoc]:
         """The services a message names ("запишите на стрижку завтра"): every title whose first word it contains,
         keeping those it covers best. Several left means the customer must say which."""
-        words = _stems(text)
         scored = []
         for svc in self.services:
             have = _stems(svc.title)
             if _negated(svc.title, text):
                 continue
+            words = _said_for(svc.title, text)
             if have and any(w.startswith(have[0]) or have[0].startswith(w) for w in words):
                 covered = sum(1 for h in have if any(w.startswith(h) or h.startswith(w) for w in words))
                 scored.append((covered, len(have) - covered, svc))
@@ -142,8 +155,9 @@ class Salon:
         return found[0] if found else None
 
     def match_staff(self, text: str | None) -> d.StaffDoc | None:
-        """The master a name names («к Анне», «Дмитрий»), also misspelt («к Дмитирию»): only when one master's
-        name is clearly the closest."""
+        """The master a name names («к Анне», «Дмитрий»), also misspelt after a word that points at a master
+        («к Дмитирию», «мастер Ирена»): only when one master's name is clearly the closest, and never the
+        customer's own name («меня зовут Арина»)."""
         if not text:
             return None
         words = re.findall(r"[а-яё]+", text.lower().replace("ё", "е"))
@@ -154,9 +168,9 @@ class Salon:
             if any(w.startswith(stem) for w in words):
                 return member
             stems.append(stem)
+        pointed = [w for prev, w in zip(["", *words], words, strict=False) if prev in MASTER_WORDS and len(w) >= 4]
         scored = sorted(
-            ((fuzz.ratio(w[: len(stem) + 1], stem), i) for w in words if len(w) >= 4 for i, stem in enumerate(stems)),
-            reverse=True,
+            ((fuzz.ratio(w[: len(stem) + 1], stem), i) for w in pointed for i, stem in enumerate(stems)), reverse=True
         )
         if (
             scored

@@ -108,8 +108,9 @@ def parse_time(text: str) -> tuple[dt.time | None, dt.time | None, dt.time | Non
     m = re.search(r"\b([01]?\d|2[0-3]):([0-5]\d)\b", t)
     if m:
         return dt.time(int(m.group(1)), int(m.group(2))), None, None
-    m = re.search(r"(?<![\d-])([01]?\d|2[0-3])-([0-5]\d)(?![\d-])", t)  # «в 17-45»; not «555-12-34»
-    if m and not re.match(MONTH_AHEAD, t[m.end() :]):  # nor «12-15 числа»
+    # «в 17-45», «на 9-30»: after a time's preposition; not «с 14-16» (a range), «10-15%», «555-12-34»
+    m = re.search(r"(?:\bв|\bна|\bк)\s+([01]?\d|2[0-3])-([0-5]\d)(?![\d-])(?!\s*(%|мин|час|проц|руб|₽))", t)
+    if m and not re.match(MONTH_AHEAD, t[m.end() :]):  # nor «на 12-15 число»
         return dt.time(int(m.group(1)), int(m.group(2))), None, None
     for m in re.finditer(r"\b([01]?\d|2[0-3])\.([0-5]\d)\b(?![./]\d)", t):
         as_date = re.search(r"\b(\d{1,2})[./](\d{1,2})(?:[./](\d{2,4}))?\b", t[m.start() :])

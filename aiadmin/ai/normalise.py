@@ -106,6 +106,19 @@ _ENGLISH = set(
         "that",
         "time",
         "price",
+        "here",
+        "tomorrow",
+        "today",
+        "morning",
+        "evening",
+        "pm",
+        "am",
+        "manicure",
+        "pedicure",
+        "haircut",
+        "appointment",
+        "free",
+        "available",
     ]
 )
 _LATIN_WORD = re.compile(r"[a-z']+", re.IGNORECASE)
@@ -167,8 +180,14 @@ def _corrected(word: str, vocabulary: tuple[str, ...]) -> str:
     return best
 
 
+# Latin letters that look like Cyrillic ones, typed inside a Russian word («мaникюр» with a Latin «a»).
+_LOOKALIKE = str.maketrans("aceopxykmtbhACEOPXYKMTBH", "асеорхукмтвнАСЕОРХУКМТВН")
+_MIXED = re.compile(r"\b(?=\w*[а-яё])(?=\w*[a-z])[a-zа-яё]+\b", re.IGNORECASE)
+
+
 def normalise(text: str, vocabulary: tuple[str, ...]) -> str:
     """The message with Latin-typed Russian in Cyrillic and misspelt words corrected; otherwise as written."""
-    if latin_russian(text):
-        text = _transliterated(text)
+    text = _MIXED.sub(lambda m: m.group(0).translate(_LOOKALIKE), text)
+    if latin_russian(text):  # word by word: «5pm», «15:00» and the like stay as written
+        text = re.sub(r"(?<![\w:])[a-z']+(?![\w:])", lambda m: _transliterated(m.group(0)), text, flags=re.I)
     return _CYRILLIC_WORD.sub(lambda m: _corrected(m.group(0), vocabulary), text)

@@ -40,12 +40,26 @@ NO = re.compile(
     r"^(нет|не надо|не нужно|не хочу|передумал\w*|отбой)([.!,\s]+(нет|не надо|спасибо|пожалуйста))*[.!,\s]*$", re.I
 )
 HUMAN = re.compile(r"администратор|жив\w* человек|с человеком|оператор|позов\w*|менеджер|хозя", re.I)
-# A complaint or an insult is for a person, never answered with an offer to book.
+# A complaint or an insult is for a person, never answered with an offer to book. Whole words and phrases only
+# («ужасно хочу записаться» and «обманка» are none), and not when denied («претензий нет», «без жалоб»).
 COMPLAINT = re.compile(
-    r"жалоб|пожаловат|претензи|верните деньги|обман|ужасн|отвратительн|безобрази|хамств|нахам|"
-    r"дура?к|идиот|тупые|ничего не работает|не работает ничего|испортил",
+    r"\bжалоб\w*|\bпожаловаться|\bпретензи\w*|верните деньги|\bобман(ули|ул|ула|ывают|щики)?\b|безобрази\w*|"
+    r"\bхамств\w*|\bнахамил\w*|отвратительн\w*|"
+    r"\b(дурак\w*|дуры|идиоты|тупые|уроды)\b|"
+    r"\b(испортил\w*|изуродовал\w*)\s+(мне\s+)?(волосы|стрижку|ногти|маникюр|цвет|брови|лицо)|"
+    r"ужасн\w+\s+(сервис|обслуживани\w*|мастер\w*|стрижк\w*|маникюр\w*|работ\w*|отношени\w*)",
     re.I,
 )
+DENIED = re.compile(r"(\bнет|\bбез|\bникаких|\bне)\s+(\w+\s+)?$", re.I)
+
+
+def _complaint(low: str) -> bool:
+    return any(
+        not DENIED.search(low[: m.start()]) and not re.match(r"\s+нет\b", low[m.end() :])
+        for m in COMPLAINT.finditer(low)
+    )
+
+
 CANCEL = re.compile(r"отмен|не смогу прийти|не приду|не получится прийти", re.I)
 RESCHEDULE = re.compile(r"перенес|перенос|перезапис|передвин|сдвин|поменять время|другое время", re.I)
 MINE = re.compile(r"мо(и|я|ю|ей) запис|когда я записан|на когда я|я записан|у меня запис", re.I)
@@ -80,10 +94,11 @@ THANKS = re.compile(
     r"(спасибо|спс|благодар\w*|мерси|thanks?( you)?)\b",
     re.I,
 )
-# How long a service takes («сколько длится», «долго делается», «по времени»): its length, not its price.
+# How long a service takes («сколько длится», «долго делается», «по времени сколько»): its length, not its price.
+# Not «сколько времени свободно», not «как долго держится», not beside a day or time (that is a booking).
 DURATION = re.compile(
-    r"сколько\s+(\w+\s+)?(длится|времени|по времени|идет|идёт|занимает)|как\s+долго|долго\s+(дела|длит)|"
-    r"по времени|продолжительн|длительн",
+    r"сколько\s+(\w+\s+)?(длится|по времени|времени(?!\s+(свобод|есть|остал))|идёт|идет|занимает)|"
+    r"по времени\s+сколько|как\s+долго(?!\s+(держ|нос|сохран|будет))|долго\s+(дела|длит)|продолжительност",
     re.I,
 )
 BYE = re.compile(r"до свидания|всего (вам )?доброго|хорошего (вам )?дня|до встречи|^\W*пока\W*$", re.I)
@@ -107,6 +122,29 @@ PASS_ON = re.compile(r"^\W*(да|давайте|передайте|переда�
 # «а на день позже?», «на следующий день», «а днём раньше?»: the day under discussion, moved.
 DAY_LATER = re.compile(r"(на )?(день|днём|денек) (позже|попозже)|на следующий день|на другой день", re.I)
 DAY_EARLIER = re.compile(r"(на )?(день|днём) (раньше|пораньше)|на день раньше|накануне", re.I)
+
+
+def _variant_named(current: Any, variants: list[Any], low: str) -> Any | None:
+    """The one variant whose own words the message says, and not after «без» unless its title has that «без»:
+    «без разницы», «без дизайна», «только без лака» name no variant."""
+    have = catalogue._stems(current.title)
+    said = re.findall(r"[а-яё]+", low.replace("ё", "е"))
+    named = []
+    for variant in variants:
+        own = [w for w in catalogue._stems(variant.title) if w != "без" and w not in have]
+        negated = re.search(r"\bбез\s+([а-яё]+)", variant.title.lower())
+        if negated:  # «без покрытия»: said as «без покрыт…»
+            hit = any(said[i] == "без" and said[i + 1].startswith(negated.group(1)[:5]) for i in range(len(said) - 1))
+        else:  # said, and not right after «без»; a word «без» negates in the current title counts as its own
+            own += [m.group(1)[:5] for m in re.finditer(r"\bбез\s+([а-яё]+)", current.title.lower())]
+            hit = any(
+                any(w.startswith(o) or o.startswith(w) for o in own) and (i == 0 or said[i - 1] != "без")
+                for i, w in enumerate(said)
+                if len(w) >= 3
+            )
+        if hit:
+            named.append(variant)
+    return named[0] if len(named) == 1 else None
 
 
 def _without_titles(text: str, services: list[Any]) -> str:
@@ -133,10 +171,9 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
     named = salon.services_in(t)
     if state.awaiting == "service" and state.choices and (chosen := salon.choose_among(state.choices, t)):
         named = [chosen]  # «с покрытием» answering «which manicure?»
-    elif not named and (current := salon.service(state.service_id)):
-        variants = salon.variants_of(current)  # «ой, лучше с покрытием» while «без покрытия» is under discussion
-        if variants and (chosen := salon.choose_among([s.id for s in variants], t)):
-            named = [chosen]
+    elif not named and (current := salon.service(state.service_id)) and not _has_time_or_day(t, today):
+        # «ой, лучше с покрытием» while «без покрытия» is under discussion: the variant its own words name
+        named = [chosen] if (chosen := _variant_named(current, salon.variants_of(current), low)) else []
     service = named[0] if named else None
     staff = salon.match_staff(t)
     timed = _without_titles(t, named)  # «окрашивание в один тон»: «в один» is the title's, not 13:00
@@ -163,7 +200,7 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
             return Stage1(commands=[Command(type="cancel_booking")])
         if VISIT_MOVE.match(low):
             return Stage1(commands=[Command(type="reschedule_booking")])
-    if HUMAN.search(low) or COMPLAINT.search(low):
+    if HUMAN.search(low) or _complaint(low):
         return Stage1(commands=[Command(type="call_human")])
     if state.awaiting == "name" and (name := as_name(t)) and not service:
         return Stage1(commands=[Command(type="remember_name", name=name)])
@@ -186,10 +223,13 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         return Stage1(commands=[Command(type="search_slots", date=moved.isoformat(), staff=base["staff"])])
     if SCHEDULE.search(low) and staff:
         commands.append(Command(type="staff_schedule", staff=staff.name, date=t))
-    if DURATION.search(low) and not BOOK.search(low) and (service or state.service_id):
-        current = service or salon.service(state.service_id)
-        assert current is not None
-        return Stage1(commands=[Command(type="explain_service", service=current.title, topic="duration")])
+    asked_length = DURATION.search(low) and not (
+        BOOK.search(low) or SLOTS.search(low) or _has_time_or_day(timed, today)
+    )
+    if asked_length:  # the one named, else the one under discussion (also among several named: «маникюр»)
+        current = service if len(named) == 1 else salon.service(state.service_id) or service
+        if current is not None:
+            return Stage1(commands=[Command(type="explain_service", service=current.title, topic="duration")])
     if EXPLAIN.search(low) and not BOOK.search(low):
         commands.append(Command(type="explain_service", service=service.title if service else _after_what(t)))
     if state.service_id and not service and WHAT_IS_FREE.search(low):
@@ -245,13 +285,14 @@ def _priced(text: str, low: str, salon: Salon, named: list[Any], state: State) -
 
 
 def _category_asked(text: str, named: Any, salon: Salon) -> str | None:
-    """The price-list category the words name, when they name it and not the one service found in it: «окрашивание»
-    is the category «Окрашивание» (three services), «окрашивание в один тон» is the service."""
+    """The price-list category the words name in full, not the one service found in it: «окрашивание» is the
+    category «Окрашивание» (three services); «окрашивание в один тон» is the service, and «педикюр» is no
+    «Маникюр и педикюр»."""
     category = named.category
     if not category or sum(s.category == category for s in salon.services if s.active) < 2:
         return None
     said = catalogue._stems(text)
-    in_category = any(c.startswith(w) or w.startswith(c) for c in catalogue._stems(category) for w in said)
+    in_category = all(any(c.startswith(w) or w.startswith(c) for w in said) for c in catalogue._stems(category))
     rest = [w for w in catalogue._stems(named.title) if not any(w.startswith(s) or s.startswith(w) for s in said)]
     return category if in_category and rest else None
 

@@ -314,3 +314,64 @@ def test_english_services_are_read_in_the_plural_too(english, russian):
     from aiadmin.ai.english import to_russian
 
     assert russian in to_russian(english)
+
+
+# What a reviewer found the first version of these rules misread: each stays read as the customer meant.
+@pytest.mark.parametrize(
+    ("current", "said"),
+    [
+        (1, "без разницы, завтра в 15"),
+        (1, "можно завтра в 15 без дизайна"),
+        (1, "а без записи можно прийти?"),
+        (2, "а можно завтра в 15? только без лака"),
+        (2, "просто маникюр, без гель-лака"),
+    ],
+)
+def test_words_near_a_variants_words_do_not_switch_the_service(current, said):
+    commands = stage1(said, NAILS, State(service_id=current, day=TODAY), TODAY).commands
+    other = {1: "Маникюр без покрытия", 2: "Маникюр с покрытием гель-лак"}[current]
+    assert other not in [c.service for c in commands], commands
+
+
+@pytest.mark.parametrize(
+    "said", ["мастер свободна с 14-16?", "у вас акция 10-15% на маникюр?", "номер 903 12-34", "буду через 10-15 минут"]
+)
+def test_ranges_percentages_and_numbers_with_dashes_are_no_time(said):
+    assert parse_when(said, TODAY).at is None
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "ужасно хочу записаться на маникюр завтра в 15",
+        "ужасно понравилось, хочу ещё на маникюр",
+        "претензий нет, спасибо",
+        "у меня жалобы нет, запишите на маникюр",
+        "это обманка или реальная акция?",
+        "я идиотка, забыла когда записана",
+        "испортилась погода, можно на маникюр позже?",
+    ],
+)
+def test_words_that_only_look_like_a_complaint_are_not_handed_over(said):
+    assert "call_human" not in types(said)
+
+
+@pytest.mark.parametrize(
+    "said", ["сколько времени свободно завтра на стрижку?", "хочу длительное покрытие на маникюр завтра в 14"]
+)
+def test_a_booking_or_a_free_time_question_is_no_duration_question(said):
+    assert "duration" not in [c.topic for c in stage1(said, SALON, State(), TODAY).commands]
+
+
+def test_the_length_asked_of_an_ambiguous_name_is_of_the_service_under_discussion():
+    commands = stage1("маникюр сколько по времени?", NAILS, State(service_id=2), TODAY).commands
+    assert [(c.service, c.topic) for c in commands] == [("Маникюр без покрытия", "duration")]
+
+
+def test_a_duration_question_about_a_service_gone_from_the_list_does_not_crash():
+    assert stage1("сколько длится?", NAILS, State(service_id=99), TODAY).commands
+
+
+def test_a_customers_own_name_is_no_master():
+    assert SALON.match_staff("Меня зовут Арина, запишите на маникюр") is None
+    assert SALON.match_staff("можно к Марне?") is not None, "a misspelt master after «к» is still found"
