@@ -109,12 +109,13 @@ class Sender:
             last = self._last_to.get((session_id, phone))
             if last is not None and now - last < CHAT_GAP_S:
                 return CHAT_GAP_S - (now - last)
-            ready = self._next.get(session_id, 0.0)
-            if not reply and now < ready:
-                return ready - now
-            cold_ready = self._next_cold.get(session_id, 0.0)
-            if warming and cold and not reply and now < cold_ready:
-                return cold_ready - now
+            waits = []  # the longest of the gaps it must keep: a deferral is decided on the real wait
+            if not reply:
+                waits.append(self._next.get(session_id, 0.0) - now)
+                if warming and cold:
+                    waits.append(self._next_cold.get(session_id, 0.0) - now)
+            if waits and max(waits) > 0:
+                return max(waits)
             capacity = self.warmup_burst if warming else self.burst
             bucket = self._buckets.setdefault(session_id, TokenBucket(capacity, self.interval_s, now))
             bucket.capacity = capacity
