@@ -203,12 +203,13 @@ def handle(
         current = ref.get()
         state = conversation.load(current)
         state.forget_stale_topic(utcnow())
-        marker = (current.to_dict() or {}).get("reminded")
+        conv = current.to_dict() or {}
+        marker = conv.get("reminded")
         if marker:  # a reminder was sent since the last turn: what the customer says now may answer it
             state.reminded = Reminded.model_validate(marker).record_id
         text = "\n".join(m.text for m in queued if m.text)
-        phone, given, said = _customer_phone(current.to_dict() or {}, task.phone, text, state.awaiting == "phone")
-        own = set((current.to_dict() or {}).get("own_records") or []) if chat.is_lid_chat(task.phone) else None
+        phone, given, said = _customer_phone(conv, task.phone, text, state.awaiting == "phone")
+        own = set(conv.get("own_records") or []) if chat.is_lid_chat(task.phone) else None
         salon = catalogue.load(db, company, phone or "", company.today().isoformat(), own_records=own)
         if state.reminded and salon.booking(state.reminded) is None:
             state.reminded = None  # that visit is past, cancelled or moved away
