@@ -24,12 +24,11 @@ EVALUATED = ("iam.googleapis.com/modifiedGrantsByRole",)
 
 
 def _types_in_infra() -> set[str]:
+    dirs = [p for p in MODULES.iterdir() if p.is_dir()] + [INFRA / "envs" / name for name in ENVS]
     found = set()
-    for path in INFRA.rglob("*.tf"):
-        if ".terraform" in path.parts:
-            continue
-        for kind, name in re.findall(r'^(resource|data) "([a-z0-9_]+)"', path.read_text(), re.MULTILINE):
-            found.add(f"data.{name}" if kind == "data" else name)
+    for tf in map(load_dir, dirs):
+        found |= {rtype for rtype, _ in tf.resources()}
+        found |= {f"data.{dtype}" for block_ in tf.all("data") for dtype in block_}
     return found
 
 
