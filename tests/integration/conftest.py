@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -73,6 +74,11 @@ def bot(stack, db, tmp_path):
             wait_for(lambda m=module: runner.load_state(db, SALON, m).state == "ok", 20, f"{module} synced")
         stack.data = stack.standin_state.salon(SALON)
         yield Chat(stack)
+
+
+def offered_times(reply: str) -> list[str]:
+    """The times a reply offers or names («в 14:30»), in order."""
+    return re.findall(r"в (\d{2}:\d{2})", reply)
 
 
 def records_by_us(stack) -> list[dict]:

@@ -14,14 +14,10 @@ import pytest
 import requests
 
 from tests.conftest import GATEWAY, PINNED_NOWS, wait_for
-from tests.integration.conftest import CUSTOMER, NOTICES_TO, SID, records_by_us
+from tests.integration.conftest import CUSTOMER, NOTICES_TO, SID, offered_times, records_by_us
 
 MSK = ZoneInfo("Europe/Moscow")
 NOT_UNDERSTOOD = "Не совсем понял"
-
-
-def _times(reply: str) -> list[str]:
-    return re.findall(r"в (\d{2}:\d{2})", reply)
 
 
 def test_tomorrow_evening_is_remembered_while_the_service_is_asked(pinned_now, bot):
@@ -29,8 +25,8 @@ def test_tomorrow_evening_is_remembered_while_the_service_is_asked(pinned_now, b
     assert "На какую услугу" in asked, asked
     slots = bot.say("Мужская стрижка")
     assert "Свободное время на «Мужская стрижка»" in slots and "завтра" in slots, slots
-    assert all(t >= "17:00" for t in _times(slots)), f"evening was asked for: {slots}"
-    chosen = _times(slots)[0]
+    assert all(t >= "17:00" for t in offered_times(slots)), f"evening was asked for: {slots}"
+    chosen = offered_times(slots)[0]
     proposal = bot.say(f"давайте в {chosen}")
     if "Как вас зовут" in proposal:
         proposal = bot.say("Пётр")

@@ -4,13 +4,12 @@ booked in that chat — anyone can type anyone's number."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 import pytest
 
 from tests.conftest import PINNED_NOWS, wait_for
-from tests.integration.conftest import NOTICES_TO, Chat, records_by_us
+from tests.integration.conftest import NOTICES_TO, Chat, offered_times, records_by_us
 
 # The day is not what these tests are about: one ordinary afternoon (the conversation tests walk every pin).
 pytestmark = pytest.mark.parametrize("pinned_now", [PINNED_NOWS["year-end"]], indirect=True, ids=["afternoon"])
@@ -18,16 +17,12 @@ HIDDEN = "lid:201234567890123"
 ASKS_FOR_PHONE = "WhatsApp не показывает нам ваш номер"
 
 
-def _times(reply: str) -> list[str]:
-    return re.findall(r"в (\d{2}:\d{2})", reply)
-
-
 def test_a_hidden_number_is_answered_asked_for_a_phone_to_book_and_booked_at_the_number_it_gives(pinned_now, bot):
     customer = Chat(bot.stack, HIDDEN)
     prices = customer.say("Здравствуйте, сколько стоит мужская стрижка?")
     assert "Мужская стрижка — 1300 ₽" in prices and "номер" not in prices, "a price needs no phone"
     slots = customer.say("А завтра вечером есть время?")
-    chosen = _times(slots)[0]
+    chosen = offered_times(slots)[0]
     proposal = customer.say(f"давайте в {chosen}")
     if "Как вас зовут" in proposal:
         proposal = customer.say("Пётр")
@@ -80,7 +75,7 @@ def test_a_typed_number_never_shows_or_changes_bookings_made_elsewhere(pinned_no
 def test_a_new_wish_beside_the_number_wins_over_the_yes_that_waited_for_it(pinned_now, bot):
     customer = Chat(bot.stack, HIDDEN)
     slots = customer.say("Запишите на мужскую стрижку завтра вечером")
-    first, other = _times(slots)[0], _times(slots)[1]
+    first, other = offered_times(slots)[0], offered_times(slots)[1]
     proposal = customer.say(f"давайте в {first}")
     if "Как вас зовут" in proposal:
         proposal = customer.say("Пётр")
