@@ -79,7 +79,7 @@ class Turn:
     def who(self) -> str:
         """The customer as the owner's notices name them."""
         if not self.hidden_number:
-            return f"+{self.phone}"
+            return chat.shown(self.chat)
         name = as_name(self.push_name) or self.state.client_name
         said = f", назвал номер +{self.phone}" if self.phone else ""
         return f"{name or 'без имени'} (WhatsApp скрыл номер{said})"
