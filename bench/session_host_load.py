@@ -33,15 +33,21 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+LOGS: dict[int, Path] = {}  # host pid -> its log
+
+
 def start_host(env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "session_host"],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=open(log, "ab"),
-        stderr=subprocess.STDOUT,
-    )
+    with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "session_host"],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    LOGS[proc.pid] = log
+    return proc
 
 
 def connected(port: int) -> int:
@@ -86,10 +92,17 @@ def two_hosts(env: dict[str, str], n: int, work: Path) -> tuple[float, list[int]
 
 
 def stop(proc: subprocess.Popen) -> float:
+    """SIGTERM and wait; a host that had to force its exit (a step hung past its deadline) is reported with the
+    stuck threads from its log."""
     began = time.monotonic()
     os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(30)
-    return time.monotonic() - began
+    code = proc.wait(30)
+    took = time.monotonic() - began
+    if code != 0:
+        log = LOGS[proc.pid]
+        forced = [line for line in log.read_text(errors="replace").splitlines() if "did not stop in time" in line]
+        print(f"host exited with {code} after {took:.1f} s: {forced[-1] if forced else 'see ' + str(log)}", flush=True)
+    return took
 
 
 def main() -> None:

@@ -12,10 +12,13 @@ from werkzeug.serving import make_server
 from aiadmin.core.firestore_db import get_db
 from aiadmin.core.logs import configure_logging
 from aiadmin.core.settings import get_settings
+from session_host import exit_deadline
 from session_host.drivers import make_driver
 from session_host.http_api import create_app
 from session_host.outbound import Sender
 from session_host.sessions import SessionHost
+
+EXIT_DEADLINE_S = 9.5  # Cloud Run kills the container 10 s after SIGTERM; leave the stacks in the log before that
 
 
 def main() -> None:
@@ -35,6 +38,7 @@ def main() -> None:
     host.start()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     stop.wait()
+    exit_deadline.arm(EXIT_DEADLINE_S)
     server.shutdown()
     host.shutdown(timeout_s=8.0)
 

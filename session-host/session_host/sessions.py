@@ -147,11 +147,19 @@ class SessionHost:
 
     def shutdown(self, timeout_s: float = 10.0) -> None:
         """SIGTERM: stop listening, close every client, release every lease. Bounded by timeout_s."""
-        if self._watch is not None:
-            self._watch.unsubscribe()
+        began = time.monotonic()
+        if self._watch is not None:  # a stream reopening can hold its lock for long: not past our budget
+            closing = threading.Thread(target=self._watch.unsubscribe, name="unsubscribe", daemon=True)
+            closing.start()
+            closing.join(min(2.0, timeout_s / 4))
+            if closing.is_alive():
+                log.warning("command listener did not close in time", extra={"holder": self.holder})
         done = threading.Event()
         self._inbox.put(("shutdown", done))
-        done.wait(timeout_s)
+        if not done.wait(max(0.0, timeout_s - (time.monotonic() - began))):
+            pending = self._inbox.qsize()
+            log.warning("sessions not all let go in time", extra={"holder": self.holder, "pending": pending})
+        self._lease_pool.shutdown(wait=False, cancel_futures=True)
         self._stopping.set()
         log.info("session host stopped", extra={"holder": self.holder})
 

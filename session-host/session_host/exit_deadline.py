@@ -1,0 +1,38 @@
+"""After SIGTERM the host must be gone before the platform kills it: a step that hangs (a stream that will not close,
+a Firestore call retrying) must not keep the process, and the operator must see which step it was."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+
+log = logging.getLogger(__name__)
+
+
+def thread_stacks() -> dict[str, str]:
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    return {
+        f"{names.get(ident, '?')} ({ident})": "".join(traceback.format_stack(frame))
+        for ident, frame in sys._current_frames().items()
+    }
+
+
+def arm(deadline_s: float, exit_code: int = 1) -> None:
+    """From now on the process ends within deadline_s: if it is still here then (shutdown, or the interpreter joining
+    a thread at exit), every thread's stack is logged and it exits at once."""
+
+    def watch() -> None:
+        time.sleep(deadline_s)
+        log.error(
+            "session host did not stop in time; exiting with the threads' stacks",
+            extra={"deadline_s": deadline_s, "stacks": thread_stacks()},
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(exit_code)
+
+    threading.Thread(target=watch, name="exit-deadline", daemon=True).start()
