@@ -5,11 +5,14 @@ request. Tests and the AI benchmark run the real google-genai client against it 
 Control: POST /_script {"steps": [...]} replaces the script; each step is one of
   {"json": {...}}  {"text": "..."}  {"status": 503}  {"raw": "not json"}  {"delay_s": 3, "json": {...}}
   {"draft": true}: Stage 2 as a faithful model writes it, the draft it was given (the text after «Черновик:»)
-GET /_requests lists what was asked; POST /_reset clears both. With no step left it answers 500."""
+GET /_requests lists what was asked; POST /_reset clears both. With no step left it answers 500.
+Audio in a request (inline data) is heard as the model would: a known voice fixture (devstack.voice_fixtures) as its
+words, any other sound as nothing; a JSON step that does not say what was heard gets `heard` filled so."""
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import threading
 import time
@@ -17,6 +20,8 @@ from collections import deque
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+
+from devstack import voice_fixtures
 
 
 class Script:
@@ -50,6 +55,18 @@ def _draft_in(body: dict[str, Any]) -> str:
     return prompt.split("Черновик:", 1)[1].strip() if "Черновик:" in prompt else ""
 
 
+def _heard(body: dict[str, Any]) -> list[str]:
+    parts = [p for c in body.get("contents") or [] for p in c.get("parts") or []]
+    inline = [p.get("inlineData") or p.get("inline_data") for p in parts]
+    sounds = [i for i in inline if i and str(i.get("mimeType") or i.get("mime_type") or "").startswith("audio/")]
+    return [voice_fixtures.words_in(_bytes(str(i.get("data") or ""))) for i in sounds]
+
+
+def _bytes(data: str) -> bytes:
+    """google-genai sends inline data URL-safe and unpadded; the REST docs show the standard alphabet."""
+    return base64.urlsafe_b64decode(data.replace("+", "-").replace("/", "_") + "=" * (-len(data) % 4))
+
+
 def create_app(script: Script | None = None) -> Flask:
     app = Flask("gemini_standin")
     sc = script or Script()
@@ -74,7 +91,9 @@ def create_app(script: Script | None = None) -> Flask:
         if "raw" in step:
             return _answer(str(step["raw"]))
         if "json" in step:
-            return _answer(json.dumps(step["json"], ensure_ascii=False))
+            heard = _heard(request.get_json(silent=True) or {})
+            answer = {**step["json"], "heard": heard} if heard and "heard" not in step["json"] else step["json"]
+            return _answer(json.dumps(answer, ensure_ascii=False))
         if step.get("draft"):
             return _answer(_draft_in(request.get_json(silent=True) or {}))
         return _answer(str(step.get("text", "")))

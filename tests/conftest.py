@@ -292,3 +292,36 @@ def running_session_host(
     finally:
         server.shutdown()
         host.shutdown(timeout_s=5)
+
+
+@pytest.fixture(scope="session")
+def gemini_server():
+    """The scripted Gemini-compatible server (devstack.gemini_standin), one per test process."""
+    from werkzeug.serving import make_server
+
+    from devstack.gemini_standin import Script, create_app
+
+    sc = Script()
+    server = make_server("127.0.0.1", GEMINI_PORT, create_app(sc), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield sc
+    server.shutdown()
+
+
+@pytest.fixture
+def gemini(gemini_server, monkeypatch):
+    """The AI turns of this test ask the real google-genai client, pointed at the scripted server."""
+    from pydantic import SecretStr
+
+    from aiadmin.ai.providers import get_provider
+    from aiadmin.core.settings import get_settings
+
+    settings = get_settings()
+    monkeypatch.setattr(settings, "ai_provider", "gemini")
+    monkeypatch.setattr(settings, "gemini_api_key", SecretStr("test-key"))
+    monkeypatch.setattr(settings, "gemini_base_url", f"http://127.0.0.1:{GEMINI_PORT}")
+    monkeypatch.setattr(settings, "gemini_timeout_s", 1.5)
+    gemini_server.play()
+    get_provider.cache_clear()
+    yield gemini_server
+    get_provider.cache_clear()

@@ -50,3 +50,7 @@ class Command(BaseModel):
 
 class Stage1(BaseModel):
     commands: list[Command] = Field(default_factory=list)
+    heard: list[str] = Field(
+        default_factory=list,
+        description="for each voice note given, in order: its words as said, in the language said; empty when none",
+    )

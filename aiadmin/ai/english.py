@@ -153,7 +153,10 @@ def render(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
     if kind == "unreadable":
         return "Sorry, your message did not reach us in full — WhatsApp could not decrypt it. Please send it again."
     if kind == "media":
-        what = "I can't listen to voice messages yet" if x["kind"] == "voice" else "I can't open pictures or files yet"
+        what = {
+            "voice": "I can't listen to voice messages yet",
+            "voice_unheard": "I couldn't make out your voice message",
+        }.get(x["kind"], "I can't open pictures or files yet")
         return f"{what} — please write to me in text and I'll answer right away."
     if kind == "declined":
         return "All right, nothing changed. Anything else I can help with?"

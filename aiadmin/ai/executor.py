@@ -810,7 +810,8 @@ def _tell_owner(turn: Turn, kind: owner_notices.Kind, text: str) -> None:
 
 
 def media_received(kind: str | None) -> Outcome:
-    """What we cannot read yet (voice is not transcribed): a sticker is small talk, the rest asks for text."""
+    """What we cannot read (pictures, files; voice with the rules provider, or a voice note the model could not make
+    out: `voice_unheard`): a sticker is small talk, the rest asks for text."""
     if kind == "sticker":
         return Outcome("small_talk", {"topic": "emoji"})
     return Outcome("media", {"kind": kind or "file"})

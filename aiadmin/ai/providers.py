@@ -9,9 +9,10 @@ import json
 import logging
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiadmin.ai import rules
 from aiadmin.ai.catalogue import Salon
@@ -19,6 +20,7 @@ from aiadmin.ai.commands import Stage1
 from aiadmin.ai.conversation import State
 from aiadmin.ai.executor import Outcome
 from aiadmin.core.settings import Settings, get_settings
+from aiadmin.whatsapp.voice_notes import VoiceNote
 
 log = logging.getLogger("aiadmin.ai.providers")
 
@@ -51,19 +53,23 @@ PLAIN = {
 class Provider(Protocol):
     name: str
     calls: int
+    hears_audio: bool  # stage 1 takes voice notes' audio: their words come back in Stage1.heard
 
-    def stage1(self, text: str, salon: Salon, state: State, today: dt.date) -> Stage1: ...
+    def stage1(
+        self, text: str, salon: Salon, state: State, today: dt.date, audio: Sequence[VoiceNote] = ()
+    ) -> Stage1: ...
 
     def stage2(self, text: str, outcomes: list[Outcome], salon: Salon, state: State, today: dt.date) -> str: ...
 
 
 class RulesProvider:
     name = "rules"
+    hears_audio = False
 
     def __init__(self) -> None:
         self.calls = 0
 
-    def stage1(self, text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
+    def stage1(self, text: str, salon: Salon, state: State, today: dt.date, audio: Sequence[VoiceNote] = ()) -> Stage1:
         return rules.stage1(text, salon, state, today)
 
     def stage2(self, text: str, outcomes: list[Outcome], salon: Salon, state: State, today: dt.date) -> str:
@@ -87,7 +93,9 @@ STAGE1_SYSTEM = """Ты — модуль понимания сообщений �
 — create_booking с pick (1, 2, …; -1 — последний). «Пораньше», «попозже», «в то же время», «к тому же мастеру»
 переписывай как есть в time или staff: бот сам сверит их с обсуждаемым днём, временем и мастером.
 Если бот напомнил о записи (reminded_booking) и клиент подтверждает («1», «да, буду», 👍) — confirm_visit; «3»,
-«не смогу» — cancel_booking; «2» или просьба перенести — reschedule_booking. Непонятно — unclear."""
+«не смогу» — cancel_booking; «2» или просьба перенести — reschedule_booking. Непонятно — unclear.
+Если приложены голосовые сообщения клиента, запиши в heard слова каждого по порядку, как сказаны, и пойми их
+вместе с текстом как слова клиента. Не слышно или не речь — пустая строка в heard для этого сообщения."""
 
 STAGE2_SYSTEM = """Ты — вежливый администратор салона красоты, отвечаешь клиенту в WhatsApp на языке клиента, коротко.
 Тебе дан черновик ответа, составленный по данным салона, и результаты действий (JSON). Перепиши черновик живым
@@ -103,6 +111,7 @@ class GeminiProvider:
     timeout_s: float = 8.0
     name: str = "gemini"
     calls: int = 0
+    hears_audio: bool = True
 
     def __post_init__(self) -> None:
         from google import genai
@@ -112,7 +121,7 @@ class GeminiProvider:
         self._types = types
         self._client = genai.Client(api_key=self.api_key, http_options=options)
 
-    def _generate(self, system: str, contents: str, schema: type | None) -> object:
+    def _generate(self, system: str, contents: str | list[Any], schema: type | None) -> object:
         config = self._types.GenerateContentConfig(
             system_instruction=system,
             temperature=0.1 if schema else 0.4,
@@ -131,7 +140,7 @@ class GeminiProvider:
             raise ModelError("the model returned no text")
         return resp.text.strip()
 
-    def stage1(self, text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
+    def stage1(self, text: str, salon: Salon, state: State, today: dt.date, audio: Sequence[VoiceNote] = ()) -> Stage1:
         context = {
             "today": today.isoformat(),
             "services": [s.title for s in salon.services][:80],
@@ -148,7 +157,13 @@ class GeminiProvider:
             "transcript": [f"{line.role}: {line.text}" for line in state.transcript[-8:]],
         }
         prompt = f"Контекст: {json.dumps(context, ensure_ascii=False)}\nСообщение клиента: {text}"
-        result = self._generate(STAGE1_SYSTEM, prompt, Stage1)
+        if audio:
+            prompt += f"\nГолосовых сообщений клиента: {len(audio)}, приложены по порядку."
+        contents: str | list[Any] = prompt
+        if audio:
+            parts = [self._types.Part.from_bytes(data=note.data, mime_type=note.mime) for note in audio]
+            contents = [self._types.Part.from_text(text=prompt), *parts]
+        result = self._generate(STAGE1_SYSTEM, contents, Stage1)
         assert isinstance(result, Stage1)
         return result
 
@@ -178,9 +193,13 @@ class WithFallback:
     def calls(self) -> int:
         return self.primary.calls
 
-    def stage1(self, text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
+    @property
+    def hears_audio(self) -> bool:
+        return self.primary.hears_audio
+
+    def stage1(self, text: str, salon: Salon, state: State, today: dt.date, audio: Sequence[VoiceNote] = ()) -> Stage1:
         try:
-            return self.primary.stage1(text, salon, state, today)
+            return self.primary.stage1(text, salon, state, today, audio)
         except Exception as exc:  # any failure of the model must not silence the bot
             log.warning("stage 1 fell back to rules", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
             return self.fallback.stage1(text, salon, state, today)

@@ -20,21 +20,24 @@ from aiadmin.core import firestore_clock, repositories
 from aiadmin.core.errors import ServiceUnavailable
 from aiadmin.core.integration_status import IntegrationStatus
 from aiadmin.core.models import Company, utcnow
+from aiadmin.core.queues import AI_TURNS
 from aiadmin.core.settings import Settings
-from aiadmin.core.task_queue import TaskQueue
+from aiadmin.core.task_queue import Task, TaskQueue, task_name
 from aiadmin.sync import documents as d
-from aiadmin.whatsapp import activity, chat, owner_feed
+from aiadmin.whatsapp import activity, chat, owner_feed, voice_notes
 from aiadmin.whatsapp.chat import AiTurnTask, ChatMessage, Reminded, SendRequest
+from aiadmin.whatsapp.voice_notes import VoiceNote
 from aiadmin.yclients.client import YclientsClient
 
 log = logging.getLogger("aiadmin.ai.turn")
 
 LOCK_TTL = dt.timedelta(seconds=60)
+VOICE_POLL_S = 1.5  # how often a turn looks again for a voice note's sound still downloading
 
 
 @dataclass(frozen=True)
 class TurnResult:
-    state: str  # answered | merged | skipped | nothing
+    state: str  # answered | merged | skipped | nothing | waiting (for a voice note's sound)
     reply: str | None = None
     commands: tuple[str, ...] = ()
     model_calls: int = 0
@@ -160,6 +163,31 @@ def _customer_phone(conv: dict, chat_name: str, text: str, asked: bool) -> tuple
     return None, False, said
 
 
+def _sound_coming(db: firestore.Client, task: AiTurnTask, queued: list[ChatMessage], settings: Settings) -> bool:
+    """A voice note whose sound the host is still downloading, within the wait (judged on Firestore's clock; a
+    stamp from a host whose clock is far off is not waited for, so the wait stays bounded)."""
+    now = firestore_clock.server_now()
+    young = [
+        m.message_id
+        for m in queued
+        if m.audio_pending and 0 <= (now - m.stored_at).total_seconds() < settings.ai_voice_wait_s
+    ]
+    return bool(young) and len(voice_notes.load(db, task.salon_id, task.phone, young)) < len(young)
+
+
+def _voice_notes(db: firestore.Client, task: AiTurnTask, queued: list[ChatMessage]) -> list[VoiceNote]:
+    voiced = [m.message_id for m in queued if m.media == "voice"]
+    return voice_notes.load(db, task.salon_id, task.phone, voiced) if voiced else []
+
+
+def _heard(db: firestore.Client, audio: list[VoiceNote], stage1: Stage1) -> str:
+    """The words the model heard in the turn's voice notes, kept on their messages; "" when none came back."""
+    words = [w.strip() for w in stage1.heard[: len(audio)]] if audio else []
+    if any(words):
+        voice_notes.heard(db, audio, words)
+    return " ".join(w for w in words if w)
+
+
 # What a message may say beside the number the bot asked for without asking for something else.
 PASSIVE = frozenset({"confirm", "small_talk", "greeting", "unclear"})
 
@@ -197,6 +225,12 @@ def handle(
             "late message left for a person", extra={"salon_id": task.salon_id, "sent_at": str(queued[-1].sent_at)}
         )
         return TurnResult("skipped")
+    if provider.hears_audio and _sound_coming(db, task, queued, settings):
+        # Asked again shortly by a task of its own, not by failing this one: the queue's retries are for failures.
+        again = task_name("turn-voice", task.salon_id, task.message_id, time.time_ns())
+        queue.enqueue(Task(AI_TURNS.name, again, "ai_turn_worker", task.to_firestore(), delay_s=VOICE_POLL_S))
+        log.info("turn waits for a voice note's sound", extra={"salon_id": task.salon_id})
+        return TurnResult("waiting")
     if not _lock(db, ref, task.message_id):
         raise ServiceUnavailable("another turn of this conversation is running", code="turn_busy")
     try:
@@ -233,11 +267,21 @@ def handle(
             chat=task.phone,
         )
         calls_before = provider.calls
+        audio = _voice_notes(db, task, queued) if provider.hears_audio else []
         if text:
             state.language = english.language_of(said or text, state.language)  # type: ignore[assignment]
             state.remember("customer", text)
-            stage1 = provider.stage1(said, turn.salon, state, turn.today) if said else Stage1()
-            if given and not any(c.type not in PASSIVE for c in stage1.commands):
+        if text or audio:
+            stage1 = provider.stage1(said, turn.salon, state, turn.today, audio) if said or audio else Stage1()
+            heard = _heard(db, audio, stage1)
+            if heard:  # understood with the text in the same call; the executor reads the words as if typed
+                state.remember("customer", f"[голосовое] {heard}")
+                said = turn.text = "\n".join(x for x in (said, normalise.normalise(heard, salon.vocabulary)) if x)
+                state.language = english.language_of(said, state.language)  # type: ignore[assignment]
+            if not text and not heard:  # nothing came out of the audio (or the model failed): ask for text
+                state.remember("customer", "[voice]")
+                outcomes = [executor.media_received("voice_unheard")]
+            elif given and not any(c.type not in PASSIVE for c in stage1.commands):
                 outcomes = executor.phone_given(turn)  # the number the bot asked for: what waited for it now
             else:  # anything new the customer asks for wins over what waited for the number
                 outcomes = executor.execute(turn, stage1.commands)
@@ -246,7 +290,10 @@ def handle(
             stage1, outcomes = Stage1(), [executor.Outcome("unreadable", {})]
         else:  # a voice note or a picture alone: nothing to understand yet, ask for text
             state.remember("customer", f"[{queued[-1].media}]")
-            stage1, outcomes = Stage1(), [executor.media_received(queued[-1].media)]
+            kind = queued[-1].media
+            if kind == "voice" and provider.hears_audio:  # it would have listened: the sound never came (too long)
+                kind = "voice_unheard"
+            stage1, outcomes = Stage1(), [executor.media_received(kind)]
         reply = provider.stage2(said or text, outcomes, turn.salon, state, turn.today)
         state.remember("bot", reply)
         conversation.save(db, task.salon_id, task.phone, state)

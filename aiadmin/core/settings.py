@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     ai_burst_quiet_s: float = 3.0  # a customer's messages within this quiet time make one turn
     ai_complete_quiet_s: float = 0.8  # …but a question (ending in «?») waits only this long
     ai_unreadable_wait_s: float = 60.0  # a message WhatsApp could not decrypt: wait this long for a readable copy
+    ai_voice_wait_s: float = 20.0  # a voice note's sound still downloading on the host: the turn waits this long
     ai_staff_pause_min: int = 120  # staff wrote to this customer from the phone: the bot keeps out this long
     # A message WhatsApp delivers this long after it was written (the salon's phone was offline, a host died holding
     # it) is left for a person: «сегодня» and «через час» no longer mean what the customer meant.

@@ -123,6 +123,8 @@ def transcript(db: firestore.Client, claims: RegistrationClaims, phone: str) -> 
             "direction": m.direction,
             "text": m.text,
             "media": m.media,
+            "audio_seconds": m.audio_seconds,
+            "transcript": m.transcript,
             "undecryptable": m.undecryptable,
             "at": m.stored_at,
         }

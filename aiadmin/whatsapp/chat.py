@@ -80,6 +80,9 @@ class ChatMessage(Document):
     direction: Direction
     text: str
     media: Media | None = None  # what came instead of (or with, as its caption) the text
+    audio_seconds: int | None = None  # a voice note's length; its audio is kept aside (aiadmin.whatsapp.voice_notes)
+    audio_pending: bool = False  # its sound is on its way from the host: the turn waits for it (AI_VOICE_WAIT_S)
+    transcript: str | None = None  # what the model heard in a voice note, once a turn has heard it
     reaction_to: str | None = None  # a reaction (the emoji is the text) to this WhatsApp message of ours
     # A placeholder for a message WhatsApp could not decrypt: replaced by the readable copy if one comes; if
     # none comes within AI_UNREADABLE_WAIT_S the customer is asked to send it again.

@@ -91,6 +91,19 @@ class Inbound:
     reaction_to: str | None = None  # a reaction: `text` is the emoji, this the id of the message reacted to
     undecryptable: bool = False  # WhatsApp delivered it but it could not be decrypted (yet): no text
     chat_lid: str | None = None  # a sender known only by LID whose phone nobody could tell: chat_phone is ""
+    audio_seconds: int | None = None  # a voice note's length
+    audio_pending: bool = False  # its sound is being downloaded: a VoiceAudio follows (if the host lives)
+
+
+@dataclass(frozen=True)
+class VoiceAudio:
+    """The sound of a voice note already handed over as an Inbound (same message id), once downloaded."""
+
+    message_id: str
+    chat_phone: str
+    audio: bytes
+    mime: str
+    chat_lid: str | None = None
 
 
 class SendError(Exception):
@@ -118,4 +131,5 @@ DriverEvent = (
     | StreamReplaced
     | Failed
     | Inbound
+    | VoiceAudio
 )

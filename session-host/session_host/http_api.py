@@ -3,6 +3,8 @@ gateway) or a test uses to play the salon's phone. Everything but /healthz needs
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from pathlib import Path
 
@@ -150,7 +152,8 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
 
         @app.post("/simulator/sessions/<sid>/inbound")
         def inbound(sid: str):
-            """{from, text} or {from, media: voice|image|video|sticker|document[, text as its caption]}; `lid` instead
+            """{from, text} or {from, media: voice|image|video|sticker|document[, text as its caption]}; a voice note
+            may carry its sound: `audio` (base64), `seconds`, and `audio_after_s` (the download's time); `lid` instead
             of (or with) `from`: a sender WhatsApp shows by LID only; `sent_s_ago`: written that long before WhatsApp
             delivers it (the salon's phone was offline)."""
             body = request.get_json(silent=True) or {}
@@ -164,6 +167,18 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
             if name is not None and not isinstance(name, str):
                 return jsonify({"error": {"code": "bad_request", "message": "name must be a string"}}), 400
             text = str(body.get("text") or "")
+            audio, seconds = None, body.get("seconds")
+            if body.get("audio") is not None:  # a voice note's sound, base64, with its length
+                try:
+                    audio = base64.b64decode(str(body["audio"]), validate=True)
+                except (binascii.Error, ValueError):
+                    return jsonify({"error": {"code": "bad_request", "message": "audio must be base64"}}), 400
+                if media != "voice" or not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 1:
+                    message = "audio comes with media: voice and its length in whole seconds (seconds ≥ 1)"
+                    return jsonify({"error": {"code": "bad_request", "message": message}}), 400
+            after = body.get("audio_after_s", 0)
+            if not isinstance(after, int | float) or isinstance(after, bool) or not 0 <= after <= 60:
+                return jsonify({"error": {"code": "bad_request", "message": "audio_after_s: 0–60 seconds"}}), 400
             ago = body.get("sent_s_ago", 0)
             if not isinstance(ago, int | float) or isinstance(ago, bool) or not 0 <= ago <= 30 * 86400:
                 return jsonify({"error": {"code": "bad_request", "message": "sent_s_ago: seconds, 0 to 30 days"}}), 400
@@ -178,6 +193,9 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
                 unreadable,
                 str(body["lid"]) if body.get("lid") else None,
                 float(ago),
+                audio,
+                seconds if audio else None,
+                float(after),
             )
 
         @app.post("/simulator/sessions/<sid>/from-owner")

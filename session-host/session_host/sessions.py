@@ -22,7 +22,7 @@ from aiadmin.core.logs import mask_phone
 from aiadmin.core.models import Event, WaCommand, salon_id_from_session, utcnow
 from aiadmin.core.settings import get_settings
 from aiadmin.core.task_queue import TaskQueue, get_task_queue
-from aiadmin.whatsapp import chat, owner_notices, refusals, session_lease
+from aiadmin.whatsapp import chat, owner_notices, refusals, session_lease, voice_notes
 from aiadmin.whatsapp.chat import ChatMessage
 from aiadmin.whatsapp.session_status import (
     LINKED,
@@ -34,6 +34,7 @@ from aiadmin.whatsapp.session_status import (
     live_views,
     status_for,
 )
+from aiadmin.whatsapp.voice_notes import VoiceNote
 from session_host import host_load, inbound_journal
 from session_host.drivers.base import Mode, WhatsAppDriver
 from session_host.events import (
@@ -51,6 +52,7 @@ from session_host.events import (
     QrCode,
     StreamReplaced,
     TemporarilyBanned,
+    VoiceAudio,
 )
 from session_host.status_writer import StatusWriter
 
@@ -181,12 +183,29 @@ class SessionHost:
     def _sink(self, session_id: str, event: DriverEvent) -> None:
         """Called on the driver's thread. A message is journaled before this returns (the driver's handler waits for
         it): WhatsApp has acknowledged it and will not send it again."""
+        if isinstance(event, VoiceAudio):  # beside its message, which waits for it; a miss costs only the sound
+            if session_id in self._owned:
+                self._store_voice(session_id, event)
+            return
         if isinstance(event, Inbound) and _worth_keeping(event) and session_id in self._owned and not self._echo(event):
             try:
                 inbound_journal.record(self.db, session_id, event)
             except Exception as exc:  # still handled below; only a crash before it is stored would lose it now
                 log.warning("inbound message not journaled", extra={"session_id": session_id, "error": str(exc)})
         self._inbox.put(("event", session_id, event))
+
+    def _store_voice(self, sid: str, event: VoiceAudio) -> None:
+        note = VoiceNote(
+            salon_id=salon_id_from_session(sid),
+            phone=_chat_of(event),
+            message_id=event.message_id,
+            mime=event.mime,
+            data=event.audio,
+        )
+        try:
+            voice_notes.store(self.db, note)
+        except Exception as exc:  # the turn stops waiting for it and asks for text
+            log.warning("voice note not stored", extra={"session_id": sid, "error": str(exc)[:200]})
 
     def _on_commands(self, docs: list, changes: list, read_time: Any) -> None:
         self.listening.set()
@@ -454,6 +473,8 @@ class SessionHost:
             phone=_chat_of(event),
             text=event.text,
             media=event.media,
+            audio_seconds=event.audio_seconds,
+            audio_pending=event.audio_pending,
             reaction_to=event.reaction_to,
             undecryptable=event.undecryptable,
             direction="staff" if event.from_me else "customer",
@@ -851,7 +872,7 @@ class SeenIds:
         return item in self._ids
 
 
-def _chat_of(event: Inbound) -> str:
+def _chat_of(event: Inbound | VoiceAudio) -> str:
     """The chat a message belongs to: the customer's phone, else (WhatsApp hid the number) their LID."""
     return event.chat_phone or (chat.lid_chat(event.chat_lid) if event.chat_lid else "")
 

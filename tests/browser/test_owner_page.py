@@ -4,6 +4,7 @@ and the page works on a phone. Every step keeps a screenshot."""
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 
@@ -12,6 +13,7 @@ import requests
 
 from aiadmin.core import repositories
 from aiadmin.sync import runner
+from devstack import voice_fixtures
 from tests.browser.test_onboarding_page import SID, signed_link, simulator, text
 from tests.conftest import GATEWAY, running_session_host, wait_for
 
@@ -124,6 +126,25 @@ def test_a_customer_whose_number_whatsapp_hides_is_listed_opened_and_answered_fr
     b.page.click("#reply-send")
     wait_for(lambda: "Добрый день! Чем помочь?" in outbox(hidden), 10, "the owner's reply at the LID")
     b.shot("hidden-number-answered")
+    assert b.console_errors() == []
+
+
+def test_a_voice_note_is_shown_with_the_words_the_model_heard(desktop, stack, host, db, gemini):
+    b = desktop
+    working_salon(b, stack, db)
+    b.page.goto(signed_link(stack))
+    b.screen("owner", shot="owner-page")
+    gemini.play({"json": {"commands": [{"type": "call_human"}]}})
+    sound = base64.b64encode(voice_fixtures.audio("haircut_tomorrow")).decode()
+    body = {"from": CUSTOMER, "media": "voice", "audio": sound, "seconds": 6, "name": "Ольга"}
+    before = len(outbox(CUSTOMER))
+    assert requests.post(f"{GATEWAY}/simulator/sessions/{SID}/inbound", json=body, timeout=10).status_code == 200
+    assert "администратор" in answered(before)
+    b.page.click(f"#inbox li.waiting button[data-phone='{CUSTOMER}']", timeout=5000)
+    b.page.wait_for_selector("#transcript li.msg.customer")
+    heard = voice_fixtures.TRANSCRIPTS["haircut_tomorrow"]
+    assert f"[голосовое 6 с]: «{heard}»" in text(b, "#transcript")
+    b.shot("voice-note-heard")
     assert b.console_errors() == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 
@@ -39,9 +40,12 @@ class Chat:
         name: str | None = None,
         media: str | None = None,
         sent_s_ago: float = 0,
+        audio: bytes | None = None,
+        seconds: int | None = None,
+        audio_after_s: float = 0,
     ) -> str | None:
         """`name`: the customer's WhatsApp profile name, which WhatsApp sends with every message; `media`: a voice
-        note, picture, … sent with `text` as its caption (or none)."""
+        note, picture, … sent with `text` as its caption (or none); `audio`, `seconds`: a voice note's sound."""
         sender = {"lid": self.phone.removeprefix("lid:")} if self.phone.startswith("lid:") else {"from": self.phone}
         body = {**sender, "text": text, **({"message_id": message_id} if message_id else {})}
         if name:
@@ -50,6 +54,9 @@ class Chat:
             body["media"] = media
         if sent_s_ago:
             body["sent_s_ago"] = sent_s_ago
+        if audio is not None:
+            body |= {"media": "voice", "audio": base64.b64encode(audio).decode(), "seconds": seconds or 1}
+            body["audio_after_s"] = audio_after_s
         assert requests.post(f"{GATEWAY}/simulator/sessions/{SID}/inbound", json=body, timeout=10).status_code == 200
         if not expect_reply:
             time.sleep(2.0)

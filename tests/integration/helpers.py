@@ -37,6 +37,18 @@ def follow_registration(params: Any) -> requests.Response:
     return requests.get(f"{GATEWAY}/auth/yclients/redirect", params=params, allow_redirects=False, timeout=30)
 
 
+def owner_token(salon_id: int = 962302) -> str:
+    """The owner opens the app from YCLIENTS once the salon works: the link leads to the owner page with a token."""
+    location = urlparse(follow_registration(redirect_params(salon_id)).headers["Location"])
+    assert location.path == "/marketplace/owner", location
+    return parse_qs(location.query)["token"][0]
+
+
+def owner_api(method: str, path: str, token: str, **kw: Any) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"}
+    return requests.request(method, f"{GATEWAY}/marketplace/owner/api/{path}", headers=headers, timeout=15, **kw)
+
+
 def register(salon_id: int = 962302) -> str:
     resp = follow_registration(redirect_params(salon_id))
     assert resp.status_code == 302, resp.text

@@ -20,13 +20,10 @@ from aiadmin.sync import runner
 from aiadmin.whatsapp import activity, owner_notices
 from tests.conftest import GATEWAY, TASK_SECRET, wait_for
 from tests.integration.conftest import CUSTOMER, NOTICES_TO, SALON, SID
-from tests.integration.helpers import follow_registration, redirect_params, register
+from tests.integration.helpers import follow_registration, owner_api, redirect_params, register
 from tests.integration.test_firestore_rules import browser_get
 
-
-def api(method: str, path: str, token: str, **kw) -> requests.Response:
-    headers = {"Authorization": f"Bearer {token}"}
-    return requests.request(method, f"{GATEWAY}/marketplace/owner/api/{path}", headers=headers, timeout=15, **kw)
+api = owner_api
 
 
 def owner_messages(bot) -> list[str]:

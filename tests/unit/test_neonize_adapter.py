@@ -165,6 +165,59 @@ def test_a_voice_note_a_picture_and_a_sticker_arrive_as_media_with_their_caption
     assert nd.inbound_event(_message("79035557788")).media is None
 
 
+class _Downloads:
+    """Stands for the client's download_any only: what the voice-note wrapper does with its answer or failure."""
+
+    def __init__(self, result: bytes | Exception | None = None, hang: bool = False):
+        self.result, self.hang, self.asked = result, hang, 0
+
+    async def download_any(self, message):
+        self.asked += 1
+        if self.hang:
+            await asyncio.Event().wait()
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+def _voice(seconds: int, size: int, **extra):
+    note = {"PTT": True, "seconds": seconds, "fileLength": size, "mimetype": "audio/ogg; codecs=opus", **extra}
+    return _message("79035557788", body={"audioMessage": note})
+
+
+def _fetched(client, ev):
+    event = nd.voice_wanted(ev, nd.inbound_event(ev))
+    return event, (asyncio.run(nd.fetch_voice(client, ev, event, "company_1")) if event.audio_pending else None)
+
+
+def test_a_short_voice_note_is_handed_over_at_once_and_its_sound_follows_a_long_one_is_not_fetched():
+    event, sound = _fetched(client := _Downloads(b"OggS" + b"\x00" * 500), _voice(7, 504))
+    assert event.media == "voice" and event.audio_seconds == 7 and event.audio_pending
+    assert sound.message_id == event.message_id and sound.chat_phone == "79035557788"
+    assert sound.audio == b"OggS" + b"\x00" * 500 and sound.mime == "audio/ogg", "mime without its codec"
+    never = _Downloads(b"x")
+    long, _ = _fetched(never, _voice(nd.voice_notes.MAX_SECONDS + 1, 2000))
+    assert long.media == "voice" and not long.audio_pending and long.audio_seconds == nd.voice_notes.MAX_SECONDS + 1
+    big, _ = _fetched(never, _voice(30, nd.voice_notes.MAX_BYTES + 1))
+    assert not big.audio_pending and client.asked == 1 and never.asked == 0, "a note over the limits is not fetched"
+
+
+def test_a_voice_note_whose_download_fails_hangs_or_overflows_brings_no_sound(monkeypatch):
+    from neonize.exc import DownloadError
+
+    assert _fetched(_Downloads(DownloadError("failed to download: 404")), _voice(5, 400))[1] is None
+    monkeypatch.setattr(nd, "VOICE_DOWNLOAD_S", 0.2)
+    started = time.monotonic()
+    assert _fetched(_Downloads(hang=True), _voice(5, 400))[1] is None and time.monotonic() - started < 5
+    lying = _Downloads(b"x" * (nd.voice_notes.MAX_BYTES + 1))
+    assert _fetched(lying, _voice(5, 400))[1] is None, "more than announced and than a document holds: not kept"
+
+
+def test_a_staff_voice_note_is_not_downloaded():
+    ev = _message("79035557788", from_me=True, body={"audioMessage": {"seconds": 5, "fileLength": 400}})
+    assert not nd.voice_wanted(ev, nd.inbound_event(ev)).audio_pending
+
+
 def test_a_reaction_arrives_as_its_emoji_pointing_at_the_message_reacted_to():
     body = {"reactionMessage": {"key": {"remoteJID": "79035557788@s.whatsapp.net", "ID": "3EB0REMINDER"}, "text": "👍"}}
     event = nd.inbound_event(_message("79035557788", body=body))

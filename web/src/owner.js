@@ -142,6 +142,16 @@ function renderChatState() {
   $("resume").hidden = !(taken || silent);
 }
 
+function shownText(m) {
+  if (m.undecryptable) return "[сообщение не удалось прочитать]";
+  if (m.media === "voice") {
+    const length = m.audio_seconds ? ` ${m.audio_seconds} с` : "";
+    const heard = m.transcript ? `: «${m.transcript}»` : " (не расшифровано)";
+    return `[голосовое${length}]${heard}${m.text ? ` ${m.text}` : ""}`;
+  }
+  return m.text || `[${m.media || "вложение"}]`;
+}
+
 async function loadTranscript() {
   const phone = page.open;
   try {
@@ -150,9 +160,8 @@ async function loadTranscript() {
     $("transcript").replaceChildren(
       ...body.messages.map((m) => {
         const who = { customer: "Клиент", bot: "Бот", staff: "Салон" }[m.direction] || m.direction;
-        const text = m.undecryptable ? "[сообщение не удалось прочитать]" : m.text || `[${m.media || "вложение"}]`;
         const li = el("li", null, `msg ${m.direction}`);
-        li.append(el("b", `${who}: `), el("span", text), el("span", ` ${when(m.stored_at)}`, "muted"));
+        li.append(el("b", `${who}: `), el("span", shownText(m)), el("span", ` ${when(m.at)}`, "muted"));
         return li;
       }),
     );

@@ -8,6 +8,7 @@ or a postgres:// URL (one shared whatsmeow database, Cloud SQL in production).""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import sqlite3
@@ -18,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from aiadmin.whatsapp import voice_notes
 from session_host.device_registry import DeviceRegistry
 from session_host.drivers.base import EventSink, Mode
 from session_host.events import (
@@ -37,6 +39,7 @@ from session_host.events import (
     SendOutcomeUnknown,
     StreamReplaced,
     TemporarilyBanned,
+    VoiceAudio,
 )
 
 log = logging.getLogger("session_host.neonize")
@@ -109,6 +112,35 @@ MEDIA_FIELDS = (
 
 def media_of(message: Any) -> str | None:
     return next((kind for name, kind in MEDIA_FIELDS if message.HasField(name)), None)
+
+
+VOICE_DOWNLOAD_S = 10.0  # after it, the message goes on without its sound
+
+
+def voice_wanted(ev: Any, event: Inbound | None) -> Inbound | None:
+    """A customer's voice note is handed over at once, its length known and its sound marked as coming when it is
+    short enough to be a message (voice_notes.fits): the journal never waits for a download."""
+    if event is None or event.from_me or not ev.Message.HasField("audioMessage"):
+        return event
+    note = ev.Message.audioMessage
+    seconds, size = int(note.seconds) or None, int(note.fileLength) or None
+    return dataclasses.replace(event, audio_seconds=seconds, audio_pending=voice_notes.fits(seconds, size))
+
+
+async def fetch_voice(client: Any, ev: Any, event: Inbound, session_id: str) -> VoiceAudio | None:
+    """The sound of a voice note marked as coming (neonize's download_any); None when the download fails, is slow,
+    or brings more than was announced."""
+    extra = {"session_id": session_id, "message_id": event.message_id, "seconds": event.audio_seconds}
+    try:
+        data = await asyncio.wait_for(client.download_any(ev.Message), VOICE_DOWNLOAD_S)
+    except Exception as exc:  # TimeoutError, neonize's DownloadError (expired media key, CDN refused), …
+        log.warning("voice note not downloaded", extra={**extra, "error": f"{type(exc).__name__}: {exc}"[:200]})
+        return None
+    if not data or len(data) > voice_notes.MAX_BYTES:
+        log.warning("voice note downloaded empty or too large", extra={**extra, "bytes": len(data or b"")})
+        return None
+    mime = (ev.Message.audioMessage.mimetype or voice_notes.MIME_DEFAULT).split(";", 1)[0].strip()
+    return VoiceAudio(event.message_id, event.chat_phone, bytes(data), mime, event.chat_lid)
 
 
 def chat_jid(chat: str) -> Any:
@@ -591,7 +623,10 @@ class NeonizeWhatsApp:
                     resolved = pn.User if pn.Server == "s.whatsapp.net" and pn.User else None
                 except Exception as exc:
                     log.warning("LID lookup failed", extra={"session_id": session_id, "error": str(exc)[:200]})
-            await self._hand_over(session_id, inbound_event(ev, resolved))
+            event = voice_wanted(ev, inbound_event(ev, resolved)) if current else inbound_event(ev, resolved)
+            await self._hand_over(session_id, event)  # journaled before anything slow: the download comes after
+            if event is not None and event.audio_pending:
+                await self._hand_over(session_id, await fetch_voice(c, ev, event, session_id))
 
         async def on_undecryptable(c: Any, ev: Any, _: bool) -> None:
             log.warning("undecryptable message", extra={"session_id": session_id, "message_id": ev.Info.ID})

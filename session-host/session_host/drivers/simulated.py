@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aiadmin.whatsapp import voice_notes
 from session_host.drivers.base import EventSink, Mode
 from session_host.events import (
     ClientOutdated,
@@ -28,6 +29,7 @@ from session_host.events import (
     SendOutcomeUnknown,
     StreamReplaced,
     TemporarilyBanned,
+    VoiceAudio,
 )
 
 log = logging.getLogger("session_host.simulated")
@@ -163,14 +165,21 @@ class SimulatedWhatsApp:
         undecryptable: bool = False,
         lid: str | None = None,
         sent_s_ago: float = 0.0,
+        audio: bytes | None = None,
+        audio_seconds: int | None = None,
+        audio_after_s: float = 0.0,
     ) -> str:
         """`undecryptable`: WhatsApp delivers it but it cannot be read (send the same message_id again, readable,
         as the retry that usually follows). `lid`: the customer's LID; with `from` too, the LID store learns the
-        pair; without `from`, WhatsApp shows the LID alone and the phone is what the store knows, if anything."""
+        pair; without `from`, WhatsApp shows the LID alone and the phone is what the store knows, if anything.
+        `audio`: a voice note's sound, delivered after the message (`audio_after_s` later, as the real driver's
+        download) only when the real driver would download it (voice_notes.fits)."""
+        if not (media == "voice" and audio and voice_notes.fits(audio_seconds, len(audio))):
+            audio = None
         if lid and from_phone:
             self.lid_store[lid] = from_phone
         phone = from_phone or (self.lid_store.get(lid, "") if lid else "")
-        return self._incoming(
+        message_id = self._incoming(
             session_id,
             phone,
             "" if undecryptable else text,
@@ -181,7 +190,15 @@ class SimulatedWhatsApp:
             undecryptable=undecryptable,
             chat_lid=lid if not phone else None,
             sent_s_ago=sent_s_ago,
+            audio_pending=audio is not None,
+            audio_seconds=audio_seconds if media == "voice" else None,
         )
+        if audio is not None:
+            sound = VoiceAudio(message_id, phone, audio, voice_notes.MIME_DEFAULT, lid if not phone else None)
+            timer = threading.Timer(audio_after_s, self._emit, args=(session_id, sound))
+            timer.daemon = True
+            timer.start()
+        return message_id
 
     def customer_reacts(self, session_id: str, from_phone: str, message_id: str, emoji: str) -> str:
         return self._incoming(session_id, from_phone, emoji, from_me=False, reaction_to=message_id)
@@ -203,6 +220,8 @@ class SimulatedWhatsApp:
         undecryptable: bool = False,
         chat_lid: str | None = None,
         sent_s_ago: float = 0.0,
+        audio_pending: bool = False,
+        audio_seconds: int | None = None,
     ) -> str:
         with self._lock:
             live = self._live.get(session_id)
@@ -222,6 +241,8 @@ class SimulatedWhatsApp:
                 reaction_to=reaction_to,
                 undecryptable=undecryptable,
                 chat_lid=chat_lid,
+                audio_pending=audio_pending,
+                audio_seconds=audio_seconds,
             ),
         )
         if not from_me:
