@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 
-.PHONY: dev test test-fast test-unit test-emulator lint format bench bench-page bench-sync bench-ai bench-reply bench-reminders bench-sessions sync clean system-deps \
+.PHONY: eval-ai dev test test-fast test-unit test-emulator lint format bench bench-page bench-sync bench-ai bench-reply bench-reminders bench-sessions sync clean system-deps \
 	infra-manifest package-functions
 
 # Debian packages the stack needs: libmagic1 (neonize imports python-magic) and Chromium for the browser tests.
@@ -94,6 +94,12 @@ bench-reminders: $(STAMP)
 
 bench-ai: $(STAMP)
 	$(PY) -m bench.ai_turns
+
+# The dialogue sets against the real Gemini (GEMINI_API_KEY; GEMINI_MODEL to try another model), as production runs
+# it: per set and class the share passed, model calls and latency per turn (test-output/dialogue-report.json).
+eval-ai: system-deps $(STAMP)
+	@test -n "$$GEMINI_API_KEY" || { echo "make eval-ai asks the real Gemini: set GEMINI_API_KEY"; exit 2; }
+	AIADMIN_EVAL_LIVE=1 $(PY) -m pytest tests/dialogues/test_dialogue_set.py -q
 
 # One session host with 200 simulated salons; then 200 real neonize clients started at once in one process.
 bench-sessions: $(STAMP)

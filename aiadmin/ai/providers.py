@@ -188,6 +188,7 @@ class WithFallback:
     primary: Provider
     fallback: Provider
     name: str = "gemini+rules"
+    fallbacks: int = 0  # calls the rules answered instead (make eval-ai reports them)
 
     @property
     def calls(self) -> int:
@@ -202,6 +203,7 @@ class WithFallback:
             return self.primary.stage1(text, salon, state, today, audio)
         except Exception as exc:  # any failure of the model must not silence the bot
             log.warning("stage 1 fell back to rules", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
+            self.fallbacks += 1
             return self.fallback.stage1(text, salon, state, today)
 
     def stage2(self, text: str, outcomes: list[Outcome], salon: Salon, state: State, today: dt.date) -> str:
@@ -209,6 +211,7 @@ class WithFallback:
             return self.primary.stage2(text, outcomes, salon, state, today)
         except Exception as exc:
             log.warning("stage 2 fell back to rules", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
+            self.fallbacks += 1
             return self.fallback.stage2(text, outcomes, salon, state, today)
 
 

@@ -97,6 +97,7 @@ class Result:
     provider: str
     transcript: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    turns: list[tuple[int, float]] = field(default_factory=list)  # per turn: model calls, milliseconds
 
     @property
     def passed(self) -> bool:
@@ -166,6 +167,7 @@ def run(world: World, dialogue: Dialogue, provider: Provider, script: Any | None
         outcome = turn.handle(world.db, task, world.yclients, queue, world.settings, provider)
         reply = outcome.reply or ""
         result.transcript.append((text, reply))
+        result.turns.append((outcome.model_calls, outcome.ms))
         expected = [_fill(x, previous, known) for x in step.has]
         result.problems += [f"turn {text!r}: expected {x!r}" for x in expected if not _contains(reply, x)]
         result.problems += [

@@ -27,8 +27,14 @@ def print_summary(terminalreporter: Any) -> None:
     for key, row in sorted(rows.items()):
         failed = ", ".join(row["failed"]) or "none"
         terminalreporter.write_line(
-            f"{key:18} {row['passed']}/{row['dialogues']} = {row['share']:.0%}   failed: {failed}"
+            f"{key:22} {row['passed']}/{row['dialogues']} = {row['share']:.0%}   failed: {failed}"
         )
+        if "model_calls_per_turn" in row:
+            terminalreporter.write_line(
+                f"{'':22} model calls per turn {row['model_calls_per_turn']}, "
+                f"turn {row['turn_ms_p50']:.0f} ms median, {row['turn_ms_p95']:.0f} ms p95, "
+                f"{row.get('fallbacks_to_rules', 0)} model calls answered by the rules instead"
+            )
         if row.get("by_class"):
             classes = "  ".join(f"{k} {v}" for k, v in row["by_class"].items())
-            terminalreporter.write_line(f"{'':18} per class: {classes}")
+            terminalreporter.write_line(f"{'':22} per class: {classes}")
