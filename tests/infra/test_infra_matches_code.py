@@ -285,7 +285,7 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
     from aiadmin.marketplace import owner_access, owner_page, owner_view, registration
     from aiadmin.reminders.delivery import REMINDERS, ReminderRecord
     from aiadmin.sync.notice_plan import TOLD, Told
-    from aiadmin.whatsapp import activity, chat, onboarding_view, owner_notices
+    from aiadmin.whatsapp import activity, chat, onboarding_view, owner_notices, voice_notes
     from session_host import host_load, inbound_journal
 
     written = {
@@ -312,6 +312,7 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
         (owner_access.OWNER_GRANTS, "expire_at"): "expire_at" in owner_access.OwnerGrant.model_fields,
         (rate_limit.RATE_LIMITS, "expire_at"): '"expire_at": ends + KEEP' in _source(rate_limit),
         (owner_page.OWNER_REPLIES, "expire_at"): '"expire_at": utcnow() + timedelta(days=2)' in _source(owner_page),
+        (voice_notes.VOICE, "expire_at"): "expire_at" in voice_notes.VoiceNote.model_fields,
     }
     assert all(written.values()), written
     config = json.loads((WEB / "firestore.indexes.json").read_text())
