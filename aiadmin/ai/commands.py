@@ -38,6 +38,9 @@ class Command(BaseModel):
     time: str | None = Field(default=None, description="the time as written: 15:00, после 18, вечером")
     category: str | None = Field(default=None, description="a price-list category, for show_prices")
     name: str | None = Field(default=None, description="the customer's own name, for remember_name")
+    people: int | None = Field(
+        default=None, description="how many people a booking or price is for, when the customer asks for several"
+    )
     pick: int | None = Field(
         default=None, description="create_booking: the N-th of the times the bot just offered (1-based, -1 = last)"
     )

@@ -36,6 +36,12 @@ class Proposal(Document):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class Together(Document):
+    """A time several people can come at once: a slot per person (Firestore keeps no arrays of arrays)."""
+
+    slots: list[Slot]
+
+
 class Line(Document):
     role: Literal["customer", "bot"]
     text: str
@@ -54,6 +60,9 @@ class State(Document):
     choices: list[int] = Field(default_factory=list)  # services of the «which one?» question just asked
     offered: list[Slot] = Field(default_factory=list)
     pending: Proposal | None = None
+    linked: list[Proposal] = Field(default_factory=list)  # booked with the same «да» as `pending` (several people)
+    group_services: list[int] = Field(default_factory=list)  # a party's services, one per person
+    group_offers: list[Together] = Field(default_factory=list)  # times offered to a party
     awaiting: Literal["name", "which_booking", "day", "service", "handover_offer", "phone"] | None = None
     held: list[Command] = Field(default_factory=list)  # waiting for the phone of a customer WhatsApp hides
     open_question: str | None = None  # a question the bot could not answer, kept for the salon's staff
@@ -69,6 +78,7 @@ class State(Document):
             self.service_id = self.staff_id = self.day = self.awaiting = self.open_question = None
             self.after = self.before = self.at = self.moving = None
             self.offered, self.choices, self.held = [], [], []
+            self.group_services, self.group_offers = [], []
 
     def remember(self, role: Literal["customer", "bot"], text: str) -> None:
         self.transcript = [*self.transcript, Line(role=role, text=text[:1000])][-TRANSCRIPT_LINES:]

@@ -97,8 +97,33 @@ def _slots(items: list[dict[str, Any]], today: dt.date) -> str:
 def render(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
     """The reply in English, or None for an outcome that has no English text yet (the Russian one is used)."""
     if kind == "prices":
-        return "Our prices:\n" + "\n".join(
-            f"• {s['title']} — {price(s['price_min'], s['price_max'])}" for s in x["services"]
+        lines = "\n".join(f"• {s['title']} — {price(s['price_min'], s['price_max'])}" for s in x["services"])
+        if x.get("people"):
+            lines += f"\nFor {x['people']} people: {price(x['total_min'], x['total_max'])}"
+        return "Our prices:\n" + lines
+    if kind == "group_slots":
+        options = []
+        for o in x["options"]:
+            if "staff" in o:
+                options.append(f"• {_when(o['at'], today)} — {' and '.join(m for m in o['staff'] if m)}")
+            else:
+                times = ", then ".join(f"{e['at'][11:16]} — {e['staff']}" for e in o["each"])
+                options.append(f"• {_when(o['at'], today)}: {times}")
+        how = "at the same time" if all("staff" in o for o in x["options"]) else "one after the other"
+        head = "Those days are full; the nearest times" if x.get("instead_of") else "You can come together"
+        return f"{head} ({', '.join(x['services'])}), {how}:\n" + "\n".join(options) + "\nWhich time suits you?"
+    if kind == "no_group_slots":
+        return "There is no time those days to take you all together or one after the other. Which other day suits you?"
+    if kind == "propose_group":
+        items = "\n".join(
+            f"• «{v['service']}», {_when(v['at'], today)}" + (f", with {v['staff']}" if v.get("staff") else "")
+            for v in x["items"]
+        )
+        total = f"\nTotal {price(x['total'], x['total'])}." if x.get("total") else ""
+        return f"Booking you:\n{items}{total}\nShall I confirm?"
+    if kind == "booked" and x.get("linked"):
+        return f"And one more: «{x['service']}», {_when(x['at'], today)}" + (
+            f", with {x['staff']}." if x.get("staff") else "."
         )
     if kind == "service_info":
         return f"«{x['title']}» — {price(x['price_min'], x['price_max'])}. Shall I book you in?"

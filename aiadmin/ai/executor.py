@@ -685,9 +685,14 @@ def show_prices(turn: Turn, cmd: Command) -> Outcome:
     if wanted and len(services) == 1:
         turn.state.service_id = services[0].id  # «сколько стоит X?» then «запишите на завтра»: X is meant
     rows = [{"title": s.title, "price_min": s.price_min, "price_max": s.price_max} for s in services[:25]]
-    return Outcome(
-        "prices", {"filter": wanted if wanted and len(services) < len(turn.salon.services) else None, "services": rows}
-    )
+    data: dict[str, Any] = {
+        "filter": wanted if wanted and len(services) < len(turn.salon.services) else None,
+        "services": rows,
+    }
+    if cmd.people and 1 < cmd.people <= 4 and len(services) == 1 and wanted:  # «стрижка мне и дочке»: the total
+        data |= {"people": cmd.people, "total_min": rows[0]["price_min"] * cmd.people}
+        data["total_max"] = rows[0]["price_max"] * cmd.people if rows[0]["price_max"] else None
+    return Outcome("prices", data)
 
 
 def explain_service(turn: Turn, cmd: Command) -> Outcome:

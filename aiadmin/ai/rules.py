@@ -214,7 +214,8 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         if pattern.search(low):
             return Stage1(commands=[Command(type="salon_info", topic=topic)])
     said = parse_when(timed, today)
-    if state.offered and (n := option_number(low)) is not None and not (said.has_day or said.has_time or said.unclear):
+    offered = state.offered or state.group_offers
+    if offered and (n := option_number(low)) is not None and not (said.has_day or said.has_time or said.unclear):
         return Stage1(commands=[Command(type="create_booking", pick=n)])
     if state.service_id and (relative_time(low) or SAME_MASTER.search(low)) and not BOOK.search(low):
         return Stage1(commands=[Command(type="search_slots", **base)])  # «а пораньше?», «к тому же мастеру?»
@@ -263,7 +264,55 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         commands += _small_talk(t, low)
     if not commands and "?" in t:
         commands.append(Command(type="unknown_question"))  # a question we have no data for: say so, offer a person
-    return Stage1(commands=commands or [Command(type="unclear")])
+    return Stage1(commands=_for_several(commands, low, salon, named) or [Command(type="unclear")])
+
+
+_KIN = r"(?:муж|жен|подруг|друг|сын|доч|мам|пап|сестр|брат|реб[её]н|дет|внук|внучк|коллег|свекров|т[её]щ)\w*"
+PARTY = re.compile(rf"\b(?:нас\s+с|мы\s+с|с\s+{_KIN}|(?:я|меня|мне)\s+и\s+{_KIN})", re.I)
+COUNTED = {"двое": 2, "двоих": 2, "вдвоем": 2, "вдвоём": 2, "трое": 3, "троих": 3, "втроем": 3, "втроём": 3}
+COUNT_BEFORE = re.compile(r"\b(две|два|три|четыре)\s+(\w+(?:\s+\w+)?)")
+NUMBERS = {"две": 2, "два": 2, "три": 3, "четыре": 4}
+
+
+def _people(low: str, salon: Salon) -> int | None:
+    """How many people a message books or prices for: «на двоих», «две детские стрижки» (a number before a
+    service, not «в два»), «нас с мужем», «я и мама»; None for one."""
+    for word in re.findall(r"\w+", low):
+        if word in COUNTED:
+            return COUNTED[word]
+    for number, after in COUNT_BEFORE.findall(low):
+        if salon.services_in(after):
+            return NUMBERS[number]
+    return 2 if PARTY.search(low) else None
+
+
+def _named_each(low: str, salon: Salon) -> list[Any]:
+    """The services of a message naming one per person («мне укладку, ему мужскую стрижку»), in the order said:
+    each clause's own, so one person's service does not hide another's."""
+    found: list[Any] = []
+    for clause in re.split(r"[,;:?.!]|\s+а\s+|\s+и\s+(?=(?:ему|ей|мне|им|сыну|дочк\w*|мужу|маме)\b)", low):
+        for service in salon.services_in(clause):
+            if service not in found:
+                found.append(service)
+    return found
+
+
+def _for_several(commands: list[Command], low: str, salon: Salon, named: list[Any]) -> list[Command]:
+    """Several people: a service named for each («мне укладку, ему мужскую стрижку») becomes a booking each, with
+    the same day and time; one service for all carries the count. More services named than people: which?"""
+    people = _people(low, salon)
+    if not people:
+        return commands
+    named = _named_each(low, salon) or named
+    out: list[Command] = []
+    for cmd in commands:
+        if cmd.type in ("create_booking", "search_slots") and 1 < len(named) <= people:
+            out += [cmd.model_copy(update={"service": s.title}) for s in named]
+        elif cmd.type in ("create_booking", "search_slots", "show_prices") and len(named) <= 1:
+            out.append(cmd.model_copy(update={"people": people}))
+        else:
+            out.append(cmd)
+    return out
 
 
 def _priced(text: str, low: str, salon: Salon, named: list[Any], state: State) -> str | None:
@@ -336,6 +385,25 @@ def day_text(iso: str, today: dt.date) -> str:
     return day_phrase(day, today) if (day - today).days <= 2 else date_text(day)
 
 
+PEOPLE_GEN = {2: "двоих", 3: "троих", 4: "четверых"}
+
+
+def _together(option: dict[str, Any], today: dt.date) -> str:
+    """• завтра в 17:00 — Анна Соколова и Ирина Морозова; one after another: each one's time and master."""
+    if "staff" in option:
+        return f"• {when_text(option['at'], today)} — {' и '.join(m for m in option['staff'] if m)}"
+    each = [f"в {s['at'][11:16]}" + (f" — {s['staff']}" if s.get("staff") else "") for s in option["each"]]
+    return f"• {day_phrase(dt.date.fromisoformat(option['at'][:10]), today)} {', затем '.join(each)}"
+
+
+def _titles(titles: list[str]) -> str:
+    """«Укладка» и «Мужская стрижка»; the same service for each: «Маникюр» для двоих."""
+    if len(set(titles)) == 1:
+        return f"«{titles[0]}» для {PEOPLE_GEN.get(len(titles), str(len(titles)))}"
+    quoted = [f"«{t}»" for t in titles]
+    return ", ".join(quoted[:-1]) + " и " + quoted[-1]
+
+
 def _slots(items: list[dict[str, Any]], today: dt.date) -> str:
     return "\n".join(f"• {when_text(s['at'], today)}" + (f" — {s['staff']}" if s.get("staff") else "") for s in items)
 
@@ -404,6 +472,8 @@ def render(outcome: Outcome, today: dt.date) -> str:
             f"Переношу вашу запись «{x['service']}» (сейчас — {when_text(x['old_at'], today)}) "
             f"{when_text(x['at'], today, 'на')}{with_master(x.get('staff'))}. Подтверждаете?"
         )
+    if k == "booked" and x.get("linked"):
+        return f"И ещё запись: «{x['service']}», {when_text(x['at'], today)}{with_master(x.get('staff'))}."
     if k == "booked":
         return (
             f"Готово! Вы записаны: «{x['service']}», {when_text(x['at'], today)}{with_master(x.get('staff'))}. "
@@ -444,9 +514,33 @@ def render(outcome: Outcome, today: dt.date) -> str:
         return "Хорошо, ничего не меняю. Чем ещё могу помочь?"
     if k == "prices":
         head = "Цены:" if x.get("filter") else "Наши цены:"
-        return (
-            head + "\n" + "\n".join(f"• {s['title']} — {price(s['price_min'], s['price_max'])}" for s in x["services"])
+        lines = "\n".join(f"• {s['title']} — {price(s['price_min'], s['price_max'])}" for s in x["services"])
+        if x.get("people"):
+            lines += f"\nЗа {PEOPLE_GEN[x['people']]}: {price(x['total_min'], x['total_max'])}"
+        return head + "\n" + lines
+    if k == "group_slots":
+        options = "\n".join(_together(o, today) for o in x["options"])
+        at_once = all("staff" in o for o in x["options"])
+        titles = _titles(x["services"])
+        head = (
+            f"Можно прийти вместе ({titles}), мастера примут вас одновременно"
+            if at_once
+            else f"Одновременно не получится, но можно друг за другом ({titles})"
         )
+        if x.get("instead_of"):
+            head = f"На эти дни вместе не получится. Ближайшее время ({titles}{'' if at_once else ', друг за другом'})"
+        return f"{head}:\n{options}\nНа какое время вас записать?"
+    if k == "no_group_slots":
+        return (
+            f"На эти дни нет времени, когда {_titles(x['services'])} можно сделать вместе или друг за другом. "
+            "Напишите другой день — поищу ещё."
+        )
+    if k == "propose_group":
+        items = "\n".join(
+            f"• «{v['service']}», {when_text(v['at'], today)}{with_master(v.get('staff'))}" for v in x["items"]
+        )
+        total = f"\nВсего {price(x['total'], x['total'])}." if x.get("total") else ""
+        return f"Записываю вас:\n{items}{total}\nПодтверждаете?"
     if k == "service_duration":
         return f"«{x['title']}» длится около {duration_text(x['minutes'])}. Записать вас?"
     if k == "service_info":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from aiadmin.ai import catalogue, conversation, english, executor, normalise, phone_numbers
+from aiadmin.ai import catalogue, conversation, english, executor, normalise, party, phone_numbers
 from aiadmin.ai.commands import Stage1
 from aiadmin.ai.providers import Provider
 from aiadmin.core import firestore_clock, repositories
@@ -282,9 +282,9 @@ def handle(
                 state.remember("customer", "[voice]")
                 outcomes = [executor.media_received("voice_unheard")]
             elif given and not any(c.type not in PASSIVE for c in stage1.commands):
-                outcomes = executor.phone_given(turn)  # the number the bot asked for: what waited for it now
+                outcomes = party.phone_given(turn)  # the number the bot asked for: what waited for it now
             else:  # anything new the customer asks for wins over what waited for the number
-                outcomes = executor.execute(turn, stage1.commands)
+                outcomes = party.execute(turn, stage1.commands)
         elif queued[-1].undecryptable:  # WhatsApp never gave a readable copy: ask for the message again
             state.remember("customer", "[unreadable]")
             stage1, outcomes = Stage1(), [executor.Outcome("unreadable", {})]

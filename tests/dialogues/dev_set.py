@@ -340,4 +340,32 @@ OLD_SYSTEM = [
     ),
 ]
 
-DIALOGUES = PRICES + BOOKING + MY_BOOKINGS + SALON_FACTS + HANDOVER + SMALL_TALK + ENGLISH + OLD_SYSTEM
+SEVERAL_PEOPLE = [
+    D(
+        "a couple books together with one yes",
+        S("Запишите нас с мужем: мне укладку, ему мужскую стрижку, завтра вечером", "«Укладка»", "«Мужская стрижка»"),
+        S("давайте в {t1}", "«Укладка»", "«Мужская стрижка»", "завтра в {t1}", PROPOSES),
+        S("да", BOOKED, "И ещё запись: «"),
+        books=2,
+    ),
+    D(
+        "two friends take the second time offered",
+        S("Хотим с подругой на маникюр с покрытием в субботу", "для двоих", "Ближайшее время"),
+        S("второй вариант", "«Маникюр с покрытием гель-лак»", PROPOSES),
+        S("подтверждаю", BOOKED),
+        books=2,
+        service_booked="Маникюр с покрытием гель-лак",
+    ),
+    D(
+        "a party that says no books nothing",
+        S("Можно меня и сына подстричь завтра? Мне женскую, ему детскую", "«Женская стрижка»", "«Детская стрижка»"),
+        S("давайте в {t1}", PROPOSES),
+        S("нет, не надо", lacks=(BOOKED,)),
+    ),
+    D(
+        "the price for three",
+        S("Сколько будет стоить маникюр с покрытием на троих?", "За троих", "6600"),
+    ),
+]
+
+DIALOGUES = PRICES + BOOKING + MY_BOOKINGS + SALON_FACTS + HANDOVER + SMALL_TALK + ENGLISH + OLD_SYSTEM + SEVERAL_PEOPLE

@@ -375,3 +375,39 @@ def test_a_duration_question_about_a_service_gone_from_the_list_does_not_crash()
 def test_a_customers_own_name_is_no_master():
     assert SALON.match_staff("Меня зовут Арина, запишите на маникюр") is None
     assert SALON.match_staff("можно к Марне?") is not None, "a misspelt master after «к» is still found"
+
+
+@pytest.mark.parametrize(
+    ("said", "people", "services"),
+    [
+        ("Запишите нас с мужем: мне маникюр, ему стрижку + бороду завтра", None, ["Маникюр", "Стрижка + борода"]),
+        ("Можно меня и сына подстричь завтра? Мне стрижку, ему детскую", None, ["Стрижка", "Детская стрижка"]),
+        ("хотим с подругой на маникюр в субботу", 2, ["Маникюр"]),
+        ("Две детские стрижки на завтра можно?", 2, ["Детская стрижка"]),
+        ("запишите на маникюр на троих завтра", 3, ["Маникюр"]),
+        ("я и мама хотим на маникюр в пятницу", 2, ["Маникюр"]),
+    ],
+)
+def test_several_people_get_a_booking_each_or_a_count(said, people, services):
+    commands = [c for c in stage1(said, SALON, State(), TODAY).commands if c.type in ("create_booking", "search_slots")]
+    assert sorted(SALON.match_service(c.service).title for c in commands) == sorted(services)
+    assert {c.people for c in commands} == {people}
+    assert len({(c.date, c.time) for c in commands}) == 1, "one day and time for the whole party"
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "запишите на стрижку завтра в два",  # «в два» is a time, not two people
+        "можно на маникюр к Марине Петровой в два часа?",
+        "запишите маму на маникюр в пятницу",  # one person, not the writer
+        "мне маникюр завтра",
+    ],
+)
+def test_one_person_is_not_taken_for_a_party(said):
+    assert all(c.people is None for c in stage1(said, SALON, State(), TODAY).commands)
+
+
+def test_a_price_for_several_carries_the_count():
+    [cmd] = stage1("сколько будет стоить маникюр на двоих?", SALON, State(), TODAY).commands
+    assert cmd.type == "show_prices" and cmd.people == 2

@@ -1,0 +1,219 @@
+"""Several people in one message («мне укладку, ему мужскую стрижку», «с подругой на маникюр»): times when every
+one of them can be done at once, by different masters; one proposal per person, linked so that one «да» books
+them all; a price question for several answered with the total."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from aiadmin.ai import executor
+from aiadmin.ai.commands import Command
+from aiadmin.ai.conversation import Proposal, Slot, Together
+from aiadmin.ai.dates import When
+from aiadmin.ai.executor import Outcome, Turn
+from aiadmin.sync import documents as d
+
+BOOKING = ("create_booking", "search_slots")
+MAX_PEOPLE = 4  # a family at most; a bigger group is the staff's to arrange
+
+
+def execute(turn: Turn, commands: list[Command]) -> list[Outcome]:
+    """The turn's commands, with a party's booking handled here and everything else by the executor."""
+    if turn.state.linked and turn.phone and any(c.type == "confirm" for c in commands) and turn.state.pending:
+        return _confirm_all(turn)
+    picked = _picked_option(turn, commands)
+    if picked is not None:
+        return [picked]
+    services = _party(turn, commands)
+    if services is None:
+        turn.state.group_offers = []
+        outcomes = executor.execute(turn, commands)
+        if turn.state.pending is None:
+            turn.state.linked = []  # the proposal they belonged to is gone
+        return outcomes
+    # a new wish, as the executor treats one: the proposal and whatever waited for a phone are void
+    turn.state.pending, turn.state.linked, turn.state.held = None, [], []
+    if turn.state.awaiting in ("phone", "service"):
+        turn.state.awaiting, turn.state.choices = None, []
+    wish = next(c for c in commands if c.type in BOOKING)
+    return [_offer(turn, services, wish)]
+
+
+def _party(turn: Turn, commands: list[Command]) -> list[d.ServiceDoc] | None:
+    """The services of a party's booking, one per person, or None when this is one person's."""
+    wishes = [c for c in commands if c.type in BOOKING and c.pick is None]
+    if not wishes or any(c.type not in (*BOOKING, "remember_name", "greeting") for c in commands):
+        return None
+    services = [turn.salon.match_service(c.service) for c in wishes]
+    if any(s is None for s in services):
+        return None
+    people = max((c.people or 1 for c in wishes), default=1)
+    found = [s for s in services if s is not None]
+    if len(found) == 1:
+        found = found * min(people, MAX_PEOPLE)
+    return found[:MAX_PEOPLE] if len(found) > 1 else None
+
+
+def _offer(turn: Turn, services: list[d.ServiceDoc], wish: Command) -> Outcome:
+    when = executor._when(turn, wish)
+    if when.unclear:
+        turn.state.awaiting = "day"
+        return Outcome("unclear_date", {"said": wish.date or turn.text})
+    days = when.days or ([turn.state.day] if turn.state.day else [])
+    days = days or [turn.today + dt.timedelta(days=i) for i in range(executor.SEARCH_DAYS)]
+    turn.state.day = days[0] if when.days else turn.state.day
+    turn.state.service_id = services[0].id
+    options = together(turn, services, days, when)
+    titles = [s.title for s in services]
+    if not options and when.at:  # nothing at that very time: the nearest that day
+        options = together(turn, services, days[:1], When(days=days[:1], after=when.after, before=when.before))
+    if not options:  # not at once (one master for the service, say): one after another
+        options = one_after_another(turn, services, days, when)
+    instead = False
+    if not options and when.days:  # nothing those days: the nearest after them
+        later = [days[-1] + dt.timedelta(days=i + 1) for i in range(executor.SEARCH_DAYS)]
+        options = together(turn, services, later, When()) or one_after_another(turn, services, later, When())
+        instead = bool(options)
+    turn.state.group_services = [s.id for s in services]
+    turn.state.group_offers = [Together(slots=o) for o in options]
+    if not options:
+        return Outcome("no_group_slots", {"services": titles, "days": [x.isoformat() for x in days]})
+    exact = [o for o in options if when.at and o[0].at.astimezone(turn.zone).time() == when.at]
+    if exact:
+        return _propose(turn, exact[0])
+    views = [_option_view(turn, o) for o in options]
+    asked = [x.isoformat() for x in days] if instead else None  # those days were full: these are the nearest
+    return Outcome("group_slots", {"services": titles, "options": views, "instead_of": asked})
+
+
+def together(turn: Turn, services: list[d.ServiceDoc], days: list[dt.date], when: When) -> list[list[Slot]]:
+    """Start times at which every service can be done at once by different masters: one slot per service."""
+    options: list[list[Slot]] = []
+    for day in days:
+        free = [_free(turn, s, day, when) for s in services]
+        for at in sorted(free[0]):
+            chosen: list[Slot] = []
+            for by_time in free:
+                master = next((m for m in by_time.get(at, []) if m not in {c.staff_id for c in chosen}), None)
+                if master is None:
+                    break
+                chosen.append(Slot(staff_id=master, at=at))
+            if len(chosen) == len(services):
+                options.append(chosen)
+            if len(options) >= executor.OFFER:
+                return options
+    return options
+
+
+def one_after_another(turn: Turn, services: list[d.ServiceDoc], days: list[dt.date], when: When) -> list[list[Slot]]:
+    """Start times from which each person follows the one before as soon as their service ends (any master who is
+    free then): for a service only one master does, or a day too full to take everyone at once."""
+    options: list[list[Slot]] = []
+    for day in days:
+        free = [_free(turn, s, day, When()) for s in services]
+        starts = _free(turn, services[0], day, when)
+        for at in sorted(starts):
+            chosen = [Slot(staff_id=starts[at][0], at=at)]
+            for i in range(1, len(services)):
+                start = chosen[-1].at + dt.timedelta(seconds=_length(services[i - 1], chosen[-1].staff_id))
+                masters = free[i].get(start)
+                if not masters:
+                    break
+                chosen.append(Slot(staff_id=masters[0], at=start))
+            if len(chosen) == len(services):
+                options.append(chosen)
+            if len(options) >= executor.OFFER:
+                return options
+    return options
+
+
+def _length(service: d.ServiceDoc, staff_id: int) -> int:
+    return int(service.staff_durations.get(str(staff_id)) or service.duration_s or 3600)
+
+
+def _free(turn: Turn, service: d.ServiceDoc, day: dt.date, when: When) -> dict[dt.datetime, list[int]]:
+    slots = executor.find_slots(turn, service, turn.salon.masters_for(service), [day], when, limit=500)
+    free: dict[dt.datetime, list[int]] = {}
+    for s in slots:
+        free.setdefault(s.at, []).append(s.staff_id)
+    return free
+
+
+def _picked_option(turn: Turn, commands: list[Command]) -> Outcome | None:
+    """«давайте в 17:00», «второй вариант» after a party's times were offered: that option, proposed."""
+    offers = [o.slots for o in turn.state.group_offers]
+    if not offers or len(commands) != 1 or commands[0].type not in BOOKING:
+        return None
+    cmd = commands[0]
+    if cmd.service and turn.salon.match_service(cmd.service) is not None:
+        return None  # a new wish
+    if cmd.pick is not None:
+        index = cmd.pick - 1 if cmd.pick > 0 else cmd.pick
+        return _propose(turn, offers[index]) if -len(offers) <= index < len(offers) else None
+    when = executor._when(turn, cmd)
+    if when.at is None:
+        return None
+    day = when.days[0] if when.days else None
+    fitting = [
+        o
+        for o in offers
+        if o[0].at.astimezone(turn.zone).time() == when.at and day in (None, o[0].at.astimezone(turn.zone).date())
+    ]
+    if fitting:
+        return _propose(turn, fitting[0])
+    services = [s for s in (turn.salon.service(i) for i in turn.state.group_services) if s is not None]
+    return _offer(turn, services, cmd) if len(services) > 1 else None
+
+
+def _propose(turn: Turn, option: list[Slot]) -> Outcome:
+    if not executor._client_name(turn):
+        turn.state.awaiting = "name"
+        return Outcome("need_name", {})
+    services = turn.state.group_services
+    proposals = [
+        Proposal(id=turn.new_id(), kind="create", service_id=service_id, staff_id=slot.staff_id, at=slot.at)
+        for service_id, slot in zip(services, option, strict=False)
+    ]
+    turn.state.pending, turn.state.linked = proposals[0], proposals[1:]
+    turn.state.group_offers = []
+    turn.state.at = option[0].at.astimezone(turn.zone).time()
+    views = [executor._proposal_view(turn, p) for p in proposals]
+    return Outcome("propose_group", {"items": views, "total": _total(views)})
+
+
+def _confirm_all(turn: Turn) -> list[Outcome]:
+    """One «да» books every linked proposal, each at most once (a retried turn reports what was done)."""
+    proposals = [p for p in (turn.state.pending, *turn.state.linked) if p is not None]
+    if dt.datetime.now(dt.UTC) - proposals[0].created_at > executor.PROPOSAL_TTL:
+        turn.state.pending, turn.state.linked = None, []
+        return [Outcome("proposal_expired", executor._proposal_view(turn, proposals[0]))]
+    outcomes = [executor._execute_once(turn, p) for p in proposals]
+    turn.state.pending, turn.state.linked, turn.state.offered = None, [], []
+    for later in outcomes[1:]:
+        if later.kind == "booked":
+            later.data["linked"] = True  # said as «ещё одна запись», after the first
+    return outcomes
+
+
+def _total(views: list[dict[str, Any]]) -> int | None:
+    prices = [v.get("price") for v in views]
+    return sum(p for p in prices if p) if all(prices) else None
+
+
+def _option_view(turn: Turn, option: list[Slot]) -> dict[str, Any]:
+    """One time for all (`staff`: a master each), or a start time each (`each`: one after another)."""
+    views = [executor._slot_view(turn, s) for s in option]
+    if len({s.at for s in option}) == 1:
+        return {"at": views[0]["at"], "staff": [v["staff"] for v in views]}
+    return {"at": views[0]["at"], "each": views}
+
+
+def phone_given(turn: Turn) -> list[Outcome]:
+    """The number a hidden-number customer was asked for: a party's «да» that waited for it books them all."""
+    if turn.state.linked and turn.state.pending and any(c.type == "confirm" for c in turn.state.held):
+        turn.state.held = []
+        if turn.state.awaiting == "phone":
+            turn.state.awaiting = None
+        return _confirm_all(turn)
+    return executor.phone_given(turn)
