@@ -5,9 +5,11 @@ them all; a price question for several answered with the total."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from aiadmin.ai import executor
+from aiadmin.ai.catalogue import Salon
 from aiadmin.ai.commands import Command
 from aiadmin.ai.conversation import Proposal, Slot, Together
 from aiadmin.ai.dates import When
@@ -16,6 +18,59 @@ from aiadmin.sync import documents as d
 
 BOOKING = ("create_booking", "search_slots")
 MAX_PEOPLE = 4  # a family at most; a bigger group is the staff's to arrange
+
+
+# --- reading: who the message is for ------------------------------------------------------------------
+
+_KIN = r"(?:муж|жен|подруг|друг|сын|доч|мам|пап|сестр|брат|реб[её]н|дет|внук|внучк|коллег|свекров|т[её]щ)\w*"
+PARTY = re.compile(rf"\b(?:нас\s+с|мы\s+с|с\s+{_KIN}|(?:я|меня|мне)\s+и\s+{_KIN})", re.I)
+COUNTED = {"двое": 2, "двоих": 2, "вдвоем": 2, "вдвоём": 2, "трое": 3, "троих": 3, "втроем": 3, "втроём": 3}
+COUNT_BEFORE = re.compile(r"\b(две|два|три|четыре)\s+(\w+(?:\s+\w+)?)")
+NUMBERS = {"две": 2, "два": 2, "три": 3, "четыре": 4}
+
+
+def _people(low: str, salon: Salon) -> int | None:
+    """How many people a message books or prices for: «на двоих», «две детские стрижки» (a number before a
+    service, not «в два»), «нас с мужем», «я и мама»; None for one."""
+    for word in re.findall(r"\w+", low):
+        if word in COUNTED:
+            return COUNTED[word]
+    for number, after in COUNT_BEFORE.findall(low):
+        if salon.services_in(after):
+            return NUMBERS[number]
+    return 2 if PARTY.search(low) else None
+
+
+def _named_each(low: str, salon: Salon) -> list[Any]:
+    """The services of a message naming one per person («мне укладку, ему мужскую стрижку»), in the order said:
+    each clause's own, so one person's service does not hide another's."""
+    found: list[Any] = []
+    for clause in re.split(r"[,;:?.!]|\s+а\s+|\s+и\s+(?=(?:ему|ей|мне|им|сыну|дочк\w*|мужу|маме)\b)", low):
+        for service in salon.services_in(clause):
+            if service not in found:
+                found.append(service)
+    return found
+
+
+def read(commands: list[Command], low: str, salon: Salon, named: list[Any]) -> list[Command]:
+    """Several people: a service named for each («мне укладку, ему мужскую стрижку») becomes a booking each, with
+    the same day and time; one service for all carries the count. More services named than people: which?"""
+    people = _people(low, salon)
+    if not people:
+        return commands
+    named = _named_each(low, salon) or named
+    out: list[Command] = []
+    for cmd in commands:
+        if cmd.type in ("create_booking", "search_slots") and 1 < len(named) <= people:
+            out += [cmd.model_copy(update={"service": s.title}) for s in named]
+        elif cmd.type in ("create_booking", "search_slots", "show_prices") and len(named) <= 1:
+            out.append(cmd.model_copy(update={"people": people}))
+        else:
+            out.append(cmd)
+    return out
+
+
+# --- booking: times for all, linked proposals -------------------------------------------------------------
 
 
 def execute(turn: Turn, commands: list[Command]) -> list[Outcome]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
-from aiadmin.ai import rules
+from aiadmin.ai import replies, rules
 from aiadmin.ai.catalogue import Salon
 from aiadmin.ai.commands import Stage1
 from aiadmin.ai.conversation import State
@@ -73,7 +73,7 @@ class RulesProvider:
         return rules.stage1(text, salon, state, today)
 
     def stage2(self, text: str, outcomes: list[Outcome], salon: Salon, state: State, today: dt.date) -> str:
-        return rules.stage2(outcomes, today, state.language)
+        return replies.stage2(outcomes, today, state.language)
 
 
 class ModelError(RuntimeError):
@@ -170,7 +170,7 @@ class GeminiProvider:
         return result
 
     def stage2(self, text: str, outcomes: list[Outcome], salon: Salon, state: State, today: dt.date) -> str:
-        draft = rules.stage2(outcomes, today, state.language)
+        draft = replies.stage2(outcomes, today, state.language)
         if all(o.kind in PLAIN for o in outcomes):
             return draft
         facts = json.dumps([{"kind": o.kind, **o.data} for o in outcomes], ensure_ascii=False, default=str)

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from aiadmin.ai.executor import Outcome
-from aiadmin.ai.rules import render
+from aiadmin.ai.replies import render
 from aiadmin.core.russian import day_phrase, plural, salon_introduction, when_phrase
 
 TODAY = dt.date(2026, 11, 30)  # a Monday
