@@ -215,22 +215,39 @@ class Ambiguous(Exception):
         self.options = options
 
 
-def _nearest(turn: Turn, service: d.ServiceDoc, masters: list[d.StaffDoc], day: dt.date) -> list[Slot]:
-    """What to offer instead of a taken time: free times that day, or else from the next day on."""
-    return find_slots(turn, service, masters, [day], When()) or alternatives(
-        turn, service, masters, day + dt.timedelta(days=1)
-    )
+def _nearest(
+    turn: Turn, service: d.ServiceDoc, masters: list[d.StaffDoc], day: dt.date, at: dt.time | None = None
+) -> list[Slot]:
+    """What to offer instead of a taken time: the free times nearest to it that day (another master at that very
+    time first), else the first following day with any, again nearest to that time of day; in time order."""
+    wanted = at or dt.time(12, 0)
+
+    def distance(slot: Slot) -> float:
+        local = slot.at.astimezone(turn.zone) if slot.at.tzinfo else slot.at
+        minutes = local.hour * 60 + local.minute
+        return abs(minutes - (wanted.hour * 60 + wanted.minute))
+
+    for offset in range(SEARCH_DAYS + 1):
+        found = find_slots(turn, service, masters, [day + dt.timedelta(days=offset)], When(), limit=500)
+        if found:
+            chosen = sorted(found, key=lambda s: (distance(s), s.at, s.staff_id))[:OFFER]
+            return sorted(chosen, key=lambda s: (s.at, s.staff_id))
+    return []
 
 
-def _time_taken(turn: Turn, service: d.ServiceDoc, masters: list[d.StaffDoc], day: dt.date, at: dt.time) -> Outcome:
-    """Never "busy" alone: the wanted time is taken, here are the nearest free ones (remembered as offered)."""
-    alt = _nearest(turn, service, masters, day)
+def _time_taken(
+    turn: Turn, service: d.ServiceDoc, masters: list[d.StaffDoc], day: dt.date, at: dt.time, asked: str | None = None
+) -> Outcome:
+    """Never "busy" alone: the wanted time is taken (with the master asked for, if one was), here are the free
+    times nearest to it with any master who does the service (remembered as offered)."""
+    alt = _nearest(turn, service, masters, day, at)
     turn.state.offered = alt
     return Outcome(
         "time_taken",
         {
             "service": service.title,
             "at": dt.datetime.combine(day, at).isoformat(),
+            "staff": asked,
             "alternatives": [_slot_view(turn, s) for s in alt],
         },
     )
@@ -383,7 +400,8 @@ def create_booking(turn: Turn, cmd: Command) -> Outcome:
     masters = [master] if master else turn.salon.masters_for(service)
     exact = find_slots(turn, service, masters, [day], When(at=when.at), limit=1)
     if not exact:
-        return _time_taken(turn, service, turn.salon.masters_for(service), day, when.at)
+        asked = master.name if master else None
+        return _time_taken(turn, service, turn.salon.masters_for(service), day, when.at, asked)
     if not _client_name(turn):
         turn.state.awaiting = "name"
         turn.state.offered = exact
@@ -476,7 +494,7 @@ def reschedule_booking(turn: Turn, cmd: Command) -> Outcome:
     master = turn.salon.master(booking.staff_id)
     masters = [master] if master else turn.salon.masters_for(service)
     exact = find_slots(turn, service, masters, [day], When(at=when.at), limit=1)
-    if not exact:
+    if not exact:  # a booking moves with its master
         return _time_taken(turn, service, masters, day, when.at)
     turn.state.pending = Proposal(
         id=turn.new_id(),
@@ -589,7 +607,8 @@ def _execute(turn: Turn, p: Proposal) -> Outcome:
     except YclientsRejected as exc:
         alt: list[Slot] = []
         if service is not None and p.at is not None and p.kind != "cancel":
-            alt = _nearest(turn, service, turn.salon.masters_for(service), p.at.astimezone(turn.zone).date())
+            local = p.at.astimezone(turn.zone)
+            alt = _nearest(turn, service, turn.salon.masters_for(service), local.date(), local.time())
             turn.state.offered = alt
         log.warning(
             "action refused by YCLIENTS", extra={"salon_id": turn.salon_id, "kind": p.kind, "reason": exc.message}

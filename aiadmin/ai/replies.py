@@ -68,7 +68,8 @@ def render(outcome: Outcome, today: dt.date) -> str:
         )
     if k == "time_taken":
         alt = x["alternatives"]
-        head = f"{when_text(x['at'], today).capitalize()} на «{x['service']}» уже занято."
+        asked = f" (мастер — {x['staff']})" if x.get("staff") else ""
+        head = f"{when_text(x['at'], today).capitalize()} на «{x['service']}»{asked} уже занято."
         return head + (
             f" Могу предложить:\n{_slots(alt, today)}\nКакое время выберете?"
             if alt

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -169,3 +170,25 @@ def test_todays_weekday_at_an_hour_already_gone_is_next_week_never_the_past(pinn
         assert bot.say("да").startswith("Готово!")
         booked = records_by_us(bot.stack)[0]
         assert booked["datetime"][:10] == next_week.isoformat()
+
+
+def test_a_taken_time_is_answered_with_the_nearest_free_times_and_another_master_at_that_very_time(pinned_now, bot):
+    """«к Анне в 15:00» when Анна is taken then: another master free at 15:00 first, then Анна's times closest to
+    15:00 — not the day's first free times."""
+    salon, haircut, anna, at = bot.stack.data, 1001, 2001, "15:00"
+    length = int(salon.services[haircut].get("duration") or 3600)
+
+    def free(staff_id: int, day) -> set[str]:
+        return {s["time"] for s in salon.free_times(staff_id, day, length)}
+
+    days = [pinned_now.date() + timedelta(days=i) for i in range(2, 9)]
+    day = next(d for d in days if at in free(anna, d) and any(at in free(m, d) for m in (2002, 2005)))
+    others = [salon.staff[m]["name"] for m in (2002, 2005) if at in free(m, day)]
+    salon.book(anna, haircut, datetime.combine(day, dt_time(15, 0)), "79990001122", "Ольга", None)
+
+    reply = bot.say(f"Запишите на женскую стрижку {day:%d.%m} в {at} к Анне Соколовой")
+    assert "уже занято" in reply and "мастер — Анна Соколова" in reply, reply
+    offered = offered_times(reply)
+    assert f"в {at} — {others[0]}" in reply or f"{at} — {others[0]}" in reply, reply
+    minutes = [int(t[:2]) * 60 + int(t[3:]) for t in offered]
+    assert all(abs(m - 15 * 60) <= 120 for m in minutes), f"nearest to 15:00, not the day's first: {reply}"
