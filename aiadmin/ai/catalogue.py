@@ -180,6 +180,19 @@ class Salon:
             return self.staff[scored[0][1]]
         return None
 
+    def unknown_master(self, text: str | None) -> str | None:
+        """A first name the message points at as a master («к Ольге», «мастер Света») that is none of this salon's
+        masters (one who left, or a wrong salon), in the nominative; None when there is none or it is one of ours."""
+        if not text or self.match_staff(text):
+            return None
+        words = re.findall(r"[а-яё]+", text.lower())
+        for prev, word in zip(["", *words], words, strict=False):
+            if prev in MASTER_WORDS and len(word) >= 3:
+                parsed = normalise.first_name(word)
+                if parsed:
+                    return parsed
+        return None
+
     def masters_for(self, service: d.ServiceDoc) -> list[d.StaffDoc]:
         ids = {int(k) for k in service.staff_durations}
         found = [m for m in self.staff if m.id in ids and not m.hidden]

@@ -223,9 +223,22 @@ def _calendar_day(today: dt.date, day: int, month: int, year: str | None) -> tup
         return [], True
 
 
+# A customer correcting themselves: what is said after the correction is their word on the day and the time, and
+# what they negate is not a wish at all («не в два, а в три», «в субботу в 15, нет, лучше в 16»).
+NEGATED = re.compile(r"\bне\s+(?:в|во|на|к|с)\s+[^,.!?]*?(?=,?\s+а\s+|,|$)", re.I)
+CORRECTION = re.compile(r"(?:^|,|\s)\s*(?:нет|вернее|точнее|хотя)\b[,!\s]*", re.I)
+
+
 def parse_when(text: str, today: dt.date) -> When:
-    days, unclear = parse_days(text, today)
-    at, after, before = parse_time(text)
+    text = NEGATED.sub(" ", text)
+    marks = list(CORRECTION.finditer(text))
+    head, tail = (text[: marks[-1].start()], text[marks[-1].end() :]) if marks else (text, "")
+    days, unclear = parse_days(tail, today) if tail else ([], False)
+    at, after, before = parse_time(tail) if tail else (None, None, None)
+    if not days:
+        days, unclear = parse_days(head, today)
+    if at is None and after is None and before is None:
+        at, after, before = parse_time(head)
     return When(days=days, at=at, after=after, before=before, unclear=unclear and not days)
 
 

@@ -133,6 +133,14 @@ def render(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
         alt = x["alternatives"]
         head = "That time is taken." if kind == "time_taken" else f"No free time for «{x['service']}» then."
         return head + (f" Nearest free times:\n{_slots(alt, today)}\nDoes one of these suit you?" if alt else "")
+    if kind == "service_masters":
+        who = ", ".join(x["staff"])
+        if x.get("title"):
+            return f"«{x['title']}» is done by: {who}. Who would you like?"
+        return f"Our masters: {who}. Which service would you like?"
+    if kind == "unknown_master":
+        done_by = ", ".join(x["staff"])
+        return f"We have no master called {x['asked']}. «{x['service']}» is done by: {done_by}. Who would you like?"
     if kind == "need_service":
         return "Which service would you like? For example: " + ", ".join(x["examples"][:4]) + "."
     if kind == "which_service":

@@ -287,6 +287,13 @@ class _Wish:
     master: d.StaffDoc | None
 
 
+# «все услуги», «ваш прайс»: the whole price list, not a service called so
+ALL_PRICES = re.compile(
+    r"^\W*((на\s+)?(вс[её]|все|ваш\w*|у вас|услуг\w*|прайс\w*|цен\w*|весь|полный|список)\W*)+$", re.I
+)
+ANY_MASTER = re.compile(r"люб|кто угодно|неважно|не важно|без разницы|свободн|кто[- ]нибудь", re.I)
+
+
 def _wish(turn: Turn, cmd: Command) -> tuple[_Wish | None, Outcome | None]:
     """What a slot search and a booking both start from: the service, the day said and the master, each
     remembered in the conversation; or the question to ask first. A service the salon does not have is answered
@@ -316,6 +323,10 @@ def _wish(turn: Turn, cmd: Command) -> tuple[_Wish | None, Outcome | None]:
     turn.state.service_id = service.id
     if turn.state.awaiting == "service":
         turn.state.awaiting, turn.state.choices = None, []
+    if cmd.staff and master is None and not ANY_MASTER.search(cmd.staff) and not SAME_MASTER.search(cmd.staff):
+        turn.state.staff_id = None  # one who left, or never worked here: the ones who do the service
+        names = [m.name for m in turn.salon.masters_for(service)]
+        return None, Outcome("unknown_master", {"asked": cmd.staff, "service": service.title, "staff": names})
     if when.unclear:
         turn.state.awaiting = "day"
         return None, Outcome("unclear_date", {"said": cmd.date or turn.text})
@@ -700,6 +711,8 @@ def show_prices(turn: Turn, cmd: Command) -> Outcome:
                 for w in stems
             )
         ]
+        if not chosen and not ALL_PRICES.match(wanted):  # «наращивание ресниц» where there is none: no other price
+            return Outcome("unknown_service", {"asked": wanted, "known": [s.title for s in services[:8]]})
         services = chosen or services
     if wanted and len(services) == 1:
         turn.state.service_id = services[0].id  # «сколько стоит X?» then «запишите на завтра»: X is meant
@@ -718,6 +731,14 @@ def explain_service(turn: Turn, cmd: Command) -> Outcome:
     service = turn.salon.match_service(cmd.service) or (
         turn.salon.find_services_in(cmd.service) if cmd.service else None
     )
+    if cmd.topic == "masters":  # «а к кому можно попасть?»: who does it (or who works here at all)
+        if service is None and not cmd.service:
+            service = turn.salon.service(turn.state.service_id)
+        masters = turn.salon.masters_for(service) if service else [m for m in turn.salon.staff if not m.hidden]
+        if service is not None:
+            turn.state.service_id = service.id
+        title = service.title if service else None
+        return Outcome("service_masters", {"title": title, "staff": [m.name for m in masters]})
     if service is None:
         return Outcome("unknown_service", {"asked": cmd.service, "known": [s.title for s in turn.salon.services[:8]]})
     turn.state.service_id = service.id

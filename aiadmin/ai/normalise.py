@@ -132,6 +132,14 @@ def _morph() -> pymorphy3.MorphAnalyzer:
     return pymorphy3.MorphAnalyzer()
 
 
+def first_name(word: str) -> str | None:
+    """«ольге» -> «Ольга»: the word as a first name in the nominative, when the dictionary knows it as one."""
+    for parse in _morph().parse(word):
+        if "Name" in parse.tag and parse.score >= 0.1:
+            return parse.normal_form.capitalize()
+    return None
+
+
 def _known(word: str) -> bool:
     return _morph().word_is_known(word.lower())
 

@@ -75,6 +75,15 @@ def render(outcome: Outcome, today: dt.date) -> str:
             if alt
             else " На ближайшую неделю свободного времени нет — напишите, какой день удобен."
         )
+    if k == "service_masters":
+        if x.get("title"):
+            return f"«{x['title']}» делают: {', '.join(x['staff'])}. К кому вас записать?"
+        return f"У нас работают: {', '.join(x['staff'])}. На какую услугу вас записать?"
+    if k == "unknown_master":
+        return (
+            f"Мастера по имени {x['asked']} у нас нет. «{x['service']}» делают: {', '.join(x['staff'])}. "
+            "К кому вас записать?"
+        )
     if k == "which_service":
         return "Уточните, пожалуйста, какую услугу: " + "; ".join(f"«{o}»" for o in x["options"]) + "?"
     if k == "need_service":

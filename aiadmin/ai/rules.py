@@ -70,6 +70,9 @@ WHAT_IS_FREE = re.compile(
 FULL_LIST = re.compile(r"прайс|все цены|вс[её] услуг|какие услуги|список", re.I)
 # «запишите на наращивание ресниц»: what follows «на» after a booking verb, less the words of a day or time.
 BOOKED_WHAT = re.compile(r"(?:запиш\w*|записать\w*|записаться|хочу)\s+(?:меня\s+)?на\s+([а-яё][а-яё\s-]+)", re.I)
+PRICED_WHAT = re.compile(
+    r"(?:стоит|стоимость|цена на|цены на|поч[её]м|прайс на)\s+(?:у вас\s+)?([а-яё][а-яё\s-]+)", re.I
+)
 NOT_A_SERVICE = re.compile(
     r"^(завтра|сегодня|послезавтра|понедельн|вторн|сред|четверг|пятниц|суббот|воскрес|выходн|недел|следующ|"
     r"утр|вечер|дн[её]м|час|числ|время|врем|при[её]м|запис|консульт|друг|ближайш|какое|какую|свободн|эт[оуи])",
@@ -107,6 +110,11 @@ VISIT_YES = re.compile(
 VISIT_NO = re.compile(r"^\W*3\W*$|не смогу|не приду|не получится|не успеваю|👎|😢", re.I)
 VISIT_MOVE = re.compile(r"^\W*2\W*$", re.I)
 PASS_ON = re.compile(r"^\W*(да|давайте|передайте|передай|спросите|уточните)\b", re.I)  # to «передать вопрос?»
+WHO = re.compile(  # who does a service; «кто работает завтра» is a day's schedule
+    r"к кому (можно|лучше|записаться|попасть)|кто (у вас )?(делает|стрижет|стрижёт|красит)\b|"
+    r"какие (у вас )?мастера|какой мастер",
+    re.I,
+)
 # «а на день позже?», «на следующий день», «а днём раньше?»: the day under discussion, moved.
 DAY_LATER = re.compile(r"(на )?(день|днём|денек) (позже|попозже)|на следующий день|на другой день", re.I)
 DAY_EARLIER = re.compile(r"(на )?(день|днём) (раньше|пораньше)|на день раньше|накануне", re.I)
@@ -168,7 +176,7 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
     base: dict[str, Any] = {
         # One service named: its title. Several fit the words: the words, so the executor asks which.
         "service": (service.title if len(named) == 1 else t) if service else None,
-        "staff": staff.name if staff else None,
+        "staff": staff.name if staff else salon.unknown_master(t),  # a master we do not have: said so
         "date": timed,
         "time": None,
     }
@@ -205,6 +213,8 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
     offered = state.offered or state.group_offers
     if offered and (n := option_number(low)) is not None and not (said.has_day or said.has_time or said.unclear):
         return Stage1(commands=[Command(type="create_booking", pick=n)])
+    if state.service_id and not service and staff and not said.has_time:  # «давайте к Анне»: her free times
+        return Stage1(commands=[Command(type="search_slots", **base)])
     if state.service_id and (relative_time(low) or SAME_MASTER.search(low)) and not BOOK.search(low):
         return Stage1(commands=[Command(type="search_slots", **base)])  # «а пораньше?», «к тому же мастеру?»
     if state.day and (shift := 1 if DAY_LATER.search(low) else -1 if DAY_EARLIER.search(low) else 0):
@@ -215,6 +225,9 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
     asked_length = DURATION.search(low) and not (
         BOOK.search(low) or SLOTS.search(low) or _has_time_or_day(timed, today)
     )
+    if WHO.search(low) and (not BOOK.search(low) or "к кому" in low):  # «а к кому можно попасть?», «кто у вас стрижёт?»
+        about = service.title if len(named) == 1 else None
+        return Stage1(commands=[Command(type="explain_service", service=about, topic="masters")])
     if asked_length:  # the one named, else the one under discussion (also among several named: «маникюр»)
         current = service if len(named) == 1 else salon.service(state.service_id) or service
         if current is not None:
@@ -223,7 +236,10 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         commands.append(Command(type="explain_service", service=service.title if service else _after_what(t)))
     if state.service_id and not service and WHAT_IS_FREE.search(low):
         return Stage1(commands=[Command(type="search_slots", **base)])
-    if PRICES.search(low) or LIST.search(low):
+    unknown = None if named else _unknown_service(t, PRICED_WHAT)
+    if PRICES.search(low) and unknown and _not_ours(unknown, salon) and not FULL_LIST.search(low):
+        commands.append(Command(type="show_prices", service=unknown))  # not ours: said so, never another's price
+    elif PRICES.search(low) or LIST.search(low):
         commands.append(Command(type="show_prices", service=_priced(t, low, salon, named, state)))
     if BOOK.search(low) and not service and (unknown := _unknown_service(t)):
         base["service"] = unknown  # the executor answers with the salon's own list
@@ -286,12 +302,24 @@ def _category_asked(text: str, named: Any, salon: Salon) -> str | None:
     return category if in_category and rest else None
 
 
-def _unknown_service(text: str) -> str | None:
-    m = BOOKED_WHAT.search(text)
+def _unknown_service(text: str, asked: re.Pattern[str] = BOOKED_WHAT) -> str | None:
+    """The words after «запишите на …» (or «сколько стоит …»), when they may name a service: checked by the caller
+    against the salon's own."""
+    m = asked.search(text)
     if not m:
         return None
     words = [w for w in m.group(1).lower().split() if len(w) >= 4 and not NOT_A_SERVICE.match(w)]
     return " ".join(words) or None
+
+
+def _not_ours(words: str, salon: Salon) -> bool:
+    """No word of these (synonyms mapped: «покраска» is «окрашивание») is in any service's title or category."""
+    asked = catalogue._stems(words)
+    for service in salon.services:
+        ours = catalogue._stems(f"{service.category or ''} {service.title}")
+        if any(a.startswith(o) or o.startswith(a) for a in asked for o in ours):
+            return False
+    return bool(asked)
 
 
 def _small_talk(text: str, low: str) -> list[Command]:

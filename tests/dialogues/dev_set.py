@@ -368,4 +368,45 @@ SEVERAL_PEOPLE = [
     ),
 ]
 
-DIALOGUES = PRICES + BOOKING + MY_BOOKINGS + SALON_FACTS + HANDOVER + SMALL_TALK + ENGLISH + OLD_SYSTEM + SEVERAL_PEOPLE
+CORRECTIONS_AND_MASTERS = [
+    D(
+        "a master who does not work here",
+        S(
+            "Запишите к Ольге на женскую стрижку завтра",
+            "Мастера по имени Ольга у нас нет",
+            "Анна Соколова",
+            lacks=(PROPOSES,),
+        ),
+        S("давайте к Анне", "«Женская стрижка»", "Анна Соколова", lacks=("Ольга",)),
+    ),
+    D(
+        "who does the service under discussion",
+        S("Сколько стоит мужская стрижка?", "1300"),
+        S("а к кому можно попасть?", "«Мужская стрижка» делают", "Дмитрий Козлов", lacks=("Точной информации",)),
+    ),
+    D(
+        "a changed mind on the time books the time said last",
+        S("Запишите на мужскую стрижку завтра", "Свободное время на «Мужская стрижка»"),
+        S("ой, давайте не в {t1}, а в {tlast}", "завтра в {tlast}", PROPOSES),
+        S("да", BOOKED),
+        books=1,
+        service_booked="Мужская стрижка",
+    ),
+    D(
+        "the price of a service the salon does not have",
+        S("Сколько стоит наращивание ресниц?", "в нашем прайсе нет", lacks=("₽",)),
+    ),
+]
+
+DIALOGUES = (
+    PRICES
+    + BOOKING
+    + MY_BOOKINGS
+    + SALON_FACTS
+    + HANDOVER
+    + SMALL_TALK
+    + ENGLISH
+    + OLD_SYSTEM
+    + SEVERAL_PEOPLE
+    + CORRECTIONS_AND_MASTERS
+)

@@ -411,3 +411,41 @@ def test_one_person_is_not_taken_for_a_party(said):
 def test_a_price_for_several_carries_the_count():
     [cmd] = stage1("сколько будет стоить маникюр на двоих?", SALON, State(), TODAY).commands
     assert cmd.type == "show_prices" and cmd.people == 2
+
+
+@pytest.mark.parametrize(
+    ("said", "day", "at"),
+    [
+        ("ой, давайте не в два, а в три", None, dt.time(15, 0)),
+        ("не в 14, а в 15", None, dt.time(15, 0)),
+        ("давайте не в субботу, а в воскресенье в 12", dt.date(2026, 11, 29), dt.time(12, 0)),
+        ("в 15:00, нет, лучше в 16:00", None, dt.time(16, 0)),
+        ("в субботу в 15, нет, лучше в 16", dt.date(2026, 11, 28), dt.time(16, 0)),  # the day stays
+        ("завтра в 10, хотя нет, в 11", dt.date(2026, 11, 27), dt.time(11, 0)),
+        ("в субботу нет времени?", dt.date(2026, 11, 28), None),  # «нет» that corrects nothing
+    ],
+)
+def test_a_customer_correcting_the_day_or_time_is_taken_at_their_last_word(said, day, at):
+    when = parse_when(said, TODAY)
+    assert (when.days[0] if when.days else None, when.at) == (day, at)
+
+
+def test_a_master_the_salon_does_not_have_is_kept_to_be_answered_not_dropped():
+    [cmd] = stage1("запишите к Ольге на стрижку завтра", SALON, State(), TODAY).commands
+    assert cmd.type == "create_booking" and cmd.staff == "Ольга"
+    for ours_or_none in ("запишите к Рамзану на стрижку", "к тому же мастеру на стрижку", "меня зовут Ольга"):
+        assert all(c.staff != "Ольга" for c in stage1(ours_or_none, SALON, State(), TODAY).commands)
+
+
+@pytest.mark.parametrize("said", ["а к кому можно попасть?", "кто у вас стрижёт?", "к кому лучше записаться?"])
+def test_who_does_a_service_is_a_question_about_masters(said):
+    [cmd] = stage1(said, SALON, State(service_id=1), TODAY).commands
+    assert (cmd.type, cmd.topic) == ("explain_service", "masters")
+
+
+@pytest.mark.parametrize(("said", "asked"), [("сколько стоит наращивание ресниц?", "наращивание ресниц")])
+def test_the_price_of_a_service_the_salon_does_not_have_is_no_price_of_another(said, asked):
+    [cmd] = stage1(said, SALON, State(service_id=1), TODAY).commands  # a haircut under discussion
+    assert (cmd.type, cmd.service) == ("show_prices", asked), "the words asked about, not the haircut's price"
+    [ours] = stage1("сколько стоит покраска бороды?", SALON, State(), TODAY).commands
+    assert ours.type == "show_prices", "a synonym of the salon's own words is the salon's"
