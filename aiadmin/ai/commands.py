@@ -46,8 +46,8 @@ class Command(BaseModel):
     )
     topic: str | None = Field(
         default=None,
-        description="salon_info: address|phone|hours; small_talk: thanks|bye|ok|emoji; explain_service: duration "
-        "when the customer asks how long it takes, masters when they ask who does it",
+        description="salon_info: address|phone|hours; small_talk: thanks|bye|ok|emoji|offer (advertising); "
+        "explain_service: duration when the customer asks how long it takes, masters when they ask who does it",
     )
 
 

@@ -178,9 +178,11 @@ def render(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
         name = x["salon"] if "«" in x["salon"] else f"«{x['salon']}»"  # never quotes inside quotes
         return f"Hello! This is the administrator of {name}. I can tell you prices, find a free time and book you."
     if kind == "small_talk":
-        return {"thanks": "You're welcome!", "bye": "Goodbye! We look forward to seeing you."}.get(
-            x["topic"], "Great! Write any time you need a booking or a price."
-        )
+        return {
+            "thanks": "You're welcome!",
+            "bye": "Goodbye! We look forward to seeing you.",
+            "offer": "Thank you! The salon considers offers itself: the administrator will see your message.",
+        }.get(x["topic"], "Great! Write any time you need a booking or a price.")
     if kind == "visit_confirmed":
         return f"Thank you for confirming! See you {_when(x['at'], today)}."
     if kind == "unreadable":

@@ -798,9 +798,10 @@ def remember_name(turn: Turn, cmd: Command) -> Outcome:
     name = as_name(cmd.name)
     if not name or turn.salon.match_service(name):
         return Outcome("need_name", {})  # "да", "Да, всё верно" and "Стрижка" are not names
+    asked = turn.state.awaiting == "name"
     turn.state.client_name = name
     turn.state.awaiting = None
-    if turn.state.offered and turn.state.service_id:  # finish the booking the name was asked for
+    if asked and turn.state.offered and turn.state.service_id:  # finish the booking the name was asked for
         slot = turn.state.offered[0]
         turn.state.pending = Proposal(
             id=turn.new_id(), kind="create", service_id=turn.state.service_id, staff_id=slot.staff_id, at=slot.at

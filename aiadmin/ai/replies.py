@@ -225,7 +225,7 @@ def render(outcome: Outcome, today: dt.date) -> str:
         rows = [f"• {when_text(b['at'], today)} — {', '.join(b['services'])}" for b in x["bookings"]]
         return "У вас несколько записей:\n" + "\n".join(rows) + "\nКакую именно? Напишите дату."
     if k == "name_saved":
-        return f"Приятно познакомиться, {x['name']}! Чем могу помочь?"
+        return f"Приятно познакомиться, {x['name']}!" + ("" if x.get("brief") else " Чем могу помочь?")
     if k == "handed_over":
         return "Передал ваш вопрос администратору — вам ответят здесь, в WhatsApp, как только смогут."
     if k == "salon_address":
@@ -257,6 +257,7 @@ def render(outcome: Outcome, today: dt.date) -> str:
             "bye": "До свидания! Будем рады видеть вас в салоне.",
             "ok": "Хорошо! Если понадобится запись или цены — пишите.",
             "emoji": "😊 Если нужна запись или цены — напишите, подскажу.",
+            "offer": "Спасибо! Предложения салон рассматривает сам: ваше сообщение увидит администратор.",
         }.get(x["topic"], "Хорошо! Если понадобится запись или цены — пишите.")
     if k == "greeting":
         if x.get("welcome"):  # the owner's own words (owner page)
@@ -270,6 +271,8 @@ def render(outcome: Outcome, today: dt.date) -> str:
 
 def stage2(outcomes: list[Outcome], today: dt.date, language: str = "ru") -> str:
     """The reply in the customer's language (English where a text exists, Russian otherwise)."""
+    if len(outcomes) > 1:  # «меня зовут Ольга, запишите …»: a word of greeting, the answer says the rest
+        outcomes = [Outcome(o.kind, {**o.data, "brief": True}) if o.kind == "name_saved" else o for o in outcomes]
     return "\n\n".join(
         (english.render(o.kind, o.data, today) if language == "en" else None) or render(o, today) for o in outcomes
     )

@@ -110,6 +110,12 @@ VISIT_YES = re.compile(
 VISIT_NO = re.compile(r"^\W*3\W*$|не смогу|не приду|не получится|не успеваю|👎|😢", re.I)
 VISIT_MOVE = re.compile(r"^\W*2\W*$", re.I)
 PASS_ON = re.compile(r"^\W*(да|давайте|передайте|передай|спросите|уточните)\b", re.I)  # to «передать вопрос?»
+OFFER = re.compile(
+    r"продвижени|реклам|раскрут|подписчик|таргет|\bseo\b|сотрудничеств|коммерческое предложение|"
+    r"предлагаем (вам |вашему салону )?(услуг|сотруднич|продвиж|рекламу|размещ)",
+    re.I,
+)
+NAME_GIVEN = re.compile(r"\bменя зовут\s+([А-ЯЁа-яё]+(?:\s+[А-ЯЁ][а-яё]+)?)", re.I)
 WHO = re.compile(  # who does a service; «кто работает завтра» is a day's schedule
     r"к кому (можно|лучше|записаться|попасть)|кто (у вас )?(делает|стрижет|стрижёт|красит)\b|"
     r"какие (у вас )?мастера|какой мастер",
@@ -198,6 +204,8 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
             return Stage1(commands=[Command(type="reschedule_booking")])
     if HUMAN.search(low) or _complaint(low):
         return Stage1(commands=[Command(type="call_human")])
+    if OFFER.search(low) and not service:  # advertising, «предлагаем сотрудничество»: never a booking
+        return Stage1(commands=[Command(type="small_talk", topic="offer")])
     if state.awaiting == "name" and (name := as_name(t)) and not service:
         return Stage1(commands=[Command(type="remember_name", name=name)])
     if CANCEL.search(low):
@@ -268,6 +276,9 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         commands += _small_talk(t, low)
     if not commands and "?" in t:
         commands.append(Command(type="unknown_question"))  # a question we have no data for: say so, offer a person
+    if (given := NAME_GIVEN.search(t)) and (name := as_name(given.group(1))):
+        commands = [c for c in commands if c.type not in ("greeting", "unclear")]  # «Здравствуйте, меня зовут …»
+        commands.insert(0, Command(type="remember_name", name=name))  # «меня зовут Ольга, запишите …»
     return Stage1(commands=party.read(commands, low, salon, named) or [Command(type="unclear")])
 
 

@@ -396,6 +396,22 @@ CORRECTIONS_AND_MASTERS = [
         "the price of a service the salon does not have",
         S("Сколько стоит наращивание ресниц?", "в нашем прайсе нет", lacks=("₽",)),
     ),
+    D(
+        "the name said inside a sentence is not asked again",
+        S("Здравствуйте, меня зовут Ольга, запишите на мужскую стрижку завтра", "Ольга", "Свободное время"),
+        S("давайте в {t1}", PROPOSES, lacks=("Как вас зовут",)),
+        S("да", BOOKED),
+        books=1,
+        push_name=None,
+    ),
+    D(
+        "advertising is never a booking",
+        S(
+            "Продвижение вашего салона в Instagram! Запишитесь на бесплатную консультацию",
+            "увидит администратор",
+            lacks=(PROPOSES, "в нашем прайсе", "Свободное время"),
+        ),
+    ),
 ]
 
 DIALOGUES = (

@@ -449,3 +449,21 @@ def test_the_price_of_a_service_the_salon_does_not_have_is_no_price_of_another(s
     assert (cmd.type, cmd.service) == ("show_prices", asked), "the words asked about, not the haircut's price"
     [ours] = stage1("сколько стоит покраска бороды?", SALON, State(), TODAY).commands
     assert ours.type == "show_prices", "a synonym of the salon's own words is the salon's"
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Продвижение вашего салона в Instagram! Запишитесь на бесплатную консультацию",
+        "Здравствуйте, предлагаем рекламу салона, скидка 50% на продвижение",
+        "Предлагаем сотрудничество: размещение в каталоге салонов",
+    ],
+)
+def test_advertising_is_small_talk_never_a_booking(said):
+    assert [(c.type, c.topic) for c in stage1(said, SALON, State(), TODAY).commands] == [("small_talk", "offer")]
+
+
+def test_a_name_said_inside_a_sentence_is_remembered_with_the_wish():
+    commands = stage1("Здравствуйте, меня зовут Ольга, запишите на стрижку завтра", SALON, State(), TODAY).commands
+    assert [(c.type, c.name) for c in commands][:1] == [("remember_name", "Ольга")]
+    assert [c.type for c in commands][1:] == ["create_booking"]
