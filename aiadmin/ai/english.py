@@ -1,15 +1,12 @@
 """English for the `rules` provider: salons in tourist cities (and Altegio's markets) get messages in English. The
 customer's words are mapped to the Russian words the parser and the salon's Russian catalogue know («men's haircut»
-→ «мужская стрижка», «tomorrow» → «завтра»), so one parser serves both; replies are rendered in English. Service
-and master names stay as the salon wrote them. Gemini handles other languages; this is the floor when it fails."""
+→ «мужская стрижка», «tomorrow» → «завтра»), so one parser serves both; the replies are written in English by
+`replies.render_en`. Service and master names stay as the salon wrote them. Gemini handles other languages; this
+is the floor when it fails."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from typing import Any
-
-from aiadmin.core.russian import price
 
 Language = str  # "ru" | "en"
 
@@ -79,122 +76,3 @@ def to_russian(text: str) -> str:
     for pattern, russian in _PHRASES:
         out = pattern.sub(russian, out)
     return out
-
-
-def _when(iso: str | None, today: dt.date) -> str:
-    if not iso:
-        return ""
-    at = dt.datetime.fromisoformat(iso)
-    delta = (at.date() - today).days
-    day = {0: "today", 1: "tomorrow"}.get(delta) or f"on {at:%A}, {at.day} {at:%B}"
-    return f"{day} at {at:%H:%M}"
-
-
-def _slots(items: list[dict[str, Any]], today: dt.date) -> str:
-    return "\n".join(f"• {_when(s['at'], today)}" + (f" — {s['staff']}" if s.get("staff") else "") for s in items)
-
-
-def render(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
-    """The reply in English, or None for an outcome that has no English text yet (the Russian one is used)."""
-    if kind == "prices":
-        lines = "\n".join(f"• {s['title']} — {price(s['price_min'], s['price_max'])}" for s in x["services"])
-        if x.get("people"):
-            lines += f"\nFor {x['people']} people: {price(x['total_min'], x['total_max'])}"
-        return "Our prices:\n" + lines
-    if kind == "group_slots":
-        options = []
-        for o in x["options"]:
-            if "staff" in o:
-                options.append(f"• {_when(o['at'], today)} — {' and '.join(m for m in o['staff'] if m)}")
-            else:
-                times = ", then ".join(f"{e['at'][11:16]} — {e['staff']}" for e in o["each"])
-                options.append(f"• {_when(o['at'], today)}: {times}")
-        how = "at the same time" if all("staff" in o for o in x["options"]) else "one after the other"
-        head = "Those days are full; the nearest times" if x.get("instead_of") else "You can come together"
-        return f"{head} ({', '.join(x['services'])}), {how}:\n" + "\n".join(options) + "\nWhich time suits you?"
-    if kind == "no_group_slots":
-        return "There is no time those days to take you all together or one after the other. Which other day suits you?"
-    if kind == "propose_group":
-        items = "\n".join(
-            f"• «{v['service']}», {_when(v['at'], today)}" + (f", with {v['staff']}" if v.get("staff") else "")
-            for v in x["items"]
-        )
-        total = f"\nTotal {price(x['total'], x['total'])}." if x.get("total") else ""
-        return f"Booking you:\n{items}{total}\nShall I confirm?"
-    if kind == "booked" and x.get("linked"):
-        return f"And one more: «{x['service']}», {_when(x['at'], today)}" + (
-            f", with {x['staff']}." if x.get("staff") else "."
-        )
-    if kind == "service_info":
-        return f"«{x['title']}» — {price(x['price_min'], x['price_max'])}. Shall I book you in?"
-    if kind == "slots":
-        return f"Free times for «{x['service']}»:\n{_slots(x['slots'], today)}\nWhich time suits you?"
-    if kind in ("no_slots", "time_taken"):
-        alt = x["alternatives"]
-        head = "That time is taken." if kind == "time_taken" else f"No free time for «{x['service']}» then."
-        return head + (f" Nearest free times:\n{_slots(alt, today)}\nDoes one of these suit you?" if alt else "")
-    if kind == "service_masters":
-        who = ", ".join(x["staff"])
-        if x.get("title"):
-            return f"«{x['title']}» is done by: {who}. Who would you like?"
-        return f"Our masters: {who}. Which service would you like?"
-    if kind == "unknown_master":
-        done_by = ", ".join(x["staff"])
-        return f"We have no master called {x['asked']}. «{x['service']}» is done by: {done_by}. Who would you like?"
-    if kind == "need_service":
-        return "Which service would you like? For example: " + ", ".join(x["examples"][:4]) + "."
-    if kind == "which_service":
-        return "Which one do you mean: " + "; ".join(f"«{o}»" for o in x["options"]) + "?"
-    if kind == "need_day":
-        return f"Which day would you like for «{x['service']}»?"
-    if kind == "need_name":
-        return "What name should I put on the booking?"
-    if kind == "phone_needed":
-        what = "book you in" if x.get("booking") else "find your booking"
-        return f"WhatsApp doesn't show us your number. To {what}, please send your phone number."
-    if kind == "service_duration":
-        minutes = int(x["minutes"])
-        length = f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
-        return f"«{x['title']}» takes about {length.replace(' 0 min', '')}. Shall I book you in?"
-    if kind == "phone_saved":
-        return "Thank you, I've saved your number. How can I help?"
-    if kind == "bookings_elsewhere":
-        return (
-            "In this chat I can only see bookings made here: WhatsApp hides your number, so I can't show or change "
-            "other bookings. Shall I pass your question to the administrator?"
-        )
-    if kind == "propose" and x["kind"] == "create":
-        staff = f", with {x['staff']}" if x.get("staff") else ""
-        cost = f", {price(x['price'], x['price'])}" if x.get("price") else ""
-        return f"Booking you for «{x['service']}», {_when(x['at'], today)}{staff}{cost}. Shall I confirm?"
-    if kind == "booked":
-        staff = f", with {x['staff']}" if x.get("staff") else ""
-        return f"Done! You are booked for «{x['service']}», {_when(x['at'], today)}{staff}. See you then!"
-    if kind == "handed_over":
-        return "I've passed your question to the salon's administrator — they will reply here in WhatsApp."
-    if kind == "unknown_question":
-        return "I don't have reliable information on that. Shall I pass your question to the administrator?"
-    if kind == "greeting":
-        name = x["salon"] if "«" in x["salon"] else f"«{x['salon']}»"  # never quotes inside quotes
-        return f"Hello! This is the administrator of {name}. I can tell you prices, find a free time and book you."
-    if kind == "small_talk":
-        return {
-            "thanks": "You're welcome!",
-            "bye": "Goodbye! We look forward to seeing you.",
-            "offer": "Thank you! The salon considers offers itself: the administrator will see your message.",
-        }.get(x["topic"], "Great! Write any time you need a booking or a price.")
-    if kind == "visit_confirmed":
-        return f"Thank you for confirming! See you {_when(x['at'], today)}."
-    if kind == "unreadable":
-        return "Sorry, your message did not reach us in full — WhatsApp could not decrypt it. Please send it again."
-    if kind == "media":
-        what = {
-            "voice": "I can't listen to voice messages yet",
-            "voice_unheard": "I couldn't make out your voice message",
-        }.get(x["kind"], "I can't open pictures or files yet")
-        return f"{what} — please write to me in text and I'll answer right away."
-    if kind == "declined":
-        return "All right, nothing changed. Anything else I can help with?"
-    if kind == "unclear":
-        return "Sorry, I didn't quite get that. I can tell you prices, find a free time or book you. Shall I?"
-    return None
