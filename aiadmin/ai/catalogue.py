@@ -27,6 +27,7 @@ SYNONYMS = {
     "ребён": "детск",
     "доч": "детск",
     "покраск": "окраш",
+    "окраск": "окраш",
     "покрас": "окраш",
     "покраси": "окраш",
     "ноготк": "маникю",
@@ -35,6 +36,45 @@ SYNONYMS = {
 
 
 # Words after which a name is a master's: «к Анне», «у Ирины», «мастер Дмитрий», «с Мариной».
+POINTING_WORDS = frozenset({"к", "ко", "мастер", "мастеру", "мастера", "мастером"})  # a name after these is a master
+# The everyday forms of first names, to their full ones' beginnings («к Кате» is Екатерина); data, not rules.
+DIMINUTIVES = {
+    "катя": "екатерин",
+    "саша": "александр",
+    "маша": "мари",
+    "лена": "елен",
+    "оля": "ольг",
+    "наташа": "натал",
+    "таня": "татьян",
+    "света": "светлан",
+    "ира": "ирин",
+    "аня": "анн",
+    "женя": "евгени",
+    "настя": "анастаси",
+    "юля": "юли",
+    "даша": "дарь",
+    "дима": "дмитри",
+    "вика": "виктори",
+    "галя": "галин",
+    "люда": "людмил",
+    "надя": "надежд",
+    "ксюша": "ксени",
+    "леша": "алексе",
+    "сережа": "серге",
+    "миша": "михаил",
+    "коля": "никола",
+    "паша": "павел",
+    "вова": "владимир",
+    "володя": "владимир",
+    "витя": "виктор",
+    "рита": "маргарит",
+    "лиза": "елизавет",
+    "соня": "софь",
+    "поля": "полин",
+    "валя": "валентин",
+    "толя": "анатоли",
+    "гена": "геннади",
+}
 MASTER_WORDS = frozenset({"к", "ко", "у", "с", "мастер", "мастеру", "мастера", "мастером", "парикмахер", "барбер"})
 
 
@@ -168,6 +208,15 @@ class Salon:
             if any(w.startswith(stem) for w in words):
                 return member
             stems.append(stem)
+        pointed_at = [
+            w for prev, w in zip(["", *words], words, strict=False) if prev in POINTING_WORDS or len(words) == 1
+        ]
+        for word in pointed_at:  # «к Кате»: Екатерина; «к Саше»: Александр(а)
+            full = DIMINUTIVES.get((normalise.first_name(word) or "").lower().replace("ё", "е"))
+            if full:
+                match = [m for m in self.staff if m.name.lower().replace("ё", "е").startswith(full)]
+                if len(match) == 1:
+                    return match[0]
         pointed = [w for prev, w in zip(["", *words], words, strict=False) if prev in MASTER_WORDS and len(w) >= 4]
         scored = sorted(
             ((fuzz.ratio(w[: len(stem) + 1], stem), i) for w in pointed for i, stem in enumerate(stems)), reverse=True
@@ -182,12 +231,13 @@ class Salon:
 
     def unknown_master(self, text: str | None) -> str | None:
         """A first name the message points at as a master («к Ольге», «мастер Света») that is none of this salon's
-        masters (one who left, or a wrong salon), in the nominative; None when there is none or it is one of ours."""
+        masters (one who left, or a wrong salon), in the nominative; None when there is none or it is one of ours.
+        «с Машей», «у Лены» are not asked: a companion, a friend's place."""
         if not text or self.match_staff(text):
             return None
         words = re.findall(r"[а-яё]+", text.lower())
         for prev, word in zip(["", *words], words, strict=False):
-            if prev in MASTER_WORDS and len(word) >= 3:
+            if prev in POINTING_WORDS and len(word) >= 3:
                 parsed = normalise.first_name(word)
                 if parsed:
                     return parsed

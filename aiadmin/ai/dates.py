@@ -225,8 +225,14 @@ def _calendar_day(today: dt.date, day: int, month: int, year: str | None) -> tup
 
 # A customer correcting themselves: what is said after the correction is their word on the day and the time, and
 # what they negate is not a wish at all («не в два, а в три», «в субботу в 15, нет, лучше в 16»).
-NEGATED = re.compile(r"\bне\s+(?:в|во|на|к|с)\s+[^,.!?]*?(?=,?\s+а\s+|,|$)", re.I)
-CORRECTION = re.compile(r"(?:^|,|\s)\s*(?:нет|вернее|точнее|хотя)\b[,!\s]*", re.I)
+# «не в два, а в три» (not «если не в 15, то в 16»: 15 is still the wish); «…, нет, лучше в 16» (not «если нет»,
+# nor a «нет» that is about something else: a day or time must follow it).
+NEGATED = re.compile(r"(?<!если )\bне\s+(?:в|во|на|к)\s+[^,.!?]*?(?=,?\s+а\s+)", re.I)
+CORRECTION = re.compile(
+    r"(?<!если)(?:^|,|\s)\s*(?:нет|вернее|точнее)[,!\s]+(?:лучше\s+|давайте\s+)*"
+    r"(?=(?:в|во|на|к|после|до)\s|\d|завтра|послезавтра|сегодня|утр|вечер|дн[её]м)",
+    re.I,
+)
 
 
 def parse_when(text: str, today: dt.date) -> When:

@@ -19,7 +19,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from aiadmin.ai import catalogue
+from aiadmin.ai import catalogue, normalise
 from aiadmin.ai.commands import Command
 from aiadmin.ai.conversation import Proposal, Slot, State, conversation_ref
 from aiadmin.ai.dates import SAME_MASTER, When, parse_when, relative_time
@@ -287,11 +287,20 @@ class _Wish:
     master: d.StaffDoc | None
 
 
-# «все услуги», «ваш прайс»: the whole price list, not a service called so
-ALL_PRICES = re.compile(
-    r"^\W*((на\s+)?(вс[её]|все|ваш\w*|у вас|услуг\w*|прайс\w*|цен\w*|весь|полный|список)\W*)+$", re.I
-)
-ANY_MASTER = re.compile(r"люб|кто угодно|неважно|не важно|без разницы|свободн|кто[- ]нибудь", re.I)
+# Nouns that ask for the price list, not for a service called so («все услуги», «что по ценам», «ваш прайс»)
+PRICE_LIST_NOUNS = frozenset({"цена", "услуга", "прайс", "стоимость", "список", "прейскурант", "всё", "что", "это"})
+
+
+def _names_a_service(words: str) -> bool:
+    """Words that name some service (a Russian noun beyond the price list's own), so «not ours» can be said."""
+    return any(noun not in PRICE_LIST_NOUNS for noun in normalise.nouns(words))
+
+
+def _first_name(said: str) -> str | None:
+    """The first name in a master as the customer (or the model) wrote it, in the nominative; None if none."""
+    return next(
+        (n for w in re.findall(r"[а-яё]+", said.lower()) if len(w) >= 3 and (n := normalise.first_name(w))), None
+    )
 
 
 def _wish(turn: Turn, cmd: Command) -> tuple[_Wish | None, Outcome | None]:
@@ -323,10 +332,11 @@ def _wish(turn: Turn, cmd: Command) -> tuple[_Wish | None, Outcome | None]:
     turn.state.service_id = service.id
     if turn.state.awaiting == "service":
         turn.state.awaiting, turn.state.choices = None, []
-    if cmd.staff and master is None and not ANY_MASTER.search(cmd.staff) and not SAME_MASTER.search(cmd.staff):
-        turn.state.staff_id = None  # one who left, or never worked here: the ones who do the service
+    asked = _first_name(cmd.staff) if cmd.staff and master is None and not SAME_MASTER.search(cmd.staff) else None
+    if asked:  # «к Ольге»: one who left, or never worked here; «мой мастер», «любой» are no name, as before
+        turn.state.staff_id = None
         names = [m.name for m in turn.salon.masters_for(service)]
-        return None, Outcome("unknown_master", {"asked": cmd.staff, "service": service.title, "staff": names})
+        return None, Outcome("unknown_master", {"asked": asked, "service": service.title, "staff": names})
     if when.unclear:
         turn.state.awaiting = "day"
         return None, Outcome("unclear_date", {"said": cmd.date or turn.text})
@@ -620,6 +630,7 @@ def _execute(turn: Turn, p: Proposal) -> Outcome:
         if service is not None and p.at is not None and p.kind != "cancel":
             local = p.at.astimezone(turn.zone)
             alt = _nearest(turn, service, turn.salon.masters_for(service), local.date(), local.time())
+            alt = [s for s in alt if (s.at, s.staff_id) != (p.at, p.staff_id)]  # not the time just refused
             turn.state.offered = alt
         log.warning(
             "action refused by YCLIENTS", extra={"salon_id": turn.salon_id, "kind": p.kind, "reason": exc.message}
@@ -711,7 +722,7 @@ def show_prices(turn: Turn, cmd: Command) -> Outcome:
                 for w in stems
             )
         ]
-        if not chosen and not ALL_PRICES.match(wanted):  # «наращивание ресниц» where there is none: no other price
+        if not chosen and _names_a_service(wanted):  # «наращивание ресниц» where there is none: no other price
             return Outcome("unknown_service", {"asked": wanted, "known": [s.title for s in services[:8]]})
         services = chosen or services
     if wanted and len(services) == 1:

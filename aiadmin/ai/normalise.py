@@ -140,6 +140,16 @@ def first_name(word: str) -> str | None:
     return None
 
 
+def nouns(text: str) -> list[str]:
+    """The dictionary forms of the Russian nouns in the text («ценам» -> «цена»), Latin words left out."""
+    found = []
+    for word in _CYRILLIC_WORD.findall(text.lower()):
+        parse = _morph().parse(word)[0]
+        if "NOUN" in parse.tag:
+            found.append(parse.normal_form)
+    return found
+
+
 def _known(word: str) -> bool:
     return _morph().word_is_known(word.lower())
 

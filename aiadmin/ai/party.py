@@ -14,6 +14,7 @@ from aiadmin.ai.commands import Command
 from aiadmin.ai.conversation import Proposal, Slot, Together
 from aiadmin.ai.dates import When
 from aiadmin.ai.executor import Outcome, Turn
+from aiadmin.core.models import utcnow
 from aiadmin.sync import documents as d
 
 BOOKING = ("create_booking", "search_slots")
@@ -22,8 +23,11 @@ MAX_PEOPLE = 4  # a family at most; a bigger group is the staff's to arrange
 
 # --- reading: who the message is for ------------------------------------------------------------------
 
-_KIN = r"(?:муж|жен|подруг|друг|сын|доч|мам|пап|сестр|брат|реб[её]н|дет|внук|внучк|коллег|свекров|т[её]щ)\w*"
-PARTY = re.compile(rf"\b(?:нас\s+с|мы\s+с|с\s+{_KIN}|(?:я|меня|мне)\s+и\s+{_KIN})", re.I)
+_KIN = (
+    r"(?:муж\w*|жен(?:ой|а|у|е)\b|подруг\w*|друг(?:ом|а|у)?\b|друзья\w*|сын\w*|доч\w*|мам\w*|пап\w*|сестр\w*|"
+    r"брат\w*|реб[её]н\w*|дет\w*|внук\w*|внучк\w*|коллег\w*|свекров\w*|т[её]щ\w*)"
+)
+PARTY = re.compile(rf"\b(?:со?\s+{_KIN}|(?:я|меня|мне|нас)\s+и\s+{_KIN})", re.I)
 COUNTED = {"двое": 2, "двоих": 2, "вдвоем": 2, "вдвоём": 2, "трое": 3, "троих": 3, "втроем": 3, "втроём": 3}
 COUNT_BEFORE = re.compile(r"\b(две|два|три|четыре)\s+(\w+(?:\s+\w+)?)")
 NUMBERS = {"две": 2, "два": 2, "три": 3, "четыре": 4}
@@ -77,20 +81,28 @@ def execute(turn: Turn, commands: list[Command]) -> list[Outcome]:
     """The turn's commands, with a party's booking handled here and everything else by the executor."""
     if turn.state.linked and turn.phone and any(c.type == "confirm" for c in commands) and turn.state.pending:
         return _confirm_all(turn)
+    if turn.state.awaiting == "name" and len(turn.state.group_offers) == 1:  # the name a party's time waited for
+        outcomes = executor.execute(turn, commands)
+        if turn.state.client_name and turn.state.pending is None and turn.state.awaiting is None:
+            return [_propose(turn, turn.state.group_offers[0].slots)]
+        return outcomes
     picked = _picked_option(turn, commands)
     if picked is not None:
         return [picked]
     services = _party(turn, commands)
     if services is None:
         turn.state.group_offers = []
+        before = turn.state.pending.id if turn.state.pending else None
         outcomes = executor.execute(turn, commands)
-        if turn.state.pending is None:
-            turn.state.linked = []  # the proposal they belonged to is gone
+        if turn.state.pending is None or turn.state.pending.id != before:
+            turn.state.linked = []  # the proposal they belonged to is gone or replaced: never booked with another
         return outcomes
     # a new wish, as the executor treats one: the proposal and whatever waited for a phone are void
     turn.state.pending, turn.state.linked, turn.state.held = None, [], []
     if turn.state.awaiting in ("phone", "service"):
         turn.state.awaiting, turn.state.choices = None, []
+    for said in (c for c in commands if c.type == "remember_name"):  # «меня зовут Ольга, запишите нас с мужем…»
+        executor.remember_name(turn, said)
     wish = next(c for c in commands if c.type in BOOKING)
     return [_offer(turn, services, wish)]
 
@@ -222,8 +234,9 @@ def _picked_option(turn: Turn, commands: list[Command]) -> Outcome | None:
 
 
 def _propose(turn: Turn, option: list[Slot]) -> Outcome:
-    if not executor._client_name(turn):
-        turn.state.awaiting = "name"
+    if not executor._client_name(turn):  # the chosen time waits for the name, alone among the offers
+        turn.state.awaiting, turn.state.offered = "name", []
+        turn.state.group_offers = [Together(slots=option)]
         return Outcome("need_name", {})
     services = turn.state.group_services
     proposals = [
@@ -240,14 +253,18 @@ def _propose(turn: Turn, option: list[Slot]) -> Outcome:
 def _confirm_all(turn: Turn) -> list[Outcome]:
     """One «да» books every linked proposal, each at most once (a retried turn reports what was done)."""
     proposals = [p for p in (turn.state.pending, *turn.state.linked) if p is not None]
-    if dt.datetime.now(dt.UTC) - proposals[0].created_at > executor.PROPOSAL_TTL:
+    if utcnow() - proposals[0].created_at > executor.PROPOSAL_TTL:
         turn.state.pending, turn.state.linked = None, []
         return [Outcome("proposal_expired", executor._proposal_view(turn, proposals[0]))]
-    outcomes = [executor._execute_once(turn, p) for p in proposals]
-    turn.state.pending, turn.state.linked, turn.state.offered = None, [], []
+    turn.state.pending, turn.state.linked = None, []
+    outcomes: list[Outcome] = []
+    for p in proposals:  # a refusal stops the rest: nobody is booked on without being told what failed
+        outcomes.append(executor._execute_once(turn, p))
+        if outcomes[-1].kind != "booked":
+            return outcomes  # its alternatives stay offered
+    turn.state.offered = []
     for later in outcomes[1:]:
-        if later.kind == "booked":
-            later.data["linked"] = True  # said as «ещё одна запись», after the first
+        later.data["linked"] = True  # said as «ещё одна запись», after the first
     return outcomes
 
 

@@ -107,6 +107,9 @@ STAGE2_SYSTEM = """Ты — вежливый администратор сало
 действие выполнено, если в результатах его нет; вопрос в конце черновика сохрани."""
 
 
+AUDIO_TIMEOUT_S = 20.0  # a Stage 1 call that hears voice notes (up to MAX_NOTES of up to 2 minutes each)
+
+
 @dataclass
 class GeminiProvider:
     api_key: str
@@ -125,12 +128,13 @@ class GeminiProvider:
         self._types = types
         self._client = genai.Client(api_key=self.api_key, http_options=options)
 
-    def _generate(self, system: str, contents: str | list[Any], schema: type | None) -> object:
+    def _generate(self, system: str, contents: str | list[Any], schema: type | None, timeout_s: float = 0) -> object:
         config = self._types.GenerateContentConfig(
             system_instruction=system,
             temperature=0.1 if schema else 0.4,
             response_mime_type="application/json" if schema else None,
             response_schema=schema,
+            http_options=self._types.HttpOptions(timeout=int(timeout_s * 1000)) if timeout_s else None,
         )
         self.calls += 1
         started = time.perf_counter()
@@ -164,10 +168,12 @@ class GeminiProvider:
         if audio:
             prompt += f"\nГолосовых сообщений клиента: {len(audio)}, приложены по порядку."
         contents: str | list[Any] = prompt
-        if audio:
+        timeout_s = 0.0
+        if audio:  # listening takes longer than reading: a call of its own length
             parts = [self._types.Part.from_bytes(data=note.data, mime_type=note.mime) for note in audio]
             contents = [self._types.Part.from_text(text=prompt), *parts]
-        result = self._generate(STAGE1_SYSTEM, contents, Stage1)
+            timeout_s = max(self.timeout_s, AUDIO_TIMEOUT_S)
+        result = self._generate(STAGE1_SYSTEM, contents, Stage1, timeout_s)
         assert isinstance(result, Stage1)
         return result
 

@@ -176,8 +176,16 @@ def _sound_coming(db: firestore.Client, task: AiTurnTask, queued: list[ChatMessa
 
 
 def _voice_notes(db: firestore.Client, task: AiTurnTask, queued: list[ChatMessage]) -> list[VoiceNote]:
+    """The sound of the turn's voice notes that have any (a failed download leaves an empty note), the latest
+    few: one model call hears at most MAX_NOTES, within MAX_BYTES_PER_CALL."""
     voiced = [m.message_id for m in queued if m.media == "voice"]
-    return voice_notes.load(db, task.salon_id, task.phone, voiced) if voiced else []
+    notes = [n for n in voice_notes.load(db, task.salon_id, task.phone, voiced) if n.data] if voiced else []
+    kept: list[VoiceNote] = []
+    for note in reversed(notes[-voice_notes.MAX_NOTES :]):
+        if sum(len(n.data) for n in kept) + len(note.data) > voice_notes.MAX_BYTES_PER_CALL:
+            break
+        kept.insert(0, note)
+    return kept
 
 
 def _heard(db: firestore.Client, audio: list[VoiceNote], stage1: Stage1) -> str:
@@ -285,6 +293,8 @@ def handle(
                 outcomes = party.phone_given(turn)  # the number the bot asked for: what waited for it now
             else:  # anything new the customer asks for wins over what waited for the number
                 outcomes = party.execute(turn, stage1.commands)
+            if text and not heard and any(m.media == "voice" for m in queued):  # said, not heard: not ignored
+                outcomes.append(executor.media_received("voice_unheard" if provider.hears_audio else "voice"))
         elif queued[-1].undecryptable:  # WhatsApp never gave a readable copy: ask for the message again
             state.remember("customer", "[unreadable]")
             stage1, outcomes = Stage1(), [executor.Outcome("unreadable", {})]

@@ -19,6 +19,8 @@ VOICE = "voice"
 # that carries it and the stored copy far inside Firestore's 1 MiB document.
 MAX_SECONDS = 120
 MAX_BYTES = 600_000
+MAX_NOTES = 3  # heard in one model call: the latest of a burst
+MAX_BYTES_PER_CALL = 1_500_000  # far inside the model's inline request limit
 KEEP = timedelta(days=2)  # personal data: gone by Firestore's TTL once the turn (and its retries) are long over
 MIME_DEFAULT = "audio/ogg"  # WhatsApp's voice notes: Opus in Ogg
 

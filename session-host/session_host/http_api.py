@@ -153,9 +153,9 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
         @app.post("/simulator/sessions/<sid>/inbound")
         def inbound(sid: str):
             """{from, text} or {from, media: voice|image|video|sticker|document[, text as its caption]}; a voice note
-            may carry its sound: `audio` (base64), `seconds`, and `audio_after_s` (the download's time); `lid` instead
-            of (or with) `from`: a sender WhatsApp shows by LID only; `sent_s_ago`: written that long before WhatsApp
-            delivers it (the salon's phone was offline)."""
+            may carry its sound: `audio` (base64), `seconds`, `audio_after_s` (the download's time), `audio_fails`;
+            `lid` instead of (or with) `from`: a sender WhatsApp shows by LID only; `sent_s_ago`: written that long
+            before WhatsApp delivers it (the salon's phone was offline)."""
             body = request.get_json(silent=True) or {}
             media, unreadable = body.get("media"), body.get("undecryptable") is True
             if not (body.get("from") or body.get("lid")) or not (body.get("text") or media or unreadable):
@@ -196,6 +196,7 @@ def create_app(host: SessionHost, secret: str, sender: Sender | None = None, dep
                 audio,
                 seconds if audio else None,
                 float(after),
+                body.get("audio_fails") is True,
             )
 
         @app.post("/simulator/sessions/<sid>/from-owner")

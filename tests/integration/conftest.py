@@ -43,6 +43,7 @@ class Chat:
         audio: bytes | None = None,
         seconds: int | None = None,
         audio_after_s: float = 0,
+        audio_fails: bool = False,
     ) -> str | None:
         """`name`: the customer's WhatsApp profile name, which WhatsApp sends with every message; `media`: a voice
         note, picture, … sent with `text` as its caption (or none); `audio`, `seconds`: a voice note's sound."""
@@ -56,7 +57,7 @@ class Chat:
             body["sent_s_ago"] = sent_s_ago
         if audio is not None:
             body |= {"media": "voice", "audio": base64.b64encode(audio).decode(), "seconds": seconds or 1}
-            body["audio_after_s"] = audio_after_s
+            body |= {"audio_after_s": audio_after_s, "audio_fails": audio_fails}
         assert requests.post(f"{GATEWAY}/simulator/sessions/{SID}/inbound", json=body, timeout=10).status_code == 200
         if not expect_reply:
             time.sleep(2.0)

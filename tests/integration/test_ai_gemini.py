@@ -4,12 +4,14 @@ the model (down, slow, off-schema, claiming an action that did not happen) falls
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
 from aiadmin.whatsapp import voice_notes
 from devstack import voice_fixtures
-from tests.conftest import GATEWAY
+from tests.conftest import GATEWAY, wait_for
 from tests.integration.conftest import CUSTOMER, SALON, SID, records_by_us
 from tests.integration.helpers import owner_api, owner_token
 
@@ -83,6 +85,32 @@ def test_a_voice_note_whose_sound_comes_after_the_message_is_waited_for(bot, gem
     reply = bot.say("", audio=voice_fixtures.audio("price_manicure"), seconds=4, audio_after_s=4)
     assert "Маникюр с покрытием гель-лак — 2200 ₽" in reply, reply
     assert _voice_messages(db)[0]["transcript"] == voice_fixtures.TRANSCRIPTS["price_manicure"]
+
+
+def test_a_voice_note_whose_download_failed_is_answered_at_once_without_asking_the_model(bot, gemini, db):
+    gemini.play()
+    started = time.monotonic()
+    reply = bot.say("", audio=voice_fixtures.audio("price_manicure"), seconds=4, audio_fails=True)
+    assert reply.startswith("Не получилось разобрать голосовое сообщение"), reply
+    assert time.monotonic() - started < settings_wait(), "not after waiting out the sound's time"
+    assert gemini.requests == []
+
+
+def test_text_with_a_voice_note_nobody_heard_answers_the_text_and_says_so(bot, db):
+    """In one burst or in two turns, whichever the quiet window makes of them: the voice note is never ignored."""
+    inbound = f"{GATEWAY}/simulator/sessions/{SID}/inbound"
+    voice = {"from": CUSTOMER, "media": "voice", "audio": "T2dnUw==", "seconds": 3}
+    text = {"from": CUSTOMER, "text": "Сколько стоит маникюр с покрытием?"}
+    for body in (voice, text):  # the rules provider cannot listen
+        assert requests.post(inbound, json=body, timeout=10).status_code == 200
+    said = wait_for(lambda: "2200 ₽" in "\n".join(bot.replies()) and "\n".join(bot.replies()), 15, "the price")
+    assert said.count("Голосовые сообщения я пока не слушаю") == 1, said
+
+
+def settings_wait() -> float:
+    from aiadmin.core.settings import get_settings
+
+    return get_settings().ai_voice_wait_s
 
 
 def test_a_voice_note_the_model_cannot_hear_or_answer_asks_for_text_and_claims_nothing(bot, gemini, db):

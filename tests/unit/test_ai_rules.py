@@ -423,6 +423,12 @@ def test_a_price_for_several_carries_the_count():
         ("в субботу в 15, нет, лучше в 16", dt.date(2026, 11, 28), dt.time(16, 0)),  # the day stays
         ("завтра в 10, хотя нет, в 11", dt.date(2026, 11, 27), dt.time(11, 0)),
         ("в субботу нет времени?", dt.date(2026, 11, 28), None),  # «нет» that corrects nothing
+        # a fallback or an aside is no correction: the first wish stands
+        ("Завтра в 15 можно? Если нет, то в 17", dt.date(2026, 11, 27), dt.time(15, 0)),
+        ("на пятницу в 18. Если нет времени, то в субботу", dt.date(2026, 11, 27), dt.time(18, 0)),
+        ("Завтра в 15, хотя я могу опоздать минут на 10", dt.date(2026, 11, 27), dt.time(15, 0)),
+        ("завтра в 15, у меня нет аллергии на 2 вида красок", dt.date(2026, 11, 27), dt.time(15, 0)),
+        ("завтра, если не в 15 то в 16", dt.date(2026, 11, 27), dt.time(15, 0)),
     ],
 )
 def test_a_customer_correcting_the_day_or_time_is_taken_at_their_last_word(said, day, at):
@@ -467,3 +473,32 @@ def test_a_name_said_inside_a_sentence_is_remembered_with_the_wish():
     commands = stage1("Здравствуйте, меня зовут Ольга, запишите на стрижку завтра", SALON, State(), TODAY).commands
     assert [(c.type, c.name) for c in commands][:1] == [("remember_name", "Ольга")]
     assert [c.type for c in commands][1:] == ["create_booking"]
+
+
+def test_everyday_forms_of_names_and_companions_are_not_unknown_masters():
+    salon = Salon(
+        Company(salon_id=2, title="Ноготки"),
+        [svc(1, "Маникюр")],
+        [StaffDoc(id=1, name="Екатерина Волкова"), StaffDoc(id=2, name="Александра Петрова")],
+    )
+    assert salon.match_staff("запишите к Кате на маникюр").id == 1
+    assert salon.match_staff("Саша").id == 2  # a model's `staff` as written
+    for said in ("хочу с Машей на маникюр", "я с Верой приду", "у Лены делала, хочу так же", "к любому мастеру"):
+        assert salon.unknown_master(said) is None, said
+    assert salon.unknown_master("запишите к Ольге на маникюр") == "Ольга"
+
+
+@pytest.mark.parametrize(
+    ("asked", "a_service"),
+    [
+        ("наращивание ресниц", True),
+        ("все услуги", False),
+        ("что по ценам", False),
+        ("ваш прайс", False),
+        ("haircut", False),
+    ],  # an English word the mapping missed is not said to be missing
+)
+def test_only_words_naming_a_service_can_be_said_to_be_missing_from_the_price_list(asked, a_service):
+    from aiadmin.ai.executor import _names_a_service
+
+    assert _names_a_service(asked) is a_service

@@ -207,20 +207,28 @@ def test_a_short_voice_note_is_handed_over_at_once_and_its_sound_follows_a_long_
     assert not big.audio_pending and client.asked == 1 and never.asked == 0, "a note over the limits is not fetched"
 
 
-def test_a_voice_note_whose_download_fails_hangs_or_overflows_brings_no_sound(monkeypatch):
+def test_a_voice_note_whose_download_fails_hangs_or_overflows_brings_an_empty_sound_at_once(monkeypatch):
+    """Empty, not nothing: the turn waiting for the sound asks for text now instead of waiting out its time."""
     from neonize.exc import DownloadError
 
-    assert _fetched(_Downloads(DownloadError("failed to download: 404")), _voice(5, 400))[1] is None
+    failed = _fetched(_Downloads(DownloadError("failed to download: 404")), _voice(5, 400))[1]
+    assert failed.audio == b"" and failed.message_id == "3EB0ABC"
     monkeypatch.setattr(nd, "VOICE_DOWNLOAD_S", 0.2)
     started = time.monotonic()
-    assert _fetched(_Downloads(hang=True), _voice(5, 400))[1] is None and time.monotonic() - started < 5
+    assert _fetched(_Downloads(hang=True), _voice(5, 400))[1].audio == b"" and time.monotonic() - started < 5
     lying = _Downloads(b"x" * (nd.voice_notes.MAX_BYTES + 1))
-    assert _fetched(lying, _voice(5, 400))[1] is None, "more than announced and than a document holds: not kept"
+    assert _fetched(lying, _voice(5, 400))[1].audio == b"", "more than announced and than a document holds"
 
 
-def test_a_staff_voice_note_is_not_downloaded():
-    ev = _message("79035557788", from_me=True, body={"audioMessage": {"seconds": 5, "fileLength": 400}})
-    assert not nd.voice_wanted(ev, nd.inbound_event(ev)).audio_pending
+def test_only_a_customers_private_voice_note_is_downloaded():
+    staff = _message("79035557788", from_me=True, body={"audioMessage": {"seconds": 5, "fileLength": 400}})
+    assert not nd.voice_wanted(staff, nd.inbound_event(staff)).audio_pending
+    note = {"audioMessage": {"PTT": True, "seconds": 5, "fileLength": 400}}
+    group = _message("1203630@g.us", server="g.us", group=True, body=note)
+    status = _message("status", server="broadcast", body=note)
+    for ev in (group, status):  # the owner's family group, a contact's status: nobody's data to keep
+        event = nd.inbound_event(ev)
+        assert event is None or not nd.voice_wanted(ev, event).audio_pending
 
 
 def test_a_reaction_arrives_as_its_emoji_pointing_at_the_message_reacted_to():

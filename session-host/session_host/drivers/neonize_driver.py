@@ -8,6 +8,7 @@ or a postgres:// URL (one shared whatsmeow database, Cloud SQL in production).""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import math
@@ -115,32 +116,40 @@ def media_of(message: Any) -> str | None:
 
 
 VOICE_DOWNLOAD_S = 10.0  # after it, the message goes on without its sound
+VOICE_DOWNLOADS = 2  # at once per host
 
 
 def voice_wanted(ev: Any, event: Inbound | None) -> Inbound | None:
     """A customer's voice note is handed over at once, its length known and its sound marked as coming when it is
     short enough to be a message (voice_notes.fits): the journal never waits for a download."""
-    if event is None or event.from_me or not ev.Message.HasField("audioMessage"):
+    if event is None or event.from_me or event.is_group or event.is_broadcast:
+        return event  # only a customer's private chat: nobody else's voice is downloaded or kept
+    if not ev.Message.HasField("audioMessage"):
         return event
     note = ev.Message.audioMessage
     seconds, size = int(note.seconds) or None, int(note.fileLength) or None
     return dataclasses.replace(event, audio_seconds=seconds, audio_pending=voice_notes.fits(seconds, size))
 
 
-async def fetch_voice(client: Any, ev: Any, event: Inbound, session_id: str) -> VoiceAudio | None:
-    """The sound of a voice note marked as coming (neonize's download_any); None when the download fails, is slow,
-    or brings more than was announced."""
+async def fetch_voice(
+    client: Any, ev: Any, event: Inbound, session_id: str, slots: asyncio.Semaphore | None = None
+) -> VoiceAudio:
+    """The sound of a voice note marked as coming (neonize's download_any), a few at a time per host (`slots`),
+    within VOICE_DOWNLOAD_S in all. When the download fails, is slow, or brings more than a note may hold, the
+    sound is empty: the turn waiting for it asks for text at once instead of waiting out its time."""
     extra = {"session_id": session_id, "message_id": event.message_id, "seconds": event.audio_seconds}
+    mime = (ev.Message.audioMessage.mimetype or voice_notes.MIME_DEFAULT).split(";", 1)[0].strip()
+    data: bytes | None = None
     try:
-        data = await asyncio.wait_for(client.download_any(ev.Message), VOICE_DOWNLOAD_S)
+        async with asyncio.timeout(VOICE_DOWNLOAD_S):
+            async with slots or contextlib.nullcontext():
+                data = await client.download_any(ev.Message)
     except Exception as exc:  # TimeoutError, neonize's DownloadError (expired media key, CDN refused), …
         log.warning("voice note not downloaded", extra={**extra, "error": f"{type(exc).__name__}: {exc}"[:200]})
-        return None
-    if not data or len(data) > voice_notes.MAX_BYTES:
-        log.warning("voice note downloaded empty or too large", extra={**extra, "bytes": len(data or b"")})
-        return None
-    mime = (ev.Message.audioMessage.mimetype or voice_notes.MIME_DEFAULT).split(";", 1)[0].strip()
-    return VoiceAudio(event.message_id, event.chat_phone, bytes(data), mime, event.chat_lid)
+    if data and len(data) > voice_notes.MAX_BYTES:
+        log.warning("voice note larger than announced; not kept", extra={**extra, "bytes": len(data)})
+        data = None
+    return VoiceAudio(event.message_id, event.chat_phone, bytes(data or b""), mime, event.chat_lid)
 
 
 def chat_jid(chat: str) -> Any:
@@ -394,6 +403,7 @@ class NeonizeWhatsApp:
         self._hand_over_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neonize-inbound")
         self._lingering: set[asyncio.Future[Any]] = set()  # Go calls of clients we let go that have not returned
         self._session_locks: dict[str, asyncio.Lock] = {}
+        self._voice_downloads: asyncio.Semaphore | None = None  # made on the loop, when the first note comes
         self.threads = executor_threads(max_clients)
         self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="neonize")
         self._loop = asyncio.new_event_loop()
@@ -466,6 +476,12 @@ class NeonizeWhatsApp:
         """The host journals a message before its sink returns (a Firestore write): on a thread of its own, off the
         loop every client shares and off the Go calls' pool, one at a time so one chat's messages keep their order."""
         await self._loop.run_in_executor(self._hand_over_pool, self.emit, session_id, event)
+
+    def _voice_slots(self) -> asyncio.Semaphore:
+        """Downloads of voice notes at once on this host: they share the Go calls' threads with every salon's sends."""
+        if self._voice_downloads is None:
+            self._voice_downloads = asyncio.Semaphore(VOICE_DOWNLOADS)
+        return self._voice_downloads
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         """One start or stop of a session at a time: two overlapping starts would leave a second client on one store."""
@@ -626,7 +642,7 @@ class NeonizeWhatsApp:
             event = voice_wanted(ev, inbound_event(ev, resolved)) if current else inbound_event(ev, resolved)
             await self._hand_over(session_id, event)  # journaled before anything slow: the download comes after
             if event is not None and event.audio_pending:
-                await self._hand_over(session_id, await fetch_voice(c, ev, event, session_id))
+                await self._hand_over(session_id, await fetch_voice(c, ev, event, session_id, self._voice_slots()))
 
         async def on_undecryptable(c: Any, ev: Any, _: bool) -> None:
             log.warning("undecryptable message", extra={"session_id": session_id, "message_id": ev.Info.ID})

@@ -168,12 +168,14 @@ class SimulatedWhatsApp:
         audio: bytes | None = None,
         audio_seconds: int | None = None,
         audio_after_s: float = 0.0,
+        audio_fails: bool = False,
     ) -> str:
         """`undecryptable`: WhatsApp delivers it but it cannot be read (send the same message_id again, readable,
         as the retry that usually follows). `lid`: the customer's LID; with `from` too, the LID store learns the
         pair; without `from`, WhatsApp shows the LID alone and the phone is what the store knows, if anything.
         `audio`: a voice note's sound, delivered after the message (`audio_after_s` later, as the real driver's
-        download) only when the real driver would download it (voice_notes.fits)."""
+        download) only when the real driver would download it (voice_notes.fits); `audio_fails`: the download
+        fails, and the sound comes empty."""
         if not (media == "voice" and audio and voice_notes.fits(audio_seconds, len(audio))):
             audio = None
         if lid and from_phone:
@@ -194,7 +196,8 @@ class SimulatedWhatsApp:
             audio_seconds=audio_seconds if media == "voice" else None,
         )
         if audio is not None:
-            sound = VoiceAudio(message_id, phone, audio, voice_notes.MIME_DEFAULT, lid if not phone else None)
+            heard = b"" if audio_fails else audio
+            sound = VoiceAudio(message_id, phone, heard, voice_notes.MIME_DEFAULT, lid if not phone else None)
             timer = threading.Timer(audio_after_s, self._emit, args=(session_id, sound))
             timer.daemon = True
             timer.start()
