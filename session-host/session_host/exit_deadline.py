@@ -13,12 +13,20 @@ import traceback
 log = logging.getLogger(__name__)
 
 
+MAX_STACK_CHARS = 2000  # the innermost frames of each thread: where it hangs
+MAX_THREADS = 60  # a host holds a thread per client: the log entry stays far inside Cloud Logging's 256 KB
+
+
 def thread_stacks() -> dict[str, str]:
     names = {thread.ident: thread.name for thread in threading.enumerate()}
-    return {
-        f"{names.get(ident, '?')} ({ident})": "".join(traceback.format_stack(frame))
-        for ident, frame in sys._current_frames().items()
+    frames = list(sys._current_frames().items())
+    stacks = {
+        f"{names.get(ident, '?')} ({ident})": "".join(traceback.format_stack(frame))[-MAX_STACK_CHARS:]
+        for ident, frame in frames[:MAX_THREADS]
     }
+    if len(frames) > MAX_THREADS:
+        stacks["…"] = f"{len(frames) - MAX_THREADS} more threads not shown"
+    return stacks
 
 
 def arm(deadline_s: float, exit_code: int = 1) -> None:
