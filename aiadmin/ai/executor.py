@@ -104,9 +104,14 @@ class Turn:
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
+# «ещё через неделю в то же время» after a visit was settled: a week after that visit, not after today
+AFTER_THE_VISIT = re.compile(r"(?:ещ[её]|снова|опять).{0,20}через|через.{0,30}(?:в то же время|в тоже время)", re.I)
+
+
 def _when(turn: Turn, cmd: Command) -> When:
     said = " ".join(x for x in (cmd.date, cmd.time) if x) or turn.text
-    when = parse_when(said, turn.today)
+    base = turn.state.day if turn.state.day and AFTER_THE_VISIT.search(said) else turn.today
+    when = parse_when(said, base)
     relative = relative_time(said) if not when.has_time else None
     return _not_passed(turn, _relative(turn, when, relative) if relative else when, said)
 
@@ -407,9 +412,9 @@ def create_booking(turn: Turn, cmd: Command) -> Outcome:
         return ask
     service, when, master = wish.service, wish.when, wish.master
     day = when.days[0] if when.days else turn.state.day
-    if day is None and when.at:  # "на 5 вечера давай" after the bot offered slots
+    if not when.days and when.at:  # «давайте в 11:30» after the bot offered times, maybe of another day than asked
         offered = [s for s in turn.state.offered if s.at.astimezone(turn.zone).time() == when.at]
-        day = offered[0].at.astimezone(turn.zone).date() if offered else None
+        day = offered[0].at.astimezone(turn.zone).date() if offered else day
     if day is None:
         turn.state.awaiting = "day"
         return Outcome("need_day", {"service": service.title})

@@ -219,6 +219,8 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
             return Stage1(commands=[Command(type="salon_info", topic=topic)])
     said = parse_when(timed, today)
     offered = state.offered or state.group_offers
+    if offered and not state.pending and YES.match(low):  # «да, давайте» to the times offered: the first, proposed
+        return Stage1(commands=[Command(type="create_booking", pick=1)])
     if offered and (n := option_number(low)) is not None and not (said.has_day or said.has_time or said.unclear):
         return Stage1(commands=[Command(type="create_booking", pick=n)])
     if state.service_id and not service and staff and not said.has_time:  # «давайте к Анне»: her free times

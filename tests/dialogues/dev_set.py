@@ -8,6 +8,7 @@ from tests.dialogues.dialogue import D, S
 
 ASKS_SERVICE = "На какую услугу"
 PROPOSES = "Подтверждаете?"
+NOT_UNDERSTOOD_TEXT = "Не совсем понял"
 BOOKED = "Готово! Вы записаны"
 PASSES_ON = "администратору"
 
@@ -421,6 +422,22 @@ CORRECTIONS_AND_MASTERS = [
         S("да", BOOKED),
         books=1,
         push_name=None,
+    ),
+    D(
+        "a second booking a week after the first, at the same time",
+        S("Запишите на мужскую стрижку завтра", "Свободное время"),
+        S("давайте в {t1}", PROPOSES),
+        S("да", BOOKED),
+        S("а можно ещё через неделю в то же время?", "{t1}", lacks=(NOT_UNDERSTOOD_TEXT,)),
+        S("да, давайте", PROPOSES),
+        S("да", BOOKED),
+        books=2,
+    ),
+    D(
+        "a declined proposal followed by a new wish",
+        S("Запишите на детскую стрижку завтра", "Свободное время"),
+        S("давайте в {t1}", PROPOSES),
+        S("нет, лучше послезавтра", "послезавтра", lacks=(BOOKED,)),
     ),
     D(
         "advertising is never a booking",

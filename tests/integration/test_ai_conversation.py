@@ -192,3 +192,22 @@ def test_a_taken_time_is_answered_with_the_nearest_free_times_and_another_master
     assert f"в {at} — {others[0]}" in reply or f"{at} — {others[0]}" in reply, reply
     minutes = [int(t[:2]) * 60 + int(t[3:]) for t in offered]
     assert all(abs(m - 15 * 60) <= 120 for m in minutes), f"nearest to 15:00, not the day's first: {reply}"
+
+
+def test_a_time_chosen_from_another_days_offer_is_that_days(pinned_now, bot):
+    """Tomorrow is full, the bot offers the next free day's times; «давайте в 11:30» is that day's 11:30, not a
+    taken 11:30 tomorrow."""
+    salon, haircut, tomorrow = bot.stack.data, 1002, pinned_now.date() + timedelta(days=1)
+    length = int(salon.services[haircut].get("duration") or 3600)
+    for master in (2001, 2002, 2005):
+        while free := salon.free_times(master, tomorrow, length):
+            at = datetime.combine(tomorrow, dt_time.fromisoformat(free[0]["time"]))
+            salon.book(master, haircut, at, "79990001122", "Ольга", None)
+    offer = bot.say("Запишите на мужскую стрижку завтра")
+    assert "нет" in offer and offered_times(offer), offer
+    chosen = offered_times(offer)[0]
+    proposal = bot.say(f"давайте в {chosen}")
+    if "Как вас зовут" in proposal:
+        proposal = bot.say("Пётр")
+    assert "уже занято" not in proposal and "Подтверждаете?" in proposal and chosen in proposal, proposal
+    assert not re.search(r"(?<!после)завтра", proposal), proposal
