@@ -402,6 +402,9 @@ def test_several_people_get_a_booking_each_or_a_count(said, people, services):
         "можно на маникюр к Марине Петровой в два часа?",
         "запишите маму на маникюр в пятницу",  # one person, not the writer
         "мне маникюр завтра",
+        "мне и стрижку, и бороду завтра",  # two services for one
+        "запишите с детской стрижкой на завтра",  # «детской» is the service, not children
+        "мы с вами договаривались на стрижку завтра",
     ],
 )
 def test_one_person_is_not_taken_for_a_party(said):
