@@ -37,7 +37,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     host.start()
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    stop.wait()
+    exit_deadline.wait_for_stop(stop)
     exit_deadline.arm(EXIT_DEADLINE_S)
     server.shutdown()
     host.shutdown(timeout_s=8.0)

@@ -29,6 +29,14 @@ def thread_stacks() -> dict[str, str]:
     return stacks
 
 
+def wait_for_stop(stop: threading.Event, tick_s: float = 0.5) -> None:
+    """Wait for SIGTERM's handler to set `stop`. Not one blocking wait: the kernel may deliver the signal to any
+    thread (gRPC's, the HTTP server's), and Python runs the handler only when the main thread runs again, so a
+    main thread blocked for good in `Event.wait()` never sees it (seen: a host alive 30 s after SIGTERM)."""
+    while not stop.wait(tick_s):
+        pass
+
+
 def arm(deadline_s: float, exit_code: int = 1) -> None:
     """From now on the process ends within deadline_s: if it is still here then (shutdown, or the interpreter joining
     a thread at exit), every thread's stack is logged and it exits at once."""
