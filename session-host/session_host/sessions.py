@@ -204,7 +204,7 @@ class SessionHost:
         )
         try:
             voice_notes.store(self.db, note)
-        except Exception as exc:  # the turn stops waiting for it and asks for text
+        except Exception as exc:  # the turn waits out AI_VOICE_WAIT_S for it, then asks for text
             log.warning("voice note not stored", extra={"session_id": sid, "error": str(exc)[:200]})
 
     def _on_commands(self, docs: list, changes: list, read_time: Any) -> None:
