@@ -190,6 +190,17 @@ class Salon:
         first = _stems(service.title)[:1]
         return [s for s in self.services if s.active and s.id != service.id and _stems(s.title)[:1] == first]
 
+    def sharing_words(self, text: str) -> list[d.ServiceDoc]:
+        """The active services whose title or category shares a word with the text (stems, synonyms mapped:
+        «покраска» is «окрашивание»): what a price question about these words may be about."""
+        said = _stems(text)
+        return [
+            s
+            for s in self.services
+            if s.active
+            and any(c.startswith(w) or w.startswith(c) for c in _stems(f"{s.category or ''} {s.title}") for w in said)
+        ]
+
     def find_services_in(self, text: str) -> d.ServiceDoc | None:
         found = self.services_in(text)
         return found[0] if found else None

@@ -178,6 +178,15 @@ def _working(turn: Turn, masters: list[d.StaffDoc], day: dt.date) -> list[d.Staf
     return [m for m in masters if str(m.id) in present] if any_synced else masters
 
 
+def fits(local: dt.time, when: When) -> bool:
+    """A start at this wall-clock time is what was asked: the exact time, after or before the part of day."""
+    if when.at and local != when.at:
+        return False
+    if when.after and local < when.after:
+        return False
+    return not (when.before and local >= when.before)
+
+
 def find_slots(
     turn: Turn,
     service: d.ServiceDoc,
@@ -196,12 +205,7 @@ def find_slots(
                 at = slot.datetime if slot.datetime.tzinfo else slot.datetime.replace(tzinfo=turn.zone)
                 if at <= now:
                     continue  # whatever the source says, a time already gone is never offered or booked
-                local = at.astimezone(turn.zone).time()
-                if when.at and local != when.at:
-                    continue
-                if when.after and local < when.after:
-                    continue
-                if when.before and local >= when.before:
+                if not fits(at.astimezone(turn.zone).time(), when):
                     continue
                 found.append(Slot(staff_id=master.id, at=slot.datetime))
         if len(found) >= limit:
@@ -718,15 +722,7 @@ def show_prices(turn: Turn, cmd: Command) -> Outcome:
     if exact:
         services = exact
     elif wanted:
-        stems = catalogue._stems(wanted)
-        chosen = [
-            s
-            for s in services
-            if any(
-                any(c.startswith(w) or w.startswith(c) for c in catalogue._stems(f"{s.category or ''} {s.title}"))
-                for w in stems
-            )
-        ]
+        chosen = turn.salon.sharing_words(wanted)
         if not chosen and _names_a_service(wanted):  # «наращивание ресниц» where there is none: no other price
             return Outcome("unknown_service", {"asked": wanted, "known": [s.title for s in services[:8]]})
         services = chosen or services

@@ -131,16 +131,17 @@ def _offer(turn: Turn, services: list[d.ServiceDoc], wish: Command) -> Outcome:
     days = days or [turn.today + dt.timedelta(days=i) for i in range(executor.SEARCH_DAYS)]
     turn.state.day = days[0] if when.days else turn.state.day
     turn.state.service_id = services[0].id
-    options = together(turn, services, days, when)
+    free = FreeTimes(turn)
+    options = together(free, services, days, when)
     titles = [s.title for s in services]
     if not options and when.at:  # nothing at that very time: the nearest that day
-        options = together(turn, services, days[:1], When(days=days[:1], after=when.after, before=when.before))
+        options = together(free, services, days[:1], When(days=days[:1], after=when.after, before=when.before))
     if not options:  # not at once (one master for the service, say): one after another
-        options = one_after_another(turn, services, days, when)
+        options = one_after_another(free, services, days, when)
     instead = False
     if not options and when.days:  # nothing those days: the nearest after them
         later = [days[-1] + dt.timedelta(days=i + 1) for i in range(executor.SEARCH_DAYS)]
-        options = together(turn, services, later, When()) or one_after_another(turn, services, later, When())
+        options = together(free, services, later, When()) or one_after_another(free, services, later, When())
         instead = bool(options)
     turn.state.group_services = [s.id for s in services]
     turn.state.group_offers = [Together(slots=o) for o in options]
@@ -154,14 +155,40 @@ def _offer(turn: Turn, services: list[d.ServiceDoc], wish: Command) -> Outcome:
     return Outcome("group_slots", {"services": titles, "options": views, "instead_of": asked})
 
 
-def together(turn: Turn, services: list[d.ServiceDoc], days: list[dt.date], when: When) -> list[list[Slot]]:
+class FreeTimes:
+    """Each service's free times of a day, asked of YCLIENTS once per turn (the searches below go over the same
+    days again and again), then narrowed to a wish here."""
+
+    def __init__(self, turn: Turn) -> None:
+        self.turn = turn
+        self._days: dict[tuple[int, dt.date], dict[dt.datetime, list[int]]] = {}
+
+    def of(self, service: d.ServiceDoc, day: dt.date, when: When | None = None) -> dict[dt.datetime, list[int]]:
+        key = (service.id, day)
+        if key not in self._days:
+            masters = self.turn.salon.masters_for(service)
+            found: dict[dt.datetime, list[int]] = {}
+            for s in executor.find_slots(self.turn, service, masters, [day], When(), limit=500):
+                found.setdefault(s.at, []).append(s.staff_id)
+            self._days[key] = found
+        if when is None:
+            return self._days[key]
+        zone = self.turn.zone
+
+        def local(at: dt.datetime) -> dt.time:
+            return (at if at.tzinfo else at.replace(tzinfo=zone)).astimezone(zone).time()
+
+        return {at: masters for at, masters in self._days[key].items() if executor.fits(local(at), when)}
+
+
+def together(free: FreeTimes, services: list[d.ServiceDoc], days: list[dt.date], when: When) -> list[list[Slot]]:
     """Start times at which every service can be done at once by different masters: one slot per service."""
     options: list[list[Slot]] = []
     for day in days:
-        free = [_free(turn, s, day, when) for s in services]
-        for at in sorted(free[0]):
+        by_service = [free.of(s, day, when) for s in services]
+        for at in sorted(by_service[0]):
             chosen: list[Slot] = []
-            for by_time in free:
+            for by_time in by_service:
                 master = next((m for m in by_time.get(at, []) if m not in {c.staff_id for c in chosen}), None)
                 if master is None:
                     break
@@ -173,18 +200,19 @@ def together(turn: Turn, services: list[d.ServiceDoc], days: list[dt.date], when
     return options
 
 
-def one_after_another(turn: Turn, services: list[d.ServiceDoc], days: list[dt.date], when: When) -> list[list[Slot]]:
+def one_after_another(
+    free: FreeTimes, services: list[d.ServiceDoc], days: list[dt.date], when: When
+) -> list[list[Slot]]:
     """Start times from which each person follows the one before as soon as their service ends (any master who is
     free then): for a service only one master does, or a day too full to take everyone at once."""
     options: list[list[Slot]] = []
     for day in days:
-        free = [_free(turn, s, day, When()) for s in services]
-        starts = _free(turn, services[0], day, when)
+        starts = free.of(services[0], day, when)
         for at in sorted(starts):
             chosen = [Slot(staff_id=starts[at][0], at=at)]
             for i in range(1, len(services)):
                 start = chosen[-1].at + dt.timedelta(seconds=_length(services[i - 1], chosen[-1].staff_id))
-                masters = free[i].get(start)
+                masters = free.of(services[i], day).get(start)
                 if not masters:
                     break
                 chosen.append(Slot(staff_id=masters[0], at=start))
@@ -197,14 +225,6 @@ def one_after_another(turn: Turn, services: list[d.ServiceDoc], days: list[dt.da
 
 def _length(service: d.ServiceDoc, staff_id: int) -> int:
     return int(service.staff_durations.get(str(staff_id)) or service.duration_s or 3600)
-
-
-def _free(turn: Turn, service: d.ServiceDoc, day: dt.date, when: When) -> dict[dt.datetime, list[int]]:
-    slots = executor.find_slots(turn, service, turn.salon.masters_for(service), [day], when, limit=500)
-    free: dict[dt.datetime, list[int]] = {}
-    for s in slots:
-        free.setdefault(s.at, []).append(s.staff_id)
-    return free
 
 
 def _picked_option(turn: Turn, commands: list[Command]) -> Outcome | None:

@@ -326,13 +326,8 @@ def _unknown_service(text: str, asked: re.Pattern[str] = BOOKED_WHAT) -> str | N
 
 
 def _not_ours(words: str, salon: Salon) -> bool:
-    """No word of these (synonyms mapped: «покраска» is «окрашивание») is in any service's title or category."""
-    asked = catalogue._stems(words)
-    for service in salon.services:
-        ours = catalogue._stems(f"{service.category or ''} {service.title}")
-        if any(a.startswith(o) or o.startswith(a) for a in asked for o in ours):
-            return False
-    return bool(asked)
+    """No word of these is in any service's title or category."""
+    return bool(catalogue._stems(words)) and not salon.sharing_words(words)
 
 
 def _small_talk(text: str, low: str) -> list[Command]:
