@@ -35,8 +35,9 @@ SYNONYMS = {
 }
 
 
-# Words after which a name is a master's: «к Анне», «у Ирины», «мастер Дмитрий», «с Мариной».
-POINTING_WORDS = frozenset({"к", "ко", "мастер", "мастеру", "мастера", "мастером"})  # a name after these is a master
+# Words after which a name surely means a master, so one the salon does not have is said to be unknown (not «у»,
+# «с»: «у Лены делала», «приду с Машей»).
+POINTING_WORDS = frozenset({"к", "ко", "мастер", "мастеру", "мастера", "мастером"})
 # The everyday forms of first names, to their full ones' beginnings («к Кате» is Екатерина); data, not rules.
 DIMINUTIVES = {
     "катя": "екатерин",
@@ -75,6 +76,7 @@ DIMINUTIVES = {
     "толя": "анатоли",
     "гена": "геннади",
 }
+# Words after which a misspelt name is matched to a master: «к Анне», «у Ирины», «мастер Дмитрий», «с Мариной».
 MASTER_WORDS = frozenset({"к", "ко", "у", "с", "мастер", "мастеру", "мастера", "мастером", "парикмахер", "барбер"})
 
 
