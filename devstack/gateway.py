@@ -76,6 +76,11 @@ class Gateway:
         # Several local hosts: a session's simulated phone is on the host holding it (its lease names the URL).
         self.host_urls = [u.rstrip("/") for u in os.environ.get("SESSION_HOST_URLS", "").split(",") if u]
         self.host_secret = os.environ.get("TASK_SHARED_SECRET", "")
+        local = os.environ.get("ENV") == "local"  # never proxy a real messenger's API
+        self.bot_standins = {
+            "/simulator/telegram/": os.environ.get("TELEGRAM_API_BASE", "").rstrip("/") if local else "",
+            "/simulator/max/": os.environ.get("MAX_API_BASE", "").rstrip("/") if local else "",
+        }
         config = load_hosting_config(web_dir)
         self.public = (web_dir / config["public"]).resolve()
         self.clean_urls = bool(config.get("cleanUrls"))
@@ -125,6 +130,9 @@ class Gateway:
 
         if path == FIREBASE_INIT_PATH:
             return self._firebase_init(respond)
+        for prefix, base in self.bot_standins.items():  # the Telegram and MAX stand-ins' simulators
+            if path.startswith(prefix) and base:
+                return self._proxy_simulator(environ, path, start_response, base)
         if path.startswith("/simulator/") and self.session_host_url:
             return self._proxy_simulator(environ, path, start_response)  # local only: not under the pages' CSP
         if path.startswith("/_fn/"):
@@ -156,15 +164,17 @@ class Gateway:
                 return "static", target
         return "none", None
 
-    def _proxy_simulator(self, environ: dict, path: str, start_response: Callable) -> list[bytes]:
+    def _proxy_simulator(
+        self, environ: dict, path: str, start_response: Callable, base: str | None = None
+    ) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else None
         try:
             resp = requests.request(
                 environ["REQUEST_METHOD"],
-                f"{self._simulator_host(path)}{path}",
+                f"{base or self._simulator_host(path)}{path}",
                 data=body,
-                timeout=10,
+                timeout=30,  # a simulated update waits for its webhook's answer
                 headers={
                     "Content-Type": environ.get("CONTENT_TYPE") or "application/json",
                     TASK_SECRET_HEADER: self.host_secret,

@@ -27,16 +27,21 @@ class Ports:
     yclients: int = 5010
     tasks: int = 5020
     session_host: int = 5030
+    telegram: int = 5050
+    max: int = 5055
     firestore: int = 8080  # +1 WebSocket, +2 WebChannel
 
     @classmethod
     def from_env(cls) -> Ports:
-        """DEV_PORT_BASE=N moves everything: gateway N, YCLIENTS N+10, tasks N+20, host N+30, Firestore N+80."""
+        """DEV_PORT_BASE=N moves everything: gateway N, YCLIENTS N+10, tasks N+20, host N+30, Telegram N+50, MAX
+        N+55, Firestore N+80."""
         base = os.environ.get("DEV_PORT_BASE")
         if not base:
             return cls()
         n = int(base)
-        return cls(gateway=n, yclients=n + 10, tasks=n + 20, session_host=n + 30, firestore=n + 80)
+        return cls(
+            gateway=n, yclients=n + 10, tasks=n + 20, session_host=n + 30, telegram=n + 50, max=n + 55, firestore=n + 80
+        )
 
 
 def local_env(ports: Ports, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -60,6 +65,9 @@ def local_env(ports: Ports, base: dict[str, str] | None = None) -> dict[str, str
         "TASKS_TARGET_BASE_URL": f"{gateway}/_fn",
         "TASK_SHARED_SECRET": "dev-only-task-secret",
         "WHATSAPP_DRIVER": "simulated",
+        "TELEGRAM_API_BASE": f"http://127.0.0.1:{ports.telegram}",
+        "MAX_API_BASE": f"http://127.0.0.1:{ports.max}",
+        "LOCAL_SECRET_KEY": "dev-only-local-secret-key",
         "WA_WARMUP_DAYS": "0",  # the demo salon is linked minutes ago: its reminders are not held a minute apart
         "SESSION_HOST_PORT": str(ports.session_host),
         "SESSION_HOST_URL": f"http://127.0.0.1:{ports.session_host}",
@@ -130,6 +138,9 @@ class Stack:
                 )
                 _wait_http(f"{self.env['YCLIENTS_API_BASE']}/_standin/healthz", ycl, "YCLIENTS stand-in")
                 self.started_standin = True
+            for name, port in (("telegram", self.ports.telegram), ("max", self.ports.max)):
+                bot = self._spawn(name, [py, "-m", f"devstack.{name}_standin", "--port", str(port)])
+                _wait_http(f"http://127.0.0.1:{port}/_standin/healthz", bot, f"{name} stand-in")
             hosts = [self._spawn("session-host", [py, "-m", "session_host"])]
             for i, url in enumerate(self.host_urls[1:], start=2):  # its own port and URL (its leases carry it)
                 own = {"SESSION_HOST_PORT": url.rsplit(":", 1)[1], "SESSION_HOST_URL": url}

@@ -7,6 +7,8 @@ import functions_framework
 
 from aiadmin.ai import turn as ai_turn
 from aiadmin.ai.providers import get_provider
+from aiadmin.channels import bots, intake
+from aiadmin.channels import sender as channel_sender
 from aiadmin.core.caller_auth import verify_caller
 from aiadmin.core.errors import AppError, NotFound, ServiceUnavailable
 from aiadmin.core.firestore_db import get_db
@@ -26,6 +28,7 @@ from aiadmin.core.validation import validate
 from aiadmin.marketplace import (
     activation,
     onboarding,
+    owner_channels,
     owner_page,
     owner_reports,
     owner_view,
@@ -41,7 +44,7 @@ from aiadmin.sync import runner as sync_runner
 from aiadmin.sync.notice_plan import NoticeTask
 from aiadmin.sync.reminder_plan import ReminderTask
 from aiadmin.sync.timetable import JOBS_BY_NAME
-from aiadmin.whatsapp.chat import AiTurnTask
+from aiadmin.whatsapp.chat import AiTurnTask, SendRequest
 from aiadmin.whatsapp.owner_feed import OwnerViewTask
 from aiadmin.whatsapp.session_status import normalize_pairing_phone
 from aiadmin.yclients.client import get_yclients
@@ -230,11 +233,12 @@ def onboarding_status(request: flask.Request):
 
 
 @functions_framework.http
-@json_endpoint("GET", "POST", "PUT")
+@json_endpoint("GET", "POST", "PUT", "DELETE")
 def owner_api(request: flask.Request):
     """/marketplace/owner/api/… — the owner page: POST access-code, POST access-code/verify {code} (anyone with
     the salon's token), and for its owner: GET page, GET conversations/{phone}, POST conversations/{phone}/takeover
-    |resume|reply, POST phone-code {phone}, PUT settings."""
+    |resume|reply, POST phone-code {phone}, PUT settings, PUT|DELETE channels/{telegram|max} {bot_token},
+    POST channels/{telegram|max}/owner-link."""
     settings = get_settings()
     claims = onboarding.claims_from_header(request.headers.get("Authorization"), settings)
     db = get_db()
@@ -263,6 +267,13 @@ def owner_api(request: flask.Request):
             body = validate(owner_page.PhoneCodeRequest, json_body(request))
             host_url = settings.require("session_host_url")
             return json_response(owner_page.send_phone_code(db, get_task_queue(), host_url, settings, claims, body))
+        case ("PUT", ["channels", channel]):
+            body = validate(bots.BotTokenIn, json_body(request))
+            return json_response(owner_channels.connect(db, settings, claims, channel, body.bot_token))
+        case ("DELETE", ["channels", channel]):
+            return json_response(owner_channels.disconnect(db, settings, claims, channel))
+        case ("POST", ["channels", channel, "owner-link"]):
+            return json_response(owner_channels.owner_link(db, claims, channel))
         case ("PUT", ["settings"]):
             change = validate(owner_page.SettingsChange, json_body(request))
             queue, host_url = get_task_queue(), settings.session_host_url
@@ -303,3 +314,29 @@ def notice_worker(request: flask.Request):
     task = task_payload(request, NoticeTask)
     outcome = reminder_notices.deliver(get_db(), task, get_task_queue(), get_settings())
     return json_response({"success": True, "state": outcome})
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def channel_webhook(request: flask.Request):
+    """POST /channels/{telegram|max}/{salon_id} — the salon's bot's updates, proved by the webhook's secret."""
+    parts = request.path.strip("/").split("/")
+    if len(parts) != 3 or parts[0] != "channels" or not parts[2].isdigit():
+        raise NotFound("no such channel webhook", code="not_found")
+    channel, salon_id = parts[1], int(parts[2])
+    secret = (
+        request.headers.get(intake.SECRET_HEADER.get(channel, ""), None) if channel in intake.SECRET_HEADER else None
+    )
+    settings = get_settings()
+    state = intake.accept(get_db(), get_task_queue(), settings, channel, salon_id, secret, json_body(request))
+    return json_response({"ok": True, "state": state})
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def channel_send_worker(request: flask.Request):
+    """Task: one Telegram or MAX message, sent once; a refusal passes it down the customer's cascade."""
+    req = task_payload(request, SendRequest)
+    attempt = int(request.headers.get("X-CloudTasks-TaskRetryCount", "0") or 0)
+    state = channel_sender.deliver(get_db(), get_task_queue(), get_settings(), req, attempt)
+    return json_response({"success": True, "state": state})

@@ -32,6 +32,7 @@ _BASE = int(os.environ.get("AIADMIN_TEST_PORT_BASE", "18500"))
 PORT_BASE = _BASE + 1000 * _INDEX
 GATEWAY_PORT, YCLIENTS_PORT, TASKS_PORT, HOST_PORT = PORT_BASE, PORT_BASE + 10, PORT_BASE + 20, PORT_BASE + 30
 GEMINI_PORT, DIALOGUE_GEMINI_PORT, DEV_PORT_BASE = PORT_BASE + 40, PORT_BASE + 45, PORT_BASE + 200
+TELEGRAM_PORT, MAX_PORT = PORT_BASE + 50, PORT_BASE + 55
 FIRESTORE_PORT = _BASE + 80  # one emulator for the whole run
 GATEWAY = f"http://127.0.0.1:{GATEWAY_PORT}"
 YCLIENTS = f"http://127.0.0.1:{YCLIENTS_PORT}"
@@ -64,6 +65,10 @@ TEST_ENV = {
     "TASKS_TARGET_BASE_URL": f"{GATEWAY}/_fn",
     "TASK_SHARED_SECRET": TASK_SECRET,
     "WHATSAPP_DRIVER": "simulated",
+    "TELEGRAM_API_BASE": f"http://127.0.0.1:{TELEGRAM_PORT}",
+    "MAX_API_BASE": f"http://127.0.0.1:{MAX_PORT}",
+    "LOCAL_SECRET_KEY": "test-local-secret-key-0123456789",
+    "BOT_API_TIMEOUT_S": "5",
     "SESSION_HOST_URL": f"http://127.0.0.1:{HOST_PORT}",
     "ALLOW_UNSIGNED_REDIRECTS": "false",
     "LOG_LEVEL": "INFO",
@@ -192,6 +197,7 @@ class LocalStack:
     standin_state: Any
     standin_config: Any
     dispatcher: Any
+    bots: Any = None  # the Telegram and MAX stand-ins' state (devstack.bot_standin)
 
     def calls(self, path_part: str) -> list[dict[str, Any]]:
         with self.standin_state.lock:
@@ -228,14 +234,19 @@ def local_stack(firestore_emulator: str) -> Iterator[LocalStack]:
         callback_url=f"{GATEWAY}/webhook/yclients",
         timeout_fault_s=2.5,
     )
+    from devstack import bot_standin, max_standin, telegram_standin
+
     state = StandinState()
+    bots = bot_standin.StandinState()  # one state for both messengers: their tokens differ in form
     dispatcher = Dispatcher(backoff_scale=0.01)
     servers = [
         _serve(standin_app(config, state), YCLIENTS_PORT),
         _serve(dispatcher_app(dispatcher), TASKS_PORT),
+        _serve(telegram_standin.create_app(bots), TELEGRAM_PORT),
+        _serve(max_standin.create_app(bots), MAX_PORT),
         _serve(Gateway(), GATEWAY_PORT),
     ]
-    yield LocalStack(f"{GATEWAY}", TEST_ENV["YCLIENTS_API_BASE"], state, config, dispatcher)
+    yield LocalStack(f"{GATEWAY}", TEST_ENV["YCLIENTS_API_BASE"], state, config, dispatcher, bots)
     for server in servers:
         server.shutdown()
 
@@ -249,6 +260,7 @@ def stack(local_stack: LocalStack, db: Any) -> LocalStack:
     local_stack.dispatcher.wait_idle()
     emu.wipe(TEST_ENV["FIRESTORE_EMULATOR_HOST"], TEST_ENV["GOOGLE_CLOUD_PROJECT"])
     local_stack.standin_state.reset()
+    local_stack.bots.reset()
     local_stack.dispatcher.clear()
     webhook_intake._recent_batches.clear()  # the dispatcher forgot its tasks, so must the intake's memo
     local_stack.standin_config.callback_answer = 301

@@ -65,6 +65,9 @@ class Turn:
     staff_pause: dt.timedelta = dt.timedelta(hours=2)
     seed: str = ""  # the message this turn answers: a retried turn makes the same proposal ids
     chat: str = ""  # the conversation (chat.CHAT); "": the phone's
+    # The phone is the customer's as the messenger vouches (WhatsApp's chat, a contact shared with the button);
+    # False: a number typed into a chat that does not show one, which may be anyone's.
+    phone_verified: bool = True
     _ids: int = 0
 
     def __post_init__(self) -> None:
@@ -72,17 +75,31 @@ class Turn:
 
     @property
     def hidden_number(self) -> bool:
-        """WhatsApp hides this customer's number: a phone they type is their word, not WhatsApp's."""
-        return chat.is_lid_chat(self.chat)
+        """The chat does not show the customer's number: a phone they type is their word, not the messenger's."""
+        return not chat.knows_phone(self.chat) and not self.phone_verified
+
+    @property
+    def channel(self) -> str:
+        return chat.channel_of(self.chat)
 
     @property
     def who(self) -> str:
         """The customer as the owner's notices name them."""
-        if not self.hidden_number:
+        if chat.knows_phone(self.chat):
             return chat.shown(self.chat)
-        name = as_name(self.push_name) or self.state.client_name
+        name = as_name(self.push_name) or self.state.client_name or "без имени"
+        if self.channel != "whatsapp":
+            number = f", номер +{self.phone}" + ("" if self.phone_verified else " (назвал сам)") if self.phone else ""
+            return f"{name} ({'Telegram' if self.channel == 'telegram' else 'MAX'}{number})"
         said = f", назвал номер +{self.phone}" if self.phone else ""
-        return f"{name or 'без имени'} (WhatsApp скрыл номер{said})"
+        return f"{name} (WhatsApp скрыл номер{said})"
+
+    @property
+    def answer_where(self) -> str:
+        """Where the owner answers this customer."""
+        if self.channel == "whatsapp":
+            return "в WhatsApp или на странице AI Admin"
+        return f"на странице AI Admin (клиент пишет в {'Telegram' if self.channel == 'telegram' else 'MAX'})"
 
     def new_id(self) -> str:
         self._ids += 1
@@ -794,10 +811,10 @@ def staff_schedule(turn: Turn, cmd: Command) -> Outcome:
 def _no_bookings(turn: Turn) -> Outcome:
     if not turn.hidden_number:
         return Outcome("no_bookings", {})
-    # The number was typed, not shown by WhatsApp: its other bookings are not this chat's to see or change.
+    # The number was typed, not shown by the messenger: its other bookings are not this chat's to see or change.
     turn.state.open_question = turn.text[:500]
     turn.state.awaiting = "handover_offer"
-    return Outcome("bookings_elsewhere", {})
+    return Outcome("bookings_elsewhere", {"channel": turn.channel})
 
 
 def my_bookings(turn: Turn, cmd: Command) -> Outcome:
@@ -856,7 +873,7 @@ def unknown_question(turn: Turn, cmd: Command) -> Outcome:
         turn,
         "unanswered",
         f"Клиент {turn.who} спросил то, на что у бота нет ответа: «{turn.text[:300]}». "
-        "Бот предложил передать вопрос вам; ответьте клиенту в WhatsApp или на странице AI Admin.",
+        f"Бот предложил передать вопрос вам; ответьте клиенту {turn.answer_where}.",
     )
     return Outcome("unknown_question", {})
 
@@ -888,7 +905,7 @@ def call_human(turn: Turn, cmd: Command) -> Outcome:
         turn,
         "handoff",
         f"Клиент {turn.who} просит администратора. Его вопрос: «{asked[:300]}». "
-        f"Ответьте ему в WhatsApp — бот в этом чате замолчит на {_duration(turn.staff_pause)}. "
+        f"Ответьте ему {turn.answer_where} — бот в этом чате замолчит на {_duration(turn.staff_pause)}. "
         "Переписка — на странице AI Admin (откройте приложение в YCLIENTS).",
     )
     return Outcome("handed_over", {"pause_minutes": int(turn.staff_pause.total_seconds() // 60)})
@@ -962,7 +979,7 @@ def execute(turn: Turn, commands: list[Command]) -> list[Outcome]:
             turn.state.held = [*turn.state.held, cmd][-4:]
             turn.state.awaiting = "phone"
             if not any(o.kind == "phone_needed" for o in outcomes):
-                outcomes.append(Outcome("phone_needed", {"booking": cmd.type == "confirm"}))
+                outcomes.append(Outcome("phone_needed", {"booking": cmd.type == "confirm", "channel": turn.channel}))
             continue
         outcomes.append(_handle(turn, cmd))
     return outcomes

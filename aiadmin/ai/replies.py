@@ -19,6 +19,7 @@ from aiadmin.core.russian import (
     when_phrase,
     with_master,
 )
+from aiadmin.whatsapp.chat import CONTACT_BUTTON
 
 
 def when_text(iso: str | None, today: dt.date, prep: Preposition = "в") -> str:
@@ -101,12 +102,19 @@ def render(outcome: Outcome, today: dt.date) -> str:
         return "Как вас зовут? Укажу имя в записи."
     if k == "phone_needed":
         what = "оформить запись" if x.get("booking") else "найти вашу запись"
+        if x.get("channel") in ("telegram", "max"):  # the button under the message shares it in one tap
+            return f"Чтобы {what}, нужен ваш номер телефона: нажмите кнопку «{CONTACT_BUTTON}» ниже или напишите его."
         return f"WhatsApp не показывает нам ваш номер. Чтобы {what}, напишите, пожалуйста, номер телефона."
     if k == "phone_saved":
         return "Спасибо, номер сохранил. Чем могу помочь?"
     if k == "bookings_elsewhere":
+        why = (
+            "WhatsApp скрывает ваш номер"
+            if x.get("channel", "whatsapp") == "whatsapp"
+            else "номер написан, а не отправлен кнопкой"
+        )
         return (
-            "В этом чате я вижу только записи, сделанные здесь: WhatsApp скрывает ваш номер, поэтому другие записи "
+            f"В этом чате я вижу только записи, сделанные здесь: {why}, поэтому другие записи "
             "я показать или изменить не могу. Передать ваш вопрос администратору? Он ответит здесь."
         )
     if k == "propose":
@@ -226,7 +234,7 @@ def render(outcome: Outcome, today: dt.date) -> str:
     if k == "name_saved":
         return f"Приятно познакомиться, {x['name']}!" + ("" if x.get("brief") else " Чем могу помочь?")
     if k == "handed_over":
-        return "Передал ваш вопрос администратору — вам ответят здесь, в WhatsApp, как только смогут."
+        return "Передал ваш вопрос администратору — вам ответят здесь, в этом чате, как только смогут."
     if k == "salon_address":
         city = f"{x['city']}, " if x.get("city") else ""
         return f"Наш адрес: {city}{x['address']}. Ждём вас!"
@@ -237,7 +245,7 @@ def render(outcome: Outcome, today: dt.date) -> str:
     if k == "unknown_question":
         return (
             "Точной информации об этом у меня нет, а гадать не хочу. "
-            "Передать ваш вопрос администратору? Он ответит здесь, в WhatsApp."
+            "Передать ваш вопрос администратору? Он ответит здесь, в этом чате."
         )
     if k == "unreadable":
         return (
@@ -350,6 +358,8 @@ def render_en(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
         return "What name should I put on the booking?"
     if kind == "phone_needed":
         what = "book you in" if x.get("booking") else "find your booking"
+        if x.get("channel") in ("telegram", "max"):
+            return f"To {what}, I need your phone number: tap «{CONTACT_BUTTON}» below or type it."
         return f"WhatsApp doesn't show us your number. To {what}, please send your phone number."
     if kind == "service_duration":
         minutes = int(x["minutes"])
@@ -370,7 +380,7 @@ def render_en(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
         staff = f", with {x['staff']}" if x.get("staff") else ""
         return f"Done! You are booked for «{x['service']}», {_when_en(x['at'], today)}{staff}. See you then!"
     if kind == "handed_over":
-        return "I've passed your question to the salon's administrator — they will reply here in WhatsApp."
+        return "I've passed your question to the salon's administrator — they will reply here in this chat."
     if kind == "unknown_question":
         return "I don't have reliable information on that. Shall I pass your question to the administrator?"
     if kind == "greeting":

@@ -148,10 +148,11 @@ def _count(db: firestore.Client, company: Company, task: AiTurnTask, outcomes: l
 def _customer_phone(conv: dict, chat_name: str, text: str, asked: bool) -> tuple[str | None, bool, str]:
     """The customer's phone, whether this message gave it, and what else the message says.
 
-    A chat WhatsApp names by phone is that phone. A customer whose number WhatsApp hides (`lid:` chat) is asked
-    for it when the bot needs it: a number is theirs when it answers that question or is all the message says
-    («мой друг, 8916…» is not); it is kept for the conversation. A number is never read as a date or time."""
-    if not chat.is_lid_chat(chat_name):
+    A chat WhatsApp names by phone is that phone. A customer whose number WhatsApp hides (`lid:` chat), or who
+    writes to the salon's Telegram or MAX bot, is asked for it when the bot needs it: a number is theirs when it
+    answers that question or is all the message says («мой друг, 8916…» is not); it is kept for the conversation.
+    A number is never read as a date or time."""
+    if chat.knows_phone(chat_name):
         return chat_name, False, text
     known = conv.get("customer_phone")
     digits, rest = phone_numbers.find(text)
@@ -250,8 +251,13 @@ def handle(
         if marker:  # a reminder was sent since the last turn: what the customer says now may answer it
             state.reminded = Reminded.model_validate(marker).record_id
         text = "\n".join(m.text for m in queued if m.text)
-        phone, given, said = _customer_phone(conv, task.phone, text, state.awaiting == "phone")
-        own = set(conv.get("own_records") or []) if chat.is_lid_chat(task.phone) else None
+        shared = next((m.contact_phone for m in reversed(queued) if m.contact_phone), None)
+        if shared:  # sent with the messenger's contact button: the customer's own number, as it knows
+            phone, given, said = shared, True, text
+        else:
+            phone, given, said = _customer_phone(conv, task.phone, text, state.awaiting == "phone")
+        verified = chat.knows_phone(task.phone) or bool(shared) or bool(conv.get("phone_verified"))
+        own = None if verified else set(conv.get("own_records") or [])
         salon = catalogue.load(db, company, phone or "", company.today().isoformat(), own_records=own)
         if state.reminded and salon.booking(state.reminded) is None:
             state.reminded = None  # that visit is past, cancelled or moved away
@@ -273,13 +279,17 @@ def handle(
             staff_pause=staff_pause(company, settings),
             seed=task.message_id,
             chat=task.phone,
+            phone_verified=verified,
         )
         calls_before = provider.calls
         audio = _voice_notes(db, task, queued) if provider.hears_audio else []
         if text:
             state.language = english.language_of(said or text, state.language)  # type: ignore[assignment]
             state.remember("customer", text)
-        if text or audio:
+        if shared and not said and not audio:  # only the number, shared with the button the bot offered
+            state.remember("customer", "[номер телефона]")
+            stage1, outcomes = Stage1(), party.phone_given(turn)
+        elif text or audio:
             stage1 = provider.stage1(said, turn.salon, state, turn.today, audio) if said or audio else Stage1()
             heard = _heard(db, audio, stage1)
             if heard:  # understood with the text in the same call; the executor reads the words as if typed
@@ -308,7 +318,7 @@ def handle(
         state.remember("bot", reply)
         conversation.save(db, task.salon_id, task.phone, state)
         if given:  # with the state that used it: a retried turn reads the number from the message again
-            ref.set({"customer_phone": phone}, merge=True)
+            ref.set({"customer_phone": phone, "phone_verified": verified}, merge=True)
         if marker:
             ref.update({"reminded": firestore.DELETE_FIELD})  # now in the bot's memory of the conversation
         kinds_done = {o.kind for o in outcomes}
@@ -328,6 +338,7 @@ def handle(
                 phone=task.phone,
                 text=reply,
                 reply_to_customer=True,
+                ask_contact=chat.channel_of(task.phone) != "whatsapp" and "phone_needed" in {o.kind for o in outcomes},
             ),
         )
         _mark(db, task, queued[:-1], "merged")

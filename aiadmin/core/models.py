@@ -138,6 +138,12 @@ class Company(Document):
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     reminders_refused: int = 0  # reminders WhatsApp refused (error 463: the customer never wrote to this number)
     owner: OwnerSettings = Field(default_factory=OwnerSettings)
+    # The order the salon's own messages (reminders, notices) try the customer's channels in; empty: Telegram,
+    # MAX, WhatsApp (aiadmin.channels.contacts), always after the channel the customer last wrote on.
+    channel_order: list[Literal["whatsapp", "telegram", "max"]] = Field(default_factory=list, max_length=3)
+    # The owner's own chat with the salon's Telegram or MAX bot (`tg:…`), bound by a one-time start link from the
+    # owner page: owner notices go there first, and on to WhatsApp if it refuses.
+    owner_bot_chat: str | None = None
     owner_page_until: datetime | None = None  # an owner page is open until then: its view is kept up to date
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -44,7 +44,7 @@ SESSION_HOST_SETTINGS = (
     "wa_sessions_per_host",
 )
 # Secrets that exist only on a developer's machine (OIDC stands in for it when deployed).
-LOCAL_ONLY_SECRETS = ("task_shared_secret",)
+LOCAL_ONLY_SECRETS = ("task_shared_secret", "local_secret_key")
 
 
 class Settings(BaseSettings):
@@ -90,6 +90,15 @@ class Settings(BaseSettings):
     task_shared_secret: SecretStr | None = None  # local stand-in for OIDC
     oidc_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"  # Google's ID-token signing certificates
 
+    # Salons' Telegram and MAX bots (aiadmin.channels): their API servers (a local stand-in in dev and tests), the
+    # KMS key their tokens are sealed with (aiadmin.core.secret_box), and a local stand-in for it.
+    telegram_api_base: str = "https://api.telegram.org"
+    max_api_base: str = "https://platform-api2.max.ru"
+    max_ca_bundle: str | None = None  # a CA bundle with the Russian Trusted Root CA, which MAX's certificate needs
+    bot_api_timeout_s: float = 10.0
+    secrets_kms_key: str | None = None
+    local_secret_key: SecretStr | None = None
+
     gemini_api_key: SecretStr | None = None
     ai_provider: Literal["auto", "gemini", "rules"] = "auto"  # auto: gemini when a key is set, rules otherwise
     gemini_model: str = "gemini-2.5-flash"
@@ -126,7 +135,9 @@ class Settings(BaseSettings):
     sim_qr_ttl_s: float = 20.0  # simulated WhatsApp only: how often its QR rotates…
     sim_qr_rotations: int = 6  # …and how many QRs it shows before the link expires
 
-    @field_validator("yclients_api_base", "base_url", "tasks_target_base_url", "tasks_local_url")
+    @field_validator(
+        "yclients_api_base", "base_url", "tasks_target_base_url", "tasks_local_url", "telegram_api_base", "max_api_base"
+    )
     @classmethod
     def _strip_slash(cls, v: str | None) -> str | None:
         return v.rstrip("/") if v else v

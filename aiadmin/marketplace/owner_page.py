@@ -14,6 +14,7 @@ from typing import Any
 from google.cloud import firestore
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from aiadmin.channels import bots
 from aiadmin.core import rate_limit, repositories
 from aiadmin.core.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests
 from aiadmin.core.logs import mask_phone, phone_ref
@@ -106,7 +107,9 @@ def open_page(db: firestore.Client, claims: RegistrationClaims, settings: Settin
 
 def _conversation(db: firestore.Client, salon_id: int, phone: str) -> firestore.DocumentReference:
     if not chat.CHAT.match(phone):
-        raise BadRequest("the conversation is named by the customer's phone digits (or lid:…)", code="bad_phone")
+        raise BadRequest(
+            "the conversation is named by the customer's phone digits (or lid:…, tg:…, max:…)", code="bad_phone"
+        )
     ref = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(salon_id, phone))
     if not ref.get().exists:
         raise NotFound("no conversation with this customer", code="conversation_not_found")
@@ -241,12 +244,16 @@ def reply(
     body: Reply,
     daily_cap: int,
 ) -> dict[str, Any]:
-    """Sent by the salon's WhatsApp as a staff message: the bot keeps out of the chat for the staff pause, as when
-    the staff answer from the phone, and nobody is waiting any more."""
+    """Sent by the salon's WhatsApp (or its Telegram / MAX bot, for a customer writing there) as a staff message:
+    the bot keeps out of the chat for the staff pause, as when the staff answer from the phone, and nobody is
+    waiting any more."""
     company = _owners(db, claims)
     ref = _conversation(db, claims.salon_id, phone)
-    if not company.whatsapp_connected:
+    channel = chat.channel_of(phone)
+    if channel == "whatsapp" and not company.whatsapp_connected:
         raise Conflict("the salon's WhatsApp is not connected", code="whatsapp_not_connected")
+    if channel != "whatsapp" and bots.get_link(db, claims.salon_id, channel) is None:
+        raise Conflict(f"the salon's {channel} bot is not connected", code="bot_not_connected")
     text = body.text.strip()
     if not text:
         raise BadRequest("the message is empty", code="empty_message")

@@ -22,12 +22,14 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import Field
 
+from aiadmin.channels import bots
 from aiadmin.core import repositories
 from aiadmin.core.models import Company, Document, RegistrationClaims, utcnow
 from aiadmin.core.settings import get_settings
 from aiadmin.sync import documents as sync_docs
 from aiadmin.sync.timetable import MODULE_TITLES
 from aiadmin.whatsapp import activity, chat, owner_notices
+from aiadmin.whatsapp.qr_image import qr_data_url
 from aiadmin.whatsapp.session_status import ViewRef, live_views
 
 log = logging.getLogger("aiadmin.marketplace.owner_view")
@@ -82,6 +84,7 @@ class OwnerView(Document):
     week: Week = Field(default_factory=Week)
     sync: list[ModuleSync] = Field(default_factory=list)
     notices: list[dict[str, Any]] = Field(default_factory=list)
+    channels: list[dict[str, Any]] = Field(default_factory=list)  # the salon's Telegram and MAX bots
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -182,6 +185,7 @@ def build(db: firestore.Client, company: Company, staff_pause_min: int) -> dict[
         week=_week(db, company),
         sync=_sync(db, company.salon_id),
         notices=[n.model_dump(include={"kind", "text", "at", "state", "customer"}) for n in notices],
+        channels=[{**link.public(), "qr": qr_data_url(link.link())} for link in bots.links(db, company.salon_id)],
     )
     data = view.to_firestore()
     data.pop("expires_at")

@@ -13,6 +13,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from pydantic import Field
 
+from aiadmin.channels import contacts
 from aiadmin.core import repositories
 from aiadmin.core.integration_status import IntegrationStatus
 from aiadmin.core.models import Company, Document, utcnow
@@ -116,23 +117,34 @@ def deliver(db: firestore.Client, task: ReminderTask, queue: TaskQueue, settings
         if (ref.get().to_dict() or {}).get("state") == "refused":
             return "skipped: WhatsApp refused this reminder; it is not retried"
     visit = visit_of(db, company, booking)
-    to = chat.chat_for_booking(db, task.salon_id, task.record_id, booking.client_phone)
+    route = contacts.route(db, company, booking.client_phone, chat.booking_chat(db, task.salon_id, task.record_id))
+    if not route:
+        ref.set({"state": "refused", "error": "no channel reaches this customer"}, merge=True)
+        return "skipped: no channel reaches this customer"
+    to = route[0]
     conv_ref = chat_ref(db, task.salon_id, to)
     language = language_of(conv_ref)
     text = texts.day_before(visit, language) if task.kind == "day_before" else texts.two_hours(visit, language)
     chat.queue_send(
         queue,
-        settings.require("session_host_url"),
+        settings.session_host_url,
         SendRequest(
             key=rid,
             salon_id=task.salon_id,
             phone=to,
             text=text,
             on_refused=f"{REMINDERS}/{rid}",
-            resend_until=texts.true_until(visit, company.zone()),
+            # a refused reminder waits for the customer's next WhatsApp message only where nothing else reaches them
+            resend_until=None if len(route) > 1 else texts.true_until(visit, company.zone()),
+            buttons=texts.answer_buttons(task.kind),
+            fallbacks=route[1:],
         ),
     )
     marker = Reminded(record_id=task.record_id, kind=task.kind, at=task.at, key=rid)
-    mark_reminded(conv_ref, task.salon_id, marker, to)
-    log.info("reminder queued", extra={"salon_id": task.salon_id, "reminder": rid, "kind": task.kind})
+    for name in route:  # whichever chat it reaches, the answer there («1», «3») is read against this booking
+        mark_reminded(chat_ref(db, task.salon_id, name), task.salon_id, marker, name)
+    log.info(
+        "reminder queued",
+        extra={"salon_id": task.salon_id, "reminder": rid, "kind": task.kind, "via": chat.channel_of(to)},
+    )
     return "sent"

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from google.cloud import firestore
 
+from aiadmin.channels import contacts
 from aiadmin.core import repositories
 from aiadmin.core.integration_status import IntegrationStatus
 from aiadmin.core.settings import Settings
@@ -66,9 +67,9 @@ def deliver(db: firestore.Client, task: NoticeTask, queue: TaskQueue, settings: 
     booking = stored_booking(repositories.company_ref(db, task.salon_id).collection(d.BOOKINGS), task.record_id)
     if booking is None:
         return "skipped: the booking is unknown"
-    phone = booking.client_phone or task.phone  # a cancelled booking's record is a tombstone without one
-    if phone:
-        phone = chat.chat_for_booking(db, task.salon_id, task.record_id, phone)
+    number = booking.client_phone or task.phone  # a cancelled booking's record is a tombstone without one
+    route = contacts.route(db, company, number, chat.booking_chat(db, task.salon_id, task.record_id)) if number else []
+    phone = route[0] if route else None
     told, news = _claim(db, task, booking)
     if news is None or not phone:
         return "skipped: nothing new for the customer"
@@ -89,13 +90,15 @@ def deliver(db: firestore.Client, task: NoticeTask, queue: TaskQueue, settings: 
         else:
             text = texts.moved(visit, was)
     key = task_name("notice", task.salon_id, task.record_id, news, f"{booking.starts_at or task.was:%Y%m%dT%H%M}")
+    until = texts.true_until(visit, company.zone()) if len(route) == 1 else None  # else the next channel has it
     request = SendRequest(
-        key=key, salon_id=task.salon_id, phone=phone, text=text, resend_until=texts.true_until(visit, company.zone())
+        key=key, salon_id=task.salon_id, phone=phone, text=text, resend_until=until, fallbacks=route[1:]
     )
-    chat.queue_send(queue, settings.require("session_host_url"), request)
+    chat.queue_send(queue, settings.session_host_url, request)
     if news != "cancelled":
         assert booking.starts_at is not None
         marker = Reminded(record_id=booking.id, kind="notice", at=booking.starts_at, key=key)
-        mark_reminded(chat_ref(db, task.salon_id, phone), task.salon_id, marker, phone)
+        for name in route:
+            mark_reminded(chat_ref(db, task.salon_id, name), task.salon_id, marker, name)
     log.info("notice queued", extra={"salon_id": task.salon_id, "record_id": task.record_id, "news": news})
     return f"sent: {news}"

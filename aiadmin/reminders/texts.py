@@ -95,3 +95,8 @@ def cancelled(v: Visit) -> str:
         f"Ваша запись «{v.service}» {when_phrase(v.at, v.today)} отменена салоном. "
         "Если хотите записаться на другое время — напишите, подберу."
     )
+
+
+def answer_buttons(kind: str) -> list[str]:
+    """The answers a Telegram or MAX reminder offers as buttons (WhatsApp shows the text alone)."""
+    return ["1", "2", "3"] if kind == "day_before" else ["2", "3"]

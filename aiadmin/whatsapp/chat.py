@@ -30,10 +30,19 @@ MEDIA_KINDS: tuple[str, ...] = get_args(Media)
 RETENTION = timedelta(days=30)
 
 
-# A chat is named by the customer's phone digits, or — for a customer WhatsApp shows only by their LID (a hidden
-# number) — by `lid:<digits>`: answered at that LID, asked for a phone only to book, move or cancel.
+# A chat is named by the customer's phone digits (WhatsApp); for a customer WhatsApp shows only by their LID (a
+# hidden number) by `lid:<digits>`; on the salon's Telegram or MAX bot by `tg:<chat id>` / `max:<user id>`. Only a
+# phone chat knows the customer's number: the others are asked for it when the bot needs one (to book, move or
+# cancel), answered where they wrote, and linked to the number once they give it (aiadmin.channels.contacts).
 LID_CHAT = "lid:"
-CHAT = re.compile(r"^(\d{10,15}|lid:\d{1,24})$")
+TELEGRAM_CHAT = "tg:"
+MAX_CHAT = "max:"
+CHAT = re.compile(r"^(\d{10,15}|lid:\d{1,24}|tg:\d{1,20}|max:\d{1,20})$")
+Channel = Literal["whatsapp", "telegram", "max"]
+CHANNELS: tuple[Channel, ...] = ("whatsapp", "telegram", "max")
+_PREFIX: dict[str, Channel] = {TELEGRAM_CHAT: "telegram", MAX_CHAT: "max"}
+CHAT_PREFIX: dict[Channel, str] = {"telegram": TELEGRAM_CHAT, "max": MAX_CHAT}
+CONTACT_BUTTON = "📱 Отправить мой номер"  # the Telegram / MAX button that shares the customer's own number
 
 
 def lid_chat(lid: str) -> str:
@@ -44,9 +53,31 @@ def is_lid_chat(chat: str) -> bool:
     return chat.startswith(LID_CHAT)
 
 
+def bot_chat(channel: Channel, chat_id: int | str) -> str:
+    """The chat of a customer writing to the salon's Telegram or MAX bot."""
+    return f"{CHAT_PREFIX[channel]}{chat_id}"
+
+
+def channel_of(chat: str) -> Channel:
+    return next((channel for prefix, channel in _PREFIX.items() if chat.startswith(prefix)), "whatsapp")
+
+
+def bot_chat_id(chat: str) -> int:
+    """The Telegram chat id or MAX user id a bot chat is named by."""
+    return int(chat.split(":", 1)[1])
+
+
+def knows_phone(chat: str) -> bool:
+    """The chat is named by the customer's number (WhatsApp shows it): nothing to ask."""
+    return chat.isdigit()
+
+
 def shown(chat: str) -> str:
-    """A chat as the owner reads it in a notice: +phone, or that WhatsApp hides the number."""
-    return "со скрытым номером" if is_lid_chat(chat) else f"+{chat}"
+    """A chat as the owner reads it in a notice: +phone, that WhatsApp hides the number, or the messenger."""
+    if is_lid_chat(chat):
+        return "со скрытым номером"
+    channel = channel_of(chat)
+    return {"telegram": "в Telegram", "max": "в MAX"}[channel] if channel != "whatsapp" else f"+{chat}"
 
 
 def conversation_id(salon_id: int, phone: str) -> str:
@@ -64,11 +95,16 @@ def remember_booking_chat(db: firestore.Client, salon_id: int, record_id: int, c
     doc.set({"salon_id": salon_id, "record_id": record_id, "chat": chat, "expire_at": utcnow() + BOOKING_CHAT_KEEP})
 
 
-def chat_for_booking(db: firestore.Client, salon_id: int, record_id: int, phone: str) -> str:
-    """Where to write about a booking: the chat it was made in if that chat hides its number, else its phone."""
+def booking_chat(db: firestore.Client, salon_id: int, record_id: int) -> str | None:
+    """The chat a booking was made in, when that chat does not show the number it was booked at."""
     snap = db.collection(BOOKING_CHATS).document(f"{salon_id}_{record_id}").get()
     made_in = (snap.to_dict() or {}).get("chat") if snap.exists else None
-    return str(made_in) if made_in else phone
+    return str(made_in) if made_in else None
+
+
+def chat_for_booking(db: firestore.Client, salon_id: int, record_id: int, phone: str) -> str:
+    """Where to write about a booking: the chat it was made in if that chat hides its number, else its phone."""
+    return booking_chat(db, salon_id, record_id) or phone
 
 
 class ChatMessage(Document):
@@ -88,7 +124,9 @@ class ChatMessage(Document):
     # none comes within AI_UNREADABLE_WAIT_S the customer is asked to send it again.
     undecryptable: bool = False
     push_name: str | None = None
-    sent_at: datetime | None = None  # WhatsApp's timestamp
+    # A number shared with the messenger's contact button: the sender's own (the messenger says whose it is).
+    contact_phone: str | None = None
+    sent_at: datetime | None = None  # the messenger's timestamp
     stored_at: datetime = Field(default_factory=utcnow)
     # queued -> answered (this message's turn replied), merged (a later message's turn answered it too),
     # skipped (no reply on purpose: salon inactive, staff in the chat, handed over); not_needed: not a customer's.
@@ -214,6 +252,12 @@ class SendRequest(Document):
     author: Literal["bot", "staff"] = "bot"
     # A one-time code: sent as it is, but kept in the transcript only as a placeholder.
     private_text: bool = False
+    # Telegram and MAX: answer buttons under the message («1», «2», «3»), or the button sharing the customer's number.
+    buttons: list[str] = Field(default_factory=list, max_length=6)
+    ask_contact: bool = False
+    # The cascade: where to try next, in order, if this chat refuses the message (a customer who blocked the bot,
+    # or WhatsApp's 463); each is tried once (aiadmin.channels.cascade).
+    fallbacks: list[str] = Field(default_factory=list, max_length=4)
     # Times the host put it back on the queue for later instead of answering 429 (a long pacing wait must not
     # use up the task's attempts); bounded.
     deferrals: int = Field(default=0, ge=0)
@@ -264,17 +308,40 @@ class DeadLetter(Document):
 
 
 def queue_send(
-    queue: TaskQueue, host_url: str, request: SendRequest, via: str | None = None, delay_s: float = 0.0
+    queue: TaskQueue, host_url: str | None, request: SendRequest, via: str | None = None, delay_s: float = 0.0
 ) -> bool:
-    """Hand a message to the paced outbound queue; the session host sends it. `via`: a host passing it to the
-    session's holder (or to its own later self) names its task apart from the one it came in."""
+    """Hand a message to the paced outbound queue: the session host sends a WhatsApp one, the channel worker a
+    Telegram or MAX one. `via`: a host passing it to the session's holder (or to its own later self) names its
+    task apart from the one it came in."""
+    bot = channel_of(request.phone) != "whatsapp"
+    if not bot and not host_url:
+        raise ValueError("a WhatsApp message needs the session host's URL")
     return queue.enqueue(
         Task(
             queue=OUTBOUND.name,
             name=task_name("send", request.key, *(("via", via) if via else ())),
-            function="send",
-            target_url=f"{host_url.rstrip('/')}/send",
+            function="channel_send_worker" if bot else "send",
+            target_url=None if bot else f"{str(host_url).rstrip('/')}/send",
             payload=request.model_dump(mode="json"),  # a task body is JSON (resend_until as ISO text)
             delay_s=delay_s,
         )
     )
+
+
+def fall_through(db: firestore.Client, queue: TaskQueue, host_url: str | None, req: SendRequest, error: str) -> bool:
+    """Pass a refused message to the next chat of its cascade; what happened is recorded on the reminder."""
+    if not req.fallbacks:
+        return False
+    nxt, rest = req.fallbacks[0], req.fallbacks[1:]
+    channel = channel_of(nxt)
+    if channel == "whatsapp" and not host_url:
+        return False
+    again = req.model_copy(
+        update={"key": f"{req.key}-{channel}"[:300], "phone": nxt, "fallbacks": rest, "ask_contact": False}
+    )
+    queue_send(queue, host_url, again)
+    if req.on_refused:
+        tried = {"chat": channel_of(req.phone), "error": error[:200], "at": utcnow()}
+        db.document(req.on_refused).set({"tried": firestore.ArrayUnion([tried]), "via": channel}, merge=True)
+    log.info("message fell through", extra={"salon_id": req.salon_id, "from": channel_of(req.phone), "to": channel})
+    return True

@@ -88,11 +88,13 @@ def notify(
     customer: str | None = None,
     send: bool = True,
 ) -> bool:
-    """Record the notice and send it to the owner once. True when this call was the first for this event."""
-    to = company.owner_phone()
+    """Record the notice and send it to the owner once. True when this call was the first for this event. The
+    owner's Telegram or MAX chat (bound on the owner page) comes first, their WhatsApp number after it."""
+    route = owner_route(company, host_url)
+    to = route[0] if route else company.owner_phone()
     notice = OwnerNotice(salon_id=company.salon_id, kind=kind, text=text, to=to, customer=customer)
-    if not (send and to and queue is not None and host_url and company.whatsapp_connected):
-        notice.state = "recorded"  # no WhatsApp to carry it: the owner page shows it
+    if not (send and route and queue is not None):
+        notice.state = "recorded"  # no channel to carry it: the owner page shows it
     ref = db.collection(OWNER_NOTICES).document(f"{company.salon_id}_{kind}_{dedup}"[:1500])
     key = f"owner-{company.salon_id}-{kind}-{dedup}"[:300]
     try:
@@ -102,8 +104,10 @@ def notify(
         if earlier.get("state") == "queued" and notice.state == "queued":
             # Queued again under the same key (one task name, one outbox entry): a first try that failed to
             # reach the queue is made good, and one that did changes nothing.
-            assert to is not None and queue is not None and host_url is not None
-            again = SendRequest(key=key, salon_id=company.salon_id, phone=to, text=earlier.get("text") or text)
+            assert to is not None and queue is not None
+            again = SendRequest(
+                key=key, salon_id=company.salon_id, phone=to, text=earlier.get("text") or text, fallbacks=route[1:]
+            )
             chat.queue_send(queue, host_url, again)
         return False
     owner_feed.changed(queue, company, f"notice-{kind}-{dedup}")  # an open owner page lists it
@@ -117,10 +121,20 @@ def notify(
         return True
     if held:
         text += f"\n\n(Ещё уведомлений этого вида за час, не отправленных: {held}. Все они — на странице AI Admin.)"
-    assert to is not None and queue is not None and host_url is not None
-    chat.queue_send(queue, host_url, SendRequest(key=key, salon_id=company.salon_id, phone=to, text=text))
+    assert to is not None and queue is not None
+    request = SendRequest(key=key, salon_id=company.salon_id, phone=to, text=text, fallbacks=route[1:])
+    chat.queue_send(queue, host_url, request)
     log.info("owner notice queued", extra={"salon_id": company.salon_id, "kind": kind, "to": mask_phone(to)})
     return True
+
+
+def owner_route(company: Company, host_url: str | None) -> list[str]:
+    """Where the owner's notices go, in order: their bot chat, then their number on the salon's WhatsApp."""
+    route = [company.owner_bot_chat] if company.owner_bot_chat else []
+    phone = company.owner_phone()
+    if phone and host_url and company.whatsapp_connected:
+        route.append(phone)
+    return route
 
 
 def recent(db: firestore.Client, salon_id: int, limit: int = 20) -> list[OwnerNotice]:

@@ -305,6 +305,9 @@ class Sender:
                 ref.delete()
                 return 503, {"error": str(exc)}, {"Retry-After": "15"}
             ref.update({"state": "failed", "error": str(exc), "updated_at": utcnow()})
+            host_url = get_settings().session_host_url
+            if chat.fall_through(self.db, self.host.tasks, host_url, req, str(exc)):  # the customer's Telegram, MAX
+                return 200, {"state": "fell_through", "error": str(exc)}, {}
             if req.on_refused:
                 self._refused(req, str(exc))
             self._tell_owner_once(req, str(exc))

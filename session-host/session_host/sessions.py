@@ -713,26 +713,36 @@ class SessionHost:
         self._let_go(sid)
 
     def _tell_owner(
-        self, salon_id: int, kind: owner_notices.Kind, dedup: str, text: str, at: datetime, *, send: bool = True
+        self,
+        salon_id: int,
+        kind: owner_notices.Kind,
+        dedup: str,
+        text: str,
+        at: datetime,
+        *,
+        send: bool = True,
+        by_whatsapp: bool = True,
     ) -> None:
-        """`{since}` in the text becomes `at` on the salon's clock. Never lets a notice stop the session's work."""
+        """`{since}` in the text becomes `at` on the salon's clock. Never lets a notice stop the session's work.
+        `by_whatsapp=False`: the salon's WhatsApp is what went; only the owner's Telegram or MAX chat can carry it."""
         try:
             company = repositories.get_company(self.db, salon_id)
             if company is None:
                 return
             text = text.replace("{since}", f"{at.astimezone(company.zone()):%d.%m %H:%M}")
-            host_url = get_settings().session_host_url if send else None
+            host_url = get_settings().session_host_url if send and by_whatsapp else None
             owner_notices.notify(self.db, self.tasks, host_url, company, kind, dedup, text, send=send)
         except Exception:
             log.exception("owner notice failed", extra={"salon_id": salon_id, "kind": kind})
 
     def _tell_owner_logged_out(self, salon_id: int, now: datetime) -> None:
-        """Kept for the owner page: the salon's WhatsApp, the only channel to the owner, is what just went."""
+        """Sent to the owner's Telegram or MAX chat if they bound one; otherwise kept for the owner page (the salon's
+        WhatsApp, their other channel, is what just went)."""
         text = (
-            "WhatsApp салона отключён от AI Admin ({since}): бот не отвечает клиентам. "
+            "WhatsApp салона отключён от AI Admin ({since}): бот не отвечает клиентам в WhatsApp. "
             "Откройте AI Admin в YCLIENTS и нажмите «Подключить WhatsApp заново»."
         )
-        self._tell_owner(salon_id, "logged_out", f"{now:%Y%m%d%H%M}", text, now, send=False)
+        self._tell_owner(salon_id, "logged_out", f"{now:%Y%m%d%H%M}", text, now, by_whatsapp=False)
 
     def _stream_replaced(self, sid: str, salon_id: int, current: SessionStatus | None) -> None:
         """Another client took the link. If another host holds the lease, it is that host's session now: let go
