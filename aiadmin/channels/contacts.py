@@ -4,10 +4,10 @@
 messenger's contact button (the messenger vouches it is theirs). A number only typed into a chat links nothing:
 anyone can type anyone's number, and a link decides where that number's reminders go.
 
-A reminder or notice goes first to the channel the customer last wrote on, then down the salon's order (Telegram,
-MAX, WhatsApp unless the owner set another). A bot chat is a candidate only if the customer wrote to the bot
-(Telegram and MAX bots may not write first); WhatsApp is tried whenever it is linked (its 463 refusal falls through
-to the next)."""
+A reminder or notice goes first to the channel the customer last wrote on, then Telegram, MAX, WhatsApp; an owner
+who set an order of their own (`Company.channel_order`) gets exactly that. A bot chat is a candidate only if the
+customer wrote to the bot (Telegram and MAX bots may not write first); WhatsApp is tried whenever it is linked
+(its 463 refusal falls through to the next)."""
 
 from __future__ import annotations
 
@@ -63,9 +63,13 @@ def route(db: firestore.Client, company: Company, phone: str | None, made_in: st
     for channel in ("telegram", "max"):  # a bot may not write first: only to those who wrote to it
         if channel in candidates and written[channel] is None:
             del candidates[channel]
-    rank = {ch: i for i, ch in enumerate(company.channel_order or DEFAULT_ORDER)}
-    last = max(candidates, key=lambda ch: written[ch] or _EPOCH, default=None)
-    order = sorted(candidates, key=lambda ch: (ch != last or written[ch] is None, rank.get(ch, 99)))
+    if company.channel_order:  # the owner's own order, as set
+        rank = {ch: i for i, ch in enumerate(company.channel_order)}
+        order = sorted(candidates, key=lambda ch: rank.get(ch, 99))
+    else:
+        rank = {ch: i for i, ch in enumerate(DEFAULT_ORDER)}
+        last = max(candidates, key=lambda ch: written[ch] or _EPOCH, default=None)
+        order = sorted(candidates, key=lambda ch: (ch != last or written[ch] is None, rank.get(ch, 99)))
     chats = [candidates[ch] for ch in order]
     if made_in and not chat.knows_phone(made_in):
         made_live = chat.channel_of(made_in) == "whatsapp" or chat.channel_of(made_in) in live

@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from google.cloud import firestore
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -64,6 +64,15 @@ class SettingsChange(BaseModel):
     phone_code: str | None = Field(default=None, max_length=12)  # the code sent to a new `phone` (phone-code)
     summary_hour: int | None = Field(default=None, ge=-1, le=23)  # -1: off
     reminders: RemindersChange | None = None
+    # The order the salon's own messages try a customer's channels in; [] restores the default.
+    channel_order: list[Literal["whatsapp", "telegram", "max"]] | None = Field(default=None, max_length=3)
+
+    @field_validator("channel_order")
+    @classmethod
+    def _order(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError('each channel once, like ["telegram", "whatsapp"]')
+        return v
 
     @field_validator("phone")
     @classmethod
@@ -349,12 +358,15 @@ def change_settings(
         if proved.to != new_owner.phone:
             raise Forbidden("the code was sent to another number", code="phone_code_mismatch")
     fields = {"owner": new_owner.to_firestore(), "reminders": new_reminders.to_firestore(), "updated_at": utcnow()}
+    order = company.channel_order if change.channel_order is None else change.channel_order
+    fields["channel_order"] = list(order)
     repositories.company_ref(db, claims.salon_id).set(fields, merge=True)
     _event(db, claims.salon_id, "owner_settings_changed", None, sorted(change.model_fields_set - {"phone_code"}))
     if after != before:
         _tell_old_number(db, queue, host_url, company, before, after)
     owner_view.refresh(db, claims.salon_id)
-    return {"success": True, "settings": {**new_owner.model_dump(), "reminders": new_reminders.model_dump()}}
+    shown = {**new_owner.model_dump(), "reminders": new_reminders.model_dump(), "channel_order": list(order)}
+    return {"success": True, "settings": shown}
 
 
 def _tell_old_number(

@@ -169,7 +169,11 @@ def _sync(db: firestore.Client, salon_id: int) -> list[ModuleSync]:
 
 
 def settings_of(company: Company) -> dict[str, Any]:
-    return {**company.owner.model_dump(), "reminders": company.reminders.model_dump()}
+    return {
+        **company.owner.model_dump(),
+        "reminders": company.reminders.model_dump(),
+        "channel_order": company.channel_order,
+    }
 
 
 def build(db: firestore.Client, company: Company, staff_pause_min: int) -> dict[str, Any]:

@@ -37,7 +37,9 @@ class BotCustomer:
         return [m for m in sent if m["chat_id"] == self.id]
 
     def send(self, **body) -> dict:
-        resp = requests.post(f"{self.base}/updates", json={"from": {"id": self.id, "first_name": self.name}, **body}, timeout=30)
+        resp = requests.post(
+            f"{self.base}/updates", json={"from": {"id": self.id, "first_name": self.name}, **body}, timeout=30
+        )
         assert resp.status_code == 200, resp.text
         return resp.json()
 
@@ -67,7 +69,10 @@ def _asks_contact(message: dict) -> bool:
     markup = message.get("reply_markup") or {}
     tg = any(b.get("request_contact") for row in markup.get("keyboard") or [] for b in row)
     mx = any(
-        b["type"] == "request_contact" for a in message.get("attachments") or [] for row in a["payload"]["buttons"] for b in row
+        b["type"] == "request_contact"
+        for a in message.get("attachments") or []
+        for row in a["payload"]["buttons"]
+        for b in row
     )
     return tg or mx
 
