@@ -104,12 +104,27 @@ def is_owner(db: firestore.Client, claims: RegistrationClaims, company: Company)
 
 def require_owner(db: firestore.Client, claims: RegistrationClaims, company: Company) -> None:
     if not is_owner(db, claims, company):
-        to = company.owner_phone() if company.whatsapp_connected else None
+        to = access_code_to(company)
         raise Forbidden(
             "the owner's code is needed to open this salon's owner page",
             code="owner_code_required",
-            details={"can_send": to is not None, "to": mask_phone(to)},
+            details={"can_send": to is not None, "to": shown_to(to)},
         )
+
+
+def access_code_to(company: Company) -> str | None:
+    """Where the owner's access codes go: the owner's own Telegram or MAX chat with the salon's bot (bound from
+    the owner page), else their number through the salon's WhatsApp."""
+    if company.owner_bot_chat:
+        return company.owner_bot_chat
+    return company.owner_phone() if company.whatsapp_connected else None
+
+
+def shown_to(to: str | None) -> str | None:
+    """Where a code went, as the page may say it: a masked number, or the messenger."""
+    if to and not chat.knows_phone(to):
+        return "Telegram" if chat.channel_of(to) == "telegram" else "MAX"
+    return mask_phone(to)
 
 
 _NAME_CHARS = re.compile(r"[^\w .\-]+")
@@ -153,7 +168,7 @@ def send_code(
 ) -> Sent:
     """A new code for this token and purpose, through the salon's WhatsApp to `to`. The tries of the previous
     code carry over (asking again does not reset them); a locked token gets none until the lock ends."""
-    if not (to and company.whatsapp_connected):
+    if not to or (chat.knows_phone(to) and not company.whatsapp_connected):
         raise Conflict(NO_CHANNEL, code="no_channel")
     ref = _code_ref(db, claims, purpose)
     now = utcnow()
@@ -192,8 +207,8 @@ def send_code(
     text = _text(company, purpose, code, by)
     request = SendRequest(key=key, salon_id=company.salon_id, phone=to, text=text, private_text=True)
     chat.queue_send(queue, host_url, request)
-    _event(db, company.salon_id, "owner_code_sent", {"purpose": purpose, "to": mask_phone(to), "user_id": claims.uid})
-    log.info("owner code sent", extra={"salon_id": company.salon_id, "purpose": purpose, "to": mask_phone(to)})
+    _event(db, company.salon_id, "owner_code_sent", {"purpose": purpose, "to": shown_to(to), "user_id": claims.uid})
+    log.info("owner code sent", extra={"salon_id": company.salon_id, "purpose": purpose, "to": shown_to(to)})
     return Sent(to, record.expires_at)
 
 

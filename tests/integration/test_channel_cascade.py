@@ -117,3 +117,27 @@ def test_telegram_delivering_one_update_three_times_gets_one_reply(bot, db):
     wait_for(lambda: customer.received(), 15, "the reply")
     bot.stack.dispatcher.wait_idle()
     assert len(customer.received()) == 1
+
+
+def test_a_colleagues_access_code_goes_to_the_owners_telegram_once_bound(wednesday, bot, db):  # noqa: F811
+    import re
+
+    from devstack import yclients_demo_data as demo
+    from tests.integration.helpers import follow_registration
+    from tests.integration.test_owner_access import ADMIN, api, signed_for, token_of
+
+    connect(TG_TOKEN)
+    code = owner_api("POST", "channels/telegram/owner-link", owner_token(SALON)).json()["link"].split("=", 1)[1]
+    owner = BotCustomer("telegram", TG_TOKEN, 5005, name="Владелец")
+    owner.say(f"/start {code}")
+    colleague = token_of(follow_registration(signed_for(ADMIN, [SALON], demo.company(SALON)["title"])))
+    refused = api("GET", "page", colleague).json()["error"]
+    assert refused["code"] == "owner_code_required" and refused["details"]["to"] == "Telegram"
+    sent = api("POST", "access-code", colleague)
+    assert sent.status_code == 200 and sent.json()["to"] == "Telegram", sent.text
+    text = wait_for(lambda: [m["text"] for m in owner.received() if "Код для входа" in m["text"]], 10, "the code")[-1]
+    assert api("POST", "access-code/verify", colleague, json={"code": re.search(r"\b(\d{6})\b", text).group(1)}).ok
+    assert api("GET", "page", colleague).status_code == 200
+    assert not [t for t in bot.replies(to=NOTICES_TO) if "Код для входа" in t], "not also to WhatsApp"
+    stored = db.collection("conversations").document(f"{SALON}_tg:5005").collection("messages").stream()
+    assert not [m for m in stored if "Код для входа" in (m.to_dict() or {}).get("text", "")], "the code is not kept"
