@@ -250,3 +250,37 @@ def test_the_owner_page_on_a_phone(phone, stack, host, db):
     b.page.wait_for_selector("#transcript li.msg.bot")
     b.shot("phone-conversation")
     assert b.console_errors() == []
+
+
+def test_the_owner_connects_the_salons_telegram_bot_and_answers_a_telegram_customer(desktop, stack, host, db):
+    from tests.integration.test_channels import TG_TOKEN, BotCustomer
+
+    b = desktop
+    working_salon(b, stack, db)
+    b.page.goto(signed_link(stack))
+    b.screen("owner", shot="owner-page")
+    b.page.fill("#bot-token", "12345")
+    b.page.click("#channel-connect")
+    b.page.wait_for_selector("#channel-result.error:not([hidden])")
+    b.page.select_option("#channel-kind", "telegram")
+    b.page.fill("#bot-token", TG_TOKEN)
+    b.page.click("#channel-connect")
+    b.page.wait_for_selector("#channel-list li[data-channel='telegram'] img.qr[src^='data:image/png']", timeout=10000)
+    username = stack.bots.bots[TG_TOKEN].username
+    listed = text(b, "#channel-list")
+    assert f"@{username}" in listed and "Telegram" in listed
+    assert b.page.get_attribute("#channel-list a", "href") == f"https://t.me/{username}"
+    assert b.page.input_value("#bot-token") == "", "the token does not stay on the screen"
+    b.shot("telegram-connected")
+
+    customer = BotCustomer("telegram", TG_TOKEN, 1001, name="Анна")
+    customer.say("Здравствуйте, позовите администратора")
+    b.page.wait_for_selector("#inbox button[data-phone='tg:1001']", timeout=10000)
+    assert "Анна, Telegram" in text(b, "#inbox")
+    b.page.click("#inbox button[data-phone='tg:1001']")
+    b.page.wait_for_selector("#transcript li.msg.customer")
+    b.page.fill("#reply-text", "Добрый день! Чем помочь?")
+    b.page.click("#reply-send")
+    wait_for(lambda: [m for m in customer.received() if m["text"] == "Добрый день! Чем помочь?"], 10, "the answer")
+    b.shot("telegram-answered")
+    assert b.console_errors() == []

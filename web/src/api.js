@@ -64,5 +64,8 @@ export function createApi(token) {
     reply: (phone, text, id) =>
       call("POST", `/marketplace/owner/api/conversations/${encodeURIComponent(phone)}/reply`, { text, id }),
     saveSettings: (change) => call("PUT", "/marketplace/owner/api/settings", change),
+    connectBot: (channel, botToken) => call("PUT", `/marketplace/owner/api/channels/${channel}`, { bot_token: botToken }),
+    removeBot: (channel) => call("DELETE", `/marketplace/owner/api/channels/${channel}`),
+    ownerBotLink: (channel) => call("POST", `/marketplace/owner/api/channels/${channel}/owner-link`, {}),
   };
 }

@@ -114,9 +114,16 @@ function renderInbox(view) {
   if (page.open) renderChatState();
 }
 
-// A chat is named by the customer's phone, or `lid:…` when WhatsApp hides their number (they may have given one).
+// A chat is named by the customer's phone, `lid:…` when WhatsApp hides their number (they may have given one),
+// or `tg:…` / `max:…` for a customer of the salon's Telegram or MAX bot.
+const MESSENGERS = { "tg:": "Telegram", "max:": "MAX" };
 function customer(c, chat) {
   const name = c && c.name ? `${c.name}, ` : "";
+  const messenger = Object.keys(MESSENGERS).find((prefix) => chat.startsWith(prefix));
+  if (messenger) {
+    const phone = c && c.customer_phone ? `, +${c.customer_phone}` : "";
+    return `${name}${MESSENGERS[messenger]}${phone}`;
+  }
   if (!chat.startsWith("lid:")) return `${name}+${chat}`;
   return c && c.customer_phone ? `${name}+${c.customer_phone} (назвал сам)` : `${name}номер скрыт`;
 }
@@ -247,6 +254,92 @@ function renderNotices(view) {
   );
 }
 
+// --- Telegram and MAX ---------------------------------------------------------------------------------------
+
+const CHANNEL_NAMES = { telegram: "Telegram", max: "MAX" };
+// The same shapes the server checks (aiadmin.channels.bots.TOKEN_FORMAT): a typo is said before any request.
+const TOKEN_FORMAT = { telegram: /^\d{5,20}:[A-Za-z0-9_-]{30,80}$/, max: /^[A-Za-z0-9_.:-]{20,300}$/ };
+
+function channelResult(text, error = false) {
+  $("channel-result").textContent = text;
+  $("channel-result").className = error ? "error" : "muted";
+  $("channel-result").hidden = !text;
+}
+
+function renderChannels(view) {
+  const bots = view.channels || [];
+  $("channel-list").replaceChildren(
+    ...bots.map((b) => {
+      const li = el("li", null, "channel");
+      li.dataset.channel = b.channel;
+      const title = el("p");
+      const link = el("a", `@${b.username}`);
+      link.href = b.link;
+      link.target = "_blank";
+      link.rel = "noopener";
+      title.append(el("b", `${CHANNEL_NAMES[b.channel] || b.channel}: `), link);
+      const qr = el("img", null, "qr");
+      qr.src = b.qr;
+      qr.alt = `QR-код бота @${b.username}`;
+      const hint = el("p", "Ссылку и QR-код можно разместить в Instagram, на Яндекс Картах и в 2ГИС.", "muted");
+      const notices = el("button", b.owner_notices ? "Уведомления приходят сюда ✓" : `Получать уведомления в ${CHANNEL_NAMES[b.channel]}`);
+      notices.type = "button";
+      notices.addEventListener("click", () => ownerLink(b.channel));
+      const remove = el("button", "Отключить");
+      remove.type = "button";
+      remove.addEventListener("click", () => removeBot(b.channel));
+      li.append(title, qr, hint, notices, remove);
+      return li;
+    }),
+  );
+}
+
+async function connectBot(event) {
+  event.preventDefault();
+  const f = $("channel-form");
+  const token = f.bot_token.value.trim();
+  if (!token) return channelResult("Вставьте токен бота.", true);
+  if (!TOKEN_FORMAT[f.channel.value].test(token)) {
+    return channelResult("Это не похоже на токен бота: скопируйте его целиком из @BotFather или кабинета MAX.", true);
+  }
+  $("channel-connect").disabled = true;
+  try {
+    const result = await page.api.connectBot(f.channel.value, token);
+    f.bot_token.value = "";
+    channelResult(`Бот @${result.bot.username} подключён: клиенты могут писать ему.`);
+    render({ ...page.view, channels: [...(page.view.channels || []).filter((b) => b.channel !== result.bot.channel), result.bot] });
+  } catch (err) {
+    channelResult(err.code === "bad_bot_token" ? "Мессенджер не знает такого токена — проверьте, что скопировали его целиком." : explain(err), true);
+  } finally {
+    $("channel-connect").disabled = false;
+  }
+  return undefined;
+}
+
+async function removeBot(channel) {
+  try {
+    await page.api.removeBot(channel);
+    channelResult(`Бот ${CHANNEL_NAMES[channel]} отключён.`);
+  } catch (err) {
+    channelResult(explain(err), true);
+  }
+}
+
+async function ownerLink(channel) {
+  try {
+    const result = await page.api.ownerBotLink(channel);
+    const a = el("a", "Открыть бота и нажать «Старт»");
+    a.href = result.link;
+    a.target = "_blank";
+    a.rel = "noopener";
+    channelResult("");
+    $("channel-result").replaceChildren("Откройте ссылку в течение 30 минут со своего телефона: ", a);
+    $("channel-result").hidden = false;
+  } catch (err) {
+    channelResult(explain(err), true);
+  }
+}
+
 // --- settings -----------------------------------------------------------------------------------------------
 
 function fillHours(select, from, to, offLabel) {
@@ -349,7 +442,8 @@ async function sendCode() {
   try {
     const sent = await page.api.sendAccessCode();
     if (sent.owner) return openPage();
-    verifyResult(`Код отправлен в WhatsApp на номер +${sent.to}. Он действует 10 минут.`);
+    const where = sent.to === "Telegram" || sent.to === "MAX" ? `владельцу в ${sent.to}` : `в WhatsApp на номер +${sent.to}`;
+    verifyResult(`Код отправлен ${where}. Он действует 10 минут.`);
     $("code-form").hidden = false;
     $("code-send").textContent = "Отправить код ещё раз";
     $("code-input").focus();
@@ -385,6 +479,7 @@ function render(view) {
   renderInbox(view);
   renderWeek(view);
   renderNotices(view);
+  renderChannels(view);
   fillSettings(view);
   app.dataset.updated = String(toMillis(view.updated_at) || Date.now());
 }
@@ -405,6 +500,7 @@ async function openPage() {
   fillHours($("summary_hour"), 7, 22, "Не присылать");
   fillHours($("day_before_hour"), 9, 21);
   $("settings").addEventListener("submit", saveSettings);
+  $("channel-form").addEventListener("submit", connectBot);
   $("chat-close").addEventListener("click", () => {
     page.open = null;
     $("chat").hidden = true;
