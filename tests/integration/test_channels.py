@@ -4,18 +4,14 @@ book, booked at the number they share, reminded there, and the cascade between c
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 import requests
 
-from aiadmin.channels import bots
 from aiadmin.reminders import delivery
 from aiadmin.sync import documents as d
 from aiadmin.sync.reminder_plan import ReminderTask
-from aiadmin.whatsapp import chat
 from tests.conftest import GATEWAY, PINNED_NOWS, wait_for
-from tests.integration.conftest import NOTICES_TO, SALON, Chat, offered_times, records_by_us
+from tests.integration.conftest import SALON, Chat, offered_times, records_by_us
 from tests.integration.helpers import owner_api, owner_token
 
 pytestmark = pytest.mark.parametrize("pinned_now", [PINNED_NOWS["year-end"]], indirect=True, ids=["afternoon"])
