@@ -30,6 +30,7 @@ DEPLOYED_SETTINGS = (
     "tasks_target_base_url",
     "tasks_service_account",
     "session_host_url",
+    "secrets_kms_key",
 )
 # What a deployment sets on the session host.
 SESSION_HOST_SETTINGS = (

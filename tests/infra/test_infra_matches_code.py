@@ -282,6 +282,7 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
     from aiadmin.core import rate_limit
     from aiadmin.core.models import WaCommand, WebhookReceipt
     from aiadmin.core.repositories import WA_COMMANDS, WEBHOOK_RECEIPTS
+    from aiadmin.channels import contacts
     from aiadmin.marketplace import owner_access, owner_page, owner_view, registration
     from aiadmin.reminders.delivery import REMINDERS, ReminderRecord
     from aiadmin.sync.notice_plan import TOLD, Told
@@ -313,6 +314,7 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
         (rate_limit.RATE_LIMITS, "expire_at"): '"expire_at": ends + KEEP' in _source(rate_limit),
         (owner_page.OWNER_REPLIES, "expire_at"): '"expire_at": utcnow() + timedelta(days=2)' in _source(owner_page),
         (voice_notes.VOICE, "expire_at"): "expire_at" in voice_notes.VoiceNote.model_fields,
+        (contacts.CUSTOMER_CHANNELS, "expire_at"): '"expire_at": expire' in _source(contacts),
     }
     assert all(written.values()), written
     config = json.loads((WEB / "firestore.indexes.json").read_text())

@@ -6,6 +6,7 @@ locals {
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    "cloudkms.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
     "cloudtasks.googleapis.com",
@@ -160,9 +161,12 @@ resource "google_project_iam_custom_role" "secrets_manager" {
   project     = var.project_id
   role_id     = "aiadminSecretsManager"
   title       = "AI Admin build: read secrets' metadata and IAM (no value)"
-  description = "What terraform plan reads of Secret Manager; no value, no create, no setIamPolicy."
+  description = "What terraform plan reads of Secret Manager and the bot-token KMS key; no value, no create, no setIamPolicy."
   depends_on  = [google_project_service.api]
   permissions = [
+    "cloudkms.cryptoKeys.get",
+    "cloudkms.cryptoKeys.getIamPolicy",
+    "cloudkms.keyRings.get",
     "secretmanager.locations.get",
     "secretmanager.locations.list",
     "secretmanager.secrets.get",

@@ -25,6 +25,7 @@ locals {
     TASKS_SERVICE_ACCOUNT = module.foundation.emails["invoker"]
     SESSION_HOST_URL      = local.session_host_url
     AI_PROVIDER           = var.ai_provider
+    SECRETS_KMS_KEY       = module.secrets.bot_token_key
   }
 
   # Which secret settings each function group reads (least privilege; a test holds this against the code).
@@ -68,6 +69,11 @@ module "secrets" {
   secrets    = local.app.secrets
   readers = {
     for env in keys(local.app.secrets) : env => [for group, names in local.group_secrets : local.group_accounts[group] if contains(names, env)]
+  }
+  region = var.region
+  kms_users = {
+    (local.group_accounts["public"]) = "roles/cloudkms.cryptoKeyEncrypterDecrypter" # owner_api connects and removes bots
+    (local.group_accounts["tasks"])  = "roles/cloudkms.cryptoKeyDecrypter"          # channel_send_worker sends
   }
   depends_on = [module.foundation] # the Secret Manager API is enabled there; the first apply raced it
 }
