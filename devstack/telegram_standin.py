@@ -131,6 +131,13 @@ def create_app(state: StandinState | None = None) -> Flask:
         state.revoked.add(token)
         return jsonify({"ok": True})
 
+    @app.get("/simulator/telegram/bots")
+    def bots():
+        """The bots with a webhook, for the simulator page's list (local only: the stand-in's own tokens)."""
+        with state.lock:
+            known = [b for b in state.bots.values() if b.webhook_url and "/channels/telegram/" in b.webhook_url]
+            return jsonify([{"token": b.token, "username": b.username} for b in known])
+
     @app.get("/_standin/healthz")
     def healthz():
         return jsonify({"ok": True})

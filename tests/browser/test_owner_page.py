@@ -284,3 +284,15 @@ def test_the_owner_connects_the_salons_telegram_bot_and_answers_a_telegram_custo
     wait_for(lambda: [m for m in customer.received() if m["text"] == "Добрый день! Чем помочь?"], 10, "the answer")
     b.shot("telegram-answered")
     assert b.console_errors() == []
+
+    # The simulator's Telegram tab: a customer of that bot, typed by hand.
+    b.page.goto(f"{GATEWAY}/simulator/")
+    b.page.click(".tab[data-tab='telegram']")
+    b.page.wait_for_selector(f"#bot option[value='{TG_TOKEN}']", state="attached", timeout=5000)
+    b.page.fill("#bot-user", "2002")
+    b.page.fill("#bot-text", "Сколько стоит мужская стрижка?")
+    b.page.click("#bot-send")
+    wait_for(lambda: BotCustomer("telegram", TG_TOKEN, 2002).received(), 15, "the bot's answer in the simulator")
+    b.page.click("#bot-sent")
+    b.page.wait_for_function("document.getElementById('bot-out').textContent.includes('1300')", timeout=5000)
+    b.shot("simulator-telegram")
