@@ -141,3 +141,20 @@ def test_a_colleagues_access_code_goes_to_the_owners_telegram_once_bound(wednesd
     assert not [t for t in bot.replies(to=NOTICES_TO) if "Код для входа" in t], "not also to WhatsApp"
     stored = db.collection("conversations").document(f"{SALON}_tg:5005").collection("messages").stream()
     assert not [m for m in stored if "Код для входа" in (m.to_dict() or {}).get("text", "")], "the code is not kept"
+
+
+def test_a_customer_who_blocked_the_bot_gets_the_reminder_on_whatsapp(wednesday, bot, db):  # noqa: F811
+    connect(TG_TOKEN)
+    who = client_of(bot.stack, 6)
+    phone = str(who["phone"])
+    customer = BotCustomer("telegram", TG_TOKEN, 3003)
+    _shares_number(customer, phone)
+    requests.post(f"{GATEWAY}/simulator/telegram/{TG_TOKEN}/block", json={"chat_id": 3003}, timeout=10)
+    record = salon_books(bot.stack, who)
+    task = planned(record["id"])["day_before"]
+    run(task)
+    sent = wait_for(lambda: [m for m in bot.outbox() if m["to"] == phone], 10, "the reminder on WhatsApp")
+    assert len(sent) == 1 and "Ответьте, пожалуйста" in sent[0]["text"]
+    stored = db.collection("reminders").document(task["name"]).get().to_dict()
+    assert stored["via"] == "whatsapp" and stored["tried"][0]["chat"] == "telegram"
+    assert "blocked" in stored["tried"][0]["error"].lower()
