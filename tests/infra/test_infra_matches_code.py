@@ -279,10 +279,10 @@ def _source(module) -> str:
 
 
 def test_ttl_policies_cover_every_expiry_field_the_code_writes():
+    from aiadmin.channels import contacts
     from aiadmin.core import rate_limit
     from aiadmin.core.models import WaCommand, WebhookReceipt
     from aiadmin.core.repositories import WA_COMMANDS, WEBHOOK_RECEIPTS
-    from aiadmin.channels import contacts
     from aiadmin.marketplace import owner_access, owner_page, owner_view, registration
     from aiadmin.reminders.delivery import REMINDERS, ReminderRecord
     from aiadmin.sync.notice_plan import TOLD, Told
