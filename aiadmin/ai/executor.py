@@ -89,7 +89,7 @@ class Turn:
             return chat.shown(self.chat)
         name = as_name(self.push_name) or self.state.client_name or "без имени"
         if self.channel != "whatsapp":
-            number = f", номер +{self.phone}" + ("" if self.phone_verified else " (назвал сам)") if self.phone else ""
+            number = f", номер +{self.phone}" + ("" if self.phone_verified else ", назвал сам") if self.phone else ""
             return f"{name} ({'Telegram' if self.channel == 'telegram' else 'MAX'}{number})"
         said = f", назвал номер +{self.phone}" if self.phone else ""
         return f"{name} (WhatsApp скрыл номер{said})"

@@ -111,7 +111,7 @@ def render(outcome: Outcome, today: dt.date) -> str:
         why = (
             "WhatsApp скрывает ваш номер"
             if x.get("channel", "whatsapp") == "whatsapp"
-            else "номер написан, а не отправлен кнопкой"
+            else "номер, написанный в чате, не подтверждает, что записи ваши"
         )
         return (
             f"В этом чате я вижу только записи, сделанные здесь: {why}, поэтому другие записи "
@@ -369,8 +369,13 @@ def render_en(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
         return "Thank you, I've saved your number. How can I help?"
     if kind == "bookings_elsewhere":
         return (
-            "In this chat I can only see bookings made here: WhatsApp hides your number, so I can't show or change "
-            "other bookings. Shall I pass your question to the administrator?"
+            "In this chat I can only see bookings made here: "
+            + (
+                "WhatsApp hides your number"
+                if x.get("channel", "whatsapp") == "whatsapp"
+                else "a number typed in a chat does not prove the bookings are yours"
+            )
+            + ", so I can't show or change other bookings. Shall I pass your question to the administrator?"
         )
     if kind == "propose" and x["kind"] == "create":
         staff = f", with {x['staff']}" if x.get("staff") else ""

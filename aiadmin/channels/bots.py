@@ -6,6 +6,7 @@ the secret kept only as a hash. One bot serves one salon.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -52,6 +53,8 @@ class BotLink(Document):
     owner_chat: str | None = None
     owner_link_sha256: str | None = None
     owner_link_until: datetime | None = None
+    broken: str | None = None  # why the bot stopped working (its token revoked); cleared by connecting it again
+    broken_at: datetime | None = None
 
     def link(self) -> str:
         return DEEP_LINK[self.channel].format(username=self.username)
@@ -65,6 +68,7 @@ class BotLink(Document):
             "link": self.link(),
             "connected_at": self.connected_at,
             "owner_notices": self.owner_chat is not None,
+            "broken": self.broken is not None,
         }
 
 
@@ -139,6 +143,15 @@ def _claim(db: firestore.Client, channel: str, bot_id: int, salon_id: int) -> No
         raise Conflict("this bot is connected to another salon; create a bot of this salon's own", code="bot_taken")
 
 
+def webhook_secret(settings: Settings, channel: str, salon_id: int, bot_id: int) -> str:
+    """The secret the messenger sends with each update: one per salon, channel and bot, derived from our webhook
+    secret, so two connects racing set the same one (a random one each would leave the later-stored hash behind
+    the secret the messenger kept). A-Z a-z 0-9 _ -, as Telegram and MAX allow."""
+    key = settings.require("webhook_secret").encode()
+    mac = hmac.new(key, f"bot-webhook:{channel}:{salon_id}:{bot_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
 def connect(db: firestore.Client, settings: Settings, salon_id: int, channel: Channel, token: str) -> BotLink:
     token = token.strip()
     if not TOKEN_FORMAT[channel].match(token):
@@ -146,12 +159,16 @@ def connect(db: firestore.Client, settings: Settings, salon_id: int, channel: Ch
     api = bot_api(channel, token, settings)
     info = _checked(api)
     earlier = get_link(db, salon_id, channel)
+    same_bot = earlier is not None and earlier.bot_id == info.id
+    sealed = secret_box.seal(token, context(salon_id, channel))  # before anything changes at the messenger
     _claim(db, channel, info.id, salon_id)
-    secret = secrets.token_urlsafe(32)  # Telegram allows A-Z a-z 0-9 _ - in a secret_token, up to 256
+    secret = webhook_secret(settings, channel, salon_id, info.id)
     url = webhook_url(settings, channel, salon_id)
     try:
         api.set_webhook(url, secret)
-    except (BotUnavailable, BotRefused) as exc:
+    except (BotUnavailable, BotRefused, BadToken) as exc:
+        if not same_bot:  # nothing of this bot was kept: it stays free for whoever connects it
+            db.collection(BOT_IDS).document(f"{channel}_{info.id}").delete()
         raise ServiceUnavailable("the messenger did not take the webhook; try again", code="bot_api_down") from exc
     link = BotLink(
         salon_id=salon_id,
@@ -159,15 +176,49 @@ def connect(db: firestore.Client, settings: Settings, salon_id: int, channel: Ch
         bot_id=info.id,
         username=info.username,
         name=info.name,
-        token=secret_box.seal(token, context(salon_id, channel)),
+        token=sealed,
         secret_sha256=_sha(secret),
         webhook_url=url,
+        owner_chat=earlier.owner_chat if same_bot and earlier else None,  # the same bot: the owner's chat stays
     )
     link_ref(db, salon_id, channel).set(link.to_firestore())
-    if earlier is not None and earlier.bot_id != info.id:  # the salon changed its bot: the old one is free
-        db.collection(BOT_IDS).document(f"{channel}_{earlier.bot_id}").delete()
+    if earlier is not None and not same_bot:  # the salon changed its bot: the old one is let go
+        _let_go(db, settings, earlier)
     log.info("bot connected", extra={"salon_id": salon_id, "channel": channel, "bot": info.username})
     return link
+
+
+def _let_go(db: firestore.Client, settings: Settings, old: BotLink) -> None:
+    """A bot the salon no longer uses: its webhook deleted (best effort), its claim freed, and the owner's chat
+    with it no longer where notices go."""
+    try:
+        api_of(old, settings).delete_webhook(old.webhook_url)
+    except (BadToken, BotUnavailable, BotRefused, secret_box.SecretUnreadable) as exc:
+        log.warning("old bot's webhook not deleted", extra={"salon_id": old.salon_id, "error": type(exc).__name__})
+    db.collection(BOT_IDS).document(f"{old.channel}_{old.bot_id}").delete()
+    forget_owner_chat(db, old)
+
+
+def forget_owner_chat(db: firestore.Client, link: BotLink) -> None:
+    """The owner's notices stop going to this bot's chat (if that is where they go)."""
+    if not link.owner_chat:
+        return
+    ref = repositories.company_ref(db, link.salon_id)
+
+    @firestore.transactional
+    def run(tx: firestore.Transaction) -> None:
+        snap = ref.get(transaction=tx)
+        if snap.exists and (snap.to_dict() or {}).get("owner_bot_chat") == link.owner_chat:
+            tx.update(ref, {"owner_bot_chat": None})
+
+    run(db.transaction())
+
+
+def mark_broken(db: firestore.Client, link: BotLink, why: str) -> None:
+    """The messenger no longer knows the token (revoked in @BotFather) or it cannot be read: the owner page says
+    so, and the owner connects the bot again."""
+    link_ref(db, link.salon_id, link.channel).update({"broken": why[:200], "broken_at": utcnow()})
+    log.error("bot link broken", extra={"salon_id": link.salon_id, "channel": link.channel, "why": why[:200]})
 
 
 def disconnect(db: firestore.Client, settings: Settings, salon_id: int, channel: Channel) -> bool:
@@ -177,13 +228,12 @@ def disconnect(db: firestore.Client, settings: Settings, salon_id: int, channel:
         raise NotFound(f"no {channel} bot is connected", code="bot_not_connected")
     try:
         api_of(link, settings).delete_webhook(link.webhook_url)
-    except BadToken:
-        log.warning("bot token no longer valid; link removed", extra={"salon_id": salon_id, "channel": channel})
+    except (BadToken, secret_box.SecretUnreadable) as exc:  # nothing left to delete with: the link goes anyway
+        log.warning("bot removed without its webhook", extra={"salon_id": salon_id, "error": type(exc).__name__})
     except (BotUnavailable, BotRefused) as exc:
         raise ServiceUnavailable("the messenger did not answer; try again", code="bot_api_down") from exc
+    forget_owner_chat(db, link)
     batch = db.batch()
-    if link.owner_chat:  # the owner's notices no longer have that chat
-        batch.set(repositories.company_ref(db, salon_id), {"owner_bot_chat": None}, merge=True)
     batch.delete(link_ref(db, salon_id, channel))
     batch.delete(db.collection(BOT_IDS).document(f"{channel}_{link.bot_id}"))
     batch.commit()

@@ -6,8 +6,8 @@ anyone can type anyone's number, and a link decides where that number's reminder
 
 A reminder or notice goes first to the channel the customer last wrote on, then Telegram, MAX, WhatsApp; an owner
 who set an order of their own (`Company.channel_order`) gets exactly that. A bot chat is a candidate only if the
-customer wrote to the bot (Telegram and MAX bots may not write first); WhatsApp is tried whenever it is linked
-(its 463 refusal falls through to the next)."""
+customer wrote to the bot (Telegram and MAX bots may not write first) — a linked chat always did; WhatsApp is
+tried whenever it is linked (its 463 refusal falls through to the next)."""
 
 from __future__ import annotations
 
@@ -59,10 +59,9 @@ def route(db: firestore.Client, company: Company, phone: str | None, made_in: st
     for channel, name in (chats_of(db, salon_id, phone) if phone else {}).items():
         if channel in live:
             candidates[channel] = name
+    # A bot may write only to those who wrote to it: every linked bot chat did (its contact came as a message),
+    # even when its conversation has since expired; the last time each wrote orders them.
     written = {ch: _last_written(db, salon_id, name) for ch, name in candidates.items()}
-    for channel in ("telegram", "max"):  # a bot may not write first: only to those who wrote to it
-        if channel in candidates and written[channel] is None:
-            del candidates[channel]
     if company.channel_order:  # the owner's own order, as set
         rank = {ch: i for i, ch in enumerate(company.channel_order)}
         order = sorted(candidates, key=lambda ch: rank.get(ch, 99))

@@ -22,7 +22,8 @@ log = logging.getLogger("aiadmin.channels.intake")
 
 SECRET_HEADER = {"telegram": "X-Telegram-Bot-Api-Secret-Token", "max": "X-Max-Bot-Api-Secret"}
 OWNER_BOUND = (
-    "Готово: уведомления AI Admin для владельца салона будут приходить сюда. Отключить их можно на странице владельца."
+    "Готово: уведомления AI Admin для владельца салона и коды входа для сотрудников будут приходить сюда. "
+    "Если отключить бота на странице владельца, уведомления снова пойдут в WhatsApp."
 )
 
 
@@ -55,6 +56,8 @@ def accept(
     if incoming is None:
         return "ignored"
     name = chat.bot_chat(link.channel, incoming.chat_id)
+    if incoming.start and link.owner_chat == name:
+        return "owner_bound"  # the owner's start link again (a redelivery, a second tap): bound already
     if incoming.start and bots.bind_owner(db, link, incoming.start, name):
         request = SendRequest(
             key=f"owner-bound-{channel}-{salon_id}-{incoming.update_id}",
@@ -81,8 +84,8 @@ def accept(
         contact_phone=phone if phone and len(phone) >= 10 else None,
         sent_at=incoming.sent_at,
     )
-    new = chat.accept_inbound(db, queue, msg)
-    if new and msg.contact_phone:
+    if msg.contact_phone:  # before the turn reads it; again on a redelivery (a queueing that failed), harmlessly
         contacts.link(db, salon_id, msg.contact_phone, name)
+    new = chat.accept_inbound(db, queue, msg)
     log.info("bot update", extra={"salon_id": salon_id, "channel": channel, "new": new})
     return "stored" if new else "duplicate"

@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 from pydantic import BaseModel
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from aiadmin.channels.bot_api import (
     CONTACT_BUTTON,
@@ -88,6 +89,12 @@ def _phone_from_vcard(vcf: str) -> str | None:
     return found.group(1).strip() if found else None
 
 
+def _never_connected(exc: BaseException) -> bool:
+    """requests wraps urllib3's failure to open a connection (refused, DNS) as a ConnectionError too."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | NameResolutionError)
+
+
 def parse_update(data: dict[str, Any]) -> Incoming | None:
     """A customer's message in a dialog with the bot, or their start of it (with a deep link's payload)."""
     update = MaxUpdate.model_validate(data)
@@ -106,18 +113,17 @@ def parse_update(data: dict[str, Any]) -> Incoming | None:
         return None
     if message.recipient.chat_type not in (None, "dialog") or message.sender.is_bot:
         return None  # group chats and channels are not the salon's customers writing to it
-    text, contact_phone, media = message.body.text or "", None, None
+    text, media = message.body.text or "", None
     for attachment in message.body.attachments or []:
         payload = attachment.payload or {}
         if attachment.type == "contact":
+            # The request_contact button sends the sender's own card with a `hash` MAX says proves the number is
+            # the account's; the algorithm is unpublished and the card's `max_info` and its vCard come apart (a
+            # client may send its own id beside anyone's number). Until the hash can be checked, a shared card is
+            # as good as a typed number: it books, but links nothing and sees only what was booked in this chat.
             phone = _phone_from_vcard(str(payload.get("vcf_info") or ""))
-            owner = (payload.get("max_info") or {}).get("user_id")
-            # Pressed on the request_contact button: MAX sends the sender's own card (with its hash); any other
-            # card is someone's number, as good as typed.
-            if phone and owner == message.sender.user_id and payload.get("hash"):
-                contact_phone = phone
-            elif phone:
-                text = text or phone
+            if phone:
+                text = "\n".join(x for x in (text, phone) if x)
         else:
             media = media or _MEDIA.get(attachment.type)
     return Incoming(
@@ -125,7 +131,6 @@ def parse_update(data: dict[str, Any]) -> Incoming | None:
         chat_id=message.sender.user_id,
         name=" ".join(x for x in (message.sender.first_name, message.sender.last_name) if x) or None,
         text=text,
-        contact_phone=contact_phone,
         media=media,
         sent_at=at,
     )
@@ -144,10 +149,13 @@ class MaxBot:
     def _call(self, method: str, path: str, *, sending: bool = False, **kw: Any) -> dict[str, Any]:
         try:
             resp = self.session.request(method, f"{self.api_base}{path}", timeout=self.timeout_s, **kw)
-        except requests.Timeout as exc:
-            if sending:
-                raise SendUnknown(f"MAX did not answer: {exc}") from exc
-            raise BotUnavailable(f"MAX did not answer: {exc}") from exc
+        except requests.ConnectTimeout as exc:  # never reached MAX
+            raise BotUnavailable(f"MAX unreachable: {type(exc).__name__}") from exc
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            # Read timed out, or the connection dropped with the request sent: the message may be out.
+            if sending and not _never_connected(exc):
+                raise SendUnknown(f"MAX did not answer: {type(exc).__name__}") from exc
+            raise BotUnavailable(f"MAX unreachable: {type(exc).__name__}") from exc
         except requests.RequestException as exc:
             raise BotUnavailable(f"MAX unreachable: {type(exc).__name__}") from exc
         body: dict[str, Any] = {}
@@ -173,7 +181,9 @@ class MaxBot:
 
     def set_webhook(self, url: str, secret: str) -> None:
         body = {"url": url, "update_types": ["message_created", "bot_started"], "secret": secret}
-        self._call("POST", "/subscriptions", json=body)
+        answer = self._call("POST", "/subscriptions", json=body)
+        if answer.get("success") is not True:  # a 200 that did not subscribe: the bot would hear nothing
+            raise BotUnavailable(f"MAX did not subscribe the webhook: {str(answer.get('message'))[:200]}")
 
     def delete_webhook(self, url: str) -> None:
         self._call("DELETE", "/subscriptions", params={"url": url})

@@ -12,7 +12,7 @@ from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
 
 from aiadmin.channels import bots
-from aiadmin.channels.bot_api import BotRefused, BotUnavailable, SendUnknown
+from aiadmin.channels.bot_api import BadToken, BotRefused, BotUnavailable, SendUnknown
 from aiadmin.core.errors import ServiceUnavailable
 from aiadmin.core.models import utcnow
 from aiadmin.core.queues import OUTBOUND
@@ -60,8 +60,8 @@ def deliver(db: firestore.Client, queue: TaskQueue, settings: Settings, req: Sen
         return refused(db, queue, settings, req, f"the salon's {channel} bot is not connected")
     try:
         api = bots.api_of(link, settings)
-    except SecretUnreadable:
-        log.exception("bot token does not open", extra={"salon_id": req.salon_id, "channel": channel})
+    except SecretUnreadable as exc:
+        bots.mark_broken(db, link, f"the token cannot be read: {exc}")
         return refused(db, queue, settings, req, f"the salon's {channel} bot token cannot be read")
     try:
         ref.create(OutboxEntry(key=req.key, salon_id=req.salon_id, phone=req.phone).to_firestore())
@@ -69,9 +69,16 @@ def deliver(db: firestore.Client, queue: TaskQueue, settings: Settings, req: Sen
         raise ServiceUnavailable("an attempt of this send is in flight", code="send_in_flight") from exc
     try:
         message_id = api.send(chat.bot_chat_id(req.phone), req.text, req.buttons, req.ask_contact)
-    except BotRefused as exc:
+    except (BotRefused, BadToken) as exc:
+        if isinstance(exc, BadToken):  # revoked in @BotFather or the partner platform: nothing reaches anyone
+            bots.mark_broken(db, link, f"the messenger no longer knows the token: {exc}")
+        try:  # on to the next chat before this one is marked failed: a retry finds it unsent, not done
+            outcome = refused(db, queue, settings, req, str(exc))
+        except Exception:
+            ref.delete()
+            raise
         ref.update({"state": "failed", "error": str(exc)[:300], "updated_at": utcnow()})
-        return refused(db, queue, settings, req, str(exc))
+        return outcome
     except SendUnknown as exc:
         return _dead_letter(db, req, f"outcome unknown: {exc}", attempt + 1, "unknown")
     except BotUnavailable as exc:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import TypeVar
 
+import httpx
 from telegram import Bot, KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram import error as tg_error
 from telegram.request import HTTPXRequest
@@ -25,6 +27,9 @@ from aiadmin.channels.bot_api import (
 )
 
 log = logging.getLogger("aiadmin.channels.telegram")
+# httpx logs every request's URL at INFO, and a Bot API URL carries the bot's token: never below WARNING.
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(max(logging.WARNING, logging.getLogger(_name).level))
 
 T = TypeVar("T")
 # What Telegram answers when it will never deliver to that chat (the customer blocked the bot, deleted their
@@ -34,6 +39,22 @@ _GONE = ("chat not found", "user is deactivated", "bot was blocked", "bot can't 
 
 def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _never_left(exc: BaseException) -> bool:
+    """The request never reached Telegram: no connection was made, or none was free in the pool."""
+    return isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def _run(make: Callable[[], Awaitable[T]]) -> T:
+    """The coroutine in a fresh event loop; in a thread of its own when this one already runs a loop (a caller
+    inside async code), as asyncio.run refuses to nest."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())  # type: ignore[arg-type]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()  # type: ignore[arg-type]
 
 
 class TelegramBot:
@@ -58,7 +79,7 @@ class TelegramBot:
                 await request.shutdown()
 
         try:
-            return asyncio.run(go())
+            return _run(go)
         except tg_error.InvalidToken as exc:
             raise BadToken(str(exc)) from exc
         except tg_error.Forbidden as exc:  # blocked by the user, or a bot that may not write there
@@ -66,14 +87,19 @@ class TelegramBot:
         except tg_error.RetryAfter as exc:
             raise BotUnavailable(str(exc), _seconds(exc.retry_after)) from exc
         except tg_error.TimedOut as exc:
-            if sending:  # the request may have reached Telegram: never sent again blindly
+            if sending and not _never_left(exc):  # the request may have reached Telegram: never sent again blindly
                 raise SendUnknown(str(exc)) from exc
             raise BotUnavailable(str(exc)) from exc
         except tg_error.BadRequest as exc:
             if any(gone in exc.message.lower() for gone in _GONE):
                 raise BotRefused(exc.message) from exc
             raise
-        except tg_error.NetworkError as exc:  # connection refused, Telegram's 5xx
+        except tg_error.NetworkError as exc:
+            # A connection lost while the answer was awaited: the message may be out. A connection never made, or
+            # Telegram's own 5xx answer (no transport error behind it): not sent, tried again.
+            lost = isinstance(exc.__cause__, httpx.TransportError) and not _never_left(exc)
+            if sending and lost:
+                raise SendUnknown(str(exc)) from exc
             raise BotUnavailable(str(exc)) from exc
 
     def me(self) -> BotInfo:

@@ -53,7 +53,8 @@ def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(CloudLoggingFormatter())
     root.handlers[:] = [handler]
-    for noisy in ("urllib3", "google", "grpc", "werkzeug"):
+    # httpx logs every request's URL at INFO, and a Telegram Bot API URL carries the bot's token.
+    for noisy in ("urllib3", "google", "grpc", "werkzeug", "httpx", "httpcore", "telegram"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _configured = True
 

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.api_core import exceptions as gexc
 
 from aiadmin.core.errors import ConfigurationError
 from aiadmin.core.models import Document
@@ -99,6 +100,15 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
+def _unwrap(box: KeyWrapper, wrapped: bytes, context: bytes) -> bytes:
+    """KMS refusing the ciphertext (another context, a destroyed key version, a key we may not use) will refuse it
+    again: that is unreadable, not a reason to retry. Its 5xx and timeouts propagate and are retried."""
+    try:
+        return box.unwrap(wrapped, context)
+    except (gexc.InvalidArgument, gexc.FailedPrecondition, gexc.NotFound, gexc.PermissionDenied) as exc:
+        raise SecretUnreadable(f"KMS refused to unwrap: {type(exc).__name__}") from exc
+
+
 def seal(plaintext: str, context: str, box: KeyWrapper | None = None) -> SealedSecret:
     box = box or wrapper()
     data_key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
@@ -112,7 +122,7 @@ def open_sealed(sealed: SealedSecret, context: str, box: KeyWrapper | None = Non
     if sealed.key != box.name:
         raise SecretUnreadable(f"sealed under {sealed.key!r}, not the configured key")
     try:
-        data_key = box.unwrap(base64.b64decode(sealed.wrapped_key), context.encode())
+        data_key = _unwrap(box, base64.b64decode(sealed.wrapped_key), context.encode())
         plain = AESGCM(data_key).decrypt(
             base64.b64decode(sealed.nonce), base64.b64decode(sealed.ciphertext), context.encode()
         )

@@ -23,6 +23,7 @@ from typing import Literal
 
 from google.cloud import firestore
 
+from aiadmin.channels import bots
 from aiadmin.core import rate_limit, repositories
 from aiadmin.core.errors import BadRequest, Conflict, Forbidden, Gone, TooManyRequests
 from aiadmin.core.logs import mask_phone
@@ -104,7 +105,7 @@ def is_owner(db: firestore.Client, claims: RegistrationClaims, company: Company)
 
 def require_owner(db: firestore.Client, claims: RegistrationClaims, company: Company) -> None:
     if not is_owner(db, claims, company):
-        to = access_code_to(company)
+        to = access_code_to(db, company)
         raise Forbidden(
             "the owner's code is needed to open this salon's owner page",
             code="owner_code_required",
@@ -112,11 +113,13 @@ def require_owner(db: firestore.Client, claims: RegistrationClaims, company: Com
         )
 
 
-def access_code_to(company: Company) -> str | None:
+def access_code_to(db: firestore.Client, company: Company) -> str | None:
     """Where the owner's access codes go: the owner's own Telegram or MAX chat with the salon's bot (bound from
-    the owner page), else their number through the salon's WhatsApp."""
+    the owner page, while that bot works), else their number through the salon's WhatsApp."""
     if company.owner_bot_chat:
-        return company.owner_bot_chat
+        link = bots.get_link(db, company.salon_id, chat.channel_of(company.owner_bot_chat))
+        if link is not None and link.owner_chat == company.owner_bot_chat and not link.broken:
+            return company.owner_bot_chat
     return company.owner_phone() if company.whatsapp_connected else None
 
 
@@ -205,7 +208,9 @@ def send_code(
     record = write(db.transaction())
     key = f"owner-code-{claims.jti}-{purpose}-{record.sends}"
     text = _text(company, purpose, code, by)
-    request = SendRequest(key=key, salon_id=company.salon_id, phone=to, text=text, private_text=True)
+    phone = company.owner_phone() if company.whatsapp_connected else None
+    backup = [phone] if phone and phone != to else []  # a bot chat that refuses (blocked): the owner's WhatsApp
+    request = SendRequest(key=key, salon_id=company.salon_id, phone=to, text=text, private_text=True, fallbacks=backup)
     chat.queue_send(queue, host_url, request)
     _event(db, company.salon_id, "owner_code_sent", {"purpose": purpose, "to": shown_to(to), "user_id": claims.uid})
     log.info("owner code sent", extra={"salon_id": company.salon_id, "purpose": purpose, "to": shown_to(to)})

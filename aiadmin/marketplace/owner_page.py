@@ -282,7 +282,7 @@ def send_access_code(
     company = _company(db, claims)
     if owner_access.is_owner(db, claims, company):
         return {"success": True, "owner": True}
-    to = owner_access.access_code_to(company) or company.owner_phone()
+    to = owner_access.access_code_to(db, company) or company.owner_phone()
     by = _requester(db, claims)
     sent = owner_access.send_code(db, queue, host_url, _secret(settings), claims, company, "access", to, by)
     return {"success": True, "owner": False, "to": owner_access.shown_to(sent.to), "expires_at": sent.expires_at}

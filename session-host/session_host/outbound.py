@@ -304,9 +304,13 @@ class Sender:
             if not exc.permanent:
                 ref.delete()
                 return 503, {"error": str(exc)}, {"Retry-After": "15"}
+            try:  # on to the customer's Telegram or MAX before this send is marked failed: a retry finds it unsent
+                fell = chat.fall_through(self.db, self.host.tasks, get_settings().session_host_url, req, str(exc))
+            except Exception:
+                ref.delete()
+                raise
             ref.update({"state": "failed", "error": str(exc), "updated_at": utcnow()})
-            host_url = get_settings().session_host_url
-            if chat.fall_through(self.db, self.host.tasks, host_url, req, str(exc)):  # the customer's Telegram, MAX
+            if fell:
                 return 200, {"state": "fell_through", "error": str(exc)}, {}
             if req.on_refused:
                 self._refused(req, str(exc))

@@ -143,17 +143,17 @@ def _max_message(body: dict, chat_type: str = "dialog") -> dict:
     return {"update_type": "message_created", "timestamp": 1767225600000, "message": message}
 
 
-def test_max_updates_are_read_and_only_the_senders_own_card_is_their_number():
+def test_max_updates_are_read_and_a_shared_card_counts_as_a_typed_number():
     said = parse_max(_max_message({"text": "Есть время завтра?"}))
     assert said is not None and (said.update_id, said.chat_id, said.text) == ("mid.0001", 2001, "Есть время завтра?")
     vcf = "BEGIN:VCARD\nVERSION:3.0\nTEL;TYPE=cell:+79161234567\nEND:VCARD"
+    # MAX's hash that would prove a card is the account's own cannot be checked: every card is a typed number.
     own = {"type": "contact", "payload": {"vcf_info": vcf, "hash": "h", "max_info": {"user_id": 2001}}}
-    assert parse_max(_max_message({"attachments": [own]})).contact_phone == "+79161234567"
+    shared = parse_max(_max_message({"attachments": [own]}))
+    assert shared.contact_phone is None and shared.text == "+79161234567"
     other = {"type": "contact", "payload": {"vcf_info": vcf, "hash": "h", "max_info": {"user_id": 5}}}
     card = parse_max(_max_message({"attachments": [other]}))
     assert card.contact_phone is None and card.text == "+79161234567"
-    unhashed = {"type": "contact", "payload": {"vcf_info": vcf, "max_info": {"user_id": 2001}}}
-    assert parse_max(_max_message({"attachments": [unhashed]})).contact_phone is None
     assert parse_max(_max_message({"text": "всем"}, chat_type="chat")) is None
     started = parse_max(
         {"update_type": "bot_started", "timestamp": 5, "chat_id": 2001, "user": {"user_id": 2001}, "payload": "code"}
@@ -180,3 +180,33 @@ def test_a_deployed_environment_without_a_kms_key_refuses_to_keep_tokens():
     with pytest.raises(ConfigurationError, match="SECRETS_KMS_KEY"):
         secret_box._wrapper(Settings(env="prod", local_secret_key="dev-only-x"))
     assert secret_box._wrapper(Settings(env="local", local_secret_key="x")).name == "local"
+
+
+def test_no_log_line_carries_a_bot_token(servers):
+    """httpx logs each request's URL at INFO, and a Telegram URL carries the token: it must stay quiet."""
+    import io
+    import logging
+
+    from aiadmin.core.logs import configure_logging
+
+    tg_base, max_base, state = servers
+    configure_logging("INFO")  # what every function does at import
+    root, lines = logging.getLogger(), io.StringIO()
+    handler = logging.StreamHandler(lines)
+    root.addHandler(handler)
+    try:
+        TelegramBot(TG, tg_base, 3).me()
+        MaxBot(MX, max_base, 3).me()
+        state.revoked.add(TG)
+        with pytest.raises(BadToken):
+            TelegramBot(TG, tg_base, 3).me()
+    finally:
+        root.removeHandler(handler)
+    assert TG.split(":")[1] not in lines.getvalue() and MX not in lines.getvalue()
+
+
+def test_a_send_that_never_reached_the_messenger_is_tried_again_not_called_unknown():
+    with pytest.raises(BotUnavailable):
+        TelegramBot(TG, "http://127.0.0.1:9", 1).send(1, "x", [], False)
+    with pytest.raises(BotUnavailable):
+        MaxBot(MX, "http://127.0.0.1:9", 1).send(1, "x", [], False)
