@@ -79,3 +79,44 @@ def test_the_owner_reads_a_telegram_customers_conversation_and_answers_from_the_
     customer.send(text="Спасибо!")
     bot.stack.dispatcher.wait_idle()
     assert customer.received()[-1]["text"] == "Да, во дворе.", "the bot keeps out while a person answers"
+
+
+def _bind_owner(token: str, owner_id: int = 5005) -> BotCustomer:
+    code = owner_api("POST", "channels/telegram/owner-link", owner_token(SALON)).json()["link"].split("=", 1)[1]
+    owner = BotCustomer("telegram", token, owner_id, name="Владелец")
+    owner.say(f"/start {code}")
+    return owner
+
+
+def test_the_owners_chat_survives_a_reconnect_and_goes_with_its_bot(bot, db, stack):
+    from aiadmin.core import repositories
+
+    connect(TG_TOKEN)
+    _bind_owner(TG_TOKEN)
+    connect(TG_TOKEN)  # the same bot again (a token pasted twice)
+    assert repositories.get_company(db, SALON).owner_bot_chat == "tg:5005"
+    assert bots.get_link(db, SALON, "telegram").owner_chat == "tg:5005"
+
+    other = "7098765432:AAHk3v9Xc2QpLmN8rT5sYwZ0aBcDeFgOther"
+    connect(other)  # the salon switches to another bot: the old one is let go
+    assert repositories.get_company(db, SALON).owner_bot_chat is None
+    assert stack.bots.bots[TG_TOKEN].webhook_url is None, "the old bot's webhook is deleted"
+    assert not db.collection(bots.BOT_IDS).document(f"telegram_{TG_TOKEN.split(':')[0]}").get().exists
+
+
+def test_a_revoked_token_marks_the_bot_broken_and_the_reminder_takes_whatsapp(bot, db, stack):
+    from aiadmin.whatsapp.chat import SendRequest, queue_send
+
+    connect(TG_TOKEN)
+    customer = BotCustomer("telegram", TG_TOKEN, 1001)
+    customer.say("Здравствуйте")
+    stack.bots.revoked.add(TG_TOKEN)
+    from aiadmin.core.settings import get_settings
+    from aiadmin.core.task_queue import get_task_queue
+
+    request = SendRequest(
+        key="probe-revoked", salon_id=SALON, phone="tg:1001", text="Напоминание", fallbacks=["79035557788"]
+    )
+    queue_send(get_task_queue(), get_settings().session_host_url, request)
+    wait_for(lambda: [m for m in bot.outbox() if m["to"] == "79035557788" and m["text"] == "Напоминание"], 10, "WA")
+    assert bots.get_link(db, SALON, "telegram").broken, "the owner page says the bot stopped working"

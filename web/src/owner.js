@@ -288,7 +288,11 @@ function renderChannels(view) {
       const remove = el("button", "Отключить");
       remove.type = "button";
       remove.addEventListener("click", () => removeBot(b.channel));
-      li.append(title, qr, hint, notices, remove);
+      li.append(title);
+      if (b.broken) {
+        li.append(el("p", "Бот не работает: мессенджер не принимает его токен (его отозвали или сменили). Вставьте новый токен ниже.", "error"));
+      }
+      li.append(qr, hint, notices, remove);
       return li;
     }),
   );
