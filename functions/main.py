@@ -40,8 +40,10 @@ from aiadmin.marketplace import (
 from aiadmin.marketplace.health import check_health, public_view
 from aiadmin.reminders import delivery as reminder_delivery
 from aiadmin.reminders import notices as reminder_notices
+from aiadmin.reminders import outreach
 from aiadmin.sync import runner as sync_runner
 from aiadmin.sync.notice_plan import NoticeTask
+from aiadmin.sync.outreach_plan import OutreachTask
 from aiadmin.sync.reminder_plan import ReminderTask
 from aiadmin.sync.timetable import JOBS_BY_NAME
 from aiadmin.whatsapp.chat import AiTurnTask, SendRequest
@@ -340,3 +342,11 @@ def channel_send_worker(request: flask.Request):
     attempt = int(request.headers.get("X-CloudTasks-TaskRetryCount", "0") or 0)
     state = channel_sender.deliver(get_db(), get_task_queue(), get_settings(), req, attempt)
     return json_response({"success": True, "state": state})
+
+
+@functions_framework.http
+@json_endpoint("POST")
+def outreach_worker(request: flask.Request):
+    """Task: a message the salon sends first after a visit (a review request, a word after a missed visit)."""
+    task = task_payload(request, OutreachTask)
+    return json_response({"success": True, "state": outreach.deliver(get_db(), task, get_task_queue(), get_settings())})

@@ -49,6 +49,10 @@ PLAIN = {
     "media",
     "visit_confirmed",
     "unreadable",
+    "review_thanks",
+    "review_sorry",
+    "review_passed",
+    "opted_out",
 }
 
 

@@ -107,6 +107,21 @@ def render(outcome: Outcome, today: dt.date) -> str:
         return f"WhatsApp не показывает нам ваш номер. Чтобы {what}, напишите, пожалуйста, номер телефона."
     if k == "phone_saved":
         return "Спасибо, номер сохранил. Чем могу помочь?"
+    if k == "review_thanks":
+        link = f" Будем рады, если вы оставите отзыв: {x['link']}" if x.get("link") else " Будем рады видеть вас снова!"
+        return f"Спасибо за оценку!{link}"
+    if k == "review_sorry":
+        return (
+            "Спасибо, что ответили, и простите, что визит вас огорчил. Что было не так? Напишите, пожалуйста, — "
+            "владелец салона прочитает лично."
+        )
+    if k == "review_passed":
+        return "Спасибо, передал ваши слова владельцу салона. Он свяжется с вами, если нужно."
+    if k == "opted_out":
+        return (
+            "Хорошо, больше не будем присылать вам такие сообщения. Напоминания о ваших записях будут приходить, "
+            "как раньше."
+        )
     if k == "bookings_elsewhere":
         why = (
             "WhatsApp скрывает ваш номер"
@@ -367,6 +382,15 @@ def render_en(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
         return f"«{x['title']}» takes about {length.replace(' 0 min', '')}. Shall I book you in?"
     if kind == "phone_saved":
         return "Thank you, I've saved your number. How can I help?"
+    if kind == "review_thanks":
+        link = f" We'd be glad if you left a review: {x['link']}" if x.get("link") else " We hope to see you again!"
+        return f"Thank you for the rating!{link}"
+    if kind == "review_sorry":
+        return "Thank you for answering, and we're sorry the visit disappointed you. What went wrong?"
+    if kind == "review_passed":
+        return "Thank you, I've passed your words to the salon's owner."
+    if kind == "opted_out":
+        return "All right, we won't send you such messages any more. Reminders of your bookings will still come."
     if kind == "bookings_elsewhere":
         return (
             "In this chat I can only see bookings made here: "

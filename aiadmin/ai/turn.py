@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from aiadmin.ai import catalogue, conversation, english, executor, normalise, party, phone_numbers
+from aiadmin.ai import (
+    catalogue,
+    conversation,
+    english,
+    executor,
+    normalise,
+    party,
+    phone_numbers,
+    review_answers,
+)
 from aiadmin.ai.commands import Stage1
 from aiadmin.ai.providers import Provider
 from aiadmin.core import firestore_clock, repositories
@@ -197,6 +206,26 @@ def _heard(db: firestore.Client, audio: list[VoiceNote], stage1: Stage1) -> str:
     return " ".join(w for w in words if w)
 
 
+def _after_visit(
+    db: firestore.Client,
+    company: Company,
+    task: AiTurnTask,
+    conv: dict,
+    text: str,
+    queue: TaskQueue,
+    settings: Settings,
+    turn: executor.Turn,
+) -> executor.Outcome | None:
+    """«Стоп» to the salon's own messages, or the answer to a review request (unless a reminder came since: then
+    «1» is about that visit)."""
+    if review_answers.wants_no_more(text):
+        number = turn.phone if turn.phone and turn.phone_verified else None
+        return review_answers.opt_out(db, company.salon_id, [task.phone, number or ""])
+    if conv.get("reminded"):
+        return None
+    return review_answers.read(db, company, task.phone, conv, text, queue, settings.session_host_url, turn.who)
+
+
 # What a message may say beside the number the bot asked for without asking for something else.
 PASSIVE = frozenset({"confirm", "small_talk", "greeting", "unclear"})
 
@@ -286,7 +315,12 @@ def handle(
         if text:
             state.language = english.language_of(said or text, state.language)  # type: ignore[assignment]
             state.remember("customer", text)
-        if shared and not said and not audio:  # only the number, shared with the button the bot offered
+        after_visit = (
+            _after_visit(db, company, task, conv, text, queue, settings, turn) if text and not shared else None
+        )
+        if after_visit is not None:  # «стоп», or a rating and the words after it: answered without the model
+            stage1, outcomes = Stage1(), [after_visit]
+        elif shared and not said and not audio:  # only the number, shared with the button the bot offered
             state.remember("customer", "[номер телефона]")
             stage1, outcomes = Stage1(), party.phone_given(turn)
         elif text or audio:

@@ -95,6 +95,30 @@ class ReminderSettings(Document):
     notices: bool = True  # tell the customer about bookings the salon made, moved or cancelled
 
 
+class ReviewSettings(Document):
+    """`companies/{id}.retention.reviews`: a rating asked after an attended visit (on by default)."""
+
+    enabled: bool = True
+    delay_min: int = Field(default=120, ge=15, le=24 * 60)  # after the visit's end
+    link: str | None = Field(default=None, max_length=500, pattern=r"^https://\S+$")  # Yandex Maps, 2GIS, Google
+
+
+class NoShowSettings(Document):
+    """`companies/{id}.retention.no_show`: a word offering to rebook after a missed visit (off by default)."""
+
+    enabled: bool = False
+
+
+class RetentionSettings(Document):
+    """`companies/{id}.retention`: the messages the salon sends first to bring customers back, and their limits."""
+
+    reviews: ReviewSettings = Field(default_factory=ReviewSettings)
+    no_show: NoShowSettings = Field(default_factory=NoShowSettings)
+    quiet_from_hour: int = Field(default=21, ge=12, le=23)  # salon-local: nothing of this kind from then…
+    quiet_until_hour: int = Field(default=9, ge=5, le=12)  # …until then; what falls between waits for the morning
+    daily_cap: int = Field(default=100, ge=1, le=1000)  # such messages a salon sends a day at most
+
+
 class OwnerSettings(Document):
     """`companies/{id}.owner`: what the owner steers from the owner page."""
 
@@ -136,6 +160,7 @@ class Company(Document):
     last_payment_date: datetime | None = None
     frozen_from: IntegrationStatus | None = None  # the status a payment returns a frozen salon to
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     reminders_refused: int = 0  # reminders WhatsApp refused (error 463: the customer never wrote to this number)
     owner: OwnerSettings = Field(default_factory=OwnerSettings)
     # The order the salon's own messages (reminders, notices) try the customer's channels in; empty: Telegram,

@@ -25,6 +25,7 @@ from aiadmin.core.models import (
     OwnerSettings,
     RegistrationClaims,
     ReminderSettings,
+    RetentionSettings,
     normalize_phone,
     utcnow,
 )
@@ -52,6 +53,27 @@ class RemindersChange(BaseModel):
     notices: bool | None = None
 
 
+class ReviewsChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    delay_min: int | None = Field(default=None, ge=15, le=24 * 60)
+    link: str | None = Field(default=None, max_length=500)
+
+    @field_validator("link")
+    @classmethod
+    def _link(cls, v: str | None) -> str | None:
+        if v is not None and v.strip() and not re.match(r"^https://\S+$", v.strip()):
+            raise ValueError("a link that starts with https://, like the salon's page on Yandex Maps or 2GIS")
+        return v.strip() if v else v
+
+
+class NoShowChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+
+
 class SettingsChange(BaseModel):
     """`PUT /marketplace/owner/api/settings`: any subset; what is left out stays."""
 
@@ -64,6 +86,8 @@ class SettingsChange(BaseModel):
     phone_code: str | None = Field(default=None, max_length=12)  # the code sent to a new `phone` (phone-code)
     summary_hour: int | None = Field(default=None, ge=-1, le=23)  # -1: off
     reminders: RemindersChange | None = None
+    reviews: ReviewsChange | None = None  # a rating asked after an attended visit
+    no_show: NoShowChange | None = None  # a word offering to rebook after a missed visit
     # The order the salon's own messages try a customer's channels in; [] restores the default.
     channel_order: list[Literal["whatsapp", "telegram", "max"]] | None = Field(default=None, max_length=3)
 
@@ -341,8 +365,15 @@ def change_settings(
     reminders = company.reminders.model_dump()
     if change.reminders is not None:
         reminders.update(change.reminders.model_dump(exclude_unset=True))
+    retention = company.retention.model_dump()
+    if change.reviews is not None:
+        retention["reviews"].update(change.reviews.model_dump(exclude_unset=True))
+        retention["reviews"]["link"] = retention["reviews"].get("link") or None
+    if change.no_show is not None:
+        retention["no_show"].update(change.no_show.model_dump(exclude_unset=True))
     try:
         new_owner, new_reminders = OwnerSettings.model_validate(owner), ReminderSettings.model_validate(reminders)
+        new_retention = RetentionSettings.model_validate(retention)
     except ValueError as exc:
         raise BadRequest(f"invalid settings: {exc}", code="invalid_settings") from exc
     before = company.owner_phone()
@@ -357,7 +388,12 @@ def change_settings(
         proved = owner_access.verify_code(db, _secret(settings), claims, "owner_phone", change.phone_code.strip())
         if proved.to != new_owner.phone:
             raise Forbidden("the code was sent to another number", code="phone_code_mismatch")
-    fields = {"owner": new_owner.to_firestore(), "reminders": new_reminders.to_firestore(), "updated_at": utcnow()}
+    fields = {
+        "owner": new_owner.to_firestore(),
+        "reminders": new_reminders.to_firestore(),
+        "retention": new_retention.to_firestore(),
+        "updated_at": utcnow(),
+    }
     order = company.channel_order if change.channel_order is None else change.channel_order
     fields["channel_order"] = list(order)
     repositories.company_ref(db, claims.salon_id).set(fields, merge=True)
@@ -365,7 +401,12 @@ def change_settings(
     if after != before:
         _tell_old_number(db, queue, host_url, company, before, after)
     owner_view.refresh(db, claims.salon_id)
-    shown = {**new_owner.model_dump(), "reminders": new_reminders.model_dump(), "channel_order": list(order)}
+    shown = {
+        **new_owner.model_dump(),
+        "reminders": new_reminders.model_dump(),
+        "channel_order": list(order),
+        **new_retention.model_dump(include={"reviews", "no_show"}),
+    }
     return {"success": True, "settings": shown}
 
 

@@ -27,6 +27,7 @@ from aiadmin.core import repositories
 from aiadmin.core.models import Company, Document, RegistrationClaims, utcnow
 from aiadmin.core.settings import get_settings
 from aiadmin.sync import documents as sync_docs
+from aiadmin.sync import outreach_plan
 from aiadmin.sync.timetable import MODULE_TITLES
 from aiadmin.whatsapp import activity, chat, owner_notices
 from aiadmin.whatsapp.qr_image import qr_data_url
@@ -71,6 +72,12 @@ class Week(Document):
     rescheduled: int = 0
     cancelled: int = 0
     actions: list[activity.BotAction] = Field(default_factory=list)
+    # Messages the salon sent first after visits, and what came of them.
+    review_requests: int = 0
+    review_answers: int = 0
+    review_average: float | None = None
+    low_reviews: list[dict[str, Any]] = Field(default_factory=list)  # 1–3: master, rating, the customer's words
+    missed_visit_messages: int = 0
 
 
 class OwnerView(Document):
@@ -150,7 +157,32 @@ def _week(db: firestore.Client, company: Company) -> Week:
         rescheduled=sum(day.count("rescheduled") for day in days),
         cancelled=sum(day.count("cancelled") for day in days),
         actions=actions[-50:],
+        **_outreach(db, company),
     )
+
+
+def _outreach(db: firestore.Client, company: Company) -> dict[str, Any]:
+    since = utcnow() - timedelta(days=WEEK)
+    query = (
+        db.collection(outreach_plan.OUTREACH)
+        .where(filter=FieldFilter("salon_id", "==", company.salon_id))
+        .where(filter=FieldFilter("at", ">=", since))
+    )
+    events = [outreach_plan.OutreachRecord.model_validate(s.to_dict()) for s in query.stream()]
+    asked = [e for e in events if e.kind == "review" and e.state != "skipped"]
+    rated = [e.rating for e in asked if e.rating is not None]
+    low = [
+        {"master": e.master, "rating": e.rating, "comment": e.comment, "at": e.answered_at}
+        for e in asked
+        if e.rating is not None and e.rating <= 3
+    ]
+    return {
+        "review_requests": len(asked),
+        "review_answers": len(rated),
+        "review_average": round(sum(rated) / len(rated), 2) if rated else None,
+        "low_reviews": low[-20:],
+        "missed_visit_messages": len([e for e in events if e.kind == "no_show" and e.state != "skipped"]),
+    }
 
 
 def _sync(db: firestore.Client, salon_id: int) -> list[ModuleSync]:
@@ -173,6 +205,7 @@ def settings_of(company: Company) -> dict[str, Any]:
         **company.owner.model_dump(),
         "reminders": company.reminders.model_dump(),
         "channel_order": company.channel_order,
+        **company.retention.model_dump(include={"reviews", "no_show"}),
     }
 
 

@@ -72,6 +72,8 @@ def _record(ctx: Context, hook: DataWebhook, queue: TaskQueue | None) -> Applied
             _tell(ctx, old, doc)
     else:
         _delete(ctx, d.BOOKINGS, rid)  # moved into the past
+        if written:  # marked attended or missed after its day
+            ctx.visits_written([doc])
     if queue is not None and doc.date in (today.isoformat(), (today + dt.timedelta(days=1)).isoformat()):
         # The master's busy intervals changed today or tomorrow: refresh them (one task per salon per minute).
         slot = "wh-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M")

@@ -16,7 +16,7 @@ from aiadmin.core import repositories
 from aiadmin.core.models import Company, utcnow
 from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync import documents as d
-from aiadmin.sync import reminder_plan
+from aiadmin.sync import outreach_plan, reminder_plan
 from aiadmin.sync.writer import Counts, apply, upsert
 from aiadmin.yclients.client import YclientsClient, YclientsError
 from aiadmin.yclients.models import YcClient, YcRecord, YcScheduleDay, YcService, YcStaff
@@ -52,7 +52,14 @@ class Context:
 
     def bookings_written(self, bookings: Iterable[d.BookingDoc]) -> None:
         if self.queue is not None:
-            reminder_plan.schedule(self.queue, self.company, bookings)
+            written = list(bookings)
+            reminder_plan.schedule(self.queue, self.company, written)
+            outreach_plan.schedule(self.queue, self.company, written)
+
+    def visits_written(self, visits: Iterable[d.BookingDoc]) -> None:
+        """Past visits marked attended or missed: what the salon says after them."""
+        if self.queue is not None:
+            outreach_plan.schedule(self.queue, self.company, visits)
 
 
 # --- mapping ---------------------------------------------------------------------------------------------

@@ -29,7 +29,15 @@ NOTICE_HOURS = "owner_notice_hours"  # per salon, kind and hour: how many were s
 RETENTION = timedelta(days=30)
 
 Kind = Literal[
-    "logged_out", "whatsapp_down", "whatsapp_back", "sync_failing", "handoff", "unanswered", "refused", "summary"
+    "logged_out",
+    "whatsapp_down",
+    "whatsapp_back",
+    "sync_failing",
+    "handoff",
+    "unanswered",
+    "refused",
+    "summary",
+    "review",
 ]
 # Sent per kind and hour at most; a burst of handoffs in a busy hour must not flood the owner's phone.
 HOURLY_CAP: dict[str, int] = {
@@ -41,6 +49,7 @@ HOURLY_CAP: dict[str, int] = {
     "unanswered": 5,
     "refused": 5,
     "summary": 1,
+    "review": 10,  # a customer's words after a low rating
 }
 
 

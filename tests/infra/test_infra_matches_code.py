@@ -284,7 +284,9 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
     from aiadmin.core.models import WaCommand, WebhookReceipt
     from aiadmin.core.repositories import WA_COMMANDS, WEBHOOK_RECEIPTS
     from aiadmin.marketplace import owner_access, owner_page, owner_view, registration
+    from aiadmin.reminders import outreach
     from aiadmin.reminders.delivery import REMINDERS, ReminderRecord
+    from aiadmin.sync import outreach_plan
     from aiadmin.sync.notice_plan import TOLD, Told
     from aiadmin.whatsapp import activity, chat, onboarding_view, owner_notices, voice_notes
     from session_host import host_load, inbound_journal
@@ -315,6 +317,8 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
         (owner_page.OWNER_REPLIES, "expire_at"): '"expire_at": utcnow() + timedelta(days=2)' in _source(owner_page),
         (voice_notes.VOICE, "expire_at"): "expire_at" in voice_notes.VoiceNote.model_fields,
         (contacts.CUSTOMER_CHANNELS, "expire_at"): '"expire_at": expire' in _source(contacts),
+        (outreach_plan.OUTREACH, "expire_at"): "expire_at" in outreach_plan.OutreachRecord.model_fields,
+        (outreach.OUTREACH_DAYS, "expire_at"): '"expire_at": now + dt.timedelta(days=2)' in _source(outreach),
     }
     assert all(written.values()), written
     config = json.loads((WEB / "firestore.indexes.json").read_text())

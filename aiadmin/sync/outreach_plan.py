@@ -1,0 +1,93 @@
+"""Messages the salon sends first after a visit, planned when YCLIENTS says how the visit went: a review request
+`retention.reviews.delay_min` after an attended visit (`attendance: 1`) ends, and — when the owner turned it on — a
+word offering to rebook an hour after a missed one (`attendance: -1`). Planned whenever a booking is written (sync,
+record webhooks), never by scanning; the task's name is the event's, so a webhook delivered three times plans one
+task. What happens when the task fires is `aiadmin.reminders.outreach`.
+
+The collections the conversation reads too live here: `outreach/{salon}_{kind}_{record}` (one per event: sent or
+skipped and why, and what came of it) and `opt_outs/{salon}_{phone or chat}` (a customer who said «стоп»)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import Field
+
+from aiadmin.core.models import Company, Document, utcnow
+from aiadmin.core.queues import REMINDERS
+from aiadmin.core.task_queue import Task, TaskQueue, task_name
+from aiadmin.sync.documents import BookingDoc
+
+log = logging.getLogger("aiadmin.sync.outreach_plan")
+
+OUTREACH = "outreach"
+OPT_OUTS = "opt_outs"
+OutreachKind = Literal["review", "no_show"]
+STALE = dt.timedelta(days=2)  # a visit learned about this late is not asked about any more
+NO_SHOW_AFTER = dt.timedelta(hours=1)
+DEFAULT_LENGTH = dt.timedelta(hours=1)
+KEEP = dt.timedelta(days=120)
+
+
+class OutreachTask(Document):
+    salon_id: int
+    record_id: int
+    kind: OutreachKind
+
+
+class OutreachRecord(Document):
+    """`outreach/{salon}_{kind}_{record}`: created once, before the message is queued."""
+
+    salon_id: int
+    kind: OutreachKind
+    record_id: int
+    chat: str | None = None
+    state: Literal["sent", "skipped", "answered"] = "sent"
+    why: str | None = None  # skipped: why
+    staff_id: int | None = None
+    master: str | None = None
+    rating: int | None = Field(default=None, ge=1, le=5)
+    comment: str | None = None
+    at: dt.datetime = Field(default_factory=utcnow)
+    answered_at: dt.datetime | None = None
+    expire_at: dt.datetime = Field(default_factory=lambda data: data["at"] + KEEP)
+
+
+def outreach_id(salon_id: int, kind: str, record_id: int) -> str:
+    return f"{salon_id}_{kind}_{record_id}"
+
+
+def plan(
+    company: Company, booking: BookingDoc, now: dt.datetime | None = None
+) -> list[tuple[OutreachTask, dt.datetime]]:
+    settings = company.retention
+    if booking.deleted or booking.starts_at is None or not booking.client_phone:
+        return []
+    now = now or utcnow()
+    ends = booking.starts_at + (dt.timedelta(seconds=booking.length_s) if booking.length_s else DEFAULT_LENGTH)
+    if booking.attendance == 1 and settings.reviews.enabled:
+        kind, due = "review", ends + dt.timedelta(minutes=settings.reviews.delay_min)
+    elif booking.attendance == -1 and settings.no_show.enabled:
+        kind, due = "no_show", ends + NO_SHOW_AFTER
+    else:
+        return []
+    if now - due > STALE:
+        return []
+    task = OutreachTask(salon_id=company.salon_id, record_id=booking.id, kind=kind)  # type: ignore[arg-type]
+    return [(task, max(due, now))]
+
+
+def schedule(queue: TaskQueue, company: Company, bookings: Iterable[BookingDoc]) -> int:
+    """Queue what these bookings' visits call for; the number of tasks created (a repeat creates none)."""
+    created = 0
+    for booking in bookings:
+        for task, at in plan(company, booking):
+            name = task_name("outreach", task.kind, task.salon_id, task.record_id)
+            payload = task.model_dump(mode="json")
+            created += queue.enqueue(Task(REMINDERS.name, name, "outreach_worker", payload, schedule_at=at))
+    if created:
+        log.info("outreach planned", extra={"salon_id": company.salon_id, "tasks_created": created})
+    return created

@@ -1,0 +1,185 @@
+"""Messages the salon sends first after a visit, on the whole local stack with the clock pinned to a Wednesday
+morning: YCLIENTS marks a visit attended (through its real visits API, which sends the record webhook), one review
+request follows after the delay, and the customer's rating and words go where they should; «стоп», a customer who
+never wrote and quiet hours are respected; a missed visit gets a word when the owner turned that on."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import requests
+
+from aiadmin.sync.outreach_plan import OUTREACH, outreach_id
+from tests.clock import travel
+from tests.conftest import GATEWAY, PARTNER_TOKEN, TASK_SECRET, TASKS, USER_TOKEN, wait_for
+from tests.integration.conftest import NOTICES_TO, SALON, Chat
+from tests.integration.helpers import owner_api, owner_token
+from tests.integration.test_reminders import NOW, client_of, run, salon_books, wednesday  # noqa: F401
+
+LINK = "https://yandex.ru/maps/org/liliya/123"
+
+
+def outreach_tasks(record_id: int) -> list[dict]:
+    tasks = requests.get(f"{TASKS}/tasks", params={"queue": "reminders"}, timeout=10).json()
+    return [t for t in tasks if t["name"].startswith("outreach-") and t["payload"]["record_id"] == record_id]
+
+
+def a_visit_today(stack, phone_client: dict) -> dict:
+    """A booking this morning, before the pinned now (the visit has happened)."""
+    data = stack.data
+    svc = next(s for s in data.services.values() if s["title"] == "Мужская стрижка")
+    staff = svc["staff"][0]
+    body = {
+        "id": max(data.records) + 1,
+        "staff_id": staff["id"],
+        "service_id": svc["id"],
+        "datetime": f"{NOW.date().isoformat()}T09:00:00",
+        "client_id": phone_client["id"],
+        "seance_length": 3600,
+    }
+    resp = requests.post(f"{stack.yclients}/_standin/salons/{SALON}/records", json=body, timeout=10)
+    assert resp.status_code in (200, 201), resp.text
+    return resp.json()["record"]
+
+
+def salon_marks(stack, record: dict, attendance: int) -> None:
+    """The salon marks the visit in YCLIENTS (its visits API sends the record webhook), which YCLIENTS may send
+    again: the same webhook twice more."""
+    rec = stack.data.records[record["id"]]
+    headers = {"Authorization": f"Bearer {PARTNER_TOKEN}, User {USER_TOKEN}"}
+    url = f"{stack.yclients}/api/v1/visits/{rec['visit_id']}/{rec['id']}"
+    body = {
+        "attendance": attendance,
+        "comment": "",
+    }  # YCLIENTS's rate limit may say 429: asked again, as a client would
+    wait_for(lambda: requests.put(url, json=body, headers=headers, timeout=10).ok, 10, "YCLIENTS took the mark")
+    hook = stack.standin_state.installs[SALON]["webhook_urls"][0]
+    body = {"company_id": SALON, "resource": "record", "resource_id": rec["id"], "status": "update", "data": {}}
+    for _ in range(2):
+        assert requests.post(hook, json=body, timeout=10).status_code == 200
+
+
+def test_an_attended_visit_gets_one_review_request_and_a_five_gets_the_review_link(wednesday, bot, db):  # noqa: F811
+    assert owner_api("PUT", "settings", owner_token(SALON), json={"reviews": {"link": LINK, "delay_min": 60}}).ok
+    who = client_of(bot.stack, 3)
+    customer = Chat(bot.stack, str(who["phone"]))
+    customer.say("Здравствуйте, вы до скольки сегодня?")  # the customer has written to the salon before
+    record = a_visit_today(bot.stack, who)
+    salon_marks(bot.stack, record, 1)
+    tasks = wait_for(lambda: outreach_tasks(record["id"]), 10, "the review request planned")
+    bot.stack.dispatcher.wait_idle()
+    assert len(outreach_tasks(record["id"])) == 1, "a webhook delivered three times plans one request"
+    due = dt.datetime.fromisoformat(tasks[0]["schedule_time"].replace("Z", "+00:00"))
+    assert due == dt.datetime.fromisoformat(f"{NOW.date()}T11:00:00+03:00"), "an hour after the visit ended"
+
+    run(tasks[0])
+    asked = wait_for(lambda: [t for t in customer.replies() if "Оцените" in t], 10, "the review request")
+    assert len(asked) == 1 and "«Мужская стрижка»" in asked[0] and "от 1 до 5" in asked[0] and "«стоп»" in asked[0]
+    customer.seen = len(customer.replies())
+    thanks = customer.say("5")
+    assert thanks.startswith("Спасибо за оценку!") and LINK in thanks, thanks
+    event = db.collection(OUTREACH).document(outreach_id(SALON, "review", record["id"])).get().to_dict()
+    assert event["rating"] == 5 and event["state"] == "answered" and event["master"]
+    again = requests.post(  # Cloud Tasks delivers at least once: the same task again
+        f"{GATEWAY}/_fn/outreach_worker",
+        json=tasks[0]["payload"],
+        headers={"X-AIAdmin-Task-Secret": TASK_SECRET},
+        timeout=15,
+    )
+    assert again.json()["state"] == "duplicate"
+    bot.stack.dispatcher.wait_idle()
+    assert len([t for t in customer.replies() if "Оцените" in t]) == 1
+
+
+def test_a_low_rating_asks_what_went_wrong_and_the_words_reach_the_owner_only(wednesday, bot, db):  # noqa: F811
+    who = client_of(bot.stack, 4)
+    customer = Chat(bot.stack, str(who["phone"]))
+    customer.say("Добрый день")
+    record = a_visit_today(bot.stack, who)
+    salon_marks(bot.stack, record, 1)
+    run(wait_for(lambda: outreach_tasks(record["id"]), 10, "planned")[0])
+    wait_for(lambda: [t for t in customer.replies() if "Оцените" in t], 10, "the review request")
+    customer.seen = len(customer.replies())
+    sorry = customer.say("2")
+    assert "Что было не так?" in sorry and "http" not in sorry, sorry
+    passed = customer.say("Ждала 20 минут, стрижка кривая")
+    assert passed.startswith("Спасибо, передал ваши слова владельцу салона"), passed
+    told = wait_for(lambda: [t for t in customer.replies(to=NOTICES_TO) if "оценил визит" in t], 10, "the owner")
+    assert "на 2 из 5" in told[-1] and "Ждала 20 минут, стрижка кривая" in told[-1]
+    event = db.collection(OUTREACH).document(outreach_id(SALON, "review", record["id"])).get().to_dict()
+    assert event["rating"] == 2 and event["comment"] == "Ждала 20 минут, стрижка кривая"
+    conv = db.collection("conversations").document(f"{SALON}_{who['phone']}").get().to_dict()
+    assert conv["waiting_reason"] == "review", "the inbox shows the chat as waiting for a person"
+
+
+def test_stop_never_wrote_and_quiet_hours_are_respected_but_reminders_still_go(wednesday, bot, db):  # noqa: F811
+    stopper, silent = client_of(bot.stack, 5), client_of(bot.stack, 6)
+    chat = Chat(bot.stack, str(stopper["phone"]))
+    chat.say("Здравствуйте")
+    answer = chat.say("стоп")
+    assert answer.startswith("Хорошо, больше не будем присылать"), answer
+    for who in (stopper, silent):
+        record = a_visit_today(bot.stack, who)
+        salon_marks(bot.stack, record, 1)
+        run(wait_for(lambda r=record: outreach_tasks(r["id"]), 10, "planned")[0])
+        bot.stack.dispatcher.wait_idle()
+        event = db.collection(OUTREACH).document(outreach_id(SALON, "review", record["id"])).get().to_dict()
+        assert event["state"] == "skipped"
+    reasons = sorted(d.to_dict()["why"] for d in db.collection(OUTREACH).where("state", "==", "skipped").stream())
+    assert reasons == ["the customer asked not to get such messages", "the customer never wrote to the salon"]
+    assert not [t for t in bot.outbox() if "Оцените" in t["text"]]
+
+    # The reminder of a booking the stopped customer has still goes.
+    booked = salon_books(bot.stack, stopper)
+    from tests.integration.test_reminders import planned
+
+    run(planned(booked["id"])["day_before"])
+    wait_for(lambda: [t for t in chat.replies() if "Ответьте, пожалуйста" in t], 10, "the reminder")
+
+    # Late in the evening a request waits for the morning.
+    third = client_of(bot.stack, 7)
+    Chat(bot.stack, str(third["phone"])).say("Здравствуйте")
+    record = a_visit_today(bot.stack, third)
+    salon_marks(bot.stack, record, 1)
+    task = wait_for(lambda: outreach_tasks(record["id"]), 10, "planned")[0]
+    with travel(NOW.replace(hour=22, minute=30)):
+        run(task)
+        later = wait_for(lambda: [t for t in outreach_tasks(record["id"]) if t["name"] != task["name"]], 10, "moved")
+    morning = dt.datetime.fromisoformat(later[0]["schedule_time"].replace("Z", "+00:00"))
+    assert morning == dt.datetime.fromisoformat(f"{NOW.date() + dt.timedelta(days=1)}T09:00:00+03:00")
+    assert not [t for t in bot.outbox() if "Оцените" in t["text"]]
+
+
+def test_a_missed_visit_gets_a_word_only_when_the_owner_turned_it_on(wednesday, bot, db):  # noqa: F811
+    who, other = client_of(bot.stack, 8), client_of(bot.stack, 9)
+    for w in (who, other):
+        Chat(bot.stack, str(w["phone"])).say("Здравствуйте")
+    first = a_visit_today(bot.stack, other)
+    salon_marks(bot.stack, first, -1)
+    bot.stack.dispatcher.wait_idle()
+    assert outreach_tasks(first["id"]) == [], "off by default"
+    assert owner_api("PUT", "settings", owner_token(SALON), json={"no_show": {"enabled": True}}).ok
+    record = a_visit_today(bot.stack, who)
+    salon_marks(bot.stack, record, -1)
+    run(wait_for(lambda: outreach_tasks(record["id"]), 10, "planned")[0])
+    customer = Chat(bot.stack, str(who["phone"]))
+    sent = wait_for(lambda: [t for t in customer.replies() if "не получилось прийти" in t], 10, "the word")
+    assert "Жаль, что сегодня не получилось прийти на «Мужская стрижка»" in sent[0] and "«стоп»" in sent[0]
+
+
+def test_retention_settings_are_validated_field_by_field(bot):
+    token = owner_token(SALON)
+    for bad in (
+        {"reviews": {"delay_min": 5}},
+        {"reviews": {"link": "javascript:alert(1)"}},
+        {"reviews": {"stars": 5}},
+        {"rebooking": {"enabled": True}},  # nudges are not built yet: refused, not silently kept
+    ):
+        resp = owner_api("PUT", "settings", token, json=bad)
+        assert resp.status_code == 400, (bad, resp.text)
+    ok = owner_api("PUT", "settings", token, json={"reviews": {"enabled": False, "link": LINK}})
+    assert ok.status_code == 200 and ok.json()["settings"]["reviews"] == {
+        "enabled": False,
+        "delay_min": 120,
+        "link": LINK,
+    }
