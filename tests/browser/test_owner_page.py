@@ -184,6 +184,12 @@ def test_settings_steer_the_next_turn(desktop, stack, host, db):
     b.shot("saved")
     company = repositories.get_company(db, 962302)
     assert company.owner.bot_enabled and company.owner.phone == "79165554433"
+    b.page.fill("#reviews_link", "https://2gis.ru/firm/123")
+    b.page.check("#settings [name=no_show_enabled]")
+    b.page.click("#settings-save")
+    wait_for(lambda: repositories.get_company(db, 962302).retention.no_show.enabled, 10, "saved")
+    retention = repositories.get_company(db, 962302).retention
+    assert retention.reviews.link == "https://2gis.ru/firm/123" and retention.reviews.enabled
     assert [t for t in outbox("79001234567") if "теперь приходят" in t], "the number that got notices is told"
     customer_says("Привет")
     assert answered(before) == "Добрый день! Салон «Лилия» на связи, чем помочь?"

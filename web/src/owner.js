@@ -29,6 +29,7 @@ const KINDS = {
   unanswered: "Вопрос без ответа",
   refused: "Сообщение не доставлено",
   summary: "Сводка",
+  review: "Низкая оценка визита",
 };
 const ACTIONS = { booked: "Записал", rescheduled: "Перенёс", cancelled: "Отменил" };
 const WA_STATES = {
@@ -233,7 +234,16 @@ function renderWeek(view) {
   const share = w.off_hours_share === null || w.off_hours_share === undefined ? null : Math.round(w.off_hours_share * 100);
   $("week-summary").textContent =
     `Бот ответил клиентам: ${w.customers || 0}. Записал: ${w.booked || 0}, перенёс: ${w.rescheduled || 0}, ` +
-    `отменил: ${w.cancelled || 0}.` + (share === null ? "" : ` Писали в нерабочее время: ${share}%.`);
+    `отменил: ${w.cancelled || 0}.` + (share === null ? "" : ` Писали в нерабочее время: ${share}%.`) +
+    (w.review_requests
+      ? ` Оценку визита попросили: ${w.review_requests}, ответили: ${w.review_answers || 0}` +
+        (w.review_average ? `, средняя оценка ${String(w.review_average).replace(".", ",")}.` : ".")
+      : "");
+  $("week-low-reviews").replaceChildren(
+    ...(w.low_reviews || []).map((r) =>
+      el("li", `${r.rating} из 5${r.master ? `, мастер ${r.master}` : ""}${r.comment ? `: «${r.comment}»` : ""}`),
+    ),
+  );
   $("week-actions").replaceChildren(
     ...(w.actions || [])
       .slice()
@@ -370,6 +380,10 @@ function fillSettings(view) {
   f.reminders_enabled.checked = r.enabled !== false;
   f.reminders_notices.checked = r.notices !== false;
   f.day_before_hour.value = String(r.day_before_hour || 19);
+  const rv = s.reviews || {};
+  f.reviews_enabled.checked = rv.enabled !== false;
+  f.reviews_link.value = rv.link || "";
+  f.no_show_enabled.checked = Boolean((s.no_show || {}).enabled);
   page.formFilled = true;
 }
 
@@ -388,6 +402,8 @@ async function saveSettings(event) {
       day_before_hour: Number(f.day_before_hour.value),
     },
     phone: f.phone.value.trim(), // the server reads any usual spelling; empty: the installer's number
+    reviews: { enabled: f.reviews_enabled.checked, link: f.reviews_link.value.trim() },
+    no_show: { enabled: f.no_show_enabled.checked },
   };
   const code = f.phone_code.value.replace(/\D/g, "");
   if (!$("phone-code-row").hidden && code) change.phone_code = code;
