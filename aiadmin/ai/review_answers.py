@@ -17,8 +17,8 @@ import re
 
 from google.cloud import firestore
 
+from aiadmin.ai.conversation import State
 from aiadmin.ai.executor import Outcome
-from aiadmin.core.logs import phone_ref
 from aiadmin.core.models import Company, utcnow
 from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync.outreach_plan import OPT_OUTS, OUTREACH, outreach_id
@@ -27,18 +27,39 @@ from aiadmin.whatsapp import chat, owner_notices
 log = logging.getLogger("aiadmin.ai.review_answers")
 
 OPEN_FOR = dt.timedelta(days=7)
-_RATING = re.compile(r"^\s*(?:оценка|ставлю)?\s*([1-5])\s*(?:(?:из|/)\s*5)?\s*[!.)👍❤️⭐]*\s*$", re.IGNORECASE)
+_RATING = re.compile(r"^\s*(?:оценка|ставлю)?\s*([1-5])\s*(?:(?:из|/)\s*5)?\s*[!.)👍❤️]*\s*$", re.IGNORECASE)
+_STARS = re.compile(r"^\s*(⭐{1,5})\s*$")
 _WORDS = {"пять": 5, "четыре": 4, "три": 3, "два": 2, "один": 1, "единица": 1, "двойка": 2, "тройка": 3}
 _STOP = re.compile(
-    r"^\s*(?:стоп|stop|отпиши(?:те)?(?:\s+меня)?|отписаться|(?:больше\s+)?не\s+пишите(?:\s+мне)?(?:\s+больше)?)"
-    r"[\s.!]*$",
+    r"^\s*(?:/?стоп|/?stop|отписка|отпиши(?:те)?(?:\s+меня)?|отписаться|"
+    r"(?:пожалуйста,?\s+)?(?:больше\s+)?не\s+(?:пишите|присылайте)(?:\s+мне)?(?:\s+больше)?)"
+    r"[\s.!🙏]*$",
     re.IGNORECASE,
+)
+COMMENT_FOR = dt.timedelta(hours=6)  # «что было не так?» expects its answer soon; later words are a new talk
+# What a customer asks for as an ordinary conversation: never taken as the complaint after a low rating.
+REQUESTS = frozenset(
+    {
+        "search_slots",
+        "create_booking",
+        "cancel_booking",
+        "reschedule_booking",
+        "show_prices",
+        "explain_service",
+        "staff_schedule",
+        "my_bookings",
+        "call_human",
+        "salon_info",
+        "confirm_visit",
+    }
 )
 
 
 def rating_in(text: str) -> int | None:
     if found := _RATING.match(text):
         return int(found.group(1))
+    if stars := _STARS.match(text):
+        return len(stars.group(1))
     word = text.strip().strip("!.").lower()
     return _WORDS.get(word)
 
@@ -61,6 +82,18 @@ def _asked(conv: dict) -> dict | None:
     return asked
 
 
+def busy(state: State) -> bool:
+    """The bot just asked something else (which booking, which time, «да?», a reminder's «1/2/3»): a bare digit
+    or «стоп» answers that, not the salon's question after a visit."""
+    return bool(state.pending or state.awaiting or state.offered or state.choices or state.reminded)
+
+
+def _close(db: firestore.Client, salon_id: int, chats: list[str]) -> None:
+    for name in chats:
+        ref = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(salon_id, name))
+        ref.set({"review_asked": firestore.DELETE_FIELD}, merge=True)
+
+
 def read(
     db: firestore.Client,
     company: Company,
@@ -70,34 +103,46 @@ def read(
     queue: TaskQueue | None,
     host_url: str | None,
     who: str,
+    requests: set[str],
 ) -> Outcome | None:
-    """The answer to an open review question, or None when this message is not one."""
+    """The answer to an open review question, or None when this message is not one. `requests`: what the rules
+    read in the message (a booking, a price question…), which is never a rating's comment."""
     asked = _asked(conv)
     if asked is None or not text.strip():
         return None
     record_id = int(asked["record_id"])
     event = db.collection(OUTREACH).document(outreach_id(company.salon_id, "review", record_id))
-    conv_ref = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(company.salon_id, chat_name))
+    shown = event.get().to_dict() or {}
+    chats = list(dict.fromkeys([*(shown.get("chats") or []), chat_name]))
     if asked.get("stage") == "comment":
-        event.set({"comment": text[:1000], "commented_at": utcnow()}, merge=True)
-        conv_ref.set(
-            {"review_asked": firestore.DELETE_FIELD, "waiting_since": utcnow(), "waiting_reason": "review"}, merge=True
-        )
-        shown = event.get().to_dict() or {}
-        master = f", мастер — {shown['master']}" if shown.get("master") else ""
+        since = asked.get("rated_at") or asked["at"]
+        if requests & REQUESTS or utcnow() - since > COMMENT_FOR:  # a new conversation, not the complaint
+            _close(db, company.salon_id, chats)
+            return None
+        comment = " ".join(text.split())[:300]  # one line: it is quoted inside a notice from the salon's bot
+        event.set({"comment": comment, "commented_at": utcnow()}, merge=True)
+        _close(db, company.salon_id, chats)
+        conv_ref = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(company.salon_id, chat_name))
+        conv_ref.set({"waiting_since": utcnow(), "waiting_reason": "review"}, merge=True)
+        master = f" (мастер — {shown['master']})" if shown.get("master") else ""
         notice = (
-            f"Клиент {who} оценил визит{master} на {shown.get('rating', '?')} из 5 и написал: «{text[:500]}». "
+            f"Клиент {who} оценил визит на {shown.get('rating', '?')} из 5{master} и написал: «{comment}». "
             "Ответьте ему на странице AI Admin."
         )
-        dedup = f"{phone_ref(chat_name)}-{record_id}"
-        owner_notices.notify(db, queue, host_url, company, "review", dedup, notice, customer=chat_name)
+        owner_notices.notify(db, queue, host_url, company, "review", str(record_id), notice, customer=chat_name)
         return Outcome("review_passed", {})
     rating = rating_in(text)
     if rating is None:
         return None
-    event.set({"rating": rating, "state": "answered", "answered_at": utcnow()}, merge=True)
+    if shown.get("rating") is not None:  # rated already (in another of the customer's chats)
+        _close(db, company.salon_id, chats)
+        return None
+    now = utcnow()
+    event.set({"rating": rating, "state": "answered", "answered_at": now}, merge=True)
     if rating >= 4:
-        conv_ref.set({"review_asked": firestore.DELETE_FIELD}, merge=True)
+        _close(db, company.salon_id, chats)
         return Outcome("review_thanks", {"rating": rating, "link": company.retention.reviews.link})
-    conv_ref.set({"review_asked": {**asked, "stage": "comment"}}, merge=True)
+    _close(db, company.salon_id, [c for c in chats if c != chat_name])
+    conv_ref = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(company.salon_id, chat_name))
+    conv_ref.set({"review_asked": {**asked, "stage": "comment", "rated_at": now}}, merge=True)
     return Outcome("review_sorry", {"rating": rating})

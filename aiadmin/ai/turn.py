@@ -22,6 +22,7 @@ from aiadmin.ai import (
     party,
     phone_numbers,
     review_answers,
+    rules,
 )
 from aiadmin.ai.commands import Stage1
 from aiadmin.ai.providers import Provider
@@ -216,14 +217,18 @@ def _after_visit(
     settings: Settings,
     turn: executor.Turn,
 ) -> executor.Outcome | None:
-    """«Стоп» to the salon's own messages, or the answer to a review request (unless a reminder came since: then
-    «1» is about that visit)."""
+    """«Стоп» to the salon's own messages, or the answer to a review request — unless the bot has just asked
+    something else (a reminder's «1/2/3», which booking, which time): then the message answers that."""
+    if conv.get("reminded") or review_answers.busy(turn.state):
+        return None
     if review_answers.wants_no_more(text):
         number = turn.phone if turn.phone and turn.phone_verified else None
         return review_answers.opt_out(db, company.salon_id, [task.phone, number or ""])
-    if conv.get("reminded"):
+    if not conv.get("review_asked"):
         return None
-    return review_answers.read(db, company, task.phone, conv, text, queue, settings.session_host_url, turn.who)
+    requests = {c.type for c in rules.stage1(turn.text or text, turn.salon, turn.state, turn.today).commands}
+    host_url = settings.session_host_url
+    return review_answers.read(db, company, task.phone, conv, text, queue, host_url, turn.who, requests)
 
 
 # What a message may say beside the number the bot asked for without asking for something else.

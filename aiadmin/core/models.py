@@ -118,6 +118,12 @@ class RetentionSettings(Document):
     quiet_until_hour: int = Field(default=9, ge=5, le=12)  # …until then; what falls between waits for the morning
     daily_cap: int = Field(default=100, ge=1, le=1000)  # such messages a salon sends a day at most
 
+    @model_validator(mode="after")
+    def _hours(self) -> RetentionSettings:
+        if self.quiet_until_hour >= self.quiet_from_hour:
+            raise ValueError("the hours for such messages must open before they close")
+        return self
+
 
 class OwnerSettings(Document):
     """`companies/{id}.owner`: what the owner steers from the owner page."""

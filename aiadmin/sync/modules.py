@@ -287,7 +287,10 @@ def sync_visits(ctx: Context) -> Counts:
     records = _records(ctx, start_date=start.isoformat(), end_date=(today - dt.timedelta(days=1)).isoformat())
     fresh = {str(r.id): booking_doc(r) for r in records if not r.deleted}
     scope = ctx.collection(d.VISITS).where(filter=FieldFilter("date", ">=", start.isoformat()))
-    return ctx.apply(d.VISITS, fresh, scope=scope)
+    counts = ctx.apply(d.VISITS, fresh, scope=scope)
+    recent = (today - outreach_plan.STALE).isoformat()  # a visit marked late, its webhook lost: asked about still
+    ctx.visits_written(v for v in fresh.values() if v.date and v.date >= recent)
+    return counts
 
 
 MODULE_FUNCTIONS: dict[str, Callable[[Context], Counts]] = {

@@ -45,6 +45,7 @@ class OutreachRecord(Document):
     kind: OutreachKind
     record_id: int
     chat: str | None = None
+    chats: list[str] = Field(default_factory=list)  # where the question is open (the cascade's chats)
     state: Literal["sent", "skipped", "answered"] = "sent"
     why: str | None = None  # skipped: why
     staff_id: int | None = None

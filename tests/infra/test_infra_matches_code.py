@@ -318,7 +318,7 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
         (voice_notes.VOICE, "expire_at"): "expire_at" in voice_notes.VoiceNote.model_fields,
         (contacts.CUSTOMER_CHANNELS, "expire_at"): '"expire_at": expire' in _source(contacts),
         (outreach_plan.OUTREACH, "expire_at"): "expire_at" in outreach_plan.OutreachRecord.model_fields,
-        (outreach.OUTREACH_DAYS, "expire_at"): '"expire_at": now + dt.timedelta(days=2)' in _source(outreach),
+        (outreach.OUTREACH_DAYS, "expire_at"): '"expire_at": expire' in _source(outreach),
     }
     assert all(written.values()), written
     config = json.loads((WEB / "firestore.indexes.json").read_text())

@@ -164,7 +164,7 @@ def test_a_missed_visit_gets_a_word_only_when_the_owner_turned_it_on(wednesday, 
     run(wait_for(lambda: outreach_tasks(record["id"]), 10, "planned")[0])
     customer = Chat(bot.stack, str(who["phone"]))
     sent = wait_for(lambda: [t for t in customer.replies() if "не получилось прийти" in t], 10, "the word")
-    assert "Жаль, что сегодня не получилось прийти на «Мужская стрижка»" in sent[0] and "«стоп»" in sent[0]
+    assert "Жаль, что сегодня не получилось прийти на запись («Мужская стрижка»)" in sent[0] and "«стоп»" in sent[0]
 
 
 def test_retention_settings_are_validated_field_by_field(bot):
@@ -183,3 +183,50 @@ def test_retention_settings_are_validated_field_by_field(bot):
         "delay_min": 120,
         "link": LINK,
     }
+
+
+def test_a_booking_request_after_a_low_rating_is_a_booking_not_a_complaint(wednesday, bot, db):  # noqa: F811
+    who = client_of(bot.stack, 10)
+    customer = Chat(bot.stack, str(who["phone"]))
+    customer.say("Здравствуйте")
+    record = a_visit_today(bot.stack, who)
+    salon_marks(bot.stack, record, 1)
+    run(wait_for(lambda: outreach_tasks(record["id"]), 10, "planned")[0])
+    wait_for(lambda: [t for t in customer.replies() if "Оцените" in t], 10, "the review request")
+    customer.seen = len(customer.replies())
+    assert "Что было не так?" in customer.say("3")
+    slots = customer.say("Запишите меня на мужскую стрижку завтра")
+    assert "Свободное время" in slots or "свободного времени" in slots, slots
+    bot.stack.dispatcher.wait_idle()
+    assert not [t for t in customer.replies(to=NOTICES_TO) if "оценил визит" in t], "no complaint was made up"
+    event = db.collection(OUTREACH).document(outreach_id(SALON, "review", record["id"])).get().to_dict()
+    assert event["rating"] == 3 and not event.get("comment")
+
+
+def test_two_visits_of_one_customer_in_a_day_get_one_request_and_a_reminder_answer_is_not_a_rating(
+    wednesday,  # noqa: F811
+    bot,
+    db,
+):
+    who = client_of(bot.stack, 11)
+    customer = Chat(bot.stack, str(who["phone"]))
+    customer.say("Здравствуйте")
+    first = a_visit_today(bot.stack, who)
+    second = a_visit_today(bot.stack, who)
+    for record in (first, second):
+        salon_marks(bot.stack, record, 1)
+        run(wait_for(lambda r=record: outreach_tasks(r["id"]), 10, "planned")[0])
+    bot.stack.dispatcher.wait_idle()
+    assert len([t for t in customer.replies() if "Оцените" in t]) == 1, "one question for the customer's day"
+
+    # A reminder of the next booking arrives before the customer rates: «1» confirms that visit.
+    from tests.integration.test_reminders import planned
+
+    booked = salon_books(bot.stack, who)
+    run(planned(booked["id"])["day_before"])
+    wait_for(lambda: [t for t in customer.replies() if "Ответьте, пожалуйста" in t], 10, "the reminder")
+    customer.seen = len(customer.replies())
+    confirmed = customer.say("1")
+    assert confirmed.startswith("Спасибо, что подтвердили"), confirmed
+    events = [d.to_dict() for d in db.collection(OUTREACH).stream()]
+    assert not [e for e in events if e.get("rating")], "«1» was not taken as a rating"
