@@ -10,6 +10,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import ValidationError
 
+from aiadmin.channels import bots
 from aiadmin.core import repositories
 from aiadmin.core.errors import ServiceUnavailable
 from aiadmin.core.integration_status import IntegrationStatus, after_payment, check_transition
@@ -23,6 +24,7 @@ from aiadmin.core.models import (
     session_id_for,
     utcnow,
 )
+from aiadmin.core.settings import get_settings
 from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync import changes
 from aiadmin.sync.modules import Context
@@ -140,6 +142,8 @@ def _waiting_lifecycle(db: firestore.Client, salon_id: int, upto: WebhookReceipt
 def _apply_receipt(db: firestore.Client, key: str) -> Outcome:
     ref = repositories.receipt_ref(db, key)
 
+    uninstalled: list[int] = []
+
     @firestore.transactional
     def run(tx: firestore.Transaction) -> Outcome:
         receipt = repositories.load_receipt(ref.get(transaction=tx))
@@ -148,6 +152,7 @@ def _apply_receipt(db: firestore.Client, key: str) -> Outcome:
             return skipped
         assert receipt is not None  # _skip answers for a missing receipt
         hook = LifecycleWebhook.model_validate({**receipt.body, "partner_token": ""})
+        uninstalled[:] = [hook.salon_id] if hook.event.strip().lower() == "uninstall" else []
         company = repositories.get_company(db, hook.salon_id, transaction=tx)
         # One id per delivery: a retried task rewrites its own event, a later identical webhook adds its own.
         delivery = f"{key[:20]}-{int(receipt.received_at.timestamp() * 1000)}"
@@ -155,7 +160,21 @@ def _apply_receipt(db: firestore.Client, key: str) -> Outcome:
         tx.update(ref, {"state": outcome.state, "outcome": outcome.detail, "processed_at": utcnow()})
         return outcome
 
-    return run(db.transaction())
+    outcome = run(db.transaction())
+    if uninstalled and outcome.state == "processed":
+        _let_bots_go(db, uninstalled[0])
+    return outcome
+
+
+def _let_bots_go(db: firestore.Client, salon_id: int) -> None:
+    """An uninstalled salon's Telegram and MAX bots: their webhooks deleted at the messenger and their sealed
+    tokens dropped (best effort: a messenger down now leaves the link for the owner page or an operator)."""
+    settings = get_settings()
+    for link in bots.links(db, salon_id):
+        try:
+            bots.disconnect(db, settings, salon_id, link.channel)
+        except Exception:
+            log.warning("bot not let go on uninstall", extra={"salon_id": salon_id, "channel": link.channel})
 
 
 def _logged(key: str, outcome: Outcome) -> Outcome:

@@ -120,3 +120,14 @@ def test_a_revoked_token_marks_the_bot_broken_and_the_reminder_takes_whatsapp(bo
     queue_send(get_task_queue(), get_settings().session_host_url, request)
     wait_for(lambda: [m for m in bot.outbox() if m["to"] == "79035557788" and m["text"] == "Напоминание"], 10, "WA")
     assert bots.get_link(db, SALON, "telegram").broken, "the owner page says the bot stopped working"
+
+
+def test_uninstalling_lets_the_salons_bots_go(bot, db, stack):
+    from tests.integration.test_webhooks import lifecycle
+
+    connect(TG_TOKEN)
+    connect(MAX_TOKEN, "max")
+    assert lifecycle("uninstall").status_code == 200
+    wait_for(lambda: not bots.links(db, SALON), 10, "the links dropped")
+    assert stack.bots.bots[TG_TOKEN].webhook_url is None and stack.bots.bots[MAX_TOKEN].webhook_url is None
+    assert not list(db.collection(bots.BOT_IDS).stream()), "the bots are free for a salon that connects them"
