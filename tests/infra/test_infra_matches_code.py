@@ -279,12 +279,11 @@ def _source(module) -> str:
 
 
 def test_ttl_policies_cover_every_expiry_field_the_code_writes():
-    from aiadmin.channels import contacts
+    from aiadmin.channels import contacts, first_messages
     from aiadmin.core import rate_limit
     from aiadmin.core.models import WaCommand, WebhookReceipt
     from aiadmin.core.repositories import WA_COMMANDS, WEBHOOK_RECEIPTS
     from aiadmin.marketplace import owner_access, owner_page, owner_view, registration
-    from aiadmin.reminders import outreach
     from aiadmin.reminders.delivery import REMINDERS, ReminderRecord
     from aiadmin.sync import outreach_plan
     from aiadmin.sync.notice_plan import TOLD, Told
@@ -318,7 +317,7 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
         (voice_notes.VOICE, "expire_at"): "expire_at" in voice_notes.VoiceNote.model_fields,
         (contacts.CUSTOMER_CHANNELS, "expire_at"): '"expire_at": expire' in _source(contacts),
         (outreach_plan.OUTREACH, "expire_at"): "expire_at" in outreach_plan.OutreachRecord.model_fields,
-        (outreach.OUTREACH_DAYS, "expire_at"): '"expire_at": expire' in _source(outreach),
+        (first_messages.OUTREACH_DAYS, "expire_at"): '"expire_at": expire' in _source(first_messages),
     }
     assert all(written.values()), written
     config = json.loads((WEB / "firestore.indexes.json").read_text())
