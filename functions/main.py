@@ -5,10 +5,12 @@ from __future__ import annotations
 import flask
 import functions_framework
 
+from aiadmin.ai import nudges
 from aiadmin.ai import turn as ai_turn
 from aiadmin.ai.providers import get_provider
 from aiadmin.channels import bots, intake
 from aiadmin.channels import sender as channel_sender
+from aiadmin.core import repositories
 from aiadmin.core.caller_auth import verify_caller
 from aiadmin.core.errors import AppError, NotFound, ServiceUnavailable
 from aiadmin.core.firestore_db import get_db
@@ -347,6 +349,14 @@ def channel_send_worker(request: flask.Request):
 @functions_framework.http
 @json_endpoint("POST")
 def outreach_worker(request: flask.Request):
-    """Task: a message the salon sends first after a visit (a review request, a word after a missed visit)."""
+    """Task: a message the salon sends first after a visit (a review request, a word after a missed visit, «пора
+    на…»), or a salon's day of «пора на…» worked out."""
     task = task_payload(request, OutreachTask)
-    return json_response({"success": True, "state": outreach.deliver(get_db(), task, get_task_queue(), get_settings())})
+    db, queue, settings = get_db(), get_task_queue(), get_settings()
+    if task.kind == "nudge_scan":
+        company = repositories.get_company(db, task.salon_id)
+        queued = nudges.scan(db, company, queue) if company is not None else 0
+        return json_response({"success": True, "state": f"queued {queued}"})
+    if task.kind == "nudge":
+        return json_response({"success": True, "state": nudges.deliver(db, task, queue, settings, get_yclients())})
+    return json_response({"success": True, "state": outreach.deliver(db, task, queue, settings)})

@@ -109,11 +109,28 @@ class NoShowSettings(Document):
     enabled: bool = False
 
 
+class RebookingSettings(Document):
+    """`companies/{id}.retention.rebooking`: «пора на стрижку» once a customer's usual interval has passed (off by
+    default: a message nobody asked for is the owner's choice)."""
+
+    enabled: bool = False
+    default_interval_days: int = Field(default=28, ge=7, le=365)
+    per_service: dict[str, int] = Field(default_factory=dict)  # service id -> days, where the owner set one
+
+    @field_validator("per_service")
+    @classmethod
+    def _days(cls, v: dict[str, int]) -> dict[str, int]:
+        if len(v) > 200 or any(not k.isdigit() or not 7 <= d <= 365 for k, d in v.items()):
+            raise ValueError("service ids to 7–365 days, at most 200")
+        return v
+
+
 class RetentionSettings(Document):
     """`companies/{id}.retention`: the messages the salon sends first to bring customers back, and their limits."""
 
     reviews: ReviewSettings = Field(default_factory=ReviewSettings)
     no_show: NoShowSettings = Field(default_factory=NoShowSettings)
+    rebooking: RebookingSettings = Field(default_factory=RebookingSettings)
     quiet_from_hour: int = Field(default=21, ge=12, le=23)  # salon-local: nothing of this kind from then…
     quiet_until_hour: int = Field(default=9, ge=5, le=12)  # …until then; what falls between waits for the morning
     daily_cap: int = Field(default=100, ge=1, le=1000)  # such messages a salon sends a day at most

@@ -74,6 +74,14 @@ class NoShowChange(BaseModel):
     enabled: bool | None = None
 
 
+class RebookingChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    default_interval_days: int | None = Field(default=None, ge=7, le=365)
+    per_service: dict[str, int] | None = None
+
+
 class SettingsChange(BaseModel):
     """`PUT /marketplace/owner/api/settings`: any subset; what is left out stays."""
 
@@ -88,6 +96,7 @@ class SettingsChange(BaseModel):
     reminders: RemindersChange | None = None
     reviews: ReviewsChange | None = None  # a rating asked after an attended visit
     no_show: NoShowChange | None = None  # a word offering to rebook after a missed visit
+    rebooking: RebookingChange | None = None  # «пора на…» once a customer's usual interval has passed
     # The order the salon's own messages try a customer's channels in; [] restores the default.
     channel_order: list[Literal["whatsapp", "telegram", "max"]] | None = Field(default=None, max_length=3)
 
@@ -371,6 +380,8 @@ def change_settings(
         retention["reviews"]["link"] = retention["reviews"].get("link") or None
     if change.no_show is not None:
         retention["no_show"].update(change.no_show.model_dump(exclude_unset=True))
+    if change.rebooking is not None:
+        retention["rebooking"].update(change.rebooking.model_dump(exclude_unset=True))
     try:
         new_owner, new_reminders = OwnerSettings.model_validate(owner), ReminderSettings.model_validate(reminders)
         new_retention = RetentionSettings.model_validate(retention)
@@ -405,7 +416,7 @@ def change_settings(
         **new_owner.model_dump(),
         "reminders": new_reminders.model_dump(),
         "channel_order": list(order),
-        **new_retention.model_dump(include={"reviews", "no_show"}),
+        **new_retention.model_dump(include={"reviews", "no_show", "rebooking"}),
     }
     return {"success": True, "settings": shown}
 

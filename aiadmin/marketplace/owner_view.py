@@ -78,6 +78,7 @@ class Week(Document):
     review_average: float | None = None
     low_reviews: list[dict[str, Any]] = Field(default_factory=list)  # 1–3: master, rating, the customer's words
     missed_visit_messages: int = 0
+    nudges: int = 0  # «пора на…» sent
 
 
 class OwnerView(Document):
@@ -182,6 +183,7 @@ def _outreach(db: firestore.Client, company: Company) -> dict[str, Any]:
         "review_average": round(sum(rated) / len(rated), 2) if rated else None,
         "low_reviews": low[-20:],
         "missed_visit_messages": len([e for e in events if e.kind == "no_show" and e.state != "skipped"]),
+        "nudges": len([e for e in events if e.kind == "nudge" and e.state != "skipped"]),
     }
 
 
@@ -205,7 +207,7 @@ def settings_of(company: Company) -> dict[str, Any]:
         **company.owner.model_dump(),
         "reminders": company.reminders.model_dump(),
         "channel_order": company.channel_order,
-        **company.retention.model_dump(include={"reviews", "no_show"}),
+        **company.retention.model_dump(include={"reviews", "no_show", "rebooking"}),
     }
 
 

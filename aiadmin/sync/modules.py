@@ -290,6 +290,8 @@ def sync_visits(ctx: Context) -> Counts:
     counts = ctx.apply(d.VISITS, fresh, scope=scope)
     recent = (today - outreach_plan.STALE).isoformat()  # a visit marked late, its webhook lost: asked about still
     ctx.visits_written(v for v in fresh.values() if v.date and v.date >= recent)
+    if ctx.queue is not None:  # the history is fresh: today's «пора на…» can be worked out from it
+        outreach_plan.schedule_nudge_scan(ctx.queue, ctx.company)
     return counts
 
 

@@ -25,7 +25,8 @@ log = logging.getLogger("aiadmin.sync.outreach_plan")
 
 OUTREACH = "outreach"
 OPT_OUTS = "opt_outs"
-OutreachKind = Literal["review", "no_show"]
+OutreachKind = Literal["review", "no_show", "nudge", "nudge_scan"]  # nudge_scan: a salon's day of «пора на…»
+NUDGE_SCAN_HOUR = 11  # salon time: after the night's visit sync, inside the hours for such messages
 STALE = dt.timedelta(days=2)  # a visit learned about this late is not asked about any more
 NO_SHOW_AFTER = dt.timedelta(hours=1)
 DEFAULT_LENGTH = dt.timedelta(hours=1)
@@ -92,3 +93,15 @@ def schedule(queue: TaskQueue, company: Company, bookings: Iterable[BookingDoc])
     if created:
         log.info("outreach planned", extra={"salon_id": company.salon_id, "tasks_created": created})
     return created
+
+
+def schedule_nudge_scan(queue: TaskQueue, company: Company, now: dt.datetime | None = None) -> bool:
+    """Today's «пора на…» scan of a salon that turned them on, at NUDGE_SCAN_HOUR salon time (now, if later)."""
+    if not company.retention.rebooking.enabled:
+        return False
+    now = now or utcnow()
+    local = now.astimezone(company.zone())
+    at = max(now, dt.datetime.combine(local.date(), dt.time(NUDGE_SCAN_HOUR), company.zone()))
+    task = OutreachTask(salon_id=company.salon_id, record_id=0, kind="nudge_scan")
+    name = task_name("outreach", "nudge_scan", company.salon_id, local.date().isoformat())
+    return queue.enqueue(Task(REMINDERS.name, name, "outreach_worker", task.model_dump(mode="json"), schedule_at=at))

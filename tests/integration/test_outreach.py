@@ -173,7 +173,8 @@ def test_retention_settings_are_validated_field_by_field(bot):
         {"reviews": {"delay_min": 5}},
         {"reviews": {"link": "javascript:alert(1)"}},
         {"reviews": {"stars": 5}},
-        {"rebooking": {"enabled": True}},  # nudges are not built yet: refused, not silently kept
+        {"rebooking": {"default_interval_days": 3}},
+        {"rebooking": {"per_service": {"abc": 30}}},
     ):
         resp = owner_api("PUT", "settings", token, json=bad)
         assert resp.status_code == 400, (bad, resp.text)
@@ -230,3 +231,77 @@ def test_two_visits_of_one_customer_in_a_day_get_one_request_and_a_reminder_answ
     assert confirmed.startswith("Спасибо, что подтвердили"), confirmed
     events = [d.to_dict() for d in db.collection(OUTREACH).stream()]
     assert not [e for e in events if e.get("rating")], "«1» was not taken as a rating"
+
+
+def past_visit(stack, phone_client: dict, days_ago: int, staff_index: int = 0) -> dict:
+    """An attended visit `days_ago` days before the pinned today (YCLIENTS's history)."""
+    data = stack.data
+    svc = next(s for s in data.services.values() if s["title"] == "Мужская стрижка")
+    body = {
+        "id": max(data.records) + 1,
+        "staff_id": svc["staff"][staff_index]["id"],
+        "service_id": svc["id"],
+        "datetime": f"{(NOW.date() - dt.timedelta(days=days_ago)).isoformat()}T12:00:00",
+        "client_id": phone_client["id"],
+        "seance_length": 3600,
+    }
+    resp = requests.post(f"{stack.yclients}/_standin/salons/{SALON}/records?notify=0", json=body, timeout=10)
+    assert resp.status_code in (200, 201), resp.text
+    record = resp.json()["record"]
+    data.records[record["id"]]["attendance"] = 1
+    return record
+
+
+def test_a_customer_whose_interval_has_passed_gets_one_nudge_with_real_times_and_books_from_it(
+    wednesday,  # noqa: F811
+    bot,
+    db,
+):
+    from aiadmin.core.task_queue import get_task_queue
+    from aiadmin.sync import runner
+    from aiadmin.yclients.client import get_yclients
+    from tests.integration.conftest import offered_times, records_by_us
+
+    assert owner_api("PUT", "settings", owner_token(SALON), json={"rebooking": {"enabled": True}}).ok
+    due, booked, quiet = client_of(bot.stack, 12), client_of(bot.stack, 13), client_of(bot.stack, 14)
+    for who in (due, booked, quiet):
+        Chat(bot.stack, str(who["phone"])).say("Здравствуйте")
+    for who in (due, booked):  # visits 60 and 30 days ago: their own interval is 30 days, and it has passed
+        past_visit(bot.stack, who, 60)
+        past_visit(bot.stack, who, 30)
+    past_visit(bot.stack, quiet, 10)  # ten days since: the default 28 has not passed
+    ahead = salon_books(bot.stack, booked)  # this one has booked already
+    bookings = db.collection("companies").document(str(SALON)).collection("bookings")
+    wait_for(lambda: bookings.document(str(ahead["id"])).get().exists, 10, "the booking synced from its webhook")
+    runner.run(db, get_yclients(), SALON, "visits", slot="t1", queue=get_task_queue())
+    scans = wait_for(
+        lambda: [
+            t
+            for t in requests.get(f"{TASKS}/tasks", params={"queue": "reminders"}, timeout=10).json()
+            if t["name"].startswith("outreach-nudge_scan-")
+        ],
+        10,
+        "the day's scan planned",
+    )
+    due_at = dt.datetime.fromisoformat(scans[0]["schedule_time"].replace("Z", "+00:00"))
+    assert due_at == dt.datetime.fromisoformat(f"{NOW.date()}T11:00:00+03:00")
+    run(scans[0])
+    customer = Chat(bot.stack, str(due["phone"]))
+    nudge = wait_for(lambda: [t for t in customer.replies() if "Записать вас снова" in t], 15, "the nudge")[-1]
+    assert "С вашего визита «Мужская стрижка» прошло 4 недели" in nudge, nudge
+    times = offered_times(nudge)
+    assert 1 <= len(times) <= 3 and "«стоп»" in nudge
+    bot.stack.dispatcher.wait_idle()
+    for who in (booked, quiet):
+        assert not [t for t in Chat(bot.stack, str(who["phone"])).replies() if "Записать вас снова" in t]
+
+    customer.seen = len(customer.replies())
+    proposal = customer.say(f"давайте в {times[0]}")
+    assert "Подтверждаете?" in proposal and times[0] in proposal, proposal
+    done = customer.say("да")
+    assert done.startswith("Готово! Вы записаны"), done
+    assert any(r["client"]["phone"] == f"+{due['phone']}" for r in records_by_us(bot.stack))
+
+    runner.run(db, get_yclients(), SALON, "visits", slot="t2", queue=get_task_queue())  # the scan again
+    bot.stack.dispatcher.wait_idle()
+    assert len([t for t in customer.replies() if "Записать вас снова" in t]) == 1, "one nudge per visit"

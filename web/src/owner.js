@@ -238,7 +238,8 @@ function renderWeek(view) {
     (w.review_requests
       ? ` Оценку визита попросили: ${w.review_requests}, ответили: ${w.review_answers || 0}` +
         (w.review_average ? `, средняя оценка ${String(w.review_average).replace(".", ",")}.` : ".")
-      : "");
+      : "") +
+    (w.nudges ? ` Предложили записаться снова: ${w.nudges}.` : "");
   $("week-low-reviews").replaceChildren(
     ...(w.low_reviews || []).map((r) =>
       el("li", `${r.rating} из 5${r.master ? `, мастер ${r.master}` : ""}${r.comment ? `: «${r.comment}»` : ""}`),
@@ -384,6 +385,9 @@ function fillSettings(view) {
   f.reviews_enabled.checked = rv.enabled !== false;
   f.reviews_link.value = rv.link || "";
   f.no_show_enabled.checked = Boolean((s.no_show || {}).enabled);
+  const rb = s.rebooking || {};
+  f.rebooking_enabled.checked = Boolean(rb.enabled);
+  f.rebooking_days.value = rb.default_interval_days || 28;
   page.formFilled = true;
 }
 
@@ -404,6 +408,7 @@ async function saveSettings(event) {
     phone: f.phone.value.trim(), // the server reads any usual spelling; empty: the installer's number
     reviews: { enabled: f.reviews_enabled.checked, link: f.reviews_link.value.trim() },
     no_show: { enabled: f.no_show_enabled.checked },
+    rebooking: { enabled: f.rebooking_enabled.checked, default_interval_days: Number(f.rebooking_days.value) || 28 },
   };
   const code = f.phone_code.value.replace(/\D/g, "");
   if (!$("phone-code-row").hidden && code) change.phone_code = code;
