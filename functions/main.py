@@ -5,7 +5,7 @@ from __future__ import annotations
 import flask
 import functions_framework
 
-from aiadmin.ai import nudges
+from aiadmin.ai import nudges, waitlist
 from aiadmin.ai import turn as ai_turn
 from aiadmin.ai.providers import get_provider
 from aiadmin.channels import bots, intake
@@ -359,4 +359,6 @@ def outreach_worker(request: flask.Request):
         return json_response({"success": True, "state": f"queued {queued}"})
     if task.kind == "nudge":
         return json_response({"success": True, "state": nudges.deliver(db, task, queue, settings, get_yclients())})
+    if task.kind in ("waitlist", "waitlist_next"):
+        return json_response({"success": True, "state": waitlist.offer(db, task, queue, settings, get_yclients())})
     return json_response({"success": True, "state": outreach.deliver(db, task, queue, settings)})

@@ -19,6 +19,7 @@ CommandType = Literal[
     "my_bookings",
     "remember_name",
     "call_human",
+    "join_waitlist",  # «поставьте в лист ожидания» after the bot said the wanted time is taken
     "confirm",  # yes to the proposal the bot just made
     "confirm_visit",  # «1», «да, буду», 👍 to a reminder: the customer will come
     "decline",  # no to it

@@ -48,6 +48,15 @@ class Line(Document):
     at: datetime = Field(default_factory=utcnow)
 
 
+class WaitWish(Document):
+    """A taken time the customer may ask to wait for (the last one the bot said was taken)."""
+
+    service_id: int
+    staff_id: int | None = None  # the master asked for; None: any who does the service
+    day: date
+    at: time
+
+
 class State(Document):
     service_id: int | None = None
     staff_id: int | None = None
@@ -60,6 +69,7 @@ class State(Document):
     choices: list[int] = Field(default_factory=list)  # services of the «which one?» question just asked
     offered: list[Slot] = Field(default_factory=list)
     pending: Proposal | None = None
+    waitlist: WaitWish | None = None  # «поставьте в лист ожидания» waits for this
     linked: list[Proposal] = Field(default_factory=list)  # booked with the same «да» as `pending` (several people)
     group_services: list[int] = Field(default_factory=list)  # a party's services, one per person
     group_offers: list[Together] = Field(default_factory=list)  # times offered to a party
@@ -77,7 +87,7 @@ class State(Document):
         if last is not None and now - last > after:
             self.service_id = self.staff_id = self.day = self.awaiting = self.open_question = None
             self.after = self.before = self.at = self.moving = None
-            self.offered, self.choices, self.held = [], [], []
+            self.offered, self.choices, self.held, self.waitlist = [], [], [], None
             self.group_services, self.group_offers = [], []
 
     def remember(self, role: Literal["customer", "bot"], text: str) -> None:

@@ -21,7 +21,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from aiadmin.ai import catalogue, normalise
 from aiadmin.ai.commands import Command
-from aiadmin.ai.conversation import Proposal, Slot, State, conversation_ref
+from aiadmin.ai.conversation import Proposal, Slot, State, WaitWish, conversation_ref
 from aiadmin.ai.dates import SAME_MASTER, When, parse_when, relative_time
 from aiadmin.core import repositories
 from aiadmin.core.logs import phone_ref
@@ -29,7 +29,7 @@ from aiadmin.core.models import utcnow
 from aiadmin.core.names import as_name
 from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync import documents as d
-from aiadmin.sync import notice_plan, reminder_plan
+from aiadmin.sync import notice_plan, outreach_plan, reminder_plan
 from aiadmin.sync.modules import booking_doc, bury_record
 from aiadmin.sync.writer import upsert
 from aiadmin.whatsapp import chat, owner_notices
@@ -268,6 +268,10 @@ def _time_taken(
     times nearest to it with any master who does the service (remembered as offered)."""
     alt = _nearest(turn, service, masters, day, at)
     turn.state.offered = alt
+    waits = turn.salon.company.retention.waitlist.enabled
+    if waits:  # «поставьте в лист ожидания» now means this time
+        staff_id = next((m.id for m in masters if m.name == asked), None) if asked else None
+        turn.state.waitlist = WaitWish(service_id=service.id, staff_id=staff_id, day=day, at=at)
     return Outcome(
         "time_taken",
         {
@@ -275,6 +279,7 @@ def _time_taken(
             "at": dt.datetime.combine(day, at).isoformat(),
             "staff": asked,
             "alternatives": [_slot_view(turn, s) for s in alt],
+            "waitlist": waits,
         },
     )
 
@@ -637,11 +642,15 @@ def _execute(turn: Turn, p: Proposal) -> Outcome:
             return Outcome("booked", {**view, "record_id": record_id})
         if p.kind == "cancel":
             assert p.record_id is not None
+            before = turn.salon.booking(p.record_id)
             turn.yclients.delete_record(turn.salon_id, p.record_id)
             bury_record(_bookings(turn), p.record_id)
-            notice_plan.remember_told(turn.db, turn.salon_id, d.BookingDoc(id=p.record_id, deleted=True))
+            gone = d.BookingDoc(id=p.record_id, deleted=True)
+            notice_plan.remember_told(turn.db, turn.salon_id, gone)
+            _free(turn, before, gone)
             return Outcome("cancelled", {**view, "record_id": p.record_id})
         assert p.record_id is not None and p.at is not None and p.staff_id is not None and p.service_id is not None
+        before = turn.salon.booking(p.record_id)
         turn.yclients.move_record(
             turn.salon_id,
             p.record_id,
@@ -650,6 +659,7 @@ def _execute(turn: Turn, p: Proposal) -> Outcome:
             at=p.at.astimezone(turn.zone).replace(tzinfo=None),
         )
         _reflect(turn, p.record_id)
+        _free(turn, before, d.BookingDoc(id=p.record_id, starts_at=p.at, staff_id=p.staff_id))
         return Outcome("rescheduled", {**view, "record_id": p.record_id})
     except YclientsRejected as exc:
         alt: list[Slot] = []
@@ -692,6 +702,17 @@ def _reflect(turn: Turn, record_id: int) -> None:
         log.warning(
             "booking not reflected yet", extra={"salon_id": turn.salon_id, "record_id": record_id, "error": exc.message}
         )
+
+
+def _free(turn: Turn, before: d.BookingDoc | None, after: d.BookingDoc) -> None:
+    """The time a customer cancelled or moved away from goes to whoever waits for it (the record webhook that
+    follows finds the booking already changed here)."""
+    if turn.queue is None or before is None:
+        return
+    try:
+        outreach_plan.queue_freed(turn.queue, turn.salon.company, before, after)
+    except Exception:  # the waitlist must never cost the customer their cancellation's answer
+        log.exception("freed time not offered to the waitlist", extra={"salon_id": turn.salon_id})
 
 
 def confirm_visit(turn: Turn, cmd: Command) -> Outcome:
@@ -911,6 +932,12 @@ def call_human(turn: Turn, cmd: Command) -> Outcome:
     return Outcome("handed_over", {"pause_minutes": int(turn.staff_pause.total_seconds() // 60)})
 
 
+def _join_waitlist(turn: Turn) -> Outcome:
+    from aiadmin.ai import waitlist  # it books through this module's proposals
+
+    return waitlist.join(turn)
+
+
 def _duration(span: dt.timedelta) -> str:
     minutes = int(span.total_seconds() // 60)
     if minutes % 60 == 0:
@@ -933,6 +960,7 @@ HANDLERS = {
     "my_bookings": my_bookings,
     "remember_name": remember_name,
     "call_human": call_human,
+    "join_waitlist": lambda turn, cmd: _join_waitlist(turn),
     "greeting": lambda turn, cmd: Outcome(
         "greeting", {"salon": turn.salon.company.title, "welcome": turn.salon.company.owner.welcome_text}
     ),
@@ -953,7 +981,7 @@ def _handle(turn: Turn, cmd: Command) -> Outcome:
 
 
 # What needs the customer's phone: their bookings are found, and a booking is made, by it.
-NEEDS_PHONE = ("cancel_booking", "reschedule_booking", "my_bookings", "confirm_visit")
+NEEDS_PHONE = ("cancel_booking", "reschedule_booking", "my_bookings", "confirm_visit", "join_waitlist")
 
 
 def _needs_phone(turn: Turn, cmd: Command) -> bool:

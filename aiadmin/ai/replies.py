@@ -70,10 +70,24 @@ def render(outcome: Outcome, today: dt.date) -> str:
         alt = x["alternatives"]
         asked = f" (мастер — {x['staff']})" if x.get("staff") else ""
         head = f"{when_text(x['at'], today).capitalize()} на «{x['service']}»{asked} уже занято."
-        return head + (
-            f" Могу предложить:\n{_slots(alt, today)}\nКакое время выберете?"
-            if alt
-            else " На ближайшую неделю свободного времени нет — напишите, какой день удобен."
+        wait = (
+            "\nЕсли хотите именно это время, напишите «в лист ожидания» — сообщу, если оно освободится."
+            if x.get("waitlist")
+            else ""
+        )
+        return (
+            head
+            + (
+                f" Могу предложить:\n{_slots(alt, today)}\nКакое время выберете?"
+                if alt
+                else " На ближайшую неделю свободного времени нет — напишите, какой день удобен."
+            )
+            + wait
+        )
+    if k == "waitlisted":
+        return (
+            f"Готово: вы в листе ожидания на {when_text(x['at'], today)} («{x['service']}»). Если это время "
+            "освободится, я сразу напишу — останется ответить «да»."
         )
     if k == "service_masters":
         if x.get("title"):
@@ -351,6 +365,9 @@ def render_en(kind: str, x: dict[str, Any], today: dt.date) -> str | None:
         return f"«{x['title']}» — {price(x['price_min'], x['price_max'])}. Shall I book you in?"
     if kind == "slots":
         return f"Free times for «{x['service']}»:\n{_slots_en(x['slots'], today)}\nWhich time suits you?"
+    if kind == "waitlisted":
+        when = _when_en(x["at"], today)
+        return f"Done: you're on the waitlist for {when} («{x['service']}»). I'll write if it frees up."
     if kind in ("no_slots", "time_taken"):
         alt = x["alternatives"]
         head = "That time is taken." if kind == "time_taken" else f"No free time for «{x['service']}» then."

@@ -20,6 +20,8 @@ _AFFIRM = (
     r"да|ага|угу|ок|окей|ok|хорошо|конечно|подтверждаю|верно|вс[её] верно|давайте|давай|записывайте|отменяйте|"
     r"переносите|пожалуйста|спасибо|\+|👍"
 )
+# «поставьте в лист ожидания», «в лист ожидания, пожалуйста», «буду ждать, если освободится», «в очередь»
+WAITLIST = re.compile(r"лист\w* ожидани|ожидани\w*|в очередь|жду,? если|ждать,? если|если освобод", re.IGNORECASE)
 YES = re.compile(
     rf"^\s*(?:{_AFFIRM})(?:[\s,.!]+(?:{_AFFIRM}))*[\s.!)]*$",
     re.I,
@@ -191,6 +193,8 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         return Stage1(commands=[Command(type="confirm")])
     if state.pending and NO.match(low):
         return Stage1(commands=[Command(type="decline")])
+    if state.waitlist and WAITLIST.search(low):
+        return Stage1(commands=[Command(type="join_waitlist")])
     if state.awaiting == "handover_offer" and (YES.match(low) or PASS_ON.match(low)):
         return Stage1(commands=[Command(type="call_human")])
     if state.awaiting == "handover_offer" and NO.match(low):

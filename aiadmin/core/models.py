@@ -125,12 +125,19 @@ class RebookingSettings(Document):
         return v
 
 
+class WaitlistSettings(Document):
+    """`companies/{id}.retention.waitlist`: a taken time offers a place on the waitlist (on: the customer asks)."""
+
+    enabled: bool = True
+
+
 class RetentionSettings(Document):
     """`companies/{id}.retention`: the messages the salon sends first to bring customers back, and their limits."""
 
     reviews: ReviewSettings = Field(default_factory=ReviewSettings)
     no_show: NoShowSettings = Field(default_factory=NoShowSettings)
     rebooking: RebookingSettings = Field(default_factory=RebookingSettings)
+    waitlist: WaitlistSettings = Field(default_factory=WaitlistSettings)
     quiet_from_hour: int = Field(default=21, ge=12, le=23)  # salon-local: nothing of this kind from then…
     quiet_until_hour: int = Field(default=9, ge=5, le=12)  # …until then; what falls between waits for the morning
     daily_cap: int = Field(default=100, ge=1, le=1000)  # such messages a salon sends a day at most

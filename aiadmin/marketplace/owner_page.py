@@ -82,6 +82,12 @@ class RebookingChange(BaseModel):
     per_service: dict[str, int] | None = None
 
 
+class WaitlistChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+
+
 class SettingsChange(BaseModel):
     """`PUT /marketplace/owner/api/settings`: any subset; what is left out stays."""
 
@@ -97,6 +103,7 @@ class SettingsChange(BaseModel):
     reviews: ReviewsChange | None = None  # a rating asked after an attended visit
     no_show: NoShowChange | None = None  # a word offering to rebook after a missed visit
     rebooking: RebookingChange | None = None  # «пора на…» once a customer's usual interval has passed
+    waitlist: WaitlistChange | None = None  # a taken time offers a place on the waitlist
     # The order the salon's own messages try a customer's channels in; [] restores the default.
     channel_order: list[Literal["whatsapp", "telegram", "max"]] | None = Field(default=None, max_length=3)
 
@@ -382,6 +389,8 @@ def change_settings(
         retention["no_show"].update(change.no_show.model_dump(exclude_unset=True))
     if change.rebooking is not None:
         retention["rebooking"].update(change.rebooking.model_dump(exclude_unset=True))
+    if change.waitlist is not None:
+        retention["waitlist"].update(change.waitlist.model_dump(exclude_unset=True))
     try:
         new_owner, new_reminders = OwnerSettings.model_validate(owner), ReminderSettings.model_validate(reminders)
         new_retention = RetentionSettings.model_validate(retention)
@@ -416,7 +425,7 @@ def change_settings(
         **new_owner.model_dump(),
         "reminders": new_reminders.model_dump(),
         "channel_order": list(order),
-        **new_retention.model_dump(include={"reviews", "no_show", "rebooking"}),
+        **new_retention.model_dump(include={"reviews", "no_show", "rebooking", "waitlist"}),
     }
     return {"success": True, "settings": shown}
 

@@ -207,7 +207,7 @@ def settings_of(company: Company) -> dict[str, Any]:
         **company.owner.model_dump(),
         "reminders": company.reminders.model_dump(),
         "channel_order": company.channel_order,
-        **company.retention.model_dump(include={"reviews", "no_show", "rebooking"}),
+        **company.retention.model_dump(include={"reviews", "no_show", "rebooking", "waitlist"}),
     }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiadmin.core.models import DataWebhook
 from aiadmin.core.task_queue import TaskQueue
 from aiadmin.sync import documents as d
-from aiadmin.sync import notice_plan
+from aiadmin.sync import notice_plan, outreach_plan
 from aiadmin.sync.modules import (
     Context,
     booking_doc,
@@ -44,6 +44,7 @@ def _delete(ctx: Context, collection: str, doc_id: str) -> None:
 def _tell(ctx: Context, old: d.BookingDoc | None, new: d.BookingDoc) -> None:
     if ctx.queue is not None:
         notice_plan.queue_notice(ctx.queue, ctx.company, old, new)
+        outreach_plan.queue_freed(ctx.queue, ctx.company, old, new)  # its old time, to the waitlist
 
 
 def _record(ctx: Context, hook: DataWebhook, queue: TaskQueue | None) -> Applied:

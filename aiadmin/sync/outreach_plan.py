@@ -25,7 +25,8 @@ log = logging.getLogger("aiadmin.sync.outreach_plan")
 
 OUTREACH = "outreach"
 OPT_OUTS = "opt_outs"
-OutreachKind = Literal["review", "no_show", "nudge", "nudge_scan"]  # nudge_scan: a salon's day of «пора на…»
+# nudge_scan: a salon's day of «пора на…»; waitlist: a freed time to offer, waitlist_next: its window passed
+OutreachKind = Literal["review", "no_show", "nudge", "nudge_scan", "waitlist", "waitlist_next"]
 NUDGE_SCAN_HOUR = 11  # salon time: after the night's visit sync, inside the hours for such messages
 STALE = dt.timedelta(days=2)  # a visit learned about this late is not asked about any more
 NO_SHOW_AFTER = dt.timedelta(hours=1)
@@ -37,6 +38,8 @@ class OutreachTask(Document):
     salon_id: int
     record_id: int
     kind: OutreachKind
+    at: dt.datetime | None = None  # waitlist: the freed time
+    staff_id: int | None = None  # …and its master
 
 
 class OutreachRecord(Document):
@@ -105,3 +108,19 @@ def schedule_nudge_scan(queue: TaskQueue, company: Company, now: dt.datetime | N
     task = OutreachTask(salon_id=company.salon_id, record_id=0, kind="nudge_scan")
     name = task_name("outreach", "nudge_scan", company.salon_id, local.date().isoformat())
     return queue.enqueue(Task(REMINDERS.name, name, "outreach_worker", task.model_dump(mode="json"), schedule_at=at))
+
+
+def queue_freed(queue: TaskQueue, company: Company, old: BookingDoc | None, new: BookingDoc) -> bool:
+    """A booking cancelled or moved away from a time still ahead: that time goes to whoever waits for it
+    (`aiadmin.ai.waitlist`). One task per record and time, however often the webhook comes."""
+    if old is None or old.deleted or old.starts_at is None or old.starts_at <= utcnow():
+        return False
+    if not company.retention.waitlist.enabled:
+        return False
+    if not new.deleted and new.starts_at == old.starts_at and new.staff_id == old.staff_id:
+        return False
+    task = OutreachTask(
+        salon_id=company.salon_id, record_id=old.id, kind="waitlist", at=old.starts_at, staff_id=old.staff_id
+    )
+    name = task_name("outreach", "waitlist", company.salon_id, old.id, f"{old.starts_at:%Y%m%dT%H%M}")
+    return queue.enqueue(Task(REMINDERS.name, name, "outreach_worker", task.model_dump(mode="json")))

@@ -305,3 +305,48 @@ def test_a_customer_whose_interval_has_passed_gets_one_nudge_with_real_times_and
     runner.run(db, get_yclients(), SALON, "visits", slot="t2", queue=get_task_queue())  # the scan again
     bot.stack.dispatcher.wait_idle()
     assert len([t for t in customer.replies() if "Записать вас снова" in t]) == 1, "one nudge per visit"
+
+
+def test_a_freed_time_goes_to_the_first_waiting_customer_then_to_the_next_who_books_it(
+    wednesday,  # noqa: F811
+    bot,
+    db,
+):
+    holder, first, second = client_of(bot.stack, 15), client_of(bot.stack, 16), client_of(bot.stack, 17)
+    taken = salon_books(bot.stack, holder)
+    at = dt.datetime.fromisoformat(taken["datetime"])
+    master = taken["staff"]["name"].split()[0]
+    bookings = db.collection("companies").document(str(SALON)).collection("bookings")
+    wait_for(lambda: bookings.document(str(taken["id"])).get().exists, 10, "the booking synced")
+    ask = f"Запишите на мужскую стрижку {at:%d.%m} в {at:%H:%M} к {master}"
+    waiting = []
+    for who in (first, second):
+        customer = Chat(bot.stack, str(who["phone"]))
+        customer.say(f"Здравствуйте, меня зовут {who['name'].split()[0]}")
+        busy = customer.say(ask)
+        assert "уже занято" in busy and "«в лист ожидания»" in busy, busy
+        listed = customer.say("Поставьте в лист ожидания")
+        assert listed.startswith("Готово: вы в листе ожидания") and f"{at:%H:%M}" in listed, listed
+        waiting.append(customer)
+
+    # The salon cancels the booking that held the time: the first waiting customer gets it, for 15 minutes.
+    assert requests.delete(f"{bot.stack.yclients}/_standin/salons/{SALON}/records/{taken['id']}", timeout=10).ok
+    offer = wait_for(lambda: [t for t in waiting[0].replies() if "Освободилось время" in t], 15, "the offer")
+    assert f"в {at:%H:%M}" in offer[0] and "«да» в течение 15 минут" in offer[0], offer[0]
+    assert not [t for t in waiting[1].replies() if "Освободилось время" in t], "one customer at a time"
+
+    # The first stays silent past the window: the next one gets it, and «да» books it.
+    window = wait_for(
+        lambda: [t for t in outreach_tasks(taken["id"]) if t["name"].startswith("outreach-waitlist_next-")],
+        10,
+        "the window's end planned",
+    )
+    run(window[0])
+    wait_for(lambda: [t for t in waiting[1].replies() if "Освободилось время" in t], 15, "the offer to the next")
+    waiting[1].seen = len(waiting[1].replies())
+    done = waiting[1].say("да")
+    assert done.startswith("Готово! Вы записаны") and f"{at:%H:%M}" in done, done
+    from tests.integration.conftest import records_by_us
+
+    mine = [r for r in records_by_us(bot.stack) if r["client"]["phone"] == f"+{second['phone']}"]
+    assert len(mine) == 1 and mine[0]["datetime"].startswith(at.strftime("%Y-%m-%dT%H:%M"))
