@@ -11,11 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from typing import Literal
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
-from pydantic import Field
 
 from aiadmin.ai import catalogue, conversation, executor
 from aiadmin.ai.conversation import Proposal
@@ -23,35 +21,19 @@ from aiadmin.ai.dates import When
 from aiadmin.channels import first_messages as rules
 from aiadmin.core import repositories
 from aiadmin.core.integration_status import IntegrationStatus
-from aiadmin.core.models import Company, Document, utcnow
+from aiadmin.core.models import Company, utcnow
 from aiadmin.core.queues import REMINDERS
 from aiadmin.core.russian import when_phrase, with_master
 from aiadmin.core.settings import Settings
 from aiadmin.core.task_queue import Task, TaskQueue, task_name
-from aiadmin.sync.outreach_plan import OutreachTask
+from aiadmin.sync.outreach_plan import WAITLIST, OutreachTask, WaitEntry
 from aiadmin.whatsapp import chat
 from aiadmin.whatsapp.chat import SendRequest
 from aiadmin.yclients.client import YclientsClient
 
 log = logging.getLogger("aiadmin.ai.waitlist")
 
-WAITLIST = "waitlist"
 OFFER_FOR = dt.timedelta(minutes=15)
-
-
-class WaitEntry(Document):
-    salon_id: int
-    chat: str
-    phone: str
-    service_id: int
-    staff_id: int | None = None
-    day: str  # salon-local YYYY-MM-DD
-    at: str  # salon-local HH:MM
-    state: Literal["waiting", "offered", "booked", "passed"] = "waiting"
-    proposal_id: str | None = None
-    offered_at: dt.datetime | None = None
-    created_at: dt.datetime = Field(default_factory=utcnow)
-    expire_at: dt.datetime
 
 
 def join(turn: executor.Turn) -> executor.Outcome:

@@ -79,6 +79,9 @@ class Week(Document):
     low_reviews: list[dict[str, Any]] = Field(default_factory=list)  # 1–3: master, rating, the customer's words
     missed_visit_messages: int = 0
     nudges: int = 0  # «пора на…» sent
+    waitlisted: int = 0  # places taken on the waitlist
+    waitlist_offers: int = 0  # freed times offered to someone waiting
+    waitlist_booked: int = 0  # …and booked from the offer
 
 
 class OwnerView(Document):
@@ -162,6 +165,18 @@ def _week(db: firestore.Client, company: Company) -> Week:
     )
 
 
+def _waitlist(db: firestore.Client, salon_id: int, since: datetime) -> dict[str, int]:
+    """The week's waitlist: places taken, freed times offered, and offers that became bookings."""
+    query = db.collection(outreach_plan.WAITLIST).where(filter=FieldFilter("salon_id", "==", salon_id))
+    entries = [outreach_plan.WaitEntry.model_validate(s.to_dict()) for s in query.stream()]
+    week = [e for e in entries if e.created_at >= since]
+    return {
+        "waitlisted": len(week),
+        "waitlist_offers": len([e for e in week if e.offered_at is not None]),
+        "waitlist_booked": len([e for e in week if e.state == "booked"]),
+    }
+
+
 def _outreach(db: firestore.Client, company: Company) -> dict[str, Any]:
     since = utcnow() - timedelta(days=WEEK)
     query = (
@@ -184,6 +199,7 @@ def _outreach(db: firestore.Client, company: Company) -> dict[str, Any]:
         "low_reviews": low[-20:],
         "missed_visit_messages": len([e for e in events if e.kind == "no_show" and e.state != "skipped"]),
         "nudges": len([e for e in events if e.kind == "nudge" and e.state != "skipped"]),
+        **_waitlist(db, company.salon_id, since),
     }
 
 

@@ -5,7 +5,9 @@ record webhooks), never by scanning; the task's name is the event's, so a webhoo
 task. What happens when the task fires is `aiadmin.reminders.outreach`.
 
 The collections the conversation reads too live here: `outreach/{salon}_{kind}_{record}` (one per event: sent or
-skipped and why, and what came of it) and `opt_outs/{salon}_{phone or chat}` (a customer who said «стоп»)."""
+skipped and why, and what came of it), `opt_outs/{salon}_{phone or chat}` (a customer who said «стоп») and
+`waitlist/{salon}_{id}` (customers waiting for a taken time; a booking cancelled or moved away offers its time to
+them: `queue_freed`)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ log = logging.getLogger("aiadmin.sync.outreach_plan")
 
 OUTREACH = "outreach"
 OPT_OUTS = "opt_outs"
+WAITLIST = "waitlist"
 # nudge_scan: a salon's day of «пора на…»; waitlist: a freed time to offer, waitlist_next: its window passed
 OutreachKind = Literal["review", "no_show", "nudge", "nudge_scan", "waitlist", "waitlist_next"]
 NUDGE_SCAN_HOUR = 11  # salon time: after the night's visit sync, inside the hours for such messages
@@ -59,6 +62,23 @@ class OutreachRecord(Document):
     at: dt.datetime = Field(default_factory=utcnow)
     answered_at: dt.datetime | None = None
     expire_at: dt.datetime = Field(default_factory=lambda data: data["at"] + KEEP)
+
+
+class WaitEntry(Document):
+    """`waitlist/{salon}_{id}`: a customer waiting for a taken time (aiadmin.ai.waitlist)."""
+
+    salon_id: int
+    chat: str
+    phone: str
+    service_id: int
+    staff_id: int | None = None
+    day: str  # salon-local YYYY-MM-DD
+    at: str  # salon-local HH:MM
+    state: Literal["waiting", "offered", "booked", "passed"] = "waiting"
+    proposal_id: str | None = None
+    offered_at: dt.datetime | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    expire_at: dt.datetime
 
 
 def outreach_id(salon_id: int, kind: str, record_id: int) -> str:

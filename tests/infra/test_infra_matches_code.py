@@ -279,7 +279,6 @@ def _source(module) -> str:
 
 
 def test_ttl_policies_cover_every_expiry_field_the_code_writes():
-    from aiadmin.ai import waitlist
     from aiadmin.channels import contacts, first_messages
     from aiadmin.core import rate_limit
     from aiadmin.core.models import WaCommand, WebhookReceipt
@@ -319,7 +318,7 @@ def test_ttl_policies_cover_every_expiry_field_the_code_writes():
         (contacts.CUSTOMER_CHANNELS, "expire_at"): '"expire_at": expire' in _source(contacts),
         (outreach_plan.OUTREACH, "expire_at"): "expire_at" in outreach_plan.OutreachRecord.model_fields,
         (first_messages.OUTREACH_DAYS, "expire_at"): '"expire_at": expire' in _source(first_messages),
-        (waitlist.WAITLIST, "expire_at"): "expire_at" in waitlist.WaitEntry.model_fields,
+        (outreach_plan.WAITLIST, "expire_at"): "expire_at" in outreach_plan.WaitEntry.model_fields,
     }
     assert all(written.values()), written
     config = json.loads((WEB / "firestore.indexes.json").read_text())

@@ -239,7 +239,10 @@ function renderWeek(view) {
       ? ` Оценку визита попросили: ${w.review_requests}, ответили: ${w.review_answers || 0}` +
         (w.review_average ? `, средняя оценка ${String(w.review_average).replace(".", ",")}.` : ".")
       : "") +
-    (w.nudges ? ` Предложили записаться снова: ${w.nudges}.` : "");
+    (w.nudges ? ` Предложили записаться снова: ${w.nudges}.` : "") +
+    (w.waitlisted
+      ? ` Лист ожидания: ${w.waitlisted}, освободившееся время предложено ${w.waitlist_offers || 0}, записались ${w.waitlist_booked || 0}.`
+      : "");
   $("week-low-reviews").replaceChildren(
     ...(w.low_reviews || []).map((r) =>
       el("li", `${r.rating} из 5${r.master ? `, мастер ${r.master}` : ""}${r.comment ? `: «${r.comment}»` : ""}`),
@@ -388,6 +391,7 @@ function fillSettings(view) {
   const rb = s.rebooking || {};
   f.rebooking_enabled.checked = Boolean(rb.enabled);
   f.rebooking_days.value = rb.default_interval_days || 28;
+  f.waitlist_enabled.checked = (s.waitlist || {}).enabled !== false;
   page.formFilled = true;
 }
 
@@ -409,6 +413,7 @@ async function saveSettings(event) {
     reviews: { enabled: f.reviews_enabled.checked, link: f.reviews_link.value.trim() },
     no_show: { enabled: f.no_show_enabled.checked },
     rebooking: { enabled: f.rebooking_enabled.checked, default_interval_days: Number(f.rebooking_days.value) || 28 },
+    waitlist: { enabled: f.waitlist_enabled.checked },
   };
   const code = f.phone_code.value.replace(/\D/g, "");
   if (!$("phone-code-row").hidden && code) change.phone_code = code;
