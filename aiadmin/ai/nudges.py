@@ -31,7 +31,7 @@ from aiadmin.core.russian import plural
 from aiadmin.core.settings import Settings
 from aiadmin.core.task_queue import Task, TaskQueue, task_name
 from aiadmin.sync import documents as d
-from aiadmin.sync.outreach_plan import OutreachRecord, OutreachTask
+from aiadmin.sync.outreach_plan import OUTREACH, OutreachRecord, OutreachTask, outreach_id
 from aiadmin.whatsapp import chat
 from aiadmin.whatsapp.chat import SendRequest
 from aiadmin.yclients.client import YclientsClient
@@ -39,6 +39,7 @@ from aiadmin.yclients.client import YclientsClient
 log = logging.getLogger("aiadmin.ai.nudges")
 
 WINDOW = dt.timedelta(days=14)
+CREDIT_FOR = dt.timedelta(days=7)
 SLOTS = 3
 
 
@@ -155,8 +156,21 @@ def deliver(
             key=f"outreach-nudge-{task.salon_id}-{task.record_id}", salon_id=task.salon_id, phone=to, text=text
         )
         chat.queue_send(queue, settings.session_host_url, request)
+        nudged = {"record_id": task.record_id, "at": now}  # a booking in this chat soon after counts for the nudge
+        conversation.conversation_ref(db, task.salon_id, to).set({"nudged": nudged}, merge=True)
     except Exception:
         rules.unclaim(db, company, task, visit.client_phone)
         raise
     log.info("nudge queued", extra={"salon_id": task.salon_id, "via": chat.channel_of(to)})
     return "sent"
+
+
+def credit(db: firestore.Client, salon_id: int, chat_name: str, conv: dict, outcomes: list[executor.Outcome]) -> None:
+    """A booking made in a chat within CREDIT_FOR of a nudge there is the nudge's (the owner's week counts it)."""
+    nudged = conv.get("nudged")
+    booked = next((o.data.get("record_id") for o in outcomes if o.kind == "booked"), None)
+    if not nudged or booked is None or utcnow() - nudged["at"] > CREDIT_FOR:
+        return
+    event = db.collection(OUTREACH).document(outreach_id(salon_id, "nudge", int(nudged["record_id"])))
+    event.set({"state": "answered", "booked_record": int(booked), "answered_at": utcnow()}, merge=True)
+    conversation.conversation_ref(db, salon_id, chat_name).update({"nudged": firestore.DELETE_FIELD})

@@ -19,6 +19,7 @@ from aiadmin.ai import (
     english,
     executor,
     normalise,
+    nudges,
     party,
     phone_numbers,
     review_answers,
@@ -368,6 +369,7 @@ def handle(
         elif "unknown_question" in kinds_done:
             ref.set({"waiting_since": utcnow(), "waiting_reason": "unanswered"}, merge=True)
         _count(db, company, task, outcomes)
+        nudges.credit(db, task.salon_id, task.phone, conv, outcomes)
         chat.queue_send(
             queue,
             settings.require("session_host_url"),

@@ -79,6 +79,7 @@ class Week(Document):
     low_reviews: list[dict[str, Any]] = Field(default_factory=list)  # 1–3: master, rating, the customer's words
     missed_visit_messages: int = 0
     nudges: int = 0  # «пора на…» sent
+    nudge_bookings: int = 0  # …and bookings made from them (in that chat within a week)
     waitlisted: int = 0  # places taken on the waitlist
     waitlist_offers: int = 0  # freed times offered to someone waiting
     waitlist_booked: int = 0  # …and booked from the offer
@@ -199,6 +200,7 @@ def _outreach(db: firestore.Client, company: Company) -> dict[str, Any]:
         "low_reviews": low[-20:],
         "missed_visit_messages": len([e for e in events if e.kind == "no_show" and e.state != "skipped"]),
         "nudges": len([e for e in events if e.kind == "nudge" and e.state != "skipped"]),
+        "nudge_bookings": len([e for e in events if e.kind == "nudge" and e.booked_record]),
         **_waitlist(db, company.salon_id, since),
     }
 

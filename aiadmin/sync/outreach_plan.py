@@ -59,6 +59,7 @@ class OutreachRecord(Document):
     master: str | None = None
     rating: int | None = Field(default=None, ge=1, le=5)
     comment: str | None = None
+    booked_record: int | None = None  # a nudge: the booking made from it
     at: dt.datetime = Field(default_factory=utcnow)
     answered_at: dt.datetime | None = None
     expire_at: dt.datetime = Field(default_factory=lambda data: data["at"] + KEEP)

@@ -301,6 +301,8 @@ def test_a_customer_whose_interval_has_passed_gets_one_nudge_with_real_times_and
     done = customer.say("да")
     assert done.startswith("Готово! Вы записаны"), done
     assert any(r["client"]["phone"] == f"+{due['phone']}" for r in records_by_us(bot.stack))
+    nudged = [d.to_dict() for d in db.collection(OUTREACH).stream() if d.to_dict()["kind"] == "nudge"]
+    assert len(nudged) == 1 and nudged[0]["booked_record"], "the booking counts for the nudge"
 
     runner.run(db, get_yclients(), SALON, "visits", slot="t2", queue=get_task_queue())  # the scan again
     bot.stack.dispatcher.wait_idle()

@@ -239,7 +239,7 @@ function renderWeek(view) {
       ? ` Оценку визита попросили: ${w.review_requests}, ответили: ${w.review_answers || 0}` +
         (w.review_average ? `, средняя оценка ${String(w.review_average).replace(".", ",")}.` : ".")
       : "") +
-    (w.nudges ? ` Предложили записаться снова: ${w.nudges}.` : "") +
+    (w.nudges ? ` Предложили записаться снова: ${w.nudges}, записались: ${w.nudge_bookings || 0}.` : "") +
     (w.waitlisted
       ? ` Лист ожидания: ${w.waitlisted}, освободившееся время предложено ${w.waitlist_offers || 0}, записались ${w.waitlist_booked || 0}.`
       : "");
