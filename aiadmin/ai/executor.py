@@ -262,13 +262,19 @@ def _nearest(
 
 
 def _time_taken(
-    turn: Turn, service: d.ServiceDoc, masters: list[d.StaffDoc], day: dt.date, at: dt.time, asked: str | None = None
+    turn: Turn,
+    service: d.ServiceDoc,
+    masters: list[d.StaffDoc],
+    day: dt.date,
+    at: dt.time,
+    asked: str | None = None,
+    waitlist: bool = True,
 ) -> Outcome:
     """Never "busy" alone: the wanted time is taken (with the master asked for, if one was), here are the free
     times nearest to it with any master who does the service (remembered as offered)."""
     alt = _nearest(turn, service, masters, day, at)
     turn.state.offered = alt
-    waits = turn.salon.company.retention.waitlist.enabled
+    waits = waitlist and turn.salon.company.retention.waitlist.enabled and _on_schedule(turn, masters, day, at)
     if waits:  # «поставьте в лист ожидания» now means this time
         staff_id = next((m.id for m in masters if m.name == asked), None) if asked else None
         turn.state.waitlist = WaitWish(service_id=service.id, staff_id=staff_id, day=day, at=at)
@@ -282,6 +288,17 @@ def _time_taken(
             "waitlist": waits,
         },
     )
+
+
+def _on_schedule(turn: Turn, masters: list[d.StaffDoc], day: dt.date, at: dt.time) -> bool:
+    """Some master works at that time that day: a time outside the hours can never free up."""
+    clock = at.strftime("%H:%M")
+    base = repositories.company_ref(turn.db, turn.salon_id).collection(d.SCHEDULES)
+    refs = [base.document(f"{m.id}_{day.isoformat()}") for m in masters]
+    for snap in turn.db.get_all(refs):
+        if any(s["start"] <= clock < s["end"] for s in (snap.to_dict() or {}).get("slots", [])):
+            return True
+    return False
 
 
 def _service_for(turn: Turn, cmd: Command) -> d.ServiceDoc | None:
@@ -547,7 +564,7 @@ def reschedule_booking(turn: Turn, cmd: Command) -> Outcome:
     masters = [master] if master else turn.salon.masters_for(service)
     exact = find_slots(turn, service, masters, [day], When(at=when.at), limit=1)
     if not exact:  # a booking moves with its master
-        return _time_taken(turn, service, masters, day, when.at)
+        return _time_taken(turn, service, masters, day, when.at, waitlist=False)  # a move waits for no one
     turn.state.pending = Proposal(
         id=turn.new_id(),
         kind="reschedule",
@@ -997,6 +1014,8 @@ def execute(turn: Turn, commands: list[Command]) -> list[Outcome]:
     if turn.state.pending and not any(c.type in ("confirm", "decline") for c in commands):
         turn.state.pending = None  # the customer moved on: the proposal is void, nothing is executed
     turn.state.held = []  # what waited for a phone number is void too once the customer says something else
+    if not any(c.type == "join_waitlist" for c in commands):
+        turn.state.waitlist = None  # «в лист ожидания» answers the «занято» just said, nothing older
     if turn.state.awaiting == "phone":
         turn.state.awaiting = None
     outcomes = []

@@ -57,7 +57,7 @@ def due(company: Company, visits: list[d.BookingDoc], today: dt.date) -> list[d.
     by_person: dict[tuple[str, int | None], list[d.BookingDoc]] = defaultdict(list)
     for v in visits:
         if v.attendance == 1 and v.client_phone and v.date and not v.deleted:
-            by_person[(v.client_phone, v.services[0].id if v.services else None)].append(v)
+            by_person[(v.client_phone, min(s.id for s in v.services) if v.services else None)].append(v)
     out = []
     for (_, service_id), seen in by_person.items():
         seen.sort(key=lambda v: v.date or "")
@@ -93,12 +93,39 @@ def _booked_ahead(db: firestore.Client, salon_id: int, phone: str, today: dt.dat
     return any(not (s.to_dict() or {}).get("deleted") for s in query.stream())
 
 
+QUIET_FOR = dt.timedelta(minutes=30)
+
+
+def busy(conv: firestore.DocumentSnapshot, now: dt.datetime) -> bool:
+    """A conversation the salon's own offer must not break into: a proposal or a question open, a person
+    answering, or the customer writing right now."""
+    data = (conv.to_dict() or {}) if conv.exists else {}
+    state = conversation.load(conv)
+    paused, staff, wrote = (
+        data.get("paused_until"),
+        data.get("last_staff_message_at"),
+        data.get("last_customer_message_at"),
+    )
+    return bool(
+        state.pending
+        or state.linked
+        or state.awaiting
+        or state.moving
+        or (paused and paused > now)
+        or (staff and now - staff < QUIET_FOR * 4)
+        or (wrote and now - wrote < QUIET_FOR)
+    )
+
+
 def text_of(name: str | None, service: str, weeks: int, master: str | None, times: str) -> str:
     hello = f"{name}, здравствуйте!" if name else "Здравствуйте!"
-    since = plural(weeks, "неделя", "недели", "недель")
+    many = plural(weeks, "неделя", "недели", "недель")
+    since = (
+        "прошла неделя" if weeks == 1 else ("прошла " if weeks % 10 == 1 and weeks % 100 != 11 else "прошло ") + many
+    )
     who = f" (мастер — {master})" if master else ""
     return (
-        f"{hello} С вашего визита «{service}» прошло {since}. Записать вас снова{who}?\n{times}\n"
+        f"{hello} С вашего визита «{service}» {since}. Записать вас снова{who}?\n{times}\n"
         "Если не хотите получать такие сообщения, напишите «стоп»."
     )
 
@@ -124,25 +151,24 @@ def deliver(
         return why_not
     to = route[0]
     conv = conversation.conversation_ref(db, task.salon_id, to).get()
+    if busy(conv, now):
+        return "skipped: the customer is in a conversation"  # not recorded: tomorrow's scan asks again
     state = conversation.load(conv)
-    state.service_id, state.staff_id, state.day, state.after, state.before = (
-        visit.services[0].id,
-        visit.staff_id,
-        None,
-        None,
-        None,
-    )
+    first = min(visit.services, key=lambda s: s.id)
+    state.service_id, state.staff_id = first.id, visit.staff_id
+    state.day = state.after = state.before = None
     salon = catalogue.load(db, company, visit.client_phone, today.isoformat())
-    turn = executor.Turn(db, yclients, salon, state, visit.client_phone, None, "", queue=queue, chat=to)
+    seed = f"nudge:{task.record_id}"
+    turn = executor.Turn(db, yclients, salon, state, visit.client_phone, None, "", queue=queue, chat=to, seed=seed)
     offer = executor.search_slots(turn, Command(type="search_slots"))
     if offer.kind != "slots" or not offer.data.get("slots"):
         return "skipped: no free times this week"  # not recorded: tomorrow's scan tries again
     state.offered = state.offered[:SLOTS]
     offer = executor.Outcome("slots", {**offer.data, "slots": offer.data["slots"][:SLOTS]})
-    master = salon.master(visit.staff_id)
+    master = salon.master(state.offered[0].staff_id)  # the master of the times offered (theirs, if they still can)
     weeks = max(1, (today - dt.date.fromisoformat(visit.date or today.isoformat())).days // 7)
     name = as_name(visit.client_name.split()[0] if visit.client_name else None)
-    text = text_of(name, visit.services[0].title, weeks, master.name if master else None, replies.render(offer, today))
+    text = text_of(name, first.title, weeks, master.name if master else None, replies.render(offer, today))
     record = OutreachRecord(
         salon_id=task.salon_id, kind="nudge", record_id=task.record_id, chat=to, chats=route, staff_id=visit.staff_id
     )

@@ -86,7 +86,7 @@ def render(outcome: Outcome, today: dt.date) -> str:
         )
     if k == "waitlisted":
         return (
-            f"Готово: вы в листе ожидания на {when_text(x['at'], today)} («{x['service']}»). Если это время "
+            f"Готово, записал вас в лист ожидания: {when_text(x['at'], today)}, «{x['service']}». Если это время "
             "освободится, я сразу напишу — останется ответить «да»."
         )
     if k == "service_masters":

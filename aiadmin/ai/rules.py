@@ -21,7 +21,8 @@ _AFFIRM = (
     r"переносите|пожалуйста|спасибо|\+|👍"
 )
 # «поставьте в лист ожидания», «в лист ожидания, пожалуйста», «буду ждать, если освободится», «в очередь»
-WAITLIST = re.compile(r"лист\w* ожидани|ожидани\w*|в очередь|жду,? если|ждать,? если|если освобод", re.IGNORECASE)
+WAITLIST = re.compile(r"лист\w* ожидани|в очередь|(?:буду|подожду|готов\w*) ждать", re.IGNORECASE)
+CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
 YES = re.compile(
     rf"^\s*(?:{_AFFIRM})(?:[\s,.!]+(?:{_AFFIRM}))*[\s.!)]*$",
     re.I,
@@ -193,7 +194,7 @@ def stage1(text: str, salon: Salon, state: State, today: dt.date) -> Stage1:
         return Stage1(commands=[Command(type="confirm")])
     if state.pending and NO.match(low):
         return Stage1(commands=[Command(type="decline")])
-    if state.waitlist and WAITLIST.search(low):
+    if state.waitlist and WAITLIST.search(low) and not CLOCK.search(low):  # «а в 16:00?» asks for another time
         return Stage1(commands=[Command(type="join_waitlist")])
     if state.awaiting == "handover_offer" and (YES.match(low) or PASS_ON.match(low)):
         return Stage1(commands=[Command(type="call_human")])

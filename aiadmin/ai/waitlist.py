@@ -78,25 +78,24 @@ def _waiting(
 def offer(
     db: firestore.Client, task: OutreachTask, queue: TaskQueue, settings: Settings, yclients: YclientsClient
 ) -> str:
-    """The freed time to the first customer waiting for it who may still have it (`waitlist`), or — after the
-    window of an offer nobody took (`waitlist_next`) — to the next one."""
+    """The freed time to the first customer waiting for it who can have it (`waitlist`), or — when the window of
+    the offer made to `task.entry` ends (`waitlist_next`) — settle that offer and go on to the next one."""
     company = repositories.get_company(db, task.salon_id)
     if company is None or company.integration_status != IntegrationStatus.ACTIVE or task.at is None:
         return "skipped: the salon is not active"
     if not company.retention.waitlist.enabled:
         return "skipped: the waitlist is off"
-    local = task.at.astimezone(company.zone())
-    entries = _waiting(db, company, task.at)
-    if task.kind == "waitlist_next":
-        for ref, entry in entries:
-            if entry.state == "offered" and entry.proposal_id and _booked(db, entry):
-                ref.update({"state": "booked"})
-                return "booked"
-            if entry.state == "offered":
-                ref.update({"state": "passed"})
+    if task.kind == "waitlist_next" and task.entry and _settle(db, task):
+        return "booked"
+    local, key = task.at.astimezone(company.zone()), offer_key(task)
     now = utcnow()
-    for ref, entry in entries:
-        if entry.state != "waiting" or entry.at != local.strftime("%H:%M"):
+    for ref, entry in _waiting(db, company, task.at):
+        if entry.at != local.strftime("%H:%M"):
+            continue
+        if entry.state == "offered" and entry.offer_key == key and task.kind == "waitlist":
+            # this very offer was claimed by an earlier try of this task: finish it (the sends are keyed)
+            return "offered" if _offer_to(db, company, ref, entry, task, queue, settings, yclients, now) else "gone"
+        if entry.state != "waiting":
             continue
         if entry.staff_id is not None and task.staff_id is not None and entry.staff_id != task.staff_id:
             continue
@@ -105,16 +104,66 @@ def offer(
         ):
             ref.update({"state": "passed"})
             continue
-        sent = _offer_to(db, company, ref, entry, task, queue, settings, yclients, now)
-        if sent:
+        if _offer_to(db, company, ref, entry, task, queue, settings, yclients, now):
             return "offered"
-        ref.update({"state": "passed"})  # that time no longer fits this wish (taken again, another master)
     return "nobody waiting"
+
+
+def offer_key(task: OutreachTask) -> str:
+    assert task.at is not None
+    return f"{task.record_id}-{task.at:%Y%m%dT%H%M}"
+
+
+def _settle(db: firestore.Client, task: OutreachTask) -> bool:
+    """The offer's window ended: booked (nothing more to do), or passed — and its proposal withdrawn, so a late
+    «да» cannot take the time from the next customer."""
+    ref = db.collection(WAITLIST).document(str(task.entry))
+    snap = ref.get()
+    if not snap.exists:
+        return False
+    entry = WaitEntry.model_validate(snap.to_dict())
+    if entry.state == "booked" or (entry.proposal_id and _booked(db, entry)):
+        ref.update({"state": "booked"})
+        return True
+    if entry.state == "offered" and entry.offer_key == offer_key(task):
+        ref.update({"state": "passed"})
+        conv = conversation.conversation_ref(db, task.salon_id, entry.chat)
+        state = conversation.load(conv.get())
+        if state.pending is not None and state.pending.id == entry.proposal_id:
+            state.pending, state.offered = None, []
+            conversation.save(db, task.salon_id, entry.chat, state)
+    return False
+
+
+def _claim(
+    ref: firestore.DocumentReference, db: firestore.Client, key: str, proposal_id: str, now: dt.datetime
+) -> bool:
+    """waiting → offered, once: of two tasks offering times to one customer, one does."""
+
+    @firestore.transactional
+    def run(tx: firestore.Transaction) -> bool:
+        current = WaitEntry.model_validate(ref.get(transaction=tx).to_dict())
+        if current.state == "offered" and current.offer_key == key:
+            return True
+        if current.state != "waiting":
+            return False
+        tx.update(ref, {"state": "offered", "offer_key": key, "proposal_id": proposal_id, "offered_at": now})
+        return True
+
+    return run(db.transaction())
 
 
 def _booked(db: firestore.Client, entry: WaitEntry) -> bool:
     action = db.collection("ai_actions").document(f"{entry.salon_id}_{entry.proposal_id}").get()
     return action.exists and (action.to_dict() or {}).get("outcome_kind") == "booked"
+
+
+def _busy(conv: firestore.DocumentSnapshot, now: dt.datetime) -> bool:
+    """A conversation with a question or a proposal of its own open, or a person answering: not broken into."""
+    data = (conv.to_dict() or {}) if conv.exists else {}
+    state = conversation.load(conv)
+    paused = data.get("paused_until")
+    return bool(state.pending or state.linked or state.awaiting or state.moving or (paused and paused > now))
 
 
 def _offer_to(
@@ -128,22 +177,31 @@ def _offer_to(
     yclients: YclientsClient,
     now: dt.datetime,
 ) -> bool:
+    """Offer the freed time to this customer if it fits their wish and their conversation is free for it."""
     assert task.at is not None
+    key = offer_key(task)
+    conv = conversation.conversation_ref(db, task.salon_id, entry.chat).get()
+    resumed = entry.state == "offered" and entry.offer_key == key
+    if not resumed and _busy(conv, now):
+        return False  # they stay waiting: the next freed time may find them free
     salon = catalogue.load(db, company, entry.phone, company.today().isoformat())
     service = salon.service(entry.service_id)
-    conv = conversation.conversation_ref(db, task.salon_id, entry.chat).get()
-    state = conversation.load(conv)
-    turn = executor.Turn(db, yclients, salon, state, entry.phone, None, "", queue=queue, chat=entry.chat)
-    masters = (
-        [m for m in salon.masters_for(service) if task.staff_id is None or m.id == task.staff_id] if service else []
-    )
-    day = task.at.astimezone(company.zone()).date()
-    free = executor.find_slots(turn, service, masters, [day], When(), limit=500) if service else []
-    slot = next((s for s in free if s.at == task.at), None)
-    if service is None or slot is None:
+    if service is None:
         return False
+    state = conversation.load(conv)
+    seed = f"waitlist:{ref.id}:{key}"  # each offer its own proposal id (and a retried task the same one)
+    turn = executor.Turn(db, yclients, salon, state, entry.phone, None, "", queue=queue, chat=entry.chat, seed=seed)
+    masters = [m for m in salon.masters_for(service) if task.staff_id is None or m.id == task.staff_id]
+    day = task.at.astimezone(company.zone()).date()
+    free = executor.find_slots(turn, service, masters, [day], When(), limit=500)
+    slot = next((x for x in free if x.at == task.at), None)
+    if slot is None:
+        return False  # not for this wish (another master's time, too short, taken again): they stay waiting
     proposal = Proposal(id=turn.new_id(), kind="create", service_id=service.id, staff_id=slot.staff_id, at=slot.at)
+    if not _claim(ref, db, key, proposal.id, now):
+        return False
     state.pending, state.offered, state.service_id, state.staff_id = proposal, [slot], service.id, slot.staff_id
+    state.linked, state.awaiting, state.moving = [], None, None
     master = salon.master(slot.staff_id)
     when = when_phrase(slot.at.astimezone(company.zone()).replace(tzinfo=None), company.today())
     who = with_master(master.name if master else None)
@@ -154,17 +212,19 @@ def _offer_to(
     )
     state.remember("bot", text)
     conversation.save(db, task.salon_id, entry.chat, state)
-    ref.update({"state": "offered", "proposal_id": proposal.id, "offered_at": now})
-    key = f"waitlist-{task.salon_id}-{ref.id}-{task.at:%Y%m%dT%H%M}"
-    chat.queue_send(
-        queue, settings.session_host_url, SendRequest(key=key, salon_id=task.salon_id, phone=entry.chat, text=text)
+    send_key = f"waitlist-{task.salon_id}-{ref.id}-{key}"
+    request = SendRequest(key=send_key, salon_id=task.salon_id, phone=entry.chat, text=text)
+    chat.queue_send(queue, settings.session_host_url, request)
+    window = OutreachTask(
+        salon_id=task.salon_id,
+        record_id=task.record_id,
+        kind="waitlist_next",
+        at=task.at,
+        staff_id=task.staff_id,
+        entry=ref.id,
     )
-    later = OutreachTask(
-        salon_id=task.salon_id, record_id=task.record_id, kind="waitlist_next", at=task.at, staff_id=task.staff_id
-    )
-    name = task_name("outreach", "waitlist_next", task.salon_id, ref.id, f"{task.at:%Y%m%dT%H%M}")
-    queue.enqueue(
-        Task(REMINDERS.name, name, "outreach_worker", later.model_dump(mode="json"), schedule_at=now + OFFER_FOR)
-    )
+    name = task_name("outreach", "waitlist_next", task.salon_id, ref.id, key)
+    due = (entry.offered_at or now) + OFFER_FOR
+    queue.enqueue(Task(REMINDERS.name, name, "outreach_worker", window.model_dump(mode="json"), schedule_at=due))
     log.info("waitlist offer sent", extra={"salon_id": task.salon_id, "via": chat.channel_of(entry.chat)})
     return True

@@ -43,6 +43,7 @@ class OutreachTask(Document):
     kind: OutreachKind
     at: dt.datetime | None = None  # waitlist: the freed time
     staff_id: int | None = None  # …and its master
+    entry: str | None = None  # waitlist_next: the waitlist entry whose offer's window ends
 
 
 class OutreachRecord(Document):
@@ -77,6 +78,7 @@ class WaitEntry(Document):
     at: str  # salon-local HH:MM
     state: Literal["waiting", "offered", "booked", "passed"] = "waiting"
     proposal_id: str | None = None
+    offer_key: str | None = None  # which freed time was offered (record and time)
     offered_at: dt.datetime | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
     expire_at: dt.datetime

@@ -285,28 +285,29 @@ def test_a_customer_whose_interval_has_passed_gets_one_nudge_with_real_times_and
     )
     due_at = dt.datetime.fromisoformat(scans[0]["schedule_time"].replace("Z", "+00:00"))
     assert due_at == dt.datetime.fromisoformat(f"{NOW.date()}T11:00:00+03:00")
-    run(scans[0])
-    customer = Chat(bot.stack, str(due["phone"]))
-    nudge = wait_for(lambda: [t for t in customer.replies() if "Записать вас снова" in t], 15, "the nudge")[-1]
-    assert "С вашего визита «Мужская стрижка» прошло 4 недели" in nudge, nudge
-    times = offered_times(nudge)
-    assert 1 <= len(times) <= 3 and "«стоп»" in nudge
-    bot.stack.dispatcher.wait_idle()
-    for who in (booked, quiet):
-        assert not [t for t in Chat(bot.stack, str(who["phone"])).replies() if "Записать вас снова" in t]
+    with travel(NOW.replace(hour=11, minute=0)):  # the scan's hour: the customers wrote 40 minutes before
+        run(scans[0])
+        customer = Chat(bot.stack, str(due["phone"]))
+        nudge = wait_for(lambda: [t for t in customer.replies() if "Записать вас снова" in t], 15, "the nudge")[-1]
+        assert "С вашего визита «Мужская стрижка» прошло 4 недели" in nudge, nudge
+        times = offered_times(nudge)
+        assert 1 <= len(times) <= 3 and "«стоп»" in nudge
+        bot.stack.dispatcher.wait_idle()
+        for who in (booked, quiet):
+            assert not [t for t in Chat(bot.stack, str(who["phone"])).replies() if "Записать вас снова" in t]
 
-    customer.seen = len(customer.replies())
-    proposal = customer.say(f"давайте в {times[0]}")
-    assert "Подтверждаете?" in proposal and times[0] in proposal, proposal
-    done = customer.say("да")
-    assert done.startswith("Готово! Вы записаны"), done
-    assert any(r["client"]["phone"] == f"+{due['phone']}" for r in records_by_us(bot.stack))
-    nudged = [d.to_dict() for d in db.collection(OUTREACH).stream() if d.to_dict()["kind"] == "nudge"]
-    assert len(nudged) == 1 and nudged[0]["booked_record"], "the booking counts for the nudge"
+        customer.seen = len(customer.replies())
+        proposal = customer.say(f"давайте в {times[0]}")
+        assert "Подтверждаете?" in proposal and times[0] in proposal, proposal
+        done = customer.say("да")
+        assert done.startswith("Готово! Вы записаны"), done
+        assert any(r["client"]["phone"] == f"+{due['phone']}" for r in records_by_us(bot.stack))
+        nudged = [d.to_dict() for d in db.collection(OUTREACH).stream() if d.to_dict()["kind"] == "nudge"]
+        assert len(nudged) == 1 and nudged[0]["booked_record"], "the booking counts for the nudge"
 
-    runner.run(db, get_yclients(), SALON, "visits", slot="t2", queue=get_task_queue())  # the scan again
-    bot.stack.dispatcher.wait_idle()
-    assert len([t for t in customer.replies() if "Записать вас снова" in t]) == 1, "one nudge per visit"
+        runner.run(db, get_yclients(), SALON, "visits", slot="t2", queue=get_task_queue())  # the scan again
+        bot.stack.dispatcher.wait_idle()
+        assert len([t for t in customer.replies() if "Записать вас снова" in t]) == 1, "one nudge per visit"
 
 
 def test_a_freed_time_goes_to_the_first_waiting_customer_then_to_the_next_who_books_it(
@@ -328,7 +329,7 @@ def test_a_freed_time_goes_to_the_first_waiting_customer_then_to_the_next_who_bo
         busy = customer.say(ask)
         assert "уже занято" in busy and "«в лист ожидания»" in busy, busy
         listed = customer.say("Поставьте в лист ожидания")
-        assert listed.startswith("Готово: вы в листе ожидания") and f"{at:%H:%M}" in listed, listed
+        assert listed.startswith("Готово, записал вас в лист ожидания") and f"{at:%H:%M}" in listed, listed
         waiting.append(customer)
 
     # The salon cancels the booking that held the time: the first waiting customer gets it, for 15 minutes.
@@ -352,3 +353,33 @@ def test_a_freed_time_goes_to_the_first_waiting_customer_then_to_the_next_who_bo
 
     mine = [r for r in records_by_us(bot.stack) if r["client"]["phone"] == f"+{second['phone']}"]
     assert len(mine) == 1 and mine[0]["datetime"].startswith(at.strftime("%Y-%m-%dT%H:%M"))
+
+
+def test_two_freed_times_go_to_their_own_waiting_customers_and_each_books_their_own(wednesday, bot, db):  # noqa: F811
+    from tests.integration.conftest import records_by_us
+
+    bookings = db.collection("companies").document(str(SALON)).collection("bookings")
+    held, customers = [], []
+    for n in (18, 19):
+        record = salon_books(bot.stack, client_of(bot.stack, n), days_ahead=2 + (n - 18))
+        wait_for(lambda r=record: bookings.document(str(r["id"])).get().exists, 10, "synced")
+        held.append(record)
+    for n, record in zip((20, 21), held, strict=True):
+        who = client_of(bot.stack, n)
+        at = dt.datetime.fromisoformat(record["datetime"])
+        customer = Chat(bot.stack, str(who["phone"]))
+        customer.say(f"Здравствуйте, меня зовут {who['name'].split()[0]}")
+        master = record["staff"]["name"].split()[0]
+        assert "уже занято" in customer.say(f"Запишите на мужскую стрижку {at:%d.%m} в {at:%H:%M} к {master}")
+        customer.say("в лист ожидания, пожалуйста")
+        customers.append((customer, who, at))
+    for record in held:
+        assert requests.delete(f"{bot.stack.yclients}/_standin/salons/{SALON}/records/{record['id']}", timeout=10).ok
+    for customer, _who, at in customers:
+        wait_for(lambda c=customer: [t for t in c.replies() if "Освободилось время" in t], 15, "the offer")
+        customer.seen = len(customer.replies())
+        done = customer.say("да")
+        assert done.startswith("Готово! Вы записаны") and f"{at:%H:%M}" in done, done
+    for _, who, at in customers:
+        mine = [r for r in records_by_us(bot.stack) if r["client"]["phone"] == f"+{who['phone']}"]
+        assert len(mine) == 1 and mine[0]["datetime"].startswith(at.strftime("%Y-%m-%dT%H:%M")), mine

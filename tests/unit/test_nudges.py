@@ -55,5 +55,6 @@ def test_the_nudge_says_how_long_it_has_been_and_offers_the_times():
     text = text_of("Анна", "Мужская стрижка", 5, "Ольга", "Свободное время…")
     assert text.startswith("Анна, здравствуйте! С вашего визита «Мужская стрижка» прошло 5 недель.")
     assert "Записать вас снова (мастер — Ольга)?" in text and "«стоп»" in text
-    assert "прошло 1 неделя" in text_of(None, "Маникюр", 1, None, "")
+    assert "прошла неделя" in text_of(None, "Маникюр", 1, None, "")
+    assert "прошла 21 неделя" in text_of(None, "Маникюр", 21, None, "")
     assert "прошло 3 недели" in text_of(None, "Маникюр", 3, None, "")
