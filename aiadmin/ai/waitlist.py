@@ -1,10 +1,11 @@
 """The waitlist: a customer told their time is taken may ask to wait for it («поставьте в лист ожидания»). When a
-booking at that time is cancelled or moved away (a record webhook), the first customer waiting for it gets the
-offer — as the conversation's proposal, so «да» books it through the usual confirmation — and `OFFER_FOR` to
-answer; then the next one. Entries end with the wanted day.
+booking at that time is cancelled or moved away (by the salon: a record webhook; or through the bot), the first
+customer waiting for it whom it fits gets the offer — as the conversation's proposal, so «да» books it through the
+usual confirmation — and `OFFER_FOR` to answer; then the offer is withdrawn and the next one gets it. Entries end
+with the wanted day.
 
 `waitlist/{salon}_{id}`: the wish (service, master or any, day, time), the chat and number, `waiting` →
-`offered` → `booked` | `passed` (silent past the window, or the time was gone)."""
+`offered` (which freed time, which proposal) → `booked` | `passed` (silent past the window, or said «стоп»)."""
 
 from __future__ import annotations
 
