@@ -4,13 +4,16 @@ the registered webhook with its secret, as the messenger does."""
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from flask import Flask, jsonify, request
 
 
 @dataclass
@@ -67,3 +70,33 @@ def deliver(bot: StandinBot, header: str, body: dict[str, Any], times: int = 1) 
         bot.deliveries.append({"status": status, "at": time.time()})
         statuses.append(status)
     return statuses
+
+
+def add_simulator_routes(app: Flask, state: StandinState, channel: str, bot_of: Callable[[str], StandinBot]) -> None:
+    """What both simulators offer besides delivering an update: what a bot sent, a customer blocking it, the bots
+    with a webhook (for the simulator page's list; local only: the stand-in's own tokens), and a health check."""
+
+    @app.get(f"/simulator/{channel}/<token>/sent")
+    def sent(token: str):
+        return jsonify(bot_of(token).sent)
+
+    @app.post(f"/simulator/{channel}/<token>/block")
+    def block(token: str):
+        bot_of(token).blocked.add(int((request.get_json(silent=True) or {}).get("chat_id") or 0))
+        return jsonify({"ok": True})
+
+    @app.get(f"/simulator/{channel}/bots")
+    def bots():
+        with state.lock:
+            known = [b for b in state.bots.values() if b.webhook_url and f"/channels/{channel}/" in b.webhook_url]
+            return jsonify([{"token": b.token, "username": b.username} for b in known])
+
+    @app.get("/_standin/healthz")
+    def healthz():
+        return jsonify({"ok": True})
+
+
+def serve(create_app: Callable[[], Flask], default_port: int) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=default_port)
+    create_app().run("127.0.0.1", parser.parse_args().port, threaded=True)

@@ -13,13 +13,12 @@ message formatting, uploads, group chats."""
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
 from flask import Flask, jsonify, request
 
-from devstack.bot_standin import StandinState, deliver
+from devstack.bot_standin import StandinState, add_simulator_routes, deliver, serve
 
 SECRET_HEADER = "X-Max-Bot-Api-Secret"  # noqa: S105 - a header name
 
@@ -122,34 +121,12 @@ def create_app(state: StandinState | None = None) -> Flask:
             return jsonify({"error": {"code": "no_webhook", "message": str(exc)}}), 409
         return jsonify({"statuses": statuses})
 
-    @app.get("/simulator/max/<token>/sent")
-    def sent(token: str):
-        return jsonify(state.bot(token).sent)
-
-    @app.post("/simulator/max/<token>/block")
-    def block(token: str):
-        state.bot(token).blocked.add(int((request.get_json(silent=True) or {}).get("chat_id") or 0))
-        return jsonify({"ok": True})
-
-    @app.get("/simulator/max/bots")
-    def bots():
-        """The bots with a webhook, for the simulator page's list (local only: the stand-in's own tokens)."""
-        with state.lock:
-            known = [b for b in state.bots.values() if b.webhook_url and "/channels/max/" in b.webhook_url]
-            return jsonify([{"token": b.token, "username": b.username} for b in known])
-
-    @app.get("/_standin/healthz")
-    def healthz():
-        return jsonify({"ok": True})
-
+    add_simulator_routes(app, state, "max", state.bot)
     return app
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, default=5055)
-    args = parser.parse_args()
-    create_app().run("127.0.0.1", args.port, threaded=True)
+    serve(create_app, 5055)
 
 
 if __name__ == "__main__":

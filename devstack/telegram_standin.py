@@ -12,7 +12,6 @@ Not imitated: rate limits (30 messages/s, 1/s per chat), message entities and fo
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import time
@@ -20,7 +19,7 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 
-from devstack.bot_standin import StandinState, deliver
+from devstack.bot_standin import StandinState, add_simulator_routes, deliver, serve
 
 TOKEN = re.compile(r"^(\d{5,20}):[A-Za-z0-9_-]{30,80}$")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
@@ -117,39 +116,17 @@ def create_app(state: StandinState | None = None) -> Flask:
             return jsonify({"error": {"code": "no_webhook", "message": str(exc)}}), 409
         return jsonify({"update_id": update["update_id"], "statuses": statuses})
 
-    @app.get("/simulator/telegram/<token>/sent")
-    def sent(token: str):
-        return jsonify(bot_of(token).sent)
-
-    @app.post("/simulator/telegram/<token>/block")
-    def block(token: str):
-        bot_of(token).blocked.add(int((request.get_json(silent=True) or {}).get("chat_id") or 0))
-        return jsonify({"ok": True})
-
     @app.post("/_standin/revoke/<token>")
     def revoke(token: str):
         state.revoked.add(token)
         return jsonify({"ok": True})
 
-    @app.get("/simulator/telegram/bots")
-    def bots():
-        """The bots with a webhook, for the simulator page's list (local only: the stand-in's own tokens)."""
-        with state.lock:
-            known = [b for b in state.bots.values() if b.webhook_url and "/channels/telegram/" in b.webhook_url]
-            return jsonify([{"token": b.token, "username": b.username} for b in known])
-
-    @app.get("/_standin/healthz")
-    def healthz():
-        return jsonify({"ok": True})
-
+    add_simulator_routes(app, state, "telegram", bot_of)
     return app
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, default=5050)
-    args = parser.parse_args()
-    create_app().run("127.0.0.1", args.port, threaded=True)
+    serve(create_app, 5050)
 
 
 if __name__ == "__main__":

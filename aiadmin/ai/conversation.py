@@ -12,7 +12,7 @@ from pydantic import Field
 
 from aiadmin.ai.commands import Command
 from aiadmin.core.models import Document, utcnow
-from aiadmin.whatsapp.chat import CONVERSATIONS, RETENTION, conversation_id
+from aiadmin.whatsapp.chat import RETENTION, conversation_ref
 
 TRANSCRIPT_LINES = 12
 TOPIC_TTL = timedelta(hours=6)  # a booking being built is forgotten after this long without a word
@@ -94,10 +94,6 @@ class State(Document):
         self.transcript = [*self.transcript, Line(role=role, text=text[:1000])][-TRANSCRIPT_LINES:]
 
 
-def conversation_ref(db: firestore.Client, salon_id: int, phone: str) -> firestore.DocumentReference:
-    return db.collection(CONVERSATIONS).document(conversation_id(salon_id, phone))
-
-
 def load(snapshot: firestore.DocumentSnapshot) -> State:
     data = (snapshot.to_dict() or {}).get("ai") if snapshot.exists else None
     return State.model_validate(data) if data else State()
@@ -106,3 +102,11 @@ def load(snapshot: firestore.DocumentSnapshot) -> State:
 def save(db: firestore.Client, salon_id: int, phone: str, state: State) -> None:
     data = state.model_dump(mode="json")
     conversation_ref(db, salon_id, phone).set({"ai": data, "expire_at": utcnow() + RETENTION}, merge=True)
+
+
+def engaged(snapshot: firestore.DocumentSnapshot, now: datetime) -> bool:
+    """The bot has a proposal or a question of its own open here, or the chat is handed to a person: the salon's
+    own offers (a waitlist time, «пора на…») do not break into it."""
+    paused = (snapshot.to_dict() or {}).get("paused_until") if snapshot.exists else None
+    state = load(snapshot)
+    return bool(state.pending or state.linked or state.awaiting or state.moving or (paused and paused > now))

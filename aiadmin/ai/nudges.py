@@ -97,23 +97,14 @@ QUIET_FOR = dt.timedelta(minutes=30)
 
 
 def busy(conv: firestore.DocumentSnapshot, now: dt.datetime) -> bool:
-    """A conversation the salon's own offer must not break into: a proposal or a question open, a person
-    answering, or the customer writing right now."""
+    """Not now: the conversation is engaged (a proposal or question open, handed over), a person answered lately,
+    or the customer is writing right now."""
     data = (conv.to_dict() or {}) if conv.exists else {}
-    state = conversation.load(conv)
-    paused, staff, wrote = (
-        data.get("paused_until"),
-        data.get("last_staff_message_at"),
-        data.get("last_customer_message_at"),
-    )
-    return bool(
-        state.pending
-        or state.linked
-        or state.awaiting
-        or state.moving
-        or (paused and paused > now)
-        or (staff and now - staff < QUIET_FOR * 4)
-        or (wrote and now - wrote < QUIET_FOR)
+    staff, wrote = data.get("last_staff_message_at"), data.get("last_customer_message_at")
+    return (
+        conversation.engaged(conv, now)
+        or bool(staff and now - staff < QUIET_FOR * 4)
+        or bool(wrote and now - wrote < QUIET_FOR)
     )
 
 

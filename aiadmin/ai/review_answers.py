@@ -90,7 +90,7 @@ def busy(state: State) -> bool:
 
 def _close(db: firestore.Client, salon_id: int, chats: list[str]) -> None:
     for name in chats:
-        ref = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(salon_id, name))
+        ref = chat.conversation_ref(db, salon_id, name)
         ref.set({"review_asked": firestore.DELETE_FIELD}, merge=True)
 
 
@@ -122,7 +122,7 @@ def read(
         comment = " ".join(text.split())[:300]  # one line: it is quoted inside a notice from the salon's bot
         event.set({"comment": comment, "commented_at": utcnow()}, merge=True)
         _close(db, company.salon_id, chats)
-        conv_ref = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(company.salon_id, chat_name))
+        conv_ref = chat.conversation_ref(db, company.salon_id, chat_name)
         conv_ref.set({"waiting_since": utcnow(), "waiting_reason": "review"}, merge=True)
         master = f" (мастер — {shown['master']})" if shown.get("master") else ""
         notice = (
@@ -143,6 +143,6 @@ def read(
         _close(db, company.salon_id, chats)
         return Outcome("review_thanks", {"rating": rating, "link": company.retention.reviews.link})
     _close(db, company.salon_id, [c for c in chats if c != chat_name])
-    conv_ref = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(company.salon_id, chat_name))
+    conv_ref = chat.conversation_ref(db, company.salon_id, chat_name)
     conv_ref.set({"review_asked": {**asked, "stage": "comment", "rated_at": now}}, merge=True)
     return Outcome("review_sorry", {"rating": rating})

@@ -159,14 +159,6 @@ def _booked(db: firestore.Client, entry: WaitEntry) -> bool:
     return action.exists and (action.to_dict() or {}).get("outcome_kind") == "booked"
 
 
-def _busy(conv: firestore.DocumentSnapshot, now: dt.datetime) -> bool:
-    """A conversation with a question or a proposal of its own open, or a person answering: not broken into."""
-    data = (conv.to_dict() or {}) if conv.exists else {}
-    state = conversation.load(conv)
-    paused = data.get("paused_until")
-    return bool(state.pending or state.linked or state.awaiting or state.moving or (paused and paused > now))
-
-
 def _offer_to(
     db: firestore.Client,
     company: Company,
@@ -183,7 +175,7 @@ def _offer_to(
     key = offer_key(task)
     conv = conversation.conversation_ref(db, task.salon_id, entry.chat).get()
     resumed = entry.state == "offered" and entry.offer_key == key
-    if not resumed and _busy(conv, now):
+    if not resumed and conversation.engaged(conv, now):
         return False  # they stay waiting: the next freed time may find them free
     salon = catalogue.load(db, company, entry.phone, company.today().isoformat())
     service = salon.service(entry.service_id)

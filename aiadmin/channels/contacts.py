@@ -34,7 +34,7 @@ def link(db: firestore.Client, salon_id: int, phone: str, bot_chat: str) -> None
     expire = utcnow() + chat.RETENTION * 6
     data = {"salon_id": salon_id, "phone": phone, "chats": {channel: bot_chat}, "expire_at": expire}
     _ref(db, salon_id, phone).set(data, merge=True)
-    conv = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(salon_id, bot_chat))
+    conv = chat.conversation_ref(db, salon_id, bot_chat)
     conv.set({"customer_phone": phone, "phone_verified": True}, merge=True)
 
 
@@ -43,14 +43,18 @@ def chats_of(db: firestore.Client, salon_id: int, phone: str) -> dict[str, str]:
     return dict((snap.to_dict() or {}).get("chats") or {}) if snap.exists else {}
 
 
-def _last_written(db: firestore.Client, salon_id: int, name: str) -> datetime | None:
-    snap = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(salon_id, name)).get()
+def last_written(db: firestore.Client, salon_id: int, name: str) -> datetime | None:
+    """When the customer last wrote in this chat (None: never, or its conversation has expired)."""
+    snap = chat.conversation_ref(db, salon_id, name).get()
     return (snap.to_dict() or {}).get("last_customer_message_at") if snap.exists else None
 
 
-def route(db: firestore.Client, company: Company, phone: str | None, made_in: str | None = None) -> list[str]:
+def route(
+    db: firestore.Client, company: Company, phone: str | None, made_in: str | None = None, wrote_only: bool = False
+) -> list[str]:
     """The chats to try, in order. `made_in`: the chat a booking was made in (a hidden-number or bot chat):
-    it comes first, as the customer chose it; `phone`: the number the booking carries."""
+    it comes first, as the customer chose it; `phone`: the number the booking carries. `wrote_only`: only the
+    chats whose conversation shows the customer writing (what the salon's first messages may use)."""
     salon_id = company.salon_id
     live = {link.channel for link in bots.links(db, salon_id)}
     candidates: dict[str, str] = {}
@@ -61,7 +65,7 @@ def route(db: firestore.Client, company: Company, phone: str | None, made_in: st
             candidates[channel] = name
     # A bot may write only to those who wrote to it: every linked bot chat did (its contact came as a message),
     # even when its conversation has since expired; the last time each wrote orders them.
-    written = {ch: _last_written(db, salon_id, name) for ch, name in candidates.items()}
+    written = {ch: last_written(db, salon_id, name) for ch, name in candidates.items()}
     if company.channel_order:  # the owner's own order, as set
         rank = {ch: i for i, ch in enumerate(company.channel_order)}
         order = sorted(candidates, key=lambda ch: rank.get(ch, 99))
@@ -73,4 +77,7 @@ def route(db: firestore.Client, company: Company, phone: str | None, made_in: st
     if made_in and not chat.knows_phone(made_in):
         made_live = chat.channel_of(made_in) == "whatsapp" or chat.channel_of(made_in) in live
         chats = ([made_in] if made_live else []) + [c for c in chats if c != made_in]
+    if wrote_only:  # the candidates' times are read already; only a chat the booking was made in may be new
+        known = {name: written[ch] for ch, name in candidates.items()}
+        chats = [c for c in chats if (known[c] if c in known else last_written(db, salon_id, c)) is not None]
     return chats

@@ -28,13 +28,9 @@ OUTREACH_DAYS = "outreach_days"  # per salon and salon-local day: how many went,
 EARLY = dt.timedelta(seconds=60)
 
 
-def _conv(db: firestore.Client, salon_id: int, name: str) -> firestore.DocumentReference:
-    return db.collection(chat.CONVERSATIONS).document(chat.conversation_id(salon_id, name))
-
-
 def reachable(db: firestore.Client, company: Company, phone: str, made_in: str | None) -> list[str]:
     """The cascade's chats of this customer that they wrote on, in its order."""
-    return [c for c in contacts.route(db, company, phone, made_in) if wrote(db, company.salon_id, c)]
+    return contacts.route(db, company, phone, made_in, wrote_only=True)
 
 
 def gate(
@@ -63,8 +59,7 @@ def opted_out(db: firestore.Client, salon_id: int, keys: list[str]) -> bool:
 
 
 def wrote(db: firestore.Client, salon_id: int, name: str) -> bool:
-    snap = _conv(db, salon_id, name).get()
-    return snap.exists and bool((snap.to_dict() or {}).get("last_customer_message_at"))
+    return contacts.last_written(db, salon_id, name) is not None
 
 
 def opens_at(company: Company, now: dt.datetime) -> dt.datetime | None:
@@ -132,7 +127,7 @@ def skip(db: firestore.Client, task: OutreachTask, why: str) -> str:
 
 
 def reminder_open(db: firestore.Client, salon_id: int, name: str) -> bool:
-    snap = _conv(db, salon_id, name).get()
+    snap = chat.conversation_ref(db, salon_id, name).get()
     conv = (snap.to_dict() or {}) if snap.exists else {}
     return bool(conv.get("reminded") or (conv.get("ai") or {}).get("reminded"))
 

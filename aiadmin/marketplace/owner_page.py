@@ -159,7 +159,7 @@ def _conversation(db: firestore.Client, salon_id: int, phone: str) -> firestore.
         raise BadRequest(
             "the conversation is named by the customer's phone digits (or lid:…, tg:…, max:…)", code="bad_phone"
         )
-    ref = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(salon_id, phone))
+    ref = chat.conversation_ref(db, salon_id, phone)
     if not ref.get().exists:
         raise NotFound("no conversation with this customer", code="conversation_not_found")
     return ref

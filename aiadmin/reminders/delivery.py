@@ -60,10 +60,6 @@ def _still_due(task: ReminderTask, booking: d.BookingDoc | None) -> str | None:
     return None
 
 
-def chat_ref(db: firestore.Client, salon_id: int, phone: str) -> firestore.DocumentReference:
-    return db.collection(chat.CONVERSATIONS).document(chat.conversation_id(salon_id, phone))
-
-
 def language_of(conv_ref: firestore.DocumentReference) -> str:
     conv = conv_ref.get()
     return ((conv.to_dict() or {}).get("ai") or {}).get("language", "ru") if conv.exists else "ru"
@@ -122,7 +118,7 @@ def deliver(db: firestore.Client, task: ReminderTask, queue: TaskQueue, settings
         ref.set({"state": "refused", "error": "no channel reaches this customer"}, merge=True)
         return "skipped: no channel reaches this customer"
     to = route[0]
-    conv_ref = chat_ref(db, task.salon_id, to)
+    conv_ref = chat.conversation_ref(db, task.salon_id, to)
     language = language_of(conv_ref)
     text = texts.day_before(visit, language) if task.kind == "day_before" else texts.two_hours(visit, language)
     chat.queue_send(
@@ -142,7 +138,7 @@ def deliver(db: firestore.Client, task: ReminderTask, queue: TaskQueue, settings
     )
     marker = Reminded(record_id=task.record_id, kind=task.kind, at=task.at, key=rid)
     for name in route:  # whichever chat it reaches, the answer there («1», «3») is read against this booking
-        mark_reminded(chat_ref(db, task.salon_id, name), task.salon_id, marker, name)
+        mark_reminded(chat.conversation_ref(db, task.salon_id, name), task.salon_id, marker, name)
     log.info(
         "reminder queued",
         extra={"salon_id": task.salon_id, "reminder": rid, "kind": task.kind, "via": chat.channel_of(to)},

@@ -15,7 +15,7 @@ from aiadmin.core.integration_status import IntegrationStatus
 from aiadmin.core.settings import Settings
 from aiadmin.core.task_queue import TaskQueue, task_name
 from aiadmin.reminders import texts
-from aiadmin.reminders.delivery import chat_ref, mark_reminded, visit_of
+from aiadmin.reminders.delivery import mark_reminded, visit_of
 from aiadmin.sync import documents as d
 from aiadmin.sync.modules import stored_booking
 from aiadmin.sync.notice_plan import NoticeTask, Told, told_of, told_ref
@@ -99,6 +99,6 @@ def deliver(db: firestore.Client, task: NoticeTask, queue: TaskQueue, settings: 
         assert booking.starts_at is not None
         marker = Reminded(record_id=booking.id, kind="notice", at=booking.starts_at, key=key)
         for name in route:
-            mark_reminded(chat_ref(db, task.salon_id, name), task.salon_id, marker, name)
+            mark_reminded(chat.conversation_ref(db, task.salon_id, name), task.salon_id, marker, name)
     log.info("notice queued", extra={"salon_id": task.salon_id, "record_id": task.record_id, "news": news})
     return f"sent: {news}"

@@ -22,7 +22,6 @@ from aiadmin.core.names import as_name
 from aiadmin.core.russian import day_phrase
 from aiadmin.core.settings import Settings
 from aiadmin.core.task_queue import TaskQueue
-from aiadmin.reminders.delivery import chat_ref
 from aiadmin.sync import documents as d
 from aiadmin.sync import outreach_plan
 from aiadmin.sync.modules import stored_booking
@@ -142,7 +141,7 @@ def deliver(db: firestore.Client, task: OutreachTask, queue: TaskQueue, settings
 def _open_question(db: firestore.Client, task: OutreachTask, route: list[str], now: dt.datetime) -> None:
     asked = {"record_id": task.record_id, "at": now, "stage": "rating"}
     for name_ in route:  # the answer counts in whichever of these chats it comes
-        chat_ref(db, task.salon_id, name_).set({"review_asked": asked}, merge=True)
+        chat.conversation_ref(db, task.salon_id, name_).set({"review_asked": asked}, merge=True)
 
 
 def _master(db: firestore.Client, salon_id: int, staff_id: int | None) -> str | None:

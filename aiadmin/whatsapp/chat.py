@@ -84,6 +84,11 @@ def conversation_id(salon_id: int, phone: str) -> str:
     return f"{salon_id}_{phone}"
 
 
+def conversation_ref(db: firestore.Client, salon_id: int, chat: str) -> firestore.DocumentReference:
+    """`conversations/{salon_id}_{chat}`: the one place the document of a conversation is named."""
+    return db.collection(CONVERSATIONS).document(conversation_id(salon_id, chat))
+
+
 # A booking made in a hidden-number chat: its reminders and notices go to that chat, not to the number typed
 # there (which may be anyone's), and the answers to them arrive where the bot expects them.
 BOOKING_CHATS = "booking_chats"
@@ -141,13 +146,13 @@ class AiTurnTask(Document):
 
 
 def message_ref(db: firestore.Client, msg: ChatMessage) -> firestore.DocumentReference:
-    conv = db.collection(CONVERSATIONS).document(conversation_id(msg.salon_id, msg.phone))
+    conv = conversation_ref(db, msg.salon_id, msg.phone)
     return conv.collection("messages").document(msg.message_id)
 
 
 def store_message(db: firestore.Client, msg: ChatMessage) -> bool:
     """Idempotent: False when this WhatsApp message id was stored already (redelivery, or our own echo)."""
-    conv = db.collection(CONVERSATIONS).document(conversation_id(msg.salon_id, msg.phone))
+    conv = conversation_ref(db, msg.salon_id, msg.phone)
     marker = {"customer": "last_customer_message_at", "staff": "last_staff_message_at", "bot": "last_bot_message_at"}
     batch = db.batch()  # the message and its conversation land together, or not at all
     batch.create(message_ref(db, msg), msg.to_firestore())

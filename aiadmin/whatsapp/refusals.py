@@ -39,7 +39,7 @@ def _ref(db: firestore.Client, salon_id: int, phone: str) -> firestore.DocumentR
 def record(db: firestore.Client, req: SendRequest, error: str) -> bool:
     """Mark the refusal on the conversation and keep the send if it may be made later. True the first time for
     this customer (the owner is to be told)."""
-    conv = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(req.salon_id, req.phone))
+    conv = chat.conversation_ref(db, req.salon_id, req.phone)
     conv.set({"refused_at": utcnow(), "refused_error": error[:300]}, merge=True)
     ref = _ref(db, req.salon_id, req.phone)
     pending = [req] if req.resend_until is not None else []
@@ -67,7 +67,7 @@ def reopen(db: firestore.Client, queue: TaskQueue, host_url: str, salon_id: int,
         chat.queue_send(queue, host_url, req.model_copy(update={"key": f"{req.key}-reopened", "resend_until": None}))
         again += 1
     ref.delete()
-    conv = db.collection(chat.CONVERSATIONS).document(chat.conversation_id(salon_id, phone))
+    conv = chat.conversation_ref(db, salon_id, phone)
     conv.set({"refused_at": firestore.DELETE_FIELD, "refused_error": firestore.DELETE_FIELD}, merge=True)
     extra = {"salon_id": salon_id, "to": mask_phone(phone), "resent": again}
     log.info("refused chat reopened by the customer", extra=extra)

@@ -166,7 +166,7 @@ class Sender:
         company = repositories.get_company(self.db, req.salon_id)
         if company is not None and company.owner_phone() == req.phone:
             return False
-        conv = self.db.collection(chat.CONVERSATIONS).document(chat.conversation_id(req.salon_id, req.phone)).get()
+        conv = chat.conversation_ref(self.db, req.salon_id, req.phone).get()
         return not (conv.exists and (conv.to_dict() or {}).get("last_customer_message_at"))
 
     def _remember(self, session_id: str, phone: str, now: float) -> None:
